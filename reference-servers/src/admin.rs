@@ -1,0 +1,285 @@
+//! The admin API, behind its own bearer credential (`state/admin.token`): create
+//! users, set passwords, create, list and revoke API keys, revoke JWTs by `jti`.
+//! Every write is durable before the answer goes out.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::api_key;
+use crate::app::{App, now};
+use crate::basic::hash_password;
+use crate::respond::{self, Authorization, quoted};
+use crate::store::{ApiKeyRecord, KeyMode, Store, StoreError};
+
+/// The admin routes, nested under `/admin`.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/users", post(create_user))
+        .route("/users/{username}/password", put(set_password))
+        .route("/api-keys", post(create_key).get(list_keys))
+        .route("/api-keys/{id}/revoke", post(revoke_key))
+        .route("/jwt/revocations", post(revoke_jti))
+}
+
+fn check_admin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    let presented = Authorization::of(headers).credentials_for("Bearer");
+    let ok = presented.is_some_and(|token| {
+        let digest = api_key::hash(token);
+        bool::from(digest.ct_eq(&app.admin_token_hash))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(respond::error(
+            StatusCode::UNAUTHORIZED,
+            Some(format!("Bearer realm={}", quoted("authbench-admin"))),
+            "unauthorized",
+            "The admin API requires the admin token (state directory, admin.token)",
+        ))
+    }
+}
+
+fn bad_request(description: &str) -> Response {
+    respond::error(StatusCode::BAD_REQUEST, None, "invalid_request", description)
+}
+
+fn store_failure(e: StoreError) -> Response {
+    match e {
+        StoreError::Conflict { what } => {
+            respond::error(StatusCode::CONFLICT, None, "conflict", &format!("{what} already exists"))
+        }
+        other => {
+            tracing::error!(error = %other, "admin write failed");
+            respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "The state database failed")
+        }
+    }
+}
+
+/// Runs a blocking (fsyncing) store operation off the async workers.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(result) => result.map_err(store_failure),
+        Err(_) => Err(respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Write aborted")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    username: String,
+    password: String,
+}
+
+fn valid_username(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 128 && !name.contains(':') && !name.chars().any(char::is_control)
+}
+
+fn valid_password(password: &str) -> bool {
+    // ASVS 6.2.1 asks for at least 8 characters; 6.2.9 for at least 64 allowed.
+    (8..=1024).contains(&password.chars().count()) && !password.chars().any(char::is_control)
+}
+
+async fn create_user(State(app): State<Arc<App>>, headers: HeaderMap, Json(user): Json<NewUser>) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    if !valid_username(&user.username) {
+        return bad_request("username must be 1-128 characters, without ':' or control characters");
+    }
+    if !valid_password(&user.password) {
+        return bad_request("password must be 8-1024 characters, without control characters");
+    }
+    let hash = match tokio::task::spawn_blocking(move || hash_password(&user.password)).await {
+        Ok(Ok(hash)) => hash,
+        _ => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Hashing failed"),
+    };
+    let username = user.username.clone();
+    match blocking(&app.store, move |s| s.create_user(&username, &hash, now())).await {
+        Ok(record) => (StatusCode::CREATED, Json(serde_json::json!({ "username": record.username }))).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    password: String,
+}
+
+async fn set_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    Json(body): Json<NewPassword>,
+) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    if !valid_password(&body.password) {
+        return bad_request("password must be 8-1024 characters, without control characters");
+    }
+    let hash = match tokio::task::spawn_blocking(move || hash_password(&body.password)).await {
+        Ok(Ok(hash)) => hash,
+        _ => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Hashing failed"),
+    };
+    match blocking(&app.store, move |s| s.set_password(&username, &hash)).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such user"),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKeyRequest {
+    client_id: String,
+    #[serde(default = "default_scopes")]
+    scopes: Vec<String>,
+    #[serde(default = "default_mode")]
+    mode: KeyMode,
+    /// Lifetime in seconds; none: the key does not expire.
+    expires_in: Option<i64>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["read".to_owned()]
+}
+
+fn default_mode() -> KeyMode {
+    KeyMode::Live
+}
+
+/// An API key as the admin API shows it: never the secret, except once at creation.
+#[derive(Debug, Serialize)]
+struct KeyView {
+    id: String,
+    client_id: String,
+    mode: KeyMode,
+    display_prefix: String,
+    scopes: Vec<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+}
+
+impl KeyView {
+    fn of(record: ApiKeyRecord, key: Option<String>) -> Self {
+        KeyView {
+            id: record.id,
+            client_id: record.client_id,
+            mode: record.mode,
+            display_prefix: record.display_prefix,
+            scopes: record.scopes,
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+            key,
+        }
+    }
+}
+
+/// Creates and stores a key; returns the record and the secret.
+pub fn issue_key(
+    store: &Store,
+    client_id: &str,
+    scopes: Vec<String>,
+    mode: KeyMode,
+    expires_at: Option<i64>,
+) -> Result<(ApiKeyRecord, String), StoreError> {
+    let new = api_key::generate(mode);
+    let record = ApiKeyRecord {
+        id: format!("key_{}", hex::encode(&new.hash[..8])),
+        client_id: client_id.to_owned(),
+        mode,
+        display_prefix: new.display_prefix,
+        key_hash: new.hash,
+        scopes,
+        created_at: now(),
+        expires_at,
+        revoked_at: None,
+    };
+    store.insert_api_key(&record)?;
+    Ok((record, new.key))
+}
+
+async fn create_key(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<NewKeyRequest>) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    if !valid_username(&req.client_id) {
+        return bad_request("client_id must be 1-128 characters, without ':' or control characters");
+    }
+    if req.scopes.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+        return bad_request("scopes must be non-empty words");
+    }
+    if req.expires_in.is_some_and(|s| s <= 0) {
+        return bad_request("expires_in must be a positive number of seconds");
+    }
+    let expires_at = req.expires_in.map(|s| now().saturating_add(s));
+    match blocking(&app.store, move |s| issue_key(s, &req.client_id, req.scopes, req.mode, expires_at)).await {
+        Ok((record, key)) => (StatusCode::CREATED, Json(KeyView::of(record, Some(key)))).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyFilter {
+    client_id: Option<String>,
+}
+
+async fn list_keys(State(app): State<Arc<App>>, headers: HeaderMap, Query(filter): Query<KeyFilter>) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    match app.store.api_keys(filter.client_id.as_deref()) {
+        Ok(keys) => Json(keys.into_iter().map(|k| KeyView::of(k, None)).collect::<Vec<_>>()).into_response(),
+        Err(e) => store_failure(e),
+    }
+}
+
+async fn revoke_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    match blocking(&app.store, move |s| s.revoke_api_key(&id, now())).await {
+        Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
+        Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
+        Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JtiRevocation {
+    jti: String,
+    expires_at: Option<i64>,
+}
+
+async fn revoke_jti(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<JtiRevocation>) -> Response {
+    if let Err(r) = check_admin(&app, &headers) {
+        return r;
+    }
+    if req.jti.is_empty() || req.jti.len() > 256 {
+        return bad_request("jti must be 1-256 characters");
+    }
+    let jti = req.jti.clone();
+    match blocking(&app.store, move |s| s.revoke_jti(&req.jti, req.expires_at, now())).await {
+        Ok(()) => (StatusCode::CREATED, Json(serde_json::json!({ "jti": jti }))).into_response(),
+        Err(r) => r,
+    }
+}
+

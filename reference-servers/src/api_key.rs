@@ -1,0 +1,231 @@
+//! API keys: `sk_live_` / `sk_test_` prefixed keys carrying 256 random bits, of
+//! which only the SHA-256 is stored. Accepted in `X-API-Key` or
+//! `Authorization: ApiKey …`, never in the query string. Scopes (403 for a valid
+//! key without the scope), expiry, revocation, and several active keys per
+//! client for rotation.
+//!
+//! Lookup is by the SHA-256 of the presented key: response timing can at most
+//! reveal bits of a hash, never of the key (the comparison-timing attack of
+//! CWE-208 needs the secret itself to be compared).
+
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+
+use crate::app::{App, now};
+use crate::flaws::Flaw;
+use crate::respond::{self, Authorization, REALM, quoted};
+use crate::store::{ApiKeyRecord, KeyMode};
+
+/// The header that carries a key.
+pub const HEADER: &str = "x-api-key";
+/// The `Authorization` scheme that carries a key.
+pub const SCHEME: &str = "ApiKey";
+/// Characters of a key kept as its displayable, non-secret prefix (`sk_live_` + 8).
+pub const DISPLAY_PREFIX_LEN: usize = 16;
+/// Query parameters that look like a key; refused wherever they appear.
+const QUERY_NAMES: [&str; 4] = ["api_key", "apikey", "api-key", "key"];
+
+/// A freshly generated key: the secret (shown once) and what is stored.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The key itself; never stored.
+    pub key: String,
+    /// The displayable prefix.
+    pub display_prefix: String,
+    /// SHA-256 of the key.
+    pub hash: [u8; 32],
+}
+
+/// Generates a key of `mode`: prefix, then 32 random bytes in base64url (43 characters).
+pub fn generate(mode: KeyMode) -> NewKey {
+    let secret: [u8; 32] = rand::rng().random();
+    let key = format!("sk_{}_{}", mode.as_str(), URL_SAFE_NO_PAD.encode(secret));
+    NewKey { display_prefix: key[..DISPLAY_PREFIX_LEN].to_owned(), hash: hash(&key), key }
+}
+
+/// SHA-256 of a presented key.
+pub fn hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Whether `key` has the shape of one of our keys; anything else is refused
+/// without touching the database.
+pub fn well_formed(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("sk_live_").or_else(|| key.strip_prefix("sk_test_")) else {
+        return false;
+    };
+    rest.len() == 43 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Where the request carried its key.
+#[derive(Debug, PartialEq, Eq)]
+enum Presented<'a> {
+    None,
+    Key(&'a str),
+    /// Different keys, or a key in several places: 400.
+    Ambiguous,
+    /// A key only in the query string.
+    QueryOnly(&'a str),
+}
+
+fn presented<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Presented<'a> {
+    let mut in_headers = Vec::new();
+    for value in headers.get_all(HEADER) {
+        match value.to_str() {
+            Ok(v) => in_headers.push(v.trim()),
+            Err(_) => return Presented::Ambiguous,
+        }
+    }
+    match Authorization::of(headers) {
+        Authorization::Duplicated => return Presented::Ambiguous,
+        auth => {
+            if let Some(key) = auth.credentials_for(SCHEME) {
+                in_headers.push(key.trim());
+            }
+        }
+    }
+    let in_query = uri.query().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            QUERY_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name)).then_some(value)
+        })
+    });
+    match (in_headers.as_slice(), in_query) {
+        ([], None) => Presented::None,
+        ([], Some(q)) => Presented::QueryOnly(q),
+        ([key], None) => Presented::Key(key),
+        _ => Presented::Ambiguous,
+    }
+}
+
+fn challenge() -> String {
+    format!("{SCHEME} realm={}", quoted(REALM))
+}
+
+fn unauthorized(description: &str) -> Response {
+    respond::error(StatusCode::UNAUTHORIZED, Some(challenge()), "unauthorized", description)
+}
+
+/// A protected resource requiring an API key with `scope`.
+pub async fn resource(app: &App, method: &Method, headers: &HeaderMap, uri: &Uri, scope: &str) -> Response {
+    let started = std::time::Instant::now();
+    let (outcome, response) = match authenticate(app, headers, uri) {
+        Ok(record) if record.scopes.iter().any(|s| s == scope) => {
+            ("ok", respond::payload(method, Some(&record.client_id)))
+        }
+        Ok(_) => (
+            "insufficient_scope",
+            respond::error(
+                StatusCode::FORBIDDEN,
+                Some(format!("{}, error=\"insufficient_scope\", scope={}", challenge(), quoted(scope))),
+                "insufficient_scope",
+                "The key lacks the scope this resource requires",
+            ),
+        ),
+        Err(rejection) => rejection,
+    };
+    app.metrics.record("api_key", outcome, started.elapsed());
+    response
+}
+
+fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecord, (&'static str, Response)> {
+    // One body for unknown, revoked, expired and malformed keys (ASVS 6.3.8):
+    // the answer must not tell an attacker which keys once existed.
+    let invalid = || ("invalid", unauthorized("A valid API key is required"));
+    let key = match presented(headers, uri) {
+        Presented::None => return Err(("missing", unauthorized("A valid API key is required"))),
+        Presented::Ambiguous => {
+            return Err((
+                "invalid_request",
+                respond::error(
+                    StatusCode::BAD_REQUEST,
+                    None,
+                    "invalid_request",
+                    "Send exactly one API key, in the X-API-Key or Authorization header",
+                ),
+            ));
+        }
+        Presented::QueryOnly(key) if app.flaws.has(Flaw::ApiKeyAcceptQuery) => key,
+        Presented::QueryOnly(_) => {
+            return Err((
+                "missing",
+                unauthorized("API keys are accepted only in the X-API-Key or Authorization header, never in the URL"),
+            ));
+        }
+        Presented::Key(key) => key,
+    };
+    if !well_formed(key) {
+        return Err(invalid());
+    }
+    let lookup = if app.flaws.has(Flaw::ApiKeyPrefixMatch) {
+        app.store.api_key_by_display_prefix(&key[..DISPLAY_PREFIX_LEN])
+    } else {
+        app.store.api_key_by_hash(&hash(key))
+    };
+    let record = match lookup {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(invalid()),
+        Err(e) => {
+            tracing::error!(error = %e, "API key lookup failed");
+            return Err((
+                "error",
+                respond::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "temporarily_unavailable",
+                    "Key verification is temporarily unavailable",
+                ),
+            ));
+        }
+    };
+    let now = now();
+    let revoked = record.revoked_at.is_some_and(|at| at <= now) && !app.flaws.has(Flaw::ApiKeyAcceptRevoked);
+    let expired = record.expires_at.is_some_and(|at| at <= now);
+    if revoked || expired || record.mode != app.api_key_mode {
+        return Err(invalid());
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn generated_keys_carry_256_bits_behind_their_prefix() {
+        let a = generate(KeyMode::Live);
+        let b = generate(KeyMode::Test);
+        assert!(a.key.starts_with("sk_live_") && b.key.starts_with("sk_test_"));
+        assert!(well_formed(&a.key) && well_formed(&b.key));
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a.key[8..]).unwrap().len(), 32);
+        assert_eq!(a.display_prefix, a.key[..16]);
+        assert_ne!(a.key[8..], b.key[8..]);
+        assert!(!well_formed(&a.key[..a.key.len() - 1]));
+        assert!(!well_formed(&format!("{}x", a.key)));
+        assert!(!well_formed(&a.key.replacen("sk_live_", "sk_prod_", 1)));
+    }
+
+    #[test]
+    fn a_key_must_come_from_exactly_one_place() {
+        let uri: Uri = "/r".parse().unwrap();
+        let query: Uri = "/r?x=1&API_KEY=sk".parse().unwrap();
+        let mut h = HeaderMap::new();
+        assert_eq!(presented(&h, &uri), Presented::None);
+        assert_eq!(presented(&h, &query), Presented::QueryOnly("sk"));
+        h.insert(HEADER, HeaderValue::from_static("k1"));
+        assert_eq!(presented(&h, &uri), Presented::Key("k1"));
+        assert_eq!(presented(&h, &query), Presented::Ambiguous);
+        h.insert("authorization", HeaderValue::from_static("apikey k2"));
+        assert_eq!(presented(&h, &uri), Presented::Ambiguous);
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("APIKEY k2"));
+        assert_eq!(presented(&h, &uri), Presented::Key("k2"));
+        h.append(HEADER, HeaderValue::from_static("k2"));
+        assert_eq!(presented(&h, &uri), Presented::Ambiguous);
+    }
+}

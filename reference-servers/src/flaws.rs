@@ -1,0 +1,169 @@
+//! Deliberate misconfigurations the reference servers can be started with.
+//!
+//! Each flaw is one mistake a real deployment could make. The correct servers must
+//! pass every conformance case; with a flaw switched on, the cases that name it must
+//! fail. That matrix is how authbench proves each case detects what it claims.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate misconfiguration of a reference server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Flaw {
+    /// Basic: 401 answers carry no `WWW-Authenticate` challenge.
+    BasicNoChallenge,
+    /// Basic: an unknown user gets a different, faster answer than a wrong password.
+    BasicUserEnumeration,
+    /// API keys: a revoked key is still accepted.
+    ApiKeyAcceptRevoked,
+    /// API keys: a key in the query string is accepted.
+    ApiKeyAcceptQuery,
+    /// API keys: a key is looked up and accepted by its public prefix alone.
+    ApiKeyPrefixMatch,
+    /// JWT: `alg: none` (any casing) is accepted without a signature.
+    JwtAcceptAlgNone,
+    /// JWT: `exp` is neither required nor checked.
+    JwtSkipExp,
+    /// JWT: `aud` is neither required nor checked.
+    JwtSkipAud,
+    /// JWT: an HS256 token is verified with the RSA public key (PEM text) as the HMAC secret.
+    JwtKeyConfusion,
+    /// JWT: the signature is not verified at all.
+    JwtSkipSignature,
+}
+
+impl Flaw {
+    /// Every flaw, in the order `--list-flaws` prints them.
+    pub const ALL: &'static [Flaw] = &[
+        Flaw::BasicNoChallenge,
+        Flaw::BasicUserEnumeration,
+        Flaw::ApiKeyAcceptRevoked,
+        Flaw::ApiKeyAcceptQuery,
+        Flaw::ApiKeyPrefixMatch,
+        Flaw::JwtAcceptAlgNone,
+        Flaw::JwtSkipExp,
+        Flaw::JwtSkipAud,
+        Flaw::JwtKeyConfusion,
+        Flaw::JwtSkipSignature,
+    ];
+
+    /// The flaw's stable name, as given to `serve --flaw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flaw::BasicNoChallenge => "basic-no-challenge",
+            Flaw::BasicUserEnumeration => "basic-user-enumeration",
+            Flaw::ApiKeyAcceptRevoked => "api-key-accept-revoked",
+            Flaw::ApiKeyAcceptQuery => "api-key-accept-query",
+            Flaw::ApiKeyPrefixMatch => "api-key-prefix-match",
+            Flaw::JwtAcceptAlgNone => "jwt-accept-alg-none",
+            Flaw::JwtSkipExp => "jwt-skip-exp",
+            Flaw::JwtSkipAud => "jwt-skip-aud",
+            Flaw::JwtKeyConfusion => "jwt-key-confusion",
+            Flaw::JwtSkipSignature => "jwt-skip-signature",
+        }
+    }
+
+    /// One sentence saying what the flawed server does wrong.
+    pub fn description(self) -> &'static str {
+        match self {
+            Flaw::BasicNoChallenge => {
+                "Basic: 401 answers omit the WWW-Authenticate challenge (RFC 9110 §11.6.1)."
+            }
+            Flaw::BasicUserEnumeration => {
+                "Basic: an unknown user gets a different body and skips the password hash, so users can be enumerated."
+            }
+            Flaw::ApiKeyAcceptRevoked => "API keys: revoked keys keep working.",
+            Flaw::ApiKeyAcceptQuery => {
+                "API keys: a key in the query string (?api_key=) is accepted, so keys leak into logs."
+            }
+            Flaw::ApiKeyPrefixMatch => {
+                "API keys: a key is accepted when its public prefix matches, without comparing the secret part."
+            }
+            Flaw::JwtAcceptAlgNone => {
+                "JWT: tokens with alg \"none\" in any casing are accepted unsigned (RFC 8725 §3.1)."
+            }
+            Flaw::JwtSkipExp => "JWT: exp is not required and expired tokens are accepted.",
+            Flaw::JwtSkipAud => {
+                "JWT: aud is not required or checked, so tokens for other services are accepted."
+            }
+            Flaw::JwtKeyConfusion => {
+                "JWT: the RS256 resource also accepts HS256, using the RSA public key PEM as the HMAC secret."
+            }
+            Flaw::JwtSkipSignature => "JWT: signatures are not verified; claims are still checked.",
+        }
+    }
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name given to `--flaw` that is not a known flaw.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown flaw `{name}`; `authbench serve --list-flaws` lists the flaws")]
+pub struct UnknownFlaw {
+    /// The name as given.
+    pub name: String,
+}
+
+impl FromStr for Flaw {
+    type Err = UnknownFlaw;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Flaw::ALL
+            .iter()
+            .copied()
+            .find(|flaw| flaw.name() == s)
+            .ok_or_else(|| UnknownFlaw { name: s.to_owned() })
+    }
+}
+
+/// The set of flaws a server runs with; empty for the correct servers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flaws(BTreeSet<Flaw>);
+
+impl Flaws {
+    /// No flaws: the RFC-exact servers.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether `flaw` is switched on.
+    pub fn has(&self, flaw: Flaw) -> bool {
+        self.0.contains(&flaw)
+    }
+
+    /// The flaws switched on, in a stable order.
+    pub fn iter(&self) -> impl Iterator<Item = Flaw> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<Flaw> for Flaws {
+    fn from_iter<I: IntoIterator<Item = Flaw>>(iter: I) -> Self {
+        Flaws(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flaw_round_trips_through_its_name() {
+        for flaw in Flaw::ALL {
+            assert_eq!(flaw.name().parse::<Flaw>(), Ok(*flaw));
+            assert!(flaw.description().ends_with('.'), "{flaw}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused() {
+        let err = "jwt-accept-everything".parse::<Flaw>().unwrap_err();
+        assert!(err.to_string().contains("--list-flaws"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The target profile `authbench serve` writes to `state/target.toml`: the
+//! format of DESIGN.md, filled with the credentials and key files of the servers
+//! it started, plus the extensions documented in ARCHITECTURE.md (`baseline_url`,
+//! `cached_url`, `insufficient_scope_url`, `revocation_url`, `[[jwt.variants]]`,
+//! `[reference]`). Paths are relative to the profile file.
+
+use serde::Serialize;
+
+/// The whole profile.
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    /// Profile format version (1).
+    pub version: u32,
+    /// Target name shown in reports.
+    pub name: String,
+    /// Where relative URLs resolve.
+    pub base_url: String,
+    /// Trust anchor for the server certificate.
+    pub ca_file: String,
+    /// Extension: the unauthenticated resource returning the same payload.
+    pub baseline_url: String,
+    /// Extension: Prometheus metrics.
+    pub metrics_url: String,
+    /// HTTP Basic.
+    pub basic: BasicSection,
+    /// API keys.
+    pub api_key: ApiKeySection,
+    /// JWT bearer tokens.
+    pub jwt: JwtSection,
+    /// Extension: what only the reference servers offer.
+    pub reference: ReferenceSection,
+}
+
+/// `[basic]`.
+#[derive(Debug, Serialize)]
+pub struct BasicSection {
+    /// Resource requiring Basic.
+    pub url: String,
+    /// A valid user.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+    /// Extension: the same resource behind the verified-credential cache.
+    pub cached_url: String,
+}
+
+/// `[api_key]`.
+#[derive(Debug, Serialize)]
+pub struct ApiKeySection {
+    /// Resource requiring a key with scope `read`.
+    pub url: String,
+    /// Header carrying the key.
+    pub header: String,
+    /// A valid key (scope `read`).
+    pub key: String,
+    /// A revoked key.
+    pub revoked_key: String,
+    /// Extension: a resource the key's scopes do not cover (expect 403).
+    pub insufficient_scope_url: String,
+}
+
+/// `[jwt]`.
+#[derive(Debug, Serialize)]
+pub struct JwtSection {
+    /// Resource requiring an RS256 token with scope `read`.
+    pub url: String,
+    /// Accepted `iss`.
+    pub issuer: String,
+    /// Required `aud`.
+    pub audience: String,
+    /// The resource's only algorithm.
+    pub algorithm: String,
+    /// Private key, to mint validly signed wrong tokens.
+    pub signing_key_file: String,
+    /// Public keys.
+    pub jwks_url: String,
+    /// A valid token.
+    pub token: String,
+    /// Scope the resource requires.
+    pub required_scope: String,
+    /// A token whose `jti` is revoked (judged at `revocation_url`).
+    pub revoked_token: String,
+    /// Extension: the resource that checks the `jti` denylist.
+    pub revocation_url: String,
+    /// Extension: a resource needing scope `write` (expect 403 for `token`).
+    pub insufficient_scope_url: String,
+    /// Extension: the token endpoint (Basic credentials, form `alg`, `scope`, `expires_in`).
+    pub token_url: String,
+    /// Extension: clock skew tolerated on `exp`, `nbf`, `iat`.
+    pub leeway_seconds: i64,
+    /// Extension: the same resource for the other algorithms.
+    pub variants: Vec<JwtVariant>,
+}
+
+/// `[[jwt.variants]]`: one more algorithm's resource.
+#[derive(Debug, Serialize)]
+pub struct JwtVariant {
+    /// The algorithm.
+    pub algorithm: String,
+    /// Its resource.
+    pub url: String,
+    /// Its key (for HS256, the shared secret's bytes).
+    pub signing_key_file: String,
+}
+
+/// `[reference]`.
+#[derive(Debug, Serialize)]
+pub struct ReferenceSection {
+    /// The admin API.
+    pub admin_url: String,
+    /// The admin bearer token file.
+    pub admin_token_file: String,
+    /// Flaws this server runs with.
+    pub flaws: Vec<String>,
+}
+
+impl Profile {
+    /// The profile as TOML, with a header saying where it came from.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        let body = toml::to_string_pretty(self)?;
+        Ok(format!(
+            "# Target profile written by `authbench serve`; rewritten on every start.\n\
+             # It holds live credentials: keep it private. Paths are relative to this file.\n\n{body}"
+        ))
+    }
+}

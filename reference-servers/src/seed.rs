@@ -1,0 +1,100 @@
+//! The demo credentials the reference servers start with: a user, an active and a
+//! revoked API key, and the admin token. Made on first start, kept in
+//! `state/seed.toml` (owner-only) so the profile can be rewritten on each start,
+//! and re-created in the database if it was wiped.
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::admin::issue_key;
+use crate::api_key;
+use crate::basic::hash_password;
+use crate::files::{self, Access};
+use crate::store::{KeyMode, Store};
+
+/// The seed file, relative to the state directory.
+pub const SEED_FILE: &str = "seed.toml";
+/// The admin token file, relative to the state directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// The demo user's name.
+pub const DEMO_USER: &str = "alice";
+/// The client the demo keys belong to.
+pub const DEMO_CLIENT: &str = "demo-app";
+
+/// The demo credentials.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    /// Password of [`DEMO_USER`].
+    pub password: String,
+    /// An active key with scope `read`.
+    pub api_key: String,
+    /// A revoked key.
+    pub revoked_api_key: String,
+}
+
+fn random_text(bytes: usize) -> String {
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::rng().random()).collect();
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Loads the seed and admin token (creating them on first start) and makes sure
+/// the database holds what they describe. Returns the seed and the admin token.
+pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String> {
+    let seed_path = state_dir.join(SEED_FILE);
+    let seed = match files::read_optional(&seed_path).map_err(|e| e.to_string())? {
+        Some(text) => toml::from_str(&text)
+            .map_err(|e| format!("{}: {e}; delete it to regenerate the demo credentials", seed_path.display()))?,
+        None => {
+            let seed = Seed {
+                password: random_text(18),
+                api_key: String::new(),
+                revoked_api_key: String::new(),
+            };
+            let seed = with_keys(store, seed)?;
+            let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
+            files::write_atomic(&seed_path, text.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+            seed
+        }
+    };
+    let token_path = state_dir.join(ADMIN_TOKEN_FILE);
+    let admin_token = match files::read_optional(&token_path).map_err(|e| e.to_string())? {
+        Some(token) if token.trim().len() >= 32 => token.trim().to_owned(),
+        _ => {
+            let token = format!("adm_{}", random_text(32));
+            files::write_atomic(&token_path, token.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+            token
+        }
+    };
+    // The database may have been wiped while the seed survived: put back what is missing.
+    if store.user(DEMO_USER).map_err(|e| e.to_string())?.is_none() {
+        let hash = hash_password(&seed.password).map_err(|e| e.to_string())?;
+        store.create_user(DEMO_USER, &hash, crate::app::now()).map_err(|e| e.to_string())?;
+    }
+    let seed = if store.api_key_by_hash(&api_key::hash(&seed.api_key)).map_err(|e| e.to_string())?.is_none()
+        || store.api_key_by_hash(&api_key::hash(&seed.revoked_api_key)).map_err(|e| e.to_string())?.is_none()
+    {
+        let seed = with_keys(store, seed)?;
+        let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
+        files::write_atomic(&seed_path, text.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+        seed
+    } else {
+        seed
+    };
+    Ok((seed, admin_token))
+}
+
+fn with_keys(store: &Store, mut seed: Seed) -> Result<Seed, String> {
+    let scopes = vec!["read".to_owned()];
+    let (_, key) = issue_key(store, DEMO_CLIENT, scopes.clone(), KeyMode::Live, None).map_err(|e| e.to_string())?;
+    let (revoked, revoked_key) =
+        issue_key(store, DEMO_CLIENT, scopes, KeyMode::Live, None).map_err(|e| e.to_string())?;
+    store.revoke_api_key(&revoked.id, crate::app::now()).map_err(|e| e.to_string())?;
+    seed.api_key = key;
+    seed.revoked_api_key = revoked_key;
+    Ok(seed)
+}

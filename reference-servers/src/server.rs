@@ -1,0 +1,333 @@
+//! Starting and stopping the reference servers: state, PKI, keys, the HTTPS
+//! listener, the target profile, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::{self, App, paths};
+use crate::basic::{BasicAuth, ThrottleConfig};
+use crate::files::{self, Access};
+use crate::flaws::Flaws;
+use crate::jwt::keys::{self, JwtKeys};
+use crate::jwt::verify::alg_name;
+use crate::jwt::{self, JwtConfig, JwtService};
+use crate::metrics::Metrics;
+use crate::pki::Pki;
+use crate::profile::{ApiKeySection, BasicSection, JwtSection, JwtVariant, Profile, ReferenceSection};
+use crate::seed::{self, DEMO_USER};
+use crate::store::{KeyMode, Store};
+
+/// The state database file, relative to the state directory.
+pub const DATABASE_FILE: &str = "state.db";
+/// The target profile, relative to the state directory.
+pub const PROFILE_FILE: &str = "target.toml";
+/// How long a TLS handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for open requests to finish.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How to run the reference servers.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where all state lives (database, PKI, keys, profile).
+    pub state_dir: PathBuf,
+    /// The HTTPS listener's address; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// Deliberate misconfigurations to switch on.
+    pub flaws: Flaws,
+    /// Basic login throttling.
+    pub throttle: ThrottleConfig,
+    /// JWT lifetimes and skew.
+    pub jwt: JwtConfig,
+    /// Which API keys this deployment accepts.
+    pub api_key_mode: KeyMode,
+}
+
+impl ServeConfig {
+    /// Defaults for `state_dir` and `bind`: no flaws, standard throttling.
+    pub fn new(state_dir: PathBuf, bind: SocketAddr) -> Self {
+        ServeConfig {
+            state_dir,
+            bind,
+            flaws: Flaws::none(),
+            throttle: ThrottleConfig::default(),
+            jwt: JwtConfig::default(),
+            api_key_mode: KeyMode::Live,
+        }
+    }
+}
+
+/// Why the servers could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The state directory is unusable.
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The PKI could not be loaded or generated.
+    #[error(transparent)]
+    Pki(#[from] crate::pki::PkiError),
+    /// A JWT key could not be loaded or generated.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// A state file could not be written.
+    #[error(transparent)]
+    File(#[from] files::FileError),
+    /// The demo credentials could not be set up.
+    #[error("demo credentials: {0}")]
+    Seed(String),
+    /// rustls refused the server certificate or key.
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The listener could not bind.
+    #[error("cannot listen on {addr}: {source}; pick another address with --bind")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Running reference servers.
+#[derive(Debug)]
+pub struct RunningServers {
+    /// The HTTPS listener's bound address.
+    pub addr: SocketAddr,
+    /// `https://addr`.
+    pub base_url: String,
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The written target profile.
+    pub profile_path: PathBuf,
+    /// The CA certificate clients must trust.
+    pub ca_cert_path: PathBuf,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServers {
+    /// Stops accepting connections, lets open requests finish (up to a few
+    /// seconds), and returns when the listener is closed.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the reference servers; returns once the listener accepts connections.
+pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
+    let state_dir = config.state_dir.clone();
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|source| ServeError::StateDir { path: state_dir.clone(), source })?;
+    // Key generation (RSA especially) and argon2 hashing block: keep them off the runtime.
+    let prepared = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || prepare(config))
+            .await
+            .map_err(|e| ServeError::Seed(format!("start-up task failed: {e}")))??
+    };
+    let Prepared { app, pki, seed } = prepared;
+
+    let tls = tls_config(&pki)?;
+    let listener =
+        TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let base_url = match addr {
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    };
+
+    let now = app::now();
+    let lifetime = app.jwt.config().max_lifetime_secs;
+    let token = app.jwt.mint(jsonwebtoken::Algorithm::RS256, DEMO_USER, "read", lifetime, now);
+    let revoked = app.jwt.mint(jsonwebtoken::Algorithm::RS256, DEMO_USER, "read", lifetime, now);
+    let (token, revoked) = match (token, revoked) {
+        (Ok(t), Ok(r)) => (t, r),
+        (Err(e), _) | (_, Err(e)) => return Err(ServeError::Seed(format!("minting demo tokens: {e}"))),
+    };
+    {
+        let store = Arc::clone(&app.store);
+        let (jti, exp) = (revoked.jti.clone(), revoked.expires_at);
+        tokio::task::spawn_blocking(move || store.revoke_jti(&jti, Some(exp), now))
+            .await
+            .map_err(|e| ServeError::Seed(e.to_string()))??;
+    }
+
+    let profile = build_profile(&app, &config, &base_url, &seed, token.token, revoked.token);
+    let profile_path = state_dir.join(PROFILE_FILE);
+    let text = profile.to_toml().map_err(|e| ServeError::Seed(e.to_string()))?;
+    files::write_atomic(&profile_path, text.as_bytes(), Access::Private)?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let router = app::router(Arc::new(app));
+    let task = tokio::spawn(serve(listener, TlsAcceptor::from(Arc::new(tls)), router, shutdown_rx));
+    Ok(RunningServers { addr, base_url, state_dir, profile_path, ca_cert_path: pki.ca_cert_path, shutdown, task })
+}
+
+struct Prepared {
+    app: App,
+    pki: Pki,
+    seed: seed::Seed,
+}
+
+fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
+    let dir = &config.state_dir;
+    let store = Arc::new(Store::open(&dir.join(DATABASE_FILE))?);
+    let pki = Pki::load_or_generate(dir)?;
+    let jwt_keys = JwtKeys::load_or_generate(dir)?;
+    let (seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
+    let basic = BasicAuth::new(Arc::clone(&store), config.flaws.clone(), config.throttle.clone())
+        .map_err(ServeError::Seed)?;
+    let app = App {
+        flaws: config.flaws.clone(),
+        basic,
+        jwt: JwtService::new(jwt_keys, config.jwt.clone(), &config.flaws),
+        metrics: Metrics::new(),
+        api_key_mode: config.api_key_mode,
+        admin_token_hash: crate::api_key::hash(&admin_token),
+        store,
+    };
+    Ok(Prepared { app, pki, seed })
+}
+
+fn relative(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+fn build_profile(
+    app: &App,
+    config: &ServeConfig,
+    base_url: &str,
+    seed: &seed::Seed,
+    token: String,
+    revoked_token: String,
+) -> Profile {
+    use jsonwebtoken::Algorithm;
+    let keys = app.jwt.keys();
+    Profile {
+        version: 1,
+        name: "authbench-reference".to_owned(),
+        base_url: base_url.to_owned(),
+        ca_file: "pki/ca.pem".to_owned(),
+        baseline_url: paths::BASELINE.to_owned(),
+        metrics_url: paths::METRICS.to_owned(),
+        basic: BasicSection {
+            url: paths::BASIC.to_owned(),
+            username: DEMO_USER.to_owned(),
+            password: seed.password.clone(),
+            cached_url: paths::BASIC_CACHED.to_owned(),
+        },
+        api_key: ApiKeySection {
+            url: paths::API_KEY.to_owned(),
+            header: "X-API-Key".to_owned(),
+            key: seed.api_key.clone(),
+            revoked_key: seed.revoked_api_key.clone(),
+            insufficient_scope_url: paths::API_KEY_PRIVILEGED.to_owned(),
+        },
+        jwt: JwtSection {
+            url: paths::jwt_resource(Algorithm::RS256),
+            issuer: jwt::ISSUER.to_owned(),
+            audience: jwt::AUDIENCE.to_owned(),
+            algorithm: "RS256".to_owned(),
+            signing_key_file: relative(&keys.get(Algorithm::RS256).private_file),
+            jwks_url: paths::JWT_JWKS.to_owned(),
+            token,
+            required_scope: "read".to_owned(),
+            revoked_token,
+            revocation_url: paths::JWT_REVOCABLE.to_owned(),
+            insufficient_scope_url: paths::JWT_PRIVILEGED.to_owned(),
+            token_url: paths::JWT_TOKEN.to_owned(),
+            leeway_seconds: app.jwt.config().leeway_secs,
+            variants: keys::ALGORITHMS
+                .iter()
+                .filter(|&&alg| alg != Algorithm::RS256)
+                .map(|&alg| JwtVariant {
+                    algorithm: alg_name(alg).to_owned(),
+                    url: paths::jwt_resource(alg),
+                    signing_key_file: relative(&keys.get(alg).private_file),
+                })
+                .collect(),
+        },
+        reference: ReferenceSection {
+            admin_url: paths::ADMIN.to_owned(),
+            admin_token_file: seed::ADMIN_TOKEN_FILE.to_owned(),
+            flaws: config.flaws.iter().map(|f| f.name().to_owned()).collect(),
+        },
+    }
+}
+
+fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_no_client_auth()
+        .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: axum::Router, mut shutdown: watch::Receiver<bool>) {
+    let graceful = Arc::new(GracefulShutdown::new());
+    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off briefly
+                    // rather than spin; the listener itself is still good.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        let graceful = Arc::clone(&graceful);
+        let builder = Arc::clone(&builder);
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            let connection = graceful.watch(connection.into_owned());
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if let Ok(graceful) = Arc::try_unwrap(graceful) {
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    }
+}

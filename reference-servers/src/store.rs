@@ -1,0 +1,483 @@
+//! All reference-server state in one SQLite database (WAL), versioned by migrations.
+//!
+//! Durability contract: every write commits with `synchronous = FULL` before the
+//! function returns, so whatever a server acknowledges (a key revoked, a user
+//! created) survives `kill -9`. Writes block on fsync: async callers run them on
+//! the blocking pool. Reads use a small pool of reader connections with cached
+//! prepared statements; WAL lets them proceed while a write is in flight.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// Migrations in order; `PRAGMA user_version` records how many have run.
+/// Never edit a released migration: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: users, API keys, JWT revocations.
+    "CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        password_version INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('live', 'test')),
+        display_prefix TEXT NOT NULL,
+        key_hash BLOB NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX api_keys_by_client ON api_keys (client_id);
+    CREATE INDEX api_keys_by_prefix ON api_keys (display_prefix);
+    CREATE TABLE jwt_revocations (
+        jti TEXT PRIMARY KEY,
+        revoked_at INTEGER NOT NULL,
+        expires_at INTEGER
+    );",
+];
+
+const READERS: usize = 4;
+
+/// An error from the state database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite refused an operation.
+    #[error("state database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer authbench.
+    #[error(
+        "state database {path} has schema version {found}, newer than this authbench ({known}); use a newer authbench or another --state directory"
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: usize,
+        /// The newest version this build knows.
+        known: usize,
+    },
+    /// A row with the same unique name already exists.
+    #[error("{what} already exists")]
+    Conflict {
+        /// What collided, for the message.
+        what: String,
+    },
+}
+
+/// A user of the Basic and JWT-issuing servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// PHC-format argon2id hash.
+    pub password_hash: String,
+    /// Bumped on every password change; keys the verified-credential cache.
+    pub password_version: i64,
+}
+
+/// Whether an API key belongs to live or test mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyMode {
+    /// `sk_live_` keys.
+    Live,
+    /// `sk_test_` keys.
+    Test,
+}
+
+impl KeyMode {
+    /// The mode as stored and as written in key prefixes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyMode::Live => "live",
+            KeyMode::Test => "test",
+        }
+    }
+
+    fn from_db(s: &str) -> Self {
+        if s == "test" { KeyMode::Test } else { KeyMode::Live }
+    }
+}
+
+/// An API key as stored: never the key itself, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// Public identifier (`key_…`), used by the admin API.
+    pub id: String,
+    /// The client the key belongs to; a client may hold several active keys.
+    pub client_id: String,
+    /// Live or test.
+    pub mode: KeyMode,
+    /// The first characters of the key, safe to display.
+    pub display_prefix: String,
+    /// SHA-256 of the whole key.
+    pub key_hash: [u8; 32],
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; `None` never expires.
+    pub expires_at: Option<i64>,
+    /// Unix seconds; `None` while active.
+    pub revoked_at: Option<i64>,
+}
+
+/// The state database: one writer connection and a pool of readers.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a half-done transaction
+    // (rusqlite rolls back on drop), so a poisoned connection is still usable.
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
+        let mut writer = Connection::open(path).map_err(err)?;
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(err)?;
+        migrate(&mut writer, path)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(err)?;
+        Ok(Store {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free reader; wait on one only when all are busy.
+        let guard = (0..self.readers.len())
+            .find_map(|i| self.readers[(start + i) % self.readers.len()].try_lock().ok())
+            .unwrap_or_else(|| lock(&self.readers[start % self.readers.len()]));
+        f(&guard).map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let err = |source| StoreError::Sqlite { path: self.path.clone(), source };
+        let tx = conn.transaction().map_err(err)?;
+        let value = f(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(value)
+    }
+
+    /// The user called `username`, if any.
+    pub fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, username, password_hash, password_version FROM users WHERE username = ?1",
+            )?
+            .query_row([username], user_from_row)
+            .optional()
+        })
+    }
+
+    /// Creates a user; [`StoreError::Conflict`] if the name is taken.
+    pub fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<UserRecord, StoreError> {
+        let result = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3)",
+                params![username, password_hash, now],
+            )?;
+            Ok(UserRecord {
+                id: tx.last_insert_rowid(),
+                username: username.to_owned(),
+                password_hash: password_hash.to_owned(),
+                password_version: 1,
+            })
+        });
+        conflict_as(result, || format!("user `{username}`"))
+    }
+
+    /// Replaces a user's password hash; `false` when there is no such user.
+    pub fn set_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE users SET password_hash = ?2, password_version = password_version + 1
+                 WHERE username = ?1",
+                params![username, password_hash],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Stores a new API key record.
+    pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let result = self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_keys (id, client_id, mode, display_prefix, key_hash, scopes,
+                                       created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    key.id,
+                    key.client_id,
+                    key.mode.as_str(),
+                    key.display_prefix,
+                    &key.key_hash[..],
+                    key.scopes.join(" "),
+                    key.created_at,
+                    key.expires_at,
+                    key.revoked_at,
+                ],
+            )?;
+            Ok(())
+        });
+        conflict_as(result, || format!("API key `{}`", key.id))
+    }
+
+    /// The key whose SHA-256 is `hash`, revoked or not.
+    pub fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("{API_KEY_COLUMNS} WHERE key_hash = ?1"))?
+                .query_row([&hash[..]], api_key_from_row)
+                .optional()
+        })
+    }
+
+    /// The first key whose display prefix is `prefix`. Only the
+    /// `api-key-prefix-match` flaw uses this: a prefix is public, not a secret.
+    pub fn api_key_by_display_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "{API_KEY_COLUMNS} WHERE display_prefix = ?1 ORDER BY created_at LIMIT 1"
+            ))?
+            .query_row([prefix], api_key_from_row)
+            .optional()
+        })
+    }
+
+    /// Every key, or those of one client, oldest first.
+    pub fn api_keys(&self, client_id: Option<&str>) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{API_KEY_COLUMNS} WHERE ?1 IS NULL OR client_id = ?1 ORDER BY created_at, id"
+            ))?;
+            stmt.query_map([client_id], api_key_from_row)?.collect()
+        })
+    }
+
+    /// Revokes the key `id` at `now` (keeping an earlier revocation time);
+    /// the record afterwards, or `None` if there is no such key.
+    pub fn revoke_api_key(&self, id: &str, now: i64) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, now],
+            )?;
+            tx.prepare(&format!("{API_KEY_COLUMNS} WHERE id = ?1"))?
+                .query_row([id], api_key_from_row)
+                .optional()
+        })
+    }
+
+    /// Adds `jti` to the JWT denylist.
+    pub fn revoke_jti(&self, jti: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO jwt_revocations (jti, revoked_at, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (jti) DO NOTHING",
+                params![jti, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Whether `jti` is on the denylist.
+    pub fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT 1 FROM jwt_revocations WHERE jti = ?1")?
+                .exists([jti])
+        })
+    }
+}
+
+const API_KEY_COLUMNS: &str = "SELECT id, client_id, mode, display_prefix, key_hash, scopes, \
+     created_at, expires_at, revoked_at FROM api_keys";
+
+fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        password_hash: row.get(2)?,
+        password_version: row.get(3)?,
+    })
+}
+
+fn api_key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
+    let mode: String = row.get(2)?;
+    let scopes: String = row.get(5)?;
+    Ok(ApiKeyRecord {
+        id: row.get(0)?,
+        client_id: row.get(1)?,
+        mode: KeyMode::from_db(&mode),
+        display_prefix: row.get(3)?,
+        key_hash: row.get(4)?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        created_at: row.get(6)?,
+        expires_at: row.get(7)?,
+        revoked_at: row.get(8)?,
+    })
+}
+
+fn conflict_as<T>(
+    result: Result<T, StoreError>,
+    what: impl FnOnce() -> String,
+) -> Result<T, StoreError> {
+    match result {
+        Err(StoreError::Sqlite { source: rusqlite::Error::SqliteFailure(e, _), .. })
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict { what: what() })
+        }
+        other => other,
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let err = |source| StoreError::Sqlite { path: path.to_owned(), source };
+    let tx = conn.transaction().map_err(err)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(err)?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for migration in &MIGRATIONS[version..] {
+        tx.execute_batch(migration).map_err(err)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64).map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str, hash: u8) -> ApiKeyRecord {
+        ApiKeyRecord {
+            id: id.into(),
+            client_id: "client-a".into(),
+            mode: KeyMode::Live,
+            display_prefix: format!("sk_live_{id}"),
+            key_hash: [hash; 32],
+            scopes: vec!["read".into(), "write".into()],
+            created_at: 10,
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn migrations_run_once_and_state_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let store = Store::open(&path).unwrap();
+            store.create_user("alice", "$argon2id$x", 1).unwrap();
+            store.insert_api_key(&key("k1", 1)).unwrap();
+            assert!(store.revoke_api_key("k1", 20).unwrap().is_some());
+            store.revoke_jti("jti-1", Some(99), 5).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.user("alice").unwrap().unwrap().password_version, 1);
+        assert_eq!(store.api_key_by_hash(&[1; 32]).unwrap().unwrap().revoked_at, Some(20));
+        assert!(store.is_jti_revoked("jti-1").unwrap());
+        assert!(!store.is_jti_revoked("jti-2").unwrap());
+    }
+
+    #[test]
+    fn duplicates_are_conflicts_and_revocation_keeps_the_first_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.db")).unwrap();
+        store.create_user("alice", "h", 1).unwrap();
+        assert!(matches!(
+            store.create_user("alice", "h", 2),
+            Err(StoreError::Conflict { .. })
+        ));
+        store.insert_api_key(&key("k1", 1)).unwrap();
+        store.insert_api_key(&key("k2", 2)).unwrap();
+        assert_eq!(store.api_keys(Some("client-a")).unwrap().len(), 2);
+        assert_eq!(store.api_keys(Some("client-b")).unwrap().len(), 0);
+        store.revoke_api_key("k1", 20).unwrap();
+        let again = store.revoke_api_key("k1", 30).unwrap().unwrap();
+        assert_eq!(again.revoked_at, Some(20));
+        assert!(store.revoke_api_key("missing", 30).unwrap().is_none());
+        assert!(store.set_password("alice", "h2").unwrap());
+        assert_eq!(store.user("alice").unwrap().unwrap().password_version, 2);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    }
+}
