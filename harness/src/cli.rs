@@ -58,5 +58,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHBENCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

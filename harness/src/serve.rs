@@ -20,7 +20,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     // Without --state, a temporary directory that lives as long as the servers.
     let temp = match &args.state {
         Some(_) => None,
-        None => Some(tempfile::Builder::new().prefix("authbench-state-").tempdir().context("creating a temporary state directory")?),
+        None => Some(
+            tempfile::Builder::new()
+                .prefix("authbench-state-")
+                .tempdir()
+                .context("creating a temporary state directory")?,
+        ),
     };
     let state_dir = match (&args.state, &temp) {
         (Some(dir), _) => dir.clone(),

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -29,16 +29,18 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/jwt/revocations", post(revoke_jti))
 }
 
-fn check_admin(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 for a request without the admin token, or `None` when it has it.
+fn check_admin(app: &App, headers: &HeaderMap) -> Option<Response> {
     let presented = Authorization::of(headers).credentials_for("Bearer");
     let ok = presented.is_some_and(|token| {
+        // Compare digests in constant time: equal-length inputs, no early exit.
         let digest = api_key::hash(token);
         bool::from(digest.ct_eq(&app.admin_token_hash))
     });
     if ok {
-        Ok(())
+        None
     } else {
-        Err(respond::error(
+        Some(respond::error(
             StatusCode::UNAUTHORIZED,
             Some(format!("Bearer realm={}", quoted("authbench-admin"))),
             "unauthorized",
@@ -53,12 +55,20 @@ fn bad_request(description: &str) -> Response {
 
 fn store_failure(e: StoreError) -> Response {
     match e {
-        StoreError::Conflict { what } => {
-            respond::error(StatusCode::CONFLICT, None, "conflict", &format!("{what} already exists"))
-        }
+        StoreError::Conflict { what } => respond::error(
+            StatusCode::CONFLICT,
+            None,
+            "conflict",
+            &format!("{what} already exists"),
+        ),
         other => {
             tracing::error!(error = %other, "admin write failed");
-            respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "The state database failed")
+            respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "server_error",
+                "The state database failed",
+            )
         }
     }
 }
@@ -71,7 +81,12 @@ async fn blocking<T: Send + 'static>(
     let store = Arc::clone(store);
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(result) => result.map_err(store_failure),
-        Err(_) => Err(respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Write aborted")),
+        Err(_) => Err(respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "server_error",
+            "Write aborted",
+        )),
     }
 }
 
@@ -83,7 +98,10 @@ struct NewUser {
 }
 
 fn valid_username(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 128 && !name.contains(':') && !name.chars().any(char::is_control)
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.contains(':')
+        && !name.chars().any(char::is_control)
 }
 
 fn valid_password(password: &str) -> bool {
@@ -91,8 +109,12 @@ fn valid_password(password: &str) -> bool {
     (8..=1024).contains(&password.chars().count()) && !password.chars().any(char::is_control)
 }
 
-async fn create_user(State(app): State<Arc<App>>, headers: HeaderMap, Json(user): Json<NewUser>) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+async fn create_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(user): Json<NewUser>,
+) -> Response {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     if !valid_username(&user.username) {
@@ -103,11 +125,21 @@ async fn create_user(State(app): State<Arc<App>>, headers: HeaderMap, Json(user)
     }
     let hash = match tokio::task::spawn_blocking(move || hash_password(&user.password)).await {
         Ok(Ok(hash)) => hash,
-        _ => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Hashing failed"),
+        _ => {
+            return respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "server_error",
+                "Hashing failed",
+            );
+        }
     };
     let username = user.username.clone();
     match blocking(&app.store, move |s| s.create_user(&username, &hash, now())).await {
-        Ok(record) => (StatusCode::CREATED, Json(serde_json::json!({ "username": record.username }))).into_response(),
+        Ok(record) => {
+            (StatusCode::CREATED, Json(serde_json::json!({ "username": record.username })))
+                .into_response()
+        }
         Err(r) => r,
     }
 }
@@ -124,7 +156,7 @@ async fn set_password(
     Path(username): Path<String>,
     Json(body): Json<NewPassword>,
 ) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     if !valid_password(&body.password) {
@@ -132,7 +164,14 @@ async fn set_password(
     }
     let hash = match tokio::task::spawn_blocking(move || hash_password(&body.password)).await {
         Ok(Ok(hash)) => hash,
-        _ => return respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Hashing failed"),
+        _ => {
+            return respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "server_error",
+                "Hashing failed",
+            );
+        }
     };
     match blocking(&app.store, move |s| s.set_password(&username, &hash)).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
@@ -216,12 +255,18 @@ pub fn issue_key(
     Ok((record, new.key))
 }
 
-async fn create_key(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<NewKeyRequest>) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+async fn create_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<NewKeyRequest>,
+) -> Response {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     if !valid_username(&req.client_id) {
-        return bad_request("client_id must be 1-128 characters, without ':' or control characters");
+        return bad_request(
+            "client_id must be 1-128 characters, without ':' or control characters",
+        );
     }
     if req.scopes.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace)) {
         return bad_request("scopes must be non-empty words");
@@ -230,8 +275,14 @@ async fn create_key(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): 
         return bad_request("expires_in must be a positive number of seconds");
     }
     let expires_at = req.expires_in.map(|s| now().saturating_add(s));
-    match blocking(&app.store, move |s| issue_key(s, &req.client_id, req.scopes, req.mode, expires_at)).await {
-        Ok((record, key)) => (StatusCode::CREATED, Json(KeyView::of(record, Some(key)))).into_response(),
+    match blocking(&app.store, move |s| {
+        issue_key(s, &req.client_id, req.scopes, req.mode, expires_at)
+    })
+    .await
+    {
+        Ok((record, key)) => {
+            (StatusCode::CREATED, Json(KeyView::of(record, Some(key)))).into_response()
+        }
         Err(r) => r,
     }
 }
@@ -241,18 +292,28 @@ struct KeyFilter {
     client_id: Option<String>,
 }
 
-async fn list_keys(State(app): State<Arc<App>>, headers: HeaderMap, Query(filter): Query<KeyFilter>) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+async fn list_keys(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(filter): Query<KeyFilter>,
+) -> Response {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     match app.store.api_keys(filter.client_id.as_deref()) {
-        Ok(keys) => Json(keys.into_iter().map(|k| KeyView::of(k, None)).collect::<Vec<_>>()).into_response(),
+        Ok(keys) => {
+            Json(keys.into_iter().map(|k| KeyView::of(k, None)).collect::<Vec<_>>()).into_response()
+        }
         Err(e) => store_failure(e),
     }
 }
 
-async fn revoke_key(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+async fn revoke_key(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     match blocking(&app.store, move |s| s.revoke_api_key(&id, now())).await {
@@ -269,8 +330,12 @@ struct JtiRevocation {
     expires_at: Option<i64>,
 }
 
-async fn revoke_jti(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<JtiRevocation>) -> Response {
-    if let Err(r) = check_admin(&app, &headers) {
+async fn revoke_jti(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<JtiRevocation>,
+) -> Response {
+    if let Some(r) = check_admin(&app, &headers) {
         return r;
     }
     if req.jti.is_empty() || req.jti.len() > 256 {
@@ -282,4 +347,3 @@ async fn revoke_jti(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): 
         Err(r) => r,
     }
 }
-

@@ -111,7 +111,13 @@ fn unauthorized(description: &str) -> Response {
 }
 
 /// A protected resource requiring an API key with `scope`.
-pub async fn resource(app: &App, method: &Method, headers: &HeaderMap, uri: &Uri, scope: &str) -> Response {
+pub async fn resource(
+    app: &App,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    scope: &str,
+) -> Response {
     let started = std::time::Instant::now();
     let (outcome, response) = match authenticate(app, headers, uri) {
         Ok(record) if record.scopes.iter().any(|s| s == scope) => {
@@ -121,45 +127,79 @@ pub async fn resource(app: &App, method: &Method, headers: &HeaderMap, uri: &Uri
             "insufficient_scope",
             respond::error(
                 StatusCode::FORBIDDEN,
-                Some(format!("{}, error=\"insufficient_scope\", scope={}", challenge(), quoted(scope))),
+                Some(format!(
+                    "{}, error=\"insufficient_scope\", scope={}",
+                    challenge(),
+                    quoted(scope)
+                )),
                 "insufficient_scope",
                 "The key lacks the scope this resource requires",
             ),
         ),
-        Err(rejection) => rejection,
+        Err(rejection) => (rejection.label(), rejection.response()),
     };
     app.metrics.record("api_key", outcome, started.elapsed());
     response
 }
 
-fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecord, (&'static str, Response)> {
-    // One body for unknown, revoked, expired and malformed keys (ASVS 6.3.8):
-    // the answer must not tell an attacker which keys once existed.
-    let invalid = || ("invalid", unauthorized("A valid API key is required"));
-    let key = match presented(headers, uri) {
-        Presented::None => return Err(("missing", unauthorized("A valid API key is required"))),
-        Presented::Ambiguous => {
-            return Err((
+/// Why a request's key was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejection {
+    /// No key anywhere.
+    Missing,
+    /// A key only in the query string, which is never accepted.
+    QueryOnly,
+    /// Keys in several places, or twice: 400.
+    Ambiguous,
+    /// Unknown, revoked, expired, wrong mode or malformed: one answer for all
+    /// (ASVS 6.3.8), so it tells an attacker nothing about which keys existed.
+    Invalid,
+    /// The key store failed.
+    Unavailable,
+}
+
+impl Rejection {
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::Missing | Rejection::QueryOnly => "missing",
+            Rejection::Ambiguous => "invalid_request",
+            Rejection::Invalid => "invalid",
+            Rejection::Unavailable => "error",
+        }
+    }
+
+    fn response(self) -> Response {
+        match self {
+            Rejection::Missing | Rejection::Invalid => unauthorized("A valid API key is required"),
+            Rejection::QueryOnly => unauthorized(
+                "API keys are accepted only in the X-API-Key or Authorization header, never in the URL",
+            ),
+            Rejection::Ambiguous => respond::error(
+                StatusCode::BAD_REQUEST,
+                None,
                 "invalid_request",
-                respond::error(
-                    StatusCode::BAD_REQUEST,
-                    None,
-                    "invalid_request",
-                    "Send exactly one API key, in the X-API-Key or Authorization header",
-                ),
-            ));
+                "Send exactly one API key, in the X-API-Key or Authorization header",
+            ),
+            Rejection::Unavailable => respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "temporarily_unavailable",
+                "Key verification is temporarily unavailable",
+            ),
         }
+    }
+}
+
+fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecord, Rejection> {
+    let key = match presented(headers, uri) {
+        Presented::None => return Err(Rejection::Missing),
+        Presented::Ambiguous => return Err(Rejection::Ambiguous),
         Presented::QueryOnly(key) if app.flaws.has(Flaw::ApiKeyAcceptQuery) => key,
-        Presented::QueryOnly(_) => {
-            return Err((
-                "missing",
-                unauthorized("API keys are accepted only in the X-API-Key or Authorization header, never in the URL"),
-            ));
-        }
+        Presented::QueryOnly(_) => return Err(Rejection::QueryOnly),
         Presented::Key(key) => key,
     };
     if !well_formed(key) {
-        return Err(invalid());
+        return Err(Rejection::Invalid);
     }
     let lookup = if app.flaws.has(Flaw::ApiKeyPrefixMatch) {
         app.store.api_key_by_display_prefix(&key[..DISPLAY_PREFIX_LEN])
@@ -168,25 +208,18 @@ fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecor
     };
     let record = match lookup {
         Ok(Some(record)) => record,
-        Ok(None) => return Err(invalid()),
+        Ok(None) => return Err(Rejection::Invalid),
         Err(e) => {
             tracing::error!(error = %e, "API key lookup failed");
-            return Err((
-                "error",
-                respond::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    None,
-                    "temporarily_unavailable",
-                    "Key verification is temporarily unavailable",
-                ),
-            ));
+            return Err(Rejection::Unavailable);
         }
     };
     let now = now();
-    let revoked = record.revoked_at.is_some_and(|at| at <= now) && !app.flaws.has(Flaw::ApiKeyAcceptRevoked);
+    let revoked =
+        record.revoked_at.is_some_and(|at| at <= now) && !app.flaws.has(Flaw::ApiKeyAcceptRevoked);
     let expired = record.expires_at.is_some_and(|at| at <= now);
     if revoked || expired || record.mode != app.api_key_mode {
-        return Err(invalid());
+        return Err(Rejection::Invalid);
     }
     Ok(record)
 }

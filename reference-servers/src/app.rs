@@ -83,7 +83,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(paths::API_KEY_PRIVILEGED, any(|s, m, h, u| api_key_resource(s, m, h, u, "write")))
         .route(paths::JWT_TOKEN, post(jwt::token_endpoint))
         .route(paths::JWT_JWKS, get(jwt::jwks))
-        .route(paths::JWT_REVOCABLE, any(|s, m, h, u| jwt_resource(s, m, h, u, Algorithm::RS256, "read", true)))
+        .route(
+            paths::JWT_REVOCABLE,
+            any(|s, m, h, u| jwt_resource(s, m, h, u, Algorithm::RS256, "read", true)),
+        )
         .route(
             paths::JWT_PRIVILEGED,
             any(|s, m, h, u| jwt_resource(s, m, h, u, Algorithm::RS256, "write", false)),
@@ -102,14 +105,20 @@ async fn baseline(method: Method) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
+        .into_response()
 }
 
 async fn not_found() -> Response {
     respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such resource")
 }
 
-async fn basic(State(app): State<Arc<App>>, method: Method, headers: HeaderMap, cached: bool) -> Response {
+async fn basic(
+    State(app): State<Arc<App>>,
+    method: Method,
+    headers: HeaderMap,
+    cached: bool,
+) -> Response {
     let started = std::time::Instant::now();
     let outcome = app.basic.authenticate(&headers, cached).await;
     let label = outcome.label();

@@ -172,7 +172,9 @@ impl BasicAuth {
     pub async fn authenticate(&self, headers: &HeaderMap, use_cache: bool) -> BasicOutcome {
         let auth = Authorization::of(headers);
         let credentials = match auth {
-            Authorization::Duplicated | Authorization::Malformed => return BasicOutcome::BadRequest,
+            Authorization::Duplicated | Authorization::Malformed => {
+                return BasicOutcome::BadRequest;
+            }
             _ => match auth.credentials_for("Basic") {
                 Some(c) => c,
                 None => return BasicOutcome::Missing,
@@ -243,12 +245,14 @@ impl BasicAuth {
             BasicOutcome::Invalid { unknown_user: true } => {
                 respond::error(StatusCode::UNAUTHORIZED, challenge, "unknown_user", "No such user")
             }
-            BasicOutcome::Missing | BasicOutcome::Invalid { unknown_user: false } => respond::error(
-                StatusCode::UNAUTHORIZED,
-                challenge,
-                "unauthorized",
-                "Valid Basic credentials are required",
-            ),
+            BasicOutcome::Missing | BasicOutcome::Invalid { unknown_user: false } => {
+                respond::error(
+                    StatusCode::UNAUTHORIZED,
+                    challenge,
+                    "unauthorized",
+                    "Valid Basic credentials are required",
+                )
+            }
         }
     }
 
@@ -279,9 +283,11 @@ impl BasicAuth {
             let window = self.throttle.window;
             failures.retain(|_, f| now.duration_since(f.last) < window);
         }
-        let entry = failures
-            .entry(username.to_owned())
-            .or_insert(Failures { count: 0, last: now, locked_until: None });
+        let entry = failures.entry(username.to_owned()).or_insert(Failures {
+            count: 0,
+            last: now,
+            locked_until: None,
+        });
         if now.duration_since(entry.last) >= self.throttle.window {
             entry.count = 0;
         }
@@ -289,8 +295,11 @@ impl BasicAuth {
         entry.last = now;
         if entry.count >= self.throttle.max_failures {
             let doublings = (entry.count - self.throttle.max_failures).min(20);
-            let lockout =
-                self.throttle.base_lockout.saturating_mul(1 << doublings).min(self.throttle.max_lockout);
+            let lockout = self
+                .throttle
+                .base_lockout
+                .saturating_mul(1 << doublings)
+                .min(self.throttle.max_lockout);
             entry.locked_until = Some(now + lockout);
         }
     }
@@ -314,7 +323,9 @@ impl BasicAuth {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.get(slot).is_some_and(|c| {
             // A password change bumps the version and so invalidates the entry.
-            c.user_id == user.id && c.password_version == user.password_version && c.expires > Instant::now()
+            c.user_id == user.id
+                && c.password_version == user.password_version
+                && c.expires > Instant::now()
         })
     }
 
@@ -326,7 +337,11 @@ impl BasicAuth {
         }
         cache.insert(
             slot,
-            CachedCredential { user_id: user.id, password_version: user.password_version, expires: now + CACHE_TTL },
+            CachedCredential {
+                user_id: user.id,
+                password_version: user.password_version,
+                expires: now + CACHE_TTL,
+            },
         );
     }
 }

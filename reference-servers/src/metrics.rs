@@ -131,9 +131,14 @@ mod tests {
         metrics.record("basic", "ok", Duration::from_millis(20));
         metrics.record("basic", "ok", Duration::from_millis(30));
         let text = metrics.render();
-        assert!(text.contains(r#"authbench_requests_total{method="basic",outcome="ok"} 2"#), "{text}");
         assert!(
-            text.contains(r#"authbench_auth_verification_seconds_count{method="basic",outcome="ok"} 2"#),
+            text.contains(r#"authbench_requests_total{method="basic",outcome="ok"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"authbench_auth_verification_seconds_count{method="basic",outcome="ok"} 2"#
+            ),
             "{text}"
         );
         assert!(text.contains("\nprocess_cpu_seconds_total "), "{text}");

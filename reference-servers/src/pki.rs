@@ -63,23 +63,25 @@ impl Pki {
         let server_cert_path = dir.join("server.pem");
         let server_key_path = dir.join("server.key");
 
-        let (ca_pem, ca_key) = match (
-            files::read_optional(&ca_cert_path)?,
-            files::read_optional(&ca_key_path)?,
-        ) {
-            (Some(cert), Some(key)) => (cert, parse_key(&key, &ca_key_path)?),
-            _ => {
-                let key = generate_key(&ca_key_path)?;
-                let cert = ca_params()
-                    .self_signed(&key)
-                    .map_err(|source| PkiError::Rcgen { path: ca_cert_path.clone(), source })?;
-                files::write_atomic(&ca_key_path, key.serialize_pem().as_bytes(), Access::Private)?;
-                files::write_atomic(&ca_cert_path, cert.pem().as_bytes(), Access::Public)?;
-                // A new CA invalidates any server certificate issued by an old one.
-                let _ = std::fs::remove_file(&server_cert_path);
-                (cert.pem(), key)
-            }
-        };
+        let (ca_pem, ca_key) =
+            match (files::read_optional(&ca_cert_path)?, files::read_optional(&ca_key_path)?) {
+                (Some(cert), Some(key)) => (cert, parse_key(&key, &ca_key_path)?),
+                _ => {
+                    let key = generate_key(&ca_key_path)?;
+                    let cert = ca_params()
+                        .self_signed(&key)
+                        .map_err(|source| PkiError::Rcgen { path: ca_cert_path.clone(), source })?;
+                    files::write_atomic(
+                        &ca_key_path,
+                        key.serialize_pem().as_bytes(),
+                        Access::Private,
+                    )?;
+                    files::write_atomic(&ca_cert_path, cert.pem().as_bytes(), Access::Public)?;
+                    // A new CA invalidates any server certificate issued by an old one.
+                    let _ = std::fs::remove_file(&server_cert_path);
+                    (cert.pem(), key)
+                }
+            };
 
         let server_pem = match (
             files::read_optional(&server_cert_path)?,
@@ -145,8 +147,11 @@ fn ca_params() -> CertificateParams {
 }
 
 fn server_params() -> Result<CertificateParams, rcgen::Error> {
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()])?;
+    let mut params = CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ])?;
     params.distinguished_name.push(DnType::OrganizationName, "authbench");
     params.distinguished_name.push(DnType::CommonName, "localhost");
     params.is_ca = IsCa::ExplicitNoCa;
@@ -173,7 +178,8 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("pki/ca.key")).unwrap().permissions().mode();
+            let mode =
+                std::fs::metadata(dir.path().join("pki/ca.key")).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "CA key must not be readable by others");
         }
     }

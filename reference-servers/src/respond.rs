@@ -114,7 +114,9 @@ impl<'a> Authorization<'a> {
     /// The credentials when the scheme is `scheme` (any casing), `None` otherwise.
     pub fn credentials_for(&self, scheme: &str) -> Option<&'a str> {
         match *self {
-            Authorization::Present { scheme: sent, credentials } if sent.eq_ignore_ascii_case(scheme) => {
+            Authorization::Present { scheme: sent, credentials }
+                if sent.eq_ignore_ascii_case(scheme) =>
+            {
                 Some(credentials)
             }
             _ => None,

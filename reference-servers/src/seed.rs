@@ -47,8 +47,9 @@ fn random_text(bytes: usize) -> String {
 pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String> {
     let seed_path = state_dir.join(SEED_FILE);
     let seed = match files::read_optional(&seed_path).map_err(|e| e.to_string())? {
-        Some(text) => toml::from_str(&text)
-            .map_err(|e| format!("{}: {e}; delete it to regenerate the demo credentials", seed_path.display()))?,
+        Some(text) => toml::from_str(&text).map_err(|e| {
+            format!("{}: {e}; delete it to regenerate the demo credentials", seed_path.display())
+        })?,
         None => {
             let seed = Seed {
                 password: random_text(18),
@@ -57,7 +58,8 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
             };
             let seed = with_keys(store, seed)?;
             let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
-            files::write_atomic(&seed_path, text.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+            files::write_atomic(&seed_path, text.as_bytes(), Access::Private)
+                .map_err(|e| e.to_string())?;
             seed
         }
     };
@@ -66,7 +68,8 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
         Some(token) if token.trim().len() >= 32 => token.trim().to_owned(),
         _ => {
             let token = format!("adm_{}", random_text(32));
-            files::write_atomic(&token_path, token.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+            files::write_atomic(&token_path, token.as_bytes(), Access::Private)
+                .map_err(|e| e.to_string())?;
             token
         }
     };
@@ -75,12 +78,19 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
         let hash = hash_password(&seed.password).map_err(|e| e.to_string())?;
         store.create_user(DEMO_USER, &hash, crate::app::now()).map_err(|e| e.to_string())?;
     }
-    let seed = if store.api_key_by_hash(&api_key::hash(&seed.api_key)).map_err(|e| e.to_string())?.is_none()
-        || store.api_key_by_hash(&api_key::hash(&seed.revoked_api_key)).map_err(|e| e.to_string())?.is_none()
+    let seed = if store
+        .api_key_by_hash(&api_key::hash(&seed.api_key))
+        .map_err(|e| e.to_string())?
+        .is_none()
+        || store
+            .api_key_by_hash(&api_key::hash(&seed.revoked_api_key))
+            .map_err(|e| e.to_string())?
+            .is_none()
     {
         let seed = with_keys(store, seed)?;
         let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
-        files::write_atomic(&seed_path, text.as_bytes(), Access::Private).map_err(|e| e.to_string())?;
+        files::write_atomic(&seed_path, text.as_bytes(), Access::Private)
+            .map_err(|e| e.to_string())?;
         seed
     } else {
         seed
@@ -90,7 +100,8 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
 
 fn with_keys(store: &Store, mut seed: Seed) -> Result<Seed, String> {
     let scopes = vec!["read".to_owned()];
-    let (_, key) = issue_key(store, DEMO_CLIENT, scopes.clone(), KeyMode::Live, None).map_err(|e| e.to_string())?;
+    let (_, key) = issue_key(store, DEMO_CLIENT, scopes.clone(), KeyMode::Live, None)
+        .map_err(|e| e.to_string())?;
     let (revoked, revoked_key) =
         issue_key(store, DEMO_CLIENT, scopes, KeyMode::Live, None).map_err(|e| e.to_string())?;
     store.revoke_api_key(&revoked.id, crate::app::now()).map_err(|e| e.to_string())?;

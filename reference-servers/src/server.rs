@@ -24,7 +24,9 @@ use crate::jwt::verify::alg_name;
 use crate::jwt::{self, JwtConfig, JwtService};
 use crate::metrics::Metrics;
 use crate::pki::Pki;
-use crate::profile::{ApiKeySection, BasicSection, JwtSection, JwtVariant, Profile, ReferenceSection};
+use crate::profile::{
+    ApiKeySection, BasicSection, JwtSection, JwtVariant, Profile, ReferenceSection,
+};
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
 
@@ -151,9 +153,11 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let Prepared { app, pki, seed } = prepared;
 
     let tls = tls_config(&pki)?;
-    let listener =
-        TcpListener::bind(config.bind).await.map_err(|source| ServeError::Bind { addr: config.bind, source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.bind, source })?;
+    let addr =
+        listener.local_addr().map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let base_url = match addr {
         SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
@@ -165,7 +169,9 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let revoked = app.jwt.mint(jsonwebtoken::Algorithm::RS256, DEMO_USER, "read", lifetime, now);
     let (token, revoked) = match (token, revoked) {
         (Ok(t), Ok(r)) => (t, r),
-        (Err(e), _) | (_, Err(e)) => return Err(ServeError::Seed(format!("minting demo tokens: {e}"))),
+        (Err(e), _) | (_, Err(e)) => {
+            return Err(ServeError::Seed(format!("minting demo tokens: {e}")));
+        }
     };
     {
         let store = Arc::clone(&app.store);
@@ -183,7 +189,15 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let router = app::router(Arc::new(app));
     let task = tokio::spawn(serve(listener, TlsAcceptor::from(Arc::new(tls)), router, shutdown_rx));
-    Ok(RunningServers { addr, base_url, state_dir, profile_path, ca_cert_path: pki.ca_cert_path, shutdown, task })
+    Ok(RunningServers {
+        addr,
+        base_url,
+        state_dir,
+        profile_path,
+        ca_cert_path: pki.ca_cert_path,
+        shutdown,
+        task,
+    })
 }
 
 struct Prepared {
@@ -288,7 +302,12 @@ fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
     Ok(config)
 }
 
-async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: axum::Router, mut shutdown: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let graceful = Arc::new(GracefulShutdown::new());
     let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
     loop {

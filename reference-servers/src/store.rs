@@ -335,7 +335,12 @@ impl Store {
     }
 
     /// Adds `jti` to the JWT denylist.
-    pub fn revoke_jti(&self, jti: &str, expires_at: Option<i64>, now: i64) -> Result<(), StoreError> {
+    pub fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO jwt_revocations (jti, revoked_at, expires_at) VALUES (?1, ?2, ?3)
@@ -349,8 +354,7 @@ impl Store {
     /// Whether `jti` is on the denylist.
     pub fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         self.read(|conn| {
-            conn.prepare_cached("SELECT 1 FROM jwt_revocations WHERE jti = ?1")?
-                .exists([jti])
+            conn.prepare_cached("SELECT 1 FROM jwt_revocations WHERE jti = ?1")?.exists([jti])
         })
     }
 }
@@ -457,10 +461,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("state.db")).unwrap();
         store.create_user("alice", "h", 1).unwrap();
-        assert!(matches!(
-            store.create_user("alice", "h", 2),
-            Err(StoreError::Conflict { .. })
-        ));
+        assert!(matches!(store.create_user("alice", "h", 2), Err(StoreError::Conflict { .. })));
         store.insert_api_key(&key("k1", 1)).unwrap();
         store.insert_api_key(&key("k2", 2)).unwrap();
         assert_eq!(store.api_keys(Some("client-a")).unwrap().len(), 2);

@@ -26,16 +26,21 @@ async fn a_key_works_in_either_header_and_nowhere_else() {
     assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", &key)).await.status, 200);
     assert_eq!(observe(s.get("/api-key/resource").header("x-api-key", &key)).await.status, 200);
     for scheme in ["ApiKey", "apikey", "APIKEY"] {
-        let o = observe(s.get("/api-key/resource").header("Authorization", format!("{scheme} {key}"))).await;
+        let o =
+            observe(s.get("/api-key/resource").header("Authorization", format!("{scheme} {key}")))
+                .await;
         assert_eq!(o.status, 200, "{scheme}");
     }
     let missing = observe(s.get("/api-key/resource")).await;
     assert_eq!((missing.status, missing.challenge.as_deref()), (401, Some(CHALLENGE)));
     let query = observe(s.get(&format!("/api-key/resource?api_key={key}"))).await;
     assert_eq!((query.status, query.challenge.as_deref()), (401, Some(CHALLENGE)));
-    let both = observe(s.get(&format!("/api-key/resource?api_key={key}")).header("X-API-Key", &key)).await;
+    let both =
+        observe(s.get(&format!("/api-key/resource?api_key={key}")).header("X-API-Key", &key)).await;
     assert_eq!(both.status, 400);
-    let twice = observe(s.get("/api-key/resource").header("X-API-Key", &key).header("X-API-Key", &key)).await;
+    let twice =
+        observe(s.get("/api-key/resource").header("X-API-Key", &key).header("X-API-Key", &key))
+            .await;
     assert_eq!(twice.status, 400);
     // The key is never echoed back.
     for o in [missing, query, both, twice] {
@@ -50,13 +55,18 @@ async fn unknown_revoked_mangled_and_expired_keys_all_get_the_same_answer() {
     let key = s.field("api_key", "key");
     let expiring = create_key(&s, json!({"client_id": "short-lived", "expires_in": 1})).await;
     let expiring = expiring["key"].as_str().unwrap().to_owned();
-    assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", &expiring)).await.status, 200);
+    assert_eq!(
+        observe(s.get("/api-key/resource").header("X-API-Key", &expiring)).await.status,
+        200
+    );
 
     let mut flipped = key.clone().into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
-    let reference = observe(s.get("/api-key/resource").header("X-API-Key", s.field("api_key", "revoked_key"))).await;
+    let reference =
+        observe(s.get("/api-key/resource").header("X-API-Key", s.field("api_key", "revoked_key")))
+            .await;
     assert_eq!((reference.status, reference.challenge.as_deref()), (401, Some(CHALLENGE)));
     for bad in [
         flipped,
@@ -67,7 +77,11 @@ async fn unknown_revoked_mangled_and_expired_keys_all_get_the_same_answer() {
         "sk_live_".to_owned(),
         "%00".to_owned(),
     ] {
-        assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", &bad)).await, reference, "{bad}");
+        assert_eq!(
+            observe(s.get("/api-key/resource").header("X-API-Key", &bad)).await,
+            reference,
+            "{bad}"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -85,11 +99,17 @@ async fn unknown_revoked_mangled_and_expired_keys_all_get_the_same_answer() {
 #[tokio::test]
 async fn a_valid_key_without_the_scope_is_forbidden() {
     let s = TestServer::start(&[]).await;
-    let o = observe(s.get("/api-key/privileged").header("X-API-Key", s.field("api_key", "key"))).await;
+    let o =
+        observe(s.get("/api-key/privileged").header("X-API-Key", s.field("api_key", "key"))).await;
     assert_eq!(o.status, 403);
-    assert_eq!(o.challenge.as_deref(), Some(r#"ApiKey realm="authbench", error="insufficient_scope", scope="write""#));
+    assert_eq!(
+        o.challenge.as_deref(),
+        Some(r#"ApiKey realm="authbench", error="insufficient_scope", scope="write""#)
+    );
     let writer = create_key(&s, json!({"client_id": "writer", "scopes": ["read", "write"]})).await;
-    let o = observe(s.get("/api-key/privileged").header("X-API-Key", writer["key"].as_str().unwrap())).await;
+    let o =
+        observe(s.get("/api-key/privileged").header("X-API-Key", writer["key"].as_str().unwrap()))
+            .await;
     assert_eq!(o.status, 200);
     s.stop().await;
 }
@@ -103,13 +123,28 @@ async fn rotation_keeps_both_keys_until_the_old_one_is_revoked() {
     for k in [old_key, new_key] {
         assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", k)).await.status, 200);
     }
-    let listed: Value = s.admin(Method::GET, "/api-keys?client_id=rotating").send().await.unwrap().json().await.unwrap();
+    let listed: Value = s
+        .admin(Method::GET, "/api-keys?client_id=rotating")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 2);
     // Listing never shows the secret, only the prefix.
-    assert!(listed.iter().all(|k| k.get("key").is_none() && k["display_prefix"].as_str().unwrap().len() == 16));
+    assert!(
+        listed
+            .iter()
+            .all(|k| k.get("key").is_none() && k["display_prefix"].as_str().unwrap().len() == 16)
+    );
 
-    let revoked = s.admin(Method::POST, &format!("/api-keys/{}/revoke", old["id"].as_str().unwrap())).send().await.unwrap();
+    let revoked = s
+        .admin(Method::POST, &format!("/api-keys/{}/revoke", old["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), 200);
     assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", old_key)).await.status, 401);
     assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", new_key)).await.status, 200);
@@ -141,9 +176,19 @@ async fn the_admin_api_requires_its_own_credential() {
         assert_eq!(o.status, 401);
         assert!(o.challenge.unwrap().starts_with("Bearer realm="));
     }
-    let bad = s.admin(Method::POST, "/api-keys").json(&json!({"client_id": "x", "expires_in": -5})).send().await.unwrap();
+    let bad = s
+        .admin(Method::POST, "/api-keys")
+        .json(&json!({"client_id": "x", "expires_in": -5}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
-    let dup = s.admin(Method::POST, "/users").json(&json!({"username": "alice", "password": "long-enough"})).send().await.unwrap();
+    let dup = s
+        .admin(Method::POST, "/users")
+        .json(&json!({"username": "alice", "password": "long-enough"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dup.status(), 409);
     s.stop().await;
 }

@@ -25,7 +25,8 @@ async fn valid_credentials_get_the_baseline_payload_and_everything_else_a_challe
         s.get("/basic/resource"),
         s.get("/basic/resource").basic_auth("alice", Some("wrong")),
         s.get("/basic/resource").header("Authorization", "Basic !!!not-base64"),
-        s.get("/basic/resource").header("Authorization", format!("Basic {}", STANDARD.encode("no-colon"))),
+        s.get("/basic/resource")
+            .header("Authorization", format!("Basic {}", STANDARD.encode("no-colon"))),
         s.get("/basic/resource").header("Authorization", "Basic "),
         s.get("/basic/resource").header("Authorization", format!("Basic {}", "A".repeat(8000))),
         s.get("/basic/resource").bearer_auth("alice"),
@@ -49,7 +50,10 @@ async fn scheme_is_case_insensitive_and_password_splits_at_the_first_colon() {
     assert_eq!(created.status(), 201);
     let credentials = STANDARD.encode("zoë:pa:ss:wörd-🔑");
     for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
-        let o = observe(s.get("/basic/resource").header("Authorization", format!("{scheme} {credentials}"))).await;
+        let o = observe(
+            s.get("/basic/resource").header("Authorization", format!("{scheme} {credentials}")),
+        )
+        .await;
         assert_eq!(o.status, 200, "scheme {scheme}");
     }
     // Near misses of the password fail.
@@ -59,7 +63,11 @@ async fn scheme_is_case_insensitive_and_password_splits_at_the_first_colon() {
     }
     // A long password (ASVS 6.2.9: at least 64 characters allowed).
     let long = "x".repeat(100);
-    s.admin(Method::POST, "/users").json(&serde_json::json!({"username": "long", "password": long})).send().await.unwrap();
+    s.admin(Method::POST, "/users")
+        .json(&serde_json::json!({"username": "long", "password": long}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(observe(s.get("/basic/resource").basic_auth("long", Some(&long))).await.status, 200);
     s.stop().await;
 }
@@ -78,7 +86,10 @@ async fn two_authorization_headers_are_a_bad_request() {
     let s = TestServer::start(&[]).await;
     let password = s.field("basic", "password");
     let valid = format!("Basic {}", STANDARD.encode(format!("alice:{password}")));
-    let o = observe(s.get("/basic/resource").header("Authorization", &valid).header("Authorization", &valid)).await;
+    let o = observe(
+        s.get("/basic/resource").header("Authorization", &valid).header("Authorization", &valid),
+    )
+    .await;
     assert_eq!(o.status, 400);
     s.stop().await;
 }
@@ -93,9 +104,13 @@ async fn repeated_failures_are_throttled_then_the_real_user_gets_back_in() {
     .await;
     let password = s.field("basic", "password");
     for _ in 0..3 {
-        assert_eq!(observe(s.get("/basic/resource").basic_auth("alice", Some("guess"))).await.status, 401);
+        assert_eq!(
+            observe(s.get("/basic/resource").basic_auth("alice", Some("guess"))).await.status,
+            401
+        );
     }
-    let locked = s.get("/basic/resource").basic_auth("alice", Some(&password)).send().await.unwrap();
+    let locked =
+        s.get("/basic/resource").basic_auth("alice", Some(&password)).send().await.unwrap();
     assert_eq!(locked.status(), 429);
     let retry_after: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
@@ -103,11 +118,15 @@ async fn repeated_failures_are_throttled_then_the_real_user_gets_back_in() {
     for _ in 0..3 {
         observe(s.get("/basic/resource").basic_auth("ghost", Some("guess"))).await;
     }
-    assert_eq!(observe(s.get("/basic/resource").basic_auth("ghost", Some("guess"))).await.status, 429);
+    assert_eq!(
+        observe(s.get("/basic/resource").basic_auth("ghost", Some("guess"))).await.status,
+        429
+    );
     // The lockout ends: poll with the right password (which does not extend it).
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let status = observe(s.get("/basic/resource").basic_auth("alice", Some(&password))).await.status;
+        let status =
+            observe(s.get("/basic/resource").basic_auth("alice", Some(&password))).await.status;
         if status == 200 {
             break;
         }
@@ -123,9 +142,17 @@ async fn the_cached_configuration_accepts_the_same_credentials_and_forgets_chang
     let s = TestServer::start(&[]).await;
     let password = s.field("basic", "password");
     for _ in 0..3 {
-        assert_eq!(observe(s.get("/basic-cached/resource").basic_auth("alice", Some(&password))).await.status, 200);
+        assert_eq!(
+            observe(s.get("/basic-cached/resource").basic_auth("alice", Some(&password)))
+                .await
+                .status,
+            200
+        );
     }
-    assert_eq!(observe(s.get("/basic-cached/resource").basic_auth("alice", Some("wrong"))).await.status, 401);
+    assert_eq!(
+        observe(s.get("/basic-cached/resource").basic_auth("alice", Some("wrong"))).await.status,
+        401
+    );
     let changed = s
         .admin(Method::PUT, "/users/alice/password")
         .json(&serde_json::json!({"password": "a-brand-new-password"}))
@@ -134,9 +161,14 @@ async fn the_cached_configuration_accepts_the_same_credentials_and_forgets_chang
         .unwrap();
     assert_eq!(changed.status(), 204);
     // The old password was cached; the change must invalidate it at once.
-    assert_eq!(observe(s.get("/basic-cached/resource").basic_auth("alice", Some(&password))).await.status, 401);
     assert_eq!(
-        observe(s.get("/basic-cached/resource").basic_auth("alice", Some("a-brand-new-password"))).await.status,
+        observe(s.get("/basic-cached/resource").basic_auth("alice", Some(&password))).await.status,
+        401
+    );
+    assert_eq!(
+        observe(s.get("/basic-cached/resource").basic_auth("alice", Some("a-brand-new-password")))
+            .await
+            .status,
         200
     );
     s.stop().await;
@@ -147,7 +179,8 @@ async fn other_methods_are_authenticated_before_being_refused() {
     let s = TestServer::start(&[]).await;
     let password = s.field("basic", "password");
     assert_eq!(observe(s.client.post(s.url("/basic/resource"))).await.status, 401);
-    let o = observe(s.client.delete(s.url("/basic/resource")).basic_auth("alice", Some(&password))).await;
+    let o = observe(s.client.delete(s.url("/basic/resource")).basic_auth("alice", Some(&password)))
+        .await;
     assert_eq!(o.status, 405);
     s.stop().await;
 }

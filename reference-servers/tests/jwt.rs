@@ -31,7 +31,10 @@ async fn token(s: &TestServer, alg: &str, scope: &str) -> String {
 fn assert_invalid_token(o: &Observed) {
     assert_eq!(o.status, 401, "{o:?}");
     let challenge = o.challenge.as_deref().unwrap();
-    assert!(challenge.starts_with(r#"Bearer realm="authbench", error="invalid_token""#), "{challenge}");
+    assert!(
+        challenge.starts_with(r#"Bearer realm="authbench", error="invalid_token""#),
+        "{challenge}"
+    );
     assert_eq!(o.error.as_deref(), Some("invalid_token"));
 }
 
@@ -59,8 +62,10 @@ async fn each_algorithm_has_its_own_resource_and_accepts_only_itself() {
         assert_eq!((missing.status, missing.challenge.as_deref()), (401, Some(MISSING)));
     }
     // The JWKS publishes the three public keys, never the HMAC secret.
-    let jwks: Value = s.get("/jwt/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
-    let kinds: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kty"].as_str().unwrap()).collect();
+    let jwks: Value =
+        s.get("/jwt/.well-known/jwks.json").send().await.unwrap().json().await.unwrap();
+    let kinds: Vec<&str> =
+        jwks["keys"].as_array().unwrap().iter().map(|k| k["kty"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["RSA", "EC", "OKP"]);
     assert!(!jwks.to_string().contains("\"oct\""));
     s.stop().await;
@@ -71,7 +76,9 @@ async fn the_profile_token_works_and_the_bearer_scheme_is_case_insensitive() {
     let s = TestServer::start(&[]).await;
     let t = s.field("jwt", "token");
     for scheme in ["Bearer", "bearer", "BEARER"] {
-        let o = observe(s.get("/jwt/rs256/resource").header("Authorization", format!("{scheme} {t}"))).await;
+        let o =
+            observe(s.get("/jwt/rs256/resource").header("Authorization", format!("{scheme} {t}")))
+                .await;
         assert_eq!(o.status, 200, "{scheme}");
     }
     s.stop().await;
@@ -88,7 +95,8 @@ async fn claims_are_validated_exactly() {
         edit(&mut c);
         sign(&header("RS256", &kid), &c, &key, Algorithm::RS256)
     };
-    let remove = |name: &'static str| move |c: &mut Value| drop(c.as_object_mut().unwrap().remove(name));
+    let remove =
+        |name: &'static str| move |c: &mut Value| drop(c.as_object_mut().unwrap().remove(name));
     let accepted = [
         with(&|_| {}),
         with(&|c| c["aud"] = json!(["urn:other", "urn:authbench:reference:api"])),
@@ -135,33 +143,68 @@ async fn header_attacks_are_refused() {
     let payload = c.to_string();
     let public_pem = s.rs256_public_pem();
     let mut tokens = vec![
-        ("typ JWT", sign(&json!({"alg": "RS256", "typ": "JWT", "kid": kid}), &c, &key, Algorithm::RS256)),
+        (
+            "typ JWT",
+            sign(&json!({"alg": "RS256", "typ": "JWT", "kid": kid}), &c, &key, Algorithm::RS256),
+        ),
         ("typ missing", sign(&json!({"alg": "RS256", "kid": kid}), &c, &key, Algorithm::RS256)),
-        ("crit unknown", sign(&json!({"alg": "RS256", "typ": "at+jwt", "crit": ["x-unknown"], "x-unknown": 1}), &c, &key, Algorithm::RS256)),
+        (
+            "crit unknown",
+            sign(
+                &json!({"alg": "RS256", "typ": "at+jwt", "crit": ["x-unknown"], "x-unknown": 1}),
+                &c,
+                &key,
+                Algorithm::RS256,
+            ),
+        ),
         ("unknown kid", sign(&header("RS256", "../../etc/passwd"), &c, &key, Algorithm::RS256)),
         ("kid injection", sign(&header("RS256", "' OR 1=1 --"), &c, &key, Algorithm::RS256)),
         (
             "key confusion (PEM)",
-            sign(&header("HS256", &kid), &c, &EncodingKey::from_secret(&public_pem).unwrap(), Algorithm::HS256),
+            sign(
+                &header("HS256", &kid),
+                &c,
+                &EncodingKey::from_secret(&public_pem).unwrap(),
+                Algorithm::HS256,
+            ),
         ),
         ("empty HMAC key", empty_key_hs256(&header("HS256", &kid).to_string(), &payload)),
         (
             "duplicate sub",
-            sign_raw(&header("RS256", &kid).to_string(), &payload.replacen('{', r#"{"sub":"admin","#, 1), &key, Algorithm::RS256),
+            sign_raw(
+                &header("RS256", &kid).to_string(),
+                &payload.replacen('{', r#"{"sub":"admin","#, 1),
+                &key,
+                Algorithm::RS256,
+            ),
         ),
         (
             "duplicate alg",
-            sign_raw(&format!(r#"{{"alg":"none","alg":"RS256","typ":"at+jwt","kid":"{kid}"}}"#), &payload, &key, Algorithm::RS256),
+            sign_raw(
+                &format!(r#"{{"alg":"none","alg":"RS256","typ":"at+jwt","kid":"{kid}"}}"#),
+                &payload,
+                &key,
+                Algorithm::RS256,
+            ),
         ),
     ];
     for none in ["none", "None", "NONE", "nOnE"] {
-        tokens.push(("alg none", format!("{}.{}.", b64(&format!(r#"{{"alg":"{none}","typ":"at+jwt"}}"#)), b64(&payload))));
+        tokens.push((
+            "alg none",
+            format!("{}.{}.", b64(&format!(r#"{{"alg":"{none}","typ":"at+jwt"}}"#)), b64(&payload)),
+        ));
     }
     // An attacker's own key, embedded in the header, must not be trusted.
-    let attacker = jsonwebtoken::EncodingKey::from_secret(b"attacker-secret-attacker-secret-0").unwrap();
+    let attacker =
+        jsonwebtoken::EncodingKey::from_secret(b"attacker-secret-attacker-secret-0").unwrap();
     tokens.push((
         "embedded jwk",
-        sign(&json!({"alg": "HS256", "typ": "at+jwt", "jwk": {"kty": "oct", "k": "YXR0YWNrZXI"}}), &c, &attacker, Algorithm::HS256),
+        sign(
+            &json!({"alg": "HS256", "typ": "at+jwt", "jwk": {"kty": "oct", "k": "YXR0YWNrZXI"}}),
+            &c,
+            &attacker,
+            Algorithm::HS256,
+        ),
     ));
     let valid = sign(&header("RS256", &kid), &c, &key, Algorithm::RS256);
     let parts: Vec<&str> = valid.split('.').collect();
@@ -170,9 +213,20 @@ async fn header_attacks_are_refused() {
         ("two segments", format!("{}.{}", parts[0], parts[1])),
         ("four segments", format!("{valid}.{}", parts[2])),
         ("padded", format!("{}=.{}.{}", parts[0], parts[1], parts[2])),
-        ("payload swapped", format!("{}.{}.{}", parts[0], b64(&payload.replace("read", "write")), parts[2])),
+        (
+            "payload swapped",
+            format!("{}.{}.{}", parts[0], b64(&payload.replace("read", "write")), parts[2]),
+        ),
         ("oversized", format!("{}.{}.{}", parts[0], b64(&"x".repeat(9000)), parts[2])),
-        ("jku elsewhere", sign(&json!({"alg": "RS256", "typ": "at+jwt", "jku": "https://evil.example/jwks"}), &c, &EncodingKey::from_rsa_pem(&attacker_rsa()).unwrap(), Algorithm::RS256)),
+        (
+            "jku elsewhere",
+            sign(
+                &json!({"alg": "RS256", "typ": "at+jwt", "jku": "https://evil.example/jwks"}),
+                &c,
+                &EncodingKey::from_rsa_pem(&attacker_rsa()).unwrap(),
+                Algorithm::RS256,
+            ),
+        ),
     ]);
     for (what, t) in tokens {
         let o = observe(s.get("/jwt/rs256/resource").bearer_auth(&t)).await;
@@ -184,7 +238,8 @@ async fn header_attacks_are_refused() {
     let mut bytes = hs.into_bytes();
     let i = bytes.len() - 2;
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-    let o = observe(s.get("/jwt/hs256/resource").bearer_auth(String::from_utf8(bytes).unwrap())).await;
+    let o =
+        observe(s.get("/jwt/hs256/resource").bearer_auth(String::from_utf8(bytes).unwrap())).await;
     assert_invalid_token(&o);
     s.stop().await;
 }
@@ -195,7 +250,10 @@ fn empty_key_hs256(header: &str, payload: &str) -> String {
     let input = format!("{}.{}", b64(header), b64(payload));
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
     mac.update(input.as_bytes());
-    let signature = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac.finalize().into_bytes());
+    let signature = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        mac.finalize().into_bytes(),
+    );
     format!("{input}.{signature}")
 }
 
@@ -218,7 +276,8 @@ async fn scope_and_request_shape_rules_of_rfc_6750() {
     // A token in the query string is not a credential; with the header as well it is a bad request.
     let query = observe(s.get(&format!("/jwt/rs256/resource?access_token={t}"))).await;
     assert_eq!((query.status, query.challenge.as_deref()), (401, Some(MISSING)));
-    let both = observe(s.get(&format!("/jwt/rs256/resource?access_token={t}")).bearer_auth(&t)).await;
+    let both =
+        observe(s.get(&format!("/jwt/rs256/resource?access_token={t}")).bearer_auth(&t)).await;
     assert_eq!((both.status, both.error.as_deref()), (400, Some("invalid_request")));
     s.stop().await;
 }
@@ -234,8 +293,17 @@ async fn revocation_by_jti_applies_to_the_revocable_resource_only() {
     let fresh = token(&s, "RS256", "read").await;
     assert_eq!(observe(s.get("/jwt/revocable/resource").bearer_auth(&fresh)).await.status, 200);
     let payload = fresh.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap()).unwrap();
-    let revoke = s.admin(Method::POST, "/jwt/revocations").json(&json!({"jti": claims["jti"]})).send().await.unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let revoke = s
+        .admin(Method::POST, "/jwt/revocations")
+        .json(&json!({"jti": claims["jti"]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoke.status(), 201);
     assert_invalid_token(&observe(s.get("/jwt/revocable/resource").bearer_auth(&fresh)).await);
     s.stop().await;
@@ -244,11 +312,20 @@ async fn revocation_by_jti_applies_to_the_revocable_resource_only() {
 #[tokio::test]
 async fn the_token_endpoint_requires_the_users_password() {
     let s = TestServer::start(&[]).await;
-    let o = observe(s.client.post(s.url("/jwt/token")).basic_auth("alice", Some("wrong")).form(&[("alg", "RS256")])).await;
+    let o = observe(
+        s.client
+            .post(s.url("/jwt/token"))
+            .basic_auth("alice", Some("wrong"))
+            .form(&[("alg", "RS256")]),
+    )
+    .await;
     assert_eq!(o.status, 401);
     assert!(o.challenge.unwrap().starts_with("Basic realm="));
     let o = observe(
-        s.client.post(s.url("/jwt/token")).basic_auth("alice", Some(&s.field("basic", "password"))).form(&[("alg", "none")]),
+        s.client
+            .post(s.url("/jwt/token"))
+            .basic_auth("alice", Some(&s.field("basic", "password")))
+            .form(&[("alg", "none")]),
     )
     .await;
     assert_eq!(o.status, 400);

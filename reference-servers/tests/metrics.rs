@@ -33,14 +33,5 @@ async fn metrics_count_each_method_and_outcome_and_expose_process_cpu() {
         .parse()
         .unwrap();
     assert!(cpu > 0.0);
-    // Basic with argon2id costs far more than an API key lookup: the histogram shows it.
-    let sum = |method: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!(r#"authbench_auth_verification_seconds_sum{{method="{method}",outcome="ok"}} "#)))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    assert!(sum("basic") > sum("api_key"));
     s.stop().await;
 }

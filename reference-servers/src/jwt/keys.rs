@@ -121,7 +121,11 @@ fn load_or_generate(state_dir: &Path, alg: Algorithm) -> Result<SigningKey, KeyE
     };
     let key = parse(alg, &private, relative).map_err(invalid)?;
     if let Some(pem) = &key.public_pem {
-        files::write_atomic(&state_dir.join(KEYS_DIR).join(format!("{stem}.pub.pem")), pem.as_bytes(), Access::Public)?;
+        files::write_atomic(
+            &state_dir.join(KEYS_DIR).join(format!("{stem}.pub.pem")),
+            pem.as_bytes(),
+            Access::Public,
+        )?;
     }
     Ok(key)
 }
@@ -162,8 +166,9 @@ fn generate(alg: Algorithm) -> Result<String, String> {
 }
 
 /// DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410 §7), before the 32-byte seed.
-const ED25519_PKCS8_V1_PREFIX: [u8; 16] =
-    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4), before the 32-byte key.
 const ED25519_SPKI_PREFIX: [u8; 12] =
     [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
@@ -187,7 +192,11 @@ fn parse(alg: Algorithm, private: &str, private_file: PathBuf) -> Result<Signing
                 return Err("an HS256 secret must be at least 32 bytes (RFC 7518 §3.2)".into());
             }
             let secret = private.as_bytes();
-            (EncodingKey::from_secret(secret).map_err(err)?, DecodingKey::from_secret(secret).map_err(err)?, None::<String>)
+            (
+                EncodingKey::from_secret(secret).map_err(err)?,
+                DecodingKey::from_secret(secret).map_err(err)?,
+                None::<String>,
+            )
         }
         Algorithm::EdDSA => {
             let encoding = EncodingKey::from_ed_pem(private.as_bytes()).map_err(err)?;

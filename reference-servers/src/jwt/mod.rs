@@ -98,7 +98,8 @@ impl JwtService {
                 (alg, verifier)
             })
             .collect();
-        let jwks_json = serde_json::to_string(&keys.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
+        let jwks_json =
+            serde_json::to_string(&keys.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
         JwtService { keys, verifiers, config, jwks_json }
     }
 
@@ -162,7 +163,11 @@ fn random_id() -> String {
 fn bearer_challenge(error: Option<(&str, &str)>, scope: Option<&str>) -> String {
     let mut challenge = format!("Bearer realm={}", quoted(REALM));
     if let Some((code, description)) = error {
-        challenge.push_str(&format!(", error={}, error_description={}", quoted(code), quoted(description)));
+        challenge.push_str(&format!(
+            ", error={}, error_description={}",
+            quoted(code),
+            quoted(description)
+        ));
     }
     if let Some(scope) = scope {
         challenge.push_str(&format!(", scope={}", quoted(scope)));
@@ -173,7 +178,9 @@ fn bearer_challenge(error: Option<(&str, &str)>, scope: Option<&str>) -> String 
 /// Whether the query string carries an `access_token` (RFC 6750 §2.3).
 fn query_has_token(uri: &Uri) -> bool {
     uri.query().is_some_and(|q| {
-        q.split('&').any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("access_token")))
+        q.split('&').any(|pair| {
+            pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("access_token"))
+        })
     })
 }
 
@@ -199,14 +206,17 @@ pub async fn resource(
             respond::error(
                 StatusCode::FORBIDDEN,
                 Some(bearer_challenge(
-                    Some(("insufficient_scope", "The token lacks the scope this resource requires")),
+                    Some((
+                        "insufficient_scope",
+                        "The token lacks the scope this resource requires",
+                    )),
                     Some(scope),
                 )),
                 "insufficient_scope",
                 "The token lacks the scope this resource requires",
             ),
         ),
-        Err(rejection) => rejection,
+        Err(rejection) => (rejection.label(), rejection.response()),
     };
     app.metrics.record(metric_method(label), outcome, started.elapsed());
     response
@@ -222,81 +232,101 @@ fn metric_method(label: &str) -> &'static str {
     }
 }
 
+/// Why a request's bearer token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rejection {
+    /// No Bearer token in the Authorization header (a token in the query
+    /// string counts as none): a challenge without an error code (RFC 6750 §3.1).
+    Missing,
+    /// A malformed request (RFC 6750 §3.1 `invalid_request`): 400.
+    InvalidRequest(&'static str),
+    /// The token itself failed verification: 401 `invalid_token`.
+    InvalidToken(TokenError),
+    /// The revocation list could not be read.
+    Unavailable,
+}
+
+impl Rejection {
+    fn label(&self) -> &'static str {
+        match self {
+            Rejection::Missing => "missing",
+            Rejection::InvalidRequest(_) => "invalid_request",
+            Rejection::InvalidToken(_) => "invalid_token",
+            Rejection::Unavailable => "error",
+        }
+    }
+
+    fn response(&self) -> Response {
+        match self {
+            Rejection::Missing => respond::error(
+                StatusCode::UNAUTHORIZED,
+                Some(bearer_challenge(None, None)),
+                "unauthorized",
+                "This resource requires a Bearer access token in the Authorization header",
+            ),
+            Rejection::InvalidRequest(description) => respond::error(
+                StatusCode::BAD_REQUEST,
+                Some(bearer_challenge(Some(("invalid_request", description)), None)),
+                "invalid_request",
+                description,
+            ),
+            Rejection::InvalidToken(e) => {
+                let description = e.to_string();
+                respond::error(
+                    StatusCode::UNAUTHORIZED,
+                    Some(bearer_challenge(Some(("invalid_token", &description)), None)),
+                    "invalid_token",
+                    &description,
+                )
+            }
+            Rejection::Unavailable => respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "temporarily_unavailable",
+                "Revocation status unavailable",
+            ),
+        }
+    }
+}
+
 fn authenticate(
     app: &App,
     headers: &HeaderMap,
     uri: &Uri,
     alg: Algorithm,
     revocable: bool,
-) -> Result<VerifiedToken, (&'static str, Response)> {
-    let invalid_request = |description: &str| {
-        (
-            "invalid_request",
-            respond::error(
-                StatusCode::BAD_REQUEST,
-                Some(bearer_challenge(Some(("invalid_request", description)), None)),
-                "invalid_request",
-                description,
-            ),
-        )
-    };
-    let missing = || {
-        (
-            "missing",
-            respond::error(
-                StatusCode::UNAUTHORIZED,
-                Some(bearer_challenge(None, None)),
-                "unauthorized",
-                "This resource requires a Bearer access token in the Authorization header",
-            ),
-        )
-    };
+) -> Result<VerifiedToken, Rejection> {
     let auth = Authorization::of(headers);
     let token = match auth {
-        Authorization::Duplicated => return Err(invalid_request("More than one Authorization header")),
-        Authorization::Malformed => return Err(invalid_request("Malformed Authorization header")),
+        Authorization::Duplicated => {
+            return Err(Rejection::InvalidRequest("More than one Authorization header"));
+        }
+        Authorization::Malformed => {
+            return Err(Rejection::InvalidRequest("Malformed Authorization header"));
+        }
         _ => auth.credentials_for("Bearer"),
     };
     // RFC 6750 §2: a client must not use more than one method; the query
     // method itself is refused (RFC 9700 §2.5: tokens in URLs leak).
     if query_has_token(uri) {
-        return Err(if token.is_some() {
-            invalid_request("The access token was sent in more than one way")
-        } else {
-            missing()
+        return Err(match token {
+            Some(_) => Rejection::InvalidRequest("The access token was sent in more than one way"),
+            None => Rejection::Missing,
         });
     }
-    let Some(token) = token else { return Err(missing()) };
-    let invalid = |e: TokenError| {
-        let description = e.to_string();
-        (
-            "invalid_token",
-            respond::error(
-                StatusCode::UNAUTHORIZED,
-                Some(bearer_challenge(Some(("invalid_token", &description)), None)),
-                "invalid_token",
-                &description,
-            ),
-        )
-    };
-    let now = now();
-    let verified = app.jwt.verifier(alg).verify(token, now).map_err(invalid)?;
+    let Some(token) = token else { return Err(Rejection::Missing) };
+    let verified = app.jwt.verifier(alg).verify(token, now()).map_err(Rejection::InvalidToken)?;
     if revocable {
-        let jti = verified.jti.as_deref().ok_or(TokenError::MissingClaim("jti")).map_err(invalid)?;
+        let jti = verified
+            .jti
+            .as_deref()
+            .ok_or(Rejection::InvalidToken(TokenError::MissingClaim("jti")))?;
         match app.store.is_jti_revoked(jti) {
             Ok(false) => {}
-            Ok(true) => return Err(invalid(TokenError::Revoked)),
+            Ok(true) => return Err(Rejection::InvalidToken(TokenError::Revoked)),
             Err(e) => {
                 tracing::error!(error = %e, "jti denylist lookup failed");
-                return Err((
-                    "error",
-                    respond::error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        None,
-                        "temporarily_unavailable",
-                        "Revocation status unavailable",
-                    ),
-                ));
+                return Err(Rejection::Unavailable);
             }
         }
     }
@@ -340,7 +370,12 @@ pub async fn token_endpoint(
     };
     let scope = request.scope.unwrap_or_else(|| "read".to_owned());
     if scope.split(' ').any(|s| !matches!(s, "read" | "write")) {
-        return respond::error(StatusCode::BAD_REQUEST, None, "invalid_scope", "Known scopes: read, write");
+        return respond::error(
+            StatusCode::BAD_REQUEST,
+            None,
+            "invalid_scope",
+            "Known scopes: read, write",
+        );
     }
     let lifetime = request
         .expires_in
@@ -359,12 +394,18 @@ pub async fn token_endpoint(
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "minting a token failed");
-            respond::error(StatusCode::INTERNAL_SERVER_ERROR, None, "server_error", "Could not mint a token")
+            respond::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "server_error",
+                "Could not mint a token",
+            )
         }
     }
 }
 
 /// The public keys, `GET /jwt/.well-known/jwks.json`.
 pub async fn jwks(State(app): State<Arc<App>>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")], app.jwt.jwks_json.clone()).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")], app.jwt.jwks_json.clone())
+        .into_response()
 }

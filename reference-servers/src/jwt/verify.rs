@@ -113,7 +113,10 @@ pub struct Verifier {
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier").field("alg", &self.alg).field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Verifier")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -173,7 +176,8 @@ impl Verifier {
         };
         match header.get("typ") {
             Some(Value::String(typ))
-                if typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt") => {}
+                if typ.eq_ignore_ascii_case("at+jwt")
+                    || typ.eq_ignore_ascii_case("application/at+jwt") => {}
             _ => return Err(TokenError::Type),
         }
         if header.contains_key("crit") {
@@ -288,7 +292,9 @@ impl Verifier {
         };
         let scopes = match claims.get("scope") {
             None => Vec::new(),
-            Some(Value::String(scope)) => scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            Some(Value::String(scope)) => {
+                scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            }
             Some(_) => return Err(TokenError::InvalidClaim("scope")),
         };
         let jti = match claims.get("jti") {
@@ -321,7 +327,10 @@ pub fn alg_name(alg: Algorithm) -> &'static str {
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number, possibly fractional,
 /// truncated to whole seconds. A string or any other type is invalid.
-fn numeric_date(claims: &BTreeMap<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
+fn numeric_date(
+    claims: &BTreeMap<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
@@ -331,7 +340,9 @@ fn numeric_date(claims: &BTreeMap<String, Value>, name: &'static str) -> Result<
                 match n.as_f64() {
                     // Beyond ±2^53 a float is no longer a precise second; such
                     // dates are nonsense for a token anyway.
-                    Some(f) if f.is_finite() && f.abs() < 9.007_199_254_740_992e15 => Ok(Some(f.trunc() as i64)),
+                    Some(f) if f.is_finite() && f.abs() < 9.007_199_254_740_992e15 => {
+                        Ok(Some(f.trunc() as i64))
+                    }
                     _ => Err(TokenError::InvalidClaim(name)),
                 }
             }

@@ -42,7 +42,8 @@ impl TestServer {
             .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
             .build()
             .unwrap();
-        let profile: toml::Table = std::fs::read_to_string(&servers.profile_path).unwrap().parse().unwrap();
+        let profile: toml::Table =
+            std::fs::read_to_string(&servers.profile_path).unwrap().parse().unwrap();
         let admin_token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap();
         TestServer { servers: Some(servers), client, profile, admin_token, dir }
     }
@@ -60,7 +61,9 @@ impl TestServer {
     }
 
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(&format!("/admin{path}"))).bearer_auth(&self.admin_token)
+        self.client
+            .request(method, self.url(&format!("/admin{path}")))
+            .bearer_auth(&self.admin_token)
     }
 
     /// The private key text for `file` (relative to the state dir).
@@ -79,7 +82,8 @@ impl TestServer {
     pub fn rs256_kid(&self) -> String {
         let token = self.field("jwt", "token");
         let header = token.split('.').next().unwrap();
-        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
         header["kid"].as_str().unwrap().to_owned()
     }
 
@@ -147,10 +151,8 @@ pub struct Observed {
 pub async fn observe(request: reqwest::RequestBuilder) -> Observed {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let challenge =
+        response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
     let body = response.text().await.unwrap();
     let error = serde_json::from_str::<Value>(&body)
         .ok()
