@@ -217,7 +217,8 @@ fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
     let app = App {
         flaws: config.flaws.clone(),
         basic,
-        jwt: JwtService::new(jwt_keys, config.jwt.clone(), &config.flaws),
+        jwt: JwtService::new(jwt_keys, config.jwt.clone(), &config.flaws)
+            .map_err(ServeError::Seed)?,
         metrics: Metrics::new(),
         api_key_mode: config.api_key_mode,
         admin_token_hash: crate::api_key::hash(&admin_token),

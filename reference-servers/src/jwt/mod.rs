@@ -69,8 +69,13 @@ pub struct JwtService {
 }
 
 impl JwtService {
-    /// Builds the verifiers, once, from the loaded keys.
-    pub fn new(keys: JwtKeys, config: JwtConfig, flaws: &crate::flaws::Flaws) -> Self {
+    /// Builds the verifiers, once, from the loaded keys; fails if a key does not
+    /// parse for its algorithm.
+    pub fn new(
+        keys: JwtKeys,
+        config: JwtConfig,
+        flaws: &crate::flaws::Flaws,
+    ) -> Result<Self, String> {
         let settings = VerifierSettings {
             issuer: ISSUER.to_owned(),
             audience: AUDIENCE.to_owned(),
@@ -88,19 +93,20 @@ impl JwtService {
             .map(|&alg| {
                 let key = keys.get(alg);
                 let mut verifier =
-                    Verifier::new(alg, key.decoding.clone(), key.kid.clone(), settings.clone());
+                    Verifier::new(alg, &key.decoding, key.kid.clone(), settings.clone())
+                        .map_err(|e| format!("{}: {e}", key.private_file.display()))?;
                 if alg == Algorithm::RS256
                     && flaws.has(Flaw::JwtKeyConfusion)
                     && let Some(pem) = &key.public_pem
                 {
                     verifier = verifier.with_key_confusion(pem);
                 }
-                (alg, verifier)
+                Ok((alg, verifier))
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         let jwks_json =
             serde_json::to_string(&keys.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
-        JwtService { keys, verifiers, config, jwks_json }
+        Ok(JwtService { keys, verifiers, config, jwks_json })
     }
 
     /// The signing keys.

@@ -2,15 +2,18 @@
 //! RFC 9068), so that nothing depends on a library's defaults and each flaw
 //! switches off exactly one step.
 //!
-//! jsonwebtoken does the signature arithmetic only; parsing and every claim
-//! check are ours, because its defaults (no `nbf`, no `iat`, audience optional)
-//! are not what RFC 8725 asks for, and because the flaws need to reach inside.
+//! Parsing and every claim check are ours, because jsonwebtoken's defaults (no
+//! `nbf`, no `iat`, audience optional) are not what RFC 8725 asks for, and
+//! because the flaws need to reach inside. The signature arithmetic is
+//! aws-lc-rs's, with the public key parsed once when the verifier is built
+//! (jsonwebtoken re-parses it on every verification).
 
 use std::collections::BTreeMap;
 
+use aws_lc_rs::{hmac, signature};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
@@ -96,11 +99,49 @@ pub struct VerifierFlaws {
     pub skip_signature: bool,
 }
 
+/// A verification key, parsed once.
+enum VerifyKey {
+    /// RSA, ECDSA or Ed25519 public key.
+    Public(signature::ParsedPublicKey),
+    /// HMAC-SHA-256 secret.
+    Hmac(Box<hmac::Key>),
+}
+
+impl VerifyKey {
+    fn new(alg: Algorithm, key: &DecodingKey) -> Result<Self, String> {
+        let DecodingKeyKind::SecretOrDer(bytes) = key.kind() else {
+            return Err("RSA keys must be given as DER, not modulus and exponent".into());
+        };
+        let public = |algorithm: &'static dyn signature::VerificationAlgorithm| {
+            signature::ParsedPublicKey::new(algorithm, bytes)
+                .map(VerifyKey::Public)
+                .map_err(|e| e.to_string())
+        };
+        match alg {
+            Algorithm::RS256 => public(&signature::RSA_PKCS1_2048_8192_SHA256),
+            Algorithm::ES256 => public(&signature::ECDSA_P256_SHA256_FIXED),
+            Algorithm::EdDSA => public(&signature::ED25519),
+            Algorithm::HS256 => {
+                Ok(VerifyKey::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, bytes))))
+            }
+            other => Err(format!("{other:?} is not supported by the reference servers")),
+        }
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match self {
+            VerifyKey::Public(key) => key.verify_sig(message, signature).is_ok(),
+            // Constant-time comparison inside aws-lc.
+            VerifyKey::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+        }
+    }
+}
+
 /// Verifies access tokens for one resource: one algorithm, one key.
 pub struct Verifier {
     alg: Algorithm,
     alg_name: &'static str,
-    key: DecodingKey,
+    key: VerifyKey,
     kid: String,
     issuer: String,
     audience: String,
@@ -108,7 +149,7 @@ pub struct Verifier {
     max_lifetime: i64,
     flaws: VerifierFlaws,
     /// `jwt-key-confusion`: HS256 also accepted, keyed with this (the public PEM).
-    confused_hmac_key: Option<DecodingKey>,
+    confused_hmac_key: Option<VerifyKey>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -136,12 +177,18 @@ pub struct VerifierSettings {
 }
 
 impl Verifier {
-    /// A verifier accepting only `alg`, with `key` (whose `kid` is `kid`).
-    pub fn new(alg: Algorithm, key: DecodingKey, kid: String, settings: VerifierSettings) -> Self {
-        Verifier {
+    /// A verifier accepting only `alg`, with `key` (whose `kid` is `kid`);
+    /// fails if the key does not parse for `alg`.
+    pub fn new(
+        alg: Algorithm,
+        key: &DecodingKey,
+        kid: String,
+        settings: VerifierSettings,
+    ) -> Result<Self, String> {
+        Ok(Verifier {
             alg,
             alg_name: alg_name(alg),
-            key,
+            key: VerifyKey::new(alg, key)?,
             kid,
             issuer: settings.issuer,
             audience: settings.audience,
@@ -149,12 +196,15 @@ impl Verifier {
             max_lifetime: settings.max_lifetime_secs,
             flaws: settings.flaws,
             confused_hmac_key: None,
-        }
+        })
     }
 
     /// Switches on `jwt-key-confusion`: HS256 tokens verified with `public_pem` as the secret.
     pub fn with_key_confusion(mut self, public_pem: &str) -> Self {
-        self.confused_hmac_key = DecodingKey::from_secret(public_pem.as_bytes()).ok();
+        self.confused_hmac_key = Some(VerifyKey::Hmac(Box::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            public_pem.as_bytes(),
+        ))));
         self
     }
 
@@ -205,9 +255,8 @@ impl Verifier {
         } else if alg == "HS256" && self.confused_hmac_key.is_some() {
             // The flaw: trusting the header's alg and using whatever key the
             // resource has, so the RSA public key becomes an HMAC secret.
-            return self.verify_with(
+            return verify_with(
                 self.confused_hmac_key.as_ref().ok_or(TokenError::Algorithm)?,
-                Algorithm::HS256,
                 signing_input,
                 signature_b64,
             );
@@ -222,25 +271,7 @@ impl Verifier {
             Some(Value::String(kid)) if *kid == self.kid => {}
             Some(_) => return Err(TokenError::UnknownKey),
         }
-        self.verify_with(key, self.alg, signing_input, signature_b64)
-    }
-
-    fn verify_with(
-        &self,
-        key: &DecodingKey,
-        alg: Algorithm,
-        signing_input: &str,
-        signature_b64: &str,
-    ) -> Result<(), TokenError> {
-        // jsonwebtoken decodes the signature leniently; insist on the strict
-        // unpadded base64url alphabet first (RFC 7515 §2).
-        if signature_b64.is_empty() || URL_SAFE_NO_PAD.decode(signature_b64).is_err() {
-            return Err(TokenError::Signature);
-        }
-        match jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), key, alg) {
-            Ok(true) => Ok(()),
-            _ => Err(TokenError::Signature),
-        }
+        verify_with(key, signing_input, signature_b64)
     }
 
     fn check_claims(
@@ -303,6 +334,22 @@ impl Verifier {
             Some(_) => return Err(TokenError::InvalidClaim("jti")),
         };
         Ok(VerifiedToken { subject, scopes, jti, expires_at: exp })
+    }
+}
+
+/// Checks a signature: strict unpadded base64url (RFC 7515 §2), then the key.
+fn verify_with(
+    key: &VerifyKey,
+    signing_input: &str,
+    signature_b64: &str,
+) -> Result<(), TokenError> {
+    match URL_SAFE_NO_PAD.decode(signature_b64) {
+        Ok(signature)
+            if !signature.is_empty() && key.verify(signing_input.as_bytes(), &signature) =>
+        {
+            Ok(())
+        }
+        _ => Err(TokenError::Signature),
     }
 }
 
