@@ -98,13 +98,39 @@ async fn revocations_survive_kill_9_and_a_restart() {
         .bearer_auth(&admin);
     assert_eq!(status(revoke).await, 200);
 
+    // And revoke a fresh JWT's jti through the admin API.
+    let password_form = [("alg", "RS256")];
+    let issued: Value = http
+        .post(url(&first, "/jwt/token"))
+        .basic_auth("alice", Some(&password))
+        .form(&password_form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = issued["access_token"].as_str().unwrap().to_owned();
+    let claims: Value =
+        serde_json::from_slice(&base64_url_decode(jwt.split('.').nth(1).unwrap())).unwrap();
+    assert_eq!(
+        status(http.get(url(&first, "/jwt/revocable/resource")).bearer_auth(&jwt)).await,
+        200
+    );
+    let revoke_jti = http
+        .post(url(&first, "/admin/jwt/revocations"))
+        .bearer_auth(&admin)
+        .json(&json!({"jti": claims["jti"]}));
+    assert_eq!(status(revoke_jti).await, 201);
+    let ca_before = std::fs::read(state.join("pki/ca.pem")).unwrap();
+
     let mut first = first;
     first.child.start_kill().unwrap(); // SIGKILL: no chance to flush anything
     first.child.wait().await.unwrap();
 
     let second = serve(state, &[]).await;
-    // The same CA still verifies the server: the PKI was reused.
-    let http = client(state);
+    assert_eq!(std::fs::read(state.join("pki/ca.pem")).unwrap(), ca_before, "the PKI is reused");
+    // The old client, built from the old CA, still verifies the server.
     assert_eq!(
         profile(state)["api_key"]["key"].as_str().unwrap(),
         key,
@@ -132,6 +158,23 @@ async fn revocations_survive_kill_9_and_a_restart() {
         status(http.get(url(&second, "/jwt/revocable/resource")).bearer_auth(&token)).await,
         401
     );
+    assert_eq!(
+        status(http.get(url(&second, "/jwt/revocable/resource")).bearer_auth(&jwt)).await,
+        401
+    );
+}
+
+fn base64_url_decode(segment: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment).unwrap()
+}
+
+async fn signal_and_wait(child: &mut Child, signal: &str) {
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill").args([signal, &pid]).status().unwrap();
+    assert!(sent.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    assert_eq!(exit.code(), Some(0), "clean exit after {signal}");
 }
 
 #[tokio::test]
@@ -139,12 +182,31 @@ async fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = serve(dir.path(), &["--flaw", "jwt-skip-exp"]).await;
     assert_eq!(profile(dir.path())["reference"]["flaws"].as_array().unwrap().len(), 1);
-    let pid = s.child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    let exit =
-        tokio::time::timeout(Duration::from_secs(30), s.child.wait()).await.unwrap().unwrap();
-    assert_eq!(exit.code(), Some(0));
+    signal_and_wait(&mut s.child, "-TERM").await;
+}
+
+#[tokio::test]
+async fn without_state_a_temporary_directory_is_used_and_removed_on_sigint() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let profile_path =
+        line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
+    let state = Path::new(&profile_path).parent().unwrap().to_owned();
+    assert!(state.join("state.db").exists());
+    let base_url = line.split_whitespace().nth(1).unwrap();
+    assert_eq!(status(client(&state).get(format!("{base_url}/baseline"))).await, 200);
+    signal_and_wait(&mut child, "-INT").await;
+    assert!(!state.exists(), "{} was left behind", state.display());
 }
 
 #[test]
