@@ -1,5 +1,17 @@
-//! The authbench conformance catalog and its parser.
-//!
-//! The catalog format (TOML cases under `scenarios/conformance/`), its parser and
-//! its validator arrive with the conformance engine; this crate exists now so the
-//! workspace has the layout of DESIGN.md from the start.
+//! The authbench conformance catalog: cases as data (TOML, one file per method
+//! under `scenarios/conformance/`), parsed and validated here, embedded in the
+//! binary, and replaceable with `--catalog DIR`.
+
+pub mod case;
+pub mod load;
+
+pub use case::{Case, CaseBody, Severity};
+pub use load::{Catalog, CatalogError, Known};
+
+/// The built-in catalog files, by name.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("scenarios/conformance/basic.toml", include_str!("../conformance/basic.toml")),
+    ("scenarios/conformance/api_key.toml", include_str!("../conformance/api_key.toml")),
+    ("scenarios/conformance/jwt.toml", include_str!("../conformance/jwt.toml")),
+    ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
+];

@@ -1,0 +1,354 @@
+//! Parsing and validating catalog files: every mistake is an error naming the
+//! file, the line and the field, and what to do.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::case::{Case, CaseBody, Credential, Exchange, Expect, METHODS, RequestSpec, Severity, Tolerate};
+
+/// What the engine knows, against which a catalog is validated.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'a> {
+    /// Names of the reference servers' flaws.
+    pub flaws: &'a [&'a str],
+    /// Names of the Rust steps the engine implements.
+    pub steps: &'a [&'a str],
+}
+
+/// A catalog mistake: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {field}{message}")]
+pub struct CatalogError {
+    /// The catalog file.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// The field at fault, with a trailing `: `, or empty when the parser did not say.
+    pub field: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default)]
+    case: Vec<RawCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: Spanned<String>,
+    title: String,
+    requirements: Vec<String>,
+    severity: Severity,
+    #[serde(default)]
+    methods: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    request: Option<RequestSpec>,
+    #[serde(default)]
+    credential: Option<Spanned<Credential>>,
+    #[serde(default)]
+    expect: Option<Expect>,
+    #[serde(default)]
+    tolerate: Option<Tolerate>,
+    #[serde(default)]
+    step: Option<Spanned<String>>,
+    #[serde(default)]
+    flaws: Vec<Spanned<String>>,
+    #[serde(default)]
+    lane: Option<String>,
+}
+
+/// The methods a `*::` template expands to when it names none.
+const TEMPLATE_METHODS: &[&str] = &["basic", "api_key", "jwt"];
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+/// Parses and validates one catalog file's text; `file` names it in errors.
+pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, CatalogError> {
+    let err = |offset: usize, field: &str, message: String| CatalogError {
+        file: file.to_owned(),
+        line: line_of(text, offset),
+        field: if field.is_empty() { String::new() } else { format!("{field}: ") },
+        message,
+    };
+    let parsed: CatalogFile = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        err(offset, "", e.message().trim().to_owned())
+    })?;
+    let mut cases = Vec::new();
+    for raw in parsed.case {
+        let at = raw.id.span().start;
+        let id = raw.id.get_ref().clone();
+        let Some((prefix, name)) = id.split_once("::") else {
+            return Err(err(at, "id", format!("`{id}` is not `<method>::<kebab-name>`")));
+        };
+        if !valid_name(name) {
+            return Err(err(at, "id", format!("`{name}` must be lower-case words joined by single hyphens")));
+        }
+        let methods: Vec<String> = if prefix == "*" {
+            let list = raw.methods.as_ref().map_or_else(
+                || TEMPLATE_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+                |m| m.get_ref().clone(),
+            );
+            for m in &list {
+                if !METHODS.contains(&m.as_str()) {
+                    let offset = raw.methods.as_ref().map_or(at, |m| m.span().start);
+                    return Err(err(offset, "methods", format!("unknown method `{m}`; known: {}", METHODS.join(", "))));
+                }
+            }
+            list
+        } else {
+            if !METHODS.contains(&prefix) {
+                return Err(err(at, "id", format!("unknown method `{prefix}`; known: {}, or `*` for every method", METHODS.join(", "))));
+            }
+            if let Some(m) = &raw.methods {
+                return Err(err(m.span().start, "methods", "only `*::` cases list methods".to_owned()));
+            }
+            vec![prefix.to_owned()]
+        };
+        for flaw in &raw.flaws {
+            if !known.flaws.contains(&flaw.get_ref().as_str()) {
+                return Err(err(
+                    flaw.span().start,
+                    "flaws",
+                    format!("no flaw `{}`; `authbench serve --list-flaws` lists them", flaw.get_ref()),
+                ));
+            }
+        }
+        let body_at = raw.credential.as_ref().map_or(at, |c| c.span().start);
+        let body = match (raw.step, raw.credential, raw.expect) {
+            (Some(step), None, None) => {
+                if !known.steps.contains(&step.get_ref().as_str()) {
+                    return Err(err(
+                        step.span().start,
+                        "step",
+                        format!("no step `{}`; known steps: {}", step.get_ref(), known.steps.join(", ")),
+                    ));
+                }
+                if raw.request.is_some() || raw.tolerate.is_some() {
+                    return Err(err(at, "step", "a step case takes no request or tolerate".to_owned()));
+                }
+                CaseBody::Step(step.into_inner())
+            }
+            (None, Some(credential), Some(expect)) => {
+                let credential = credential.into_inner();
+                for method in &methods {
+                    if !fits(&credential, method) {
+                        return Err(err(
+                            body_at,
+                            "credential.kind",
+                            format!("a `{}` credential cannot be used in a `{method}` case", credential.kind()),
+                        ));
+                    }
+                }
+                CaseBody::Exchange(Exchange {
+                    request: raw.request.unwrap_or_default(),
+                    credential,
+                    expect,
+                    tolerate: raw.tolerate.unwrap_or_default(),
+                })
+            }
+            (Some(_), _, _) => return Err(err(at, "step", "a step case has no credential or expect".to_owned())),
+            _ => return Err(err(at, "credential", "a case needs `credential` and `expect`, or a `step`".to_owned())),
+        };
+        let templated = prefix == "*";
+        for method in methods {
+            // A template's flaws belong to the methods whose flaws they are.
+            let flaws = raw
+                .flaws
+                .iter()
+                .map(|f| f.get_ref().clone())
+                .filter(|f| !templated || f.starts_with(&format!("{}-", method.replace('_', "-"))))
+                .collect();
+            cases.push(Case {
+                id: format!("{method}::{name}"),
+                method,
+                title: raw.title.clone(),
+                requirements: raw.requirements.clone(),
+                severity: raw.severity,
+                body: body.clone(),
+                flaws,
+                lane: raw.lane.clone(),
+                file: file.to_owned(),
+                line: line_of(text, at),
+            });
+        }
+    }
+    Ok(cases)
+}
+
+fn fits(credential: &Credential, method: &str) -> bool {
+    match credential {
+        Credential::None | Credential::Valid | Credential::Raw(_) => true,
+        Credential::Basic(_) => method == "basic",
+        Credential::ApiKey(_) => method == "api_key",
+        Credential::Jwt(_) => method == "jwt",
+    }
+}
+
+/// A whole catalog: cases from several files, ids unique across them.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// The cases, in file then catalog order.
+    pub cases: Vec<Case>,
+}
+
+impl Catalog {
+    /// Builds a catalog from `(file name, text)` pairs.
+    pub fn from_sources<'s>(
+        sources: impl IntoIterator<Item = (&'s str, &'s str)>,
+        known: Known<'_>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut cases: Vec<Case> = Vec::new();
+        let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
+        for (file, text) in sources {
+            for case in parse(file, text, known)? {
+                if let Some((other_file, other_line)) = seen.get(&case.id) {
+                    return Err(CatalogError {
+                        file: case.file.clone(),
+                        line: case.line,
+                        field: "id: ".to_owned(),
+                        message: format!(
+                            "`{}` is already used at {other_file}:{other_line}; ids are unique and never reused",
+                            case.id
+                        ),
+                    });
+                }
+                seen.insert(case.id.clone(), (case.file.clone(), case.line));
+                cases.push(case);
+            }
+        }
+        Ok(Catalog { cases })
+    }
+
+    /// The catalog built into authbench.
+    pub fn embedded(known: Known<'_>) -> Result<Catalog, CatalogError> {
+        Catalog::from_sources(crate::EMBEDDED.iter().copied(), known)
+    }
+
+    /// Every `*.toml` file of `dir` (sorted by name), for `--catalog DIR`.
+    pub fn from_dir(dir: &Path, known: Known<'_>) -> Result<Catalog, CatalogError> {
+        let io = |message: String| CatalogError { file: dir.display().to_string(), line: 0, field: String::new(), message };
+        let entries = std::fs::read_dir(dir).map_err(|e| io(format!("cannot read the catalog directory: {e}")))?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(io("no *.toml case files in the catalog directory".to_owned()));
+        }
+        let texts = files
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|t| (p.display().to_string(), t))
+                    .map_err(|e| CatalogError { file: p.display().to_string(), line: 0, field: String::new(), message: e.to_string() })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Catalog::from_sources(texts.iter().map(|(f, t)| (f.as_str(), t.as_str())), known)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: Known<'static> = Known { flaws: &["jwt-skip-exp"], steps: &["basic-same-answer"] };
+
+    fn error(text: &str) -> CatalogError {
+        parse("cases.toml", text, KNOWN).unwrap_err()
+    }
+
+    const GOOD: &str = r#"
+[[case]]
+id = "jwt::exp-in-past"
+title = "An expired JWT is rejected"
+requirements = ["RFC 7519 §4.1.4"]
+severity = "must"
+credential = { kind = "jwt", claims = { exp = "-1h" } }
+expect = { status = 401, www_authenticate = { scheme = "Bearer", error = "invalid_token" } }
+tolerate = { status = [400, 403] }
+flaws = ["jwt-skip-exp"]
+"#;
+
+    #[test]
+    fn the_design_example_parses() {
+        let cases = parse("cases.toml", GOOD, KNOWN).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].id, "jwt::exp-in-past");
+        assert_eq!(cases[0].line, 3);
+        assert_eq!(cases[0].flaws, ["jwt-skip-exp"]);
+    }
+
+    #[test]
+    fn unknown_fields_name_their_line() {
+        let e = error(&GOOD.replace("severity = \"must\"", "severity = \"must\"\ncolour = 1"));
+        assert_eq!(e.line, 7, "{e}");
+        assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn unknown_flaws_mutations_kinds_and_steps_are_errors() {
+        let e = error(&GOOD.replace("\"jwt-skip-exp\"]", "\"jwt-skip-everything\"]"));
+        assert_eq!((e.line, e.field.as_str()), (10, "flaws: "));
+        assert!(e.message.contains("--list-flaws"));
+        let e = error(&GOOD.replace("claims = { exp = \"-1h\" }", "mutation = \"alg-maybe\""));
+        assert!(e.message.contains("alg-maybe"), "{e}");
+        assert_eq!(e.line, 7);
+        let e = error(&GOOD.replace("kind = \"jwt\"", "kind = \"smoke-signal\""));
+        assert!(e.message.contains("smoke-signal"), "{e}");
+        let e = error(&GOOD.replace("kind = \"jwt\", claims = { exp = \"-1h\" }", "kind = \"basic\""));
+        assert!(e.message.contains("cannot be used in a `jwt` case"), "{e}");
+        let step = "[[case]]\nid = \"basic::x\"\ntitle = \"t\"\nrequirements = []\nseverity = \"must\"\nstep = \"nope\"\n";
+        let e = error(step);
+        assert_eq!((e.line, e.field.as_str()), (6, "step: "));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused_across_files() {
+        let e = Catalog::from_sources([("a.toml", GOOD), ("b.toml", GOOD)], KNOWN).unwrap_err();
+        assert_eq!(e.file, "b.toml");
+        assert!(e.message.contains("a.toml:3"), "{e}");
+    }
+
+    #[test]
+    fn templates_expand_under_each_method_prefix() {
+        let text = r#"
+[[case]]
+id = "*::no-credentials"
+title = "t"
+requirements = []
+severity = "must"
+credential = { kind = "none" }
+expect = { status = 401 }
+"#;
+        let ids: Vec<String> = parse("x.toml", text, KNOWN).unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["basic::no-credentials", "api_key::no-credentials", "jwt::no-credentials"]);
+        let e = error(&text.replace("*::no-credentials", "smtp::no-credentials"));
+        assert_eq!(e.field, "id: ");
+    }
+
+    #[test]
+    fn a_catalog_directory_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("mine.toml"), GOOD).unwrap();
+        assert_eq!(Catalog::from_dir(dir.path(), KNOWN).unwrap().cases.len(), 1);
+        let empty = tempfile::tempdir().unwrap();
+        assert!(Catalog::from_dir(empty.path(), KNOWN).unwrap_err().message.contains("no *.toml"));
+    }
+}
