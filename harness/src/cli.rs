@@ -27,6 +27,83 @@ pub struct Cli {
 pub enum Command {
     /// Run the reference servers (baseline, Basic, API keys, JWT) over HTTPS.
     Serve(ServeArgs),
+    /// Run the conformance catalog against a target (default: the embedded reference servers).
+    Conform(ConformArgs),
+    /// List the conformance catalog.
+    Cases(CasesArgs),
+}
+
+/// Output formats of `conform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A table per method and a summary line.
+    Table,
+    /// The results JSON (schema authbench.results/1).
+    Json,
+    /// JUnit XML, one testsuite per method.
+    Junit,
+    /// Markdown.
+    Markdown,
+}
+
+impl From<OutputFormat> for authbench_reports::Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Table => authbench_reports::Format::Table,
+            OutputFormat::Json => authbench_reports::Format::Json,
+            OutputFormat::Junit => authbench_reports::Format::Junit,
+            OutputFormat::Markdown => authbench_reports::Format::Markdown,
+        }
+    }
+}
+
+/// `authbench conform`.
+#[derive(Debug, Args)]
+pub struct ConformArgs {
+    /// Target profile (TOML). Default: start the reference servers on loopback and test them.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Only these methods (comma-separated: basic,api_key,jwt).
+    #[arg(long, value_name = "LIST")]
+    pub methods: Option<String>,
+    /// Only cases whose id matches GLOB (`*` and `?`), e.g. 'jwt::alg-none*'.
+    #[arg(long, value_name = "GLOB")]
+    pub cases: Option<String>,
+    /// Load the catalog from DIR (*.toml) instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Treat warnings as failures for the exit code.
+    #[arg(long)]
+    pub strict: bool,
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// List formats of `cases`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// A table.
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// `authbench cases`.
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// Only these methods (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub methods: Option<String>,
+    /// Load the catalog from DIR instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
 }
 
 /// `authbench serve`.
@@ -52,6 +129,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     init_tracing();
     match cli.command {
         Command::Serve(args) => crate::serve::run(args),
+        Command::Conform(args) => crate::conform::run(args),
+        Command::Cases(args) => crate::cases::run(args),
     }
 }
 

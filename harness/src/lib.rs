@@ -3,5 +3,11 @@
 //! The binary is a thin shell over [`cli::run`]; each command lives in its own
 //! module.
 
+pub mod cases;
 pub mod cli;
+pub mod client;
+pub mod conform;
+pub mod engine;
+pub mod forge;
 pub mod serve;
+pub mod target;

@@ -52,7 +52,9 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
         })?,
         None => {
             let seed = Seed {
-                password: random_text(18),
+                // A colon and a non-ASCII letter, so that the valid credential
+                // itself proves the split at the first colon and UTF-8 (RFC 7617).
+                password: format!("{}:ü{}", random_text(9), random_text(9)),
                 api_key: String::new(),
                 revoked_api_key: String::new(),
             };

@@ -1,0 +1,331 @@
+//! The conformance client: HTTP/1.1 written byte for byte over TCP or TLS, so a
+//! case controls everything a request carries — duplicate headers, header-name
+//! casing, bytes no HTTP library would send — and a fresh connection per
+//! request, so no case's state leaks into another's.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use url::Url;
+
+/// Answers larger than this are cut (the cases judge status and headers).
+const MAX_RESPONSE: usize = 1 << 20;
+
+/// A request exactly as it will be written.
+#[derive(Debug, Clone)]
+pub struct RawRequest {
+    /// The method token, sent as is.
+    pub method: String,
+    /// Scheme, host, port, path and query.
+    pub url: Url,
+    /// Header lines in order, names and values sent as is (after `Host`).
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl RawRequest {
+    /// A GET of `url` with no headers.
+    pub fn get(url: Url) -> Self {
+        RawRequest { method: "GET".to_owned(), url, headers: Vec::new() }
+    }
+
+    /// Appends a header line.
+    pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut target = self.url.path().to_owned();
+        if let Some(q) = self.url.query() {
+            target.push('?');
+            target.push_str(q);
+        }
+        let host = match (self.url.host_str(), self.url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            _ => String::new(),
+        };
+        let mut out = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\n", self.method).into_bytes();
+        for (name, value) in &self.headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+        let has_body = matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
+        if has_body {
+            out.extend_from_slice(b"Content-Length: 0\r\n");
+        }
+        out.extend_from_slice(b"Connection: close\r\nUser-Agent: authbench\r\n\r\n");
+        out
+    }
+}
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header lines in order (names lower-cased, values lossily UTF-8).
+    pub headers: Vec<(String, String)>,
+    /// The body (de-chunked).
+    pub body: Vec<u8>,
+    /// From the first byte written to the last byte read.
+    pub elapsed: Duration,
+}
+
+impl RawResponse {
+    /// Every value of header `name` (case-insensitive).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why no answer came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// TCP connection failed.
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect {
+        /// host:port.
+        addr: String,
+        /// What the OS said.
+        reason: String,
+    },
+    /// The TLS handshake failed.
+    #[error("TLS handshake with {host} failed: {reason}")]
+    Tls {
+        /// Host.
+        host: String,
+        /// What rustls said.
+        reason: String,
+    },
+    /// No complete answer within the timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection closed before an answer, or the answer was not HTTP.
+    #[error("bad answer: {0}")]
+    Protocol(String),
+}
+
+/// The client: TLS settings shared by every request.
+#[derive(Clone)]
+pub struct HttpClient {
+    tls: tokio_rustls::TlsConnector,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").field("timeout", &self.timeout).finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client trusting `ca_pem` when given, else the system's roots.
+    pub fn new(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<Self, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        match ca_pem {
+            Some(pem) => {
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    let cert = cert.map_err(|e| format!("CA file: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("CA file: {e}"))?;
+                }
+            }
+            None => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeout })
+    }
+
+    /// Sends `request` on a new connection and reads the whole answer.
+    pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Timeout(self.timeout)),
+        }
+    }
+
+    /// Opens a TCP connection to `url`'s host and closes it: is anything listening?
+    pub async fn probe(&self, url: &Url) -> Result<(), SendError> {
+        let addr = authority(url);
+        match tokio::time::timeout(self.timeout, TcpStream::connect(&addr)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(SendError::Connect { addr, reason: e.to_string() }),
+            Err(_) => Err(SendError::Timeout(self.timeout)),
+        }
+    }
+
+    async fn exchange(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
+        let addr = authority(&request.url);
+        let tcp = TcpStream::connect(&addr)
+            .await
+            .map_err(|e| SendError::Connect { addr: addr.clone(), reason: e.to_string() })?;
+        let _ = tcp.set_nodelay(true);
+        let bytes = request.to_bytes();
+        let head_only = request.method.eq_ignore_ascii_case("HEAD");
+        if request.url.scheme() == "https" {
+            let host = request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
+            let tls = self
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| SendError::Tls { host, reason: e.to_string() })?;
+            roundtrip(tls, &bytes, head_only).await
+        } else {
+            roundtrip(tcp, &bytes, head_only).await
+        }
+    }
+}
+
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("localhost");
+    let port = url.port_or_known_default().unwrap_or(443);
+    format!("{host}:{port}")
+}
+
+async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    head_only: bool,
+) -> Result<RawResponse, SendError> {
+    let started = Instant::now();
+    stream.write_all(request).await.map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
+    stream.flush().await.map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() >= MAX_RESPONSE {
+                    break;
+                }
+                // Stop as soon as the whole answer is in: some servers keep
+                // the connection open a moment despite `Connection: close`.
+                if complete(&buf, head_only) {
+                    break;
+                }
+            }
+            // A peer that closes without TLS close_notify still sent a whole answer.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => break,
+            Err(e) if !buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(SendError::Protocol(format!("reading the answer: {e}"))),
+        }
+    }
+    let elapsed = started.elapsed();
+    parse(&buf, head_only, elapsed)
+}
+
+/// Whether `buf` holds a complete answer (headers and, by length, the body).
+fn complete(buf: &[u8], head_only: bool) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(head_len)) = response.parse(buf) else { return false };
+    if head_only || matches!(response.code, Some(204 | 304)) {
+        return true;
+    }
+    let length = response
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse::<usize>().ok());
+    match length {
+        Some(n) => buf.len() >= head_len + n,
+        // Chunked or close-delimited: a chunked body ends with the last chunk.
+        None => buf.ends_with(b"0\r\n\r\n"),
+    }
+}
+
+fn parse(buf: &[u8], head_only: bool, elapsed: Duration) -> Result<RawResponse, SendError> {
+    if buf.is_empty() {
+        return Err(SendError::Protocol("the connection closed without an answer".to_owned()));
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    let head_len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Err(SendError::Protocol("the answer's header was cut off".to_owned())),
+        Err(e) => return Err(SendError::Protocol(format!("not an HTTP answer: {e}"))),
+    };
+    let status = response.code.unwrap_or(0);
+    let headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+        .collect();
+    let raw_body = &buf[head_len..];
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    let body = if head_only {
+        Vec::new()
+    } else if chunked {
+        dechunk(raw_body)
+    } else {
+        raw_body.to_vec()
+    };
+    Ok(RawResponse { status, headers, body, elapsed })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size_text = std::str::from_utf8(&data[..line_end]).unwrap_or("0");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        data = &data[line_end + 2..];
+        if size == 0 || size > data.len() {
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = data.get(size + 2..).unwrap_or_default();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_written_exactly() {
+        let req = RawRequest::get(Url::parse("https://h.test:8443/a/b?x=1").unwrap())
+            .header("authorization", "Basic a")
+            .header("AUTHORIZATION", b"Basic \x00b".to_vec());
+        let text = req.to_bytes();
+        assert!(text.starts_with(b"GET /a/b?x=1 HTTP/1.1\r\nHost: h.test:8443\r\nauthorization: Basic a\r\nAUTHORIZATION: Basic \x00b\r\n"));
+    }
+
+    #[test]
+    fn answers_are_parsed_with_chunked_bodies() {
+        let raw = b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        assert!(complete(raw, false));
+        let r = parse(raw, false, Duration::ZERO).unwrap();
+        assert_eq!(r.status, 401);
+        assert_eq!(r.header_values("www-authenticate").collect::<Vec<_>>(), ["Basic realm=\"x\""]);
+        assert_eq!(r.body, b"abcde");
+        let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
+        assert!(!complete(partial, false));
+    }
+}

@@ -1,0 +1,204 @@
+//! The conformance engine: runs selected cases against a target, each lane in
+//! order and lanes concurrently, and turns answers into verdicts.
+
+pub mod judge;
+pub mod steps;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use authbench_reports::CaseResult;
+use authbench_scenarios::case::{Exchange, UrlSelector};
+use authbench_scenarios::{Case, CaseBody};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::client::{HttpClient, RawRequest};
+use crate::forge::Forge;
+use judge::Verdict;
+
+/// How many cases run at once.
+pub const CONCURRENCY: usize = 16;
+
+/// What every case needs: the target (through the forge) and the client.
+#[derive(Debug)]
+pub struct Shared {
+    /// Mints and spoils credentials.
+    pub forge: Forge,
+    /// Sends requests.
+    pub client: HttpClient,
+}
+
+/// Called after each case, for progress display.
+pub type OnDone = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+
+/// Runs `cases` and returns their results in the same order.
+pub async fn run(shared: Arc<Shared>, cases: Vec<Case>, on_done: Option<OnDone>) -> Vec<CaseResult> {
+    // Cases of one lane run in catalog order, in one task; every other case is a lane of its own.
+    let mut lanes: BTreeMap<String, Vec<(usize, Case)>> = BTreeMap::new();
+    for (i, case) in cases.into_iter().enumerate() {
+        let lane = case.lane.clone().unwrap_or_else(|| format!("\u{0}{i}"));
+        lanes.entry(lane).or_default().push((i, case));
+    }
+    let total: usize = lanes.values().map(Vec::len).sum();
+    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, lane) in lanes {
+        let shared = Arc::clone(&shared);
+        let permits = Arc::clone(&permits);
+        let on_done = on_done.clone();
+        tasks.spawn(async move {
+            let mut out = Vec::new();
+            for (i, case) in lane {
+                let _permit = permits.acquire().await;
+                let result = run_case(&shared, &case).await;
+                if let Some(f) = &on_done {
+                    f(&result);
+                }
+                out.push((i, result));
+            }
+            out
+        });
+    }
+    let mut results: Vec<Option<CaseResult>> = (0..total).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        // A panicking case would be a bug in authbench; its cases stay `None`
+        // and are reported as errors below rather than taking the run down.
+        if let Ok(done) = joined {
+            for (i, r) in done {
+                results[i] = Some(r);
+            }
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| CaseResult {
+                id: "internal::panic".to_owned(),
+                method: "internal".to_owned(),
+                title: "a case crashed the engine".to_owned(),
+                requirements: Vec::new(),
+                severity: "must".to_owned(),
+                outcome: authbench_reports::Outcome::Error,
+                expected: String::new(),
+                observed: String::new(),
+                reason: Some("internal error: the case's task panicked".to_owned()),
+                duration_ms: 0,
+            })
+        })
+        .collect()
+}
+
+/// Runs one case.
+pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
+    let started = Instant::now();
+    let target = shared.forge.target();
+    let has_section = match case.method.as_str() {
+        "basic" => target.basic.is_some(),
+        "api_key" => target.api_key.is_some(),
+        "jwt" => target.jwt.is_some(),
+        _ => false,
+    };
+    let verdict = if !has_section {
+        Verdict::skip(format!("the target profile has no [{}] section", case.method))
+    } else {
+        match &case.body {
+            CaseBody::Exchange(exchange) => run_exchange(shared, case, exchange).await,
+            CaseBody::Step(name) => steps::run(shared, case, name).await,
+        }
+    };
+    let secrets = shared.forge.valid_secrets(&case.method);
+    CaseResult {
+        id: case.id.clone(),
+        method: case.method.clone(),
+        title: case.title.clone(),
+        requirements: case.requirements.clone(),
+        severity: case.severity.as_str().to_owned(),
+        outcome: verdict.outcome,
+        expected: judge::redact(&verdict.expected, &secrets),
+        observed: judge::redact(&verdict.observed, &secrets),
+        reason: verdict.reason.map(|r| judge::redact(&r, &secrets)),
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// The URL a selector names for `method`.
+pub fn resolve_url(shared: &Shared, method: &str, selector: UrlSelector) -> Result<Url, String> {
+    let t = shared.forge.target();
+    let missing = |what: &str| format!("the profile's [{method}] has no {what}");
+    match (method, selector) {
+        (_, UrlSelector::BaselineUrl) => t.baseline_url.clone().ok_or_else(|| "the profile has no baseline_url".to_owned()),
+        ("basic", UrlSelector::InsufficientScopeUrl) => Err("Basic credentials carry no scopes".to_owned()),
+        ("basic", _) => t.basic.as_ref().map(|b| b.url.clone()).ok_or_else(|| missing("url")),
+        ("api_key", UrlSelector::InsufficientScopeUrl) => {
+            t.api_key.as_ref().and_then(|a| a.insufficient_scope_url.clone()).ok_or_else(|| missing("insufficient_scope_url"))
+        }
+        ("api_key", _) => t.api_key.as_ref().map(|a| a.url.clone()).ok_or_else(|| missing("url")),
+        ("jwt", UrlSelector::InsufficientScopeUrl) => {
+            t.jwt.as_ref().and_then(|j| j.insufficient_scope_url.clone()).ok_or_else(|| missing("insufficient_scope_url"))
+        }
+        ("jwt", UrlSelector::RevocationUrl) => {
+            t.jwt.as_ref().map(|j| j.revocation_url.clone().unwrap_or_else(|| j.url.clone())).ok_or_else(|| missing("url"))
+        }
+        ("jwt", _) => t.jwt.as_ref().map(|j| j.url.clone()).ok_or_else(|| missing("url")),
+        (other, _) => Err(format!("the {other} method is not supported yet")),
+    }
+}
+
+/// `url` with `suffix` appended to its path (`/…`) or query (`?…`), and `query` added.
+pub fn extend_url(url: &Url, suffix: Option<&str>, query: Option<&str>) -> Result<Url, String> {
+    let mut text = url.as_str().to_owned();
+    if let Some(suffix) = suffix {
+        match (suffix.strip_prefix('?'), url.query()) {
+            (Some(q), Some(_)) => text = format!("{text}&{q}"),
+            _ => text.push_str(suffix),
+        }
+    }
+    let mut url = Url::parse(&text).map_err(|e| format!("bad URL {text}: {e}"))?;
+    if let Some(q) = query {
+        let joined = match url.query() {
+            Some(existing) => format!("{existing}&{q}"),
+            None => q.to_owned(),
+        };
+        url.set_query(Some(&joined));
+    }
+    Ok(url)
+}
+
+async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verdict {
+    let forged = match shared.forge.forge(&case.method, &exchange.credential) {
+        Ok(f) => f,
+        Err(skip) => return Verdict::skip(skip.0),
+    };
+    let base = match resolve_url(shared, &case.method, exchange.request.url) {
+        Ok(u) => u,
+        Err(reason) => return Verdict::skip(reason),
+    };
+    let suffix = match exchange.request.path_suffix.as_deref().map(|s| shared.forge.expand(&case.method, s)).transpose() {
+        Ok(s) => s,
+        Err(skip) => return Verdict::skip(skip.0),
+    };
+    let url = match extend_url(&base, suffix.as_deref(), forged.query.as_deref()) {
+        Ok(u) => u,
+        Err(e) => return Verdict::error("", e),
+    };
+    let mut request = RawRequest::get(url);
+    if let Some(method) = &exchange.request.method {
+        request.method = method.clone();
+    }
+    request.headers.extend(forged.headers.iter().cloned());
+    for (name, value) in &exchange.request.headers {
+        request.headers.push((name.clone(), value.clone().into_bytes()));
+    }
+    let scheme = shared.forge.scheme(&case.method);
+    let response = match shared.client.send(&request).await {
+        Ok(r) => r,
+        Err(e) => return Verdict::error(judge::describe(&exchange.expect, &exchange.tolerate, &scheme), e.to_string()),
+    };
+    let mut secrets = forged.secrets;
+    secrets.extend(shared.forge.valid_secrets(&case.method));
+    let mut verdict = judge::judge(case.severity, &exchange.expect, &exchange.tolerate, &scheme, &response, &secrets);
+    verdict.observed = judge::redact(&verdict.observed, &secrets);
+    verdict
+}

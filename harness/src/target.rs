@@ -1,0 +1,495 @@
+//! Target profiles (DESIGN.md, "Target profile"): parsed with care, so that a
+//! missing file, a misspelt field, a bad URL or a key file that is not a key is
+//! one clear error naming the file, line and field.
+
+use std::path::{Path, PathBuf};
+
+use jsonwebtoken::{Algorithm, EncodingKey};
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// A profile mistake: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{location}: {message}")]
+pub struct ProfileError {
+    /// The profile file.
+    pub file: String,
+    /// `:line: field` or empty.
+    pub location: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    version: Spanned<u32>,
+    name: Option<String>,
+    base_url: Spanned<String>,
+    ca_file: Option<Spanned<String>>,
+    baseline_url: Option<Spanned<String>>,
+    metrics_url: Option<Spanned<String>>,
+    basic: Option<RawBasic>,
+    api_key: Option<RawApiKey>,
+    jwt: Option<RawJwt>,
+    // Sections of later issues: accepted, used when their methods land.
+    oauth2: Option<toml::Table>,
+    mtls: Option<toml::Table>,
+    layered: Option<toml::Table>,
+    reference: Option<RawReference>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBasic {
+    url: Spanned<String>,
+    username: String,
+    password: String,
+    cached_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiKey {
+    url: Spanned<String>,
+    header: Option<String>,
+    scheme: Option<String>,
+    key: String,
+    revoked_key: Option<String>,
+    insufficient_scope_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJwt {
+    url: Spanned<String>,
+    issuer: String,
+    audience: String,
+    algorithm: Spanned<String>,
+    signing_key_file: Option<Spanned<String>>,
+    jwks_url: Option<Spanned<String>>,
+    token: Option<String>,
+    required_scope: Option<String>,
+    revoked_token: Option<String>,
+    revocation_url: Option<Spanned<String>>,
+    insufficient_scope_url: Option<Spanned<String>>,
+    token_url: Option<Spanned<String>>,
+    leeway_seconds: Option<i64>,
+    #[serde(default)]
+    variants: Vec<RawVariant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    algorithm: Spanned<String>,
+    url: Spanned<String>,
+    signing_key_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReference {
+    admin_url: Option<String>,
+    admin_token_file: Option<String>,
+    #[serde(default)]
+    flaws: Vec<String>,
+}
+
+/// A parsed, checked target profile.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Name for reports.
+    pub name: String,
+    /// The profile file, if any.
+    pub file: PathBuf,
+    /// Trust anchor for the target's certificate (PEM), if the profile names one.
+    pub ca_pem: Option<Vec<u8>>,
+    /// The unauthenticated baseline.
+    pub baseline_url: Option<Url>,
+    /// `[basic]`.
+    pub basic: Option<BasicTarget>,
+    /// `[api_key]`.
+    pub api_key: Option<ApiKeyTarget>,
+    /// `[jwt]`.
+    pub jwt: Option<JwtTarget>,
+    /// Flaws the reference servers run with (`[reference] flaws`).
+    pub flaws: Vec<String>,
+    /// The reference servers' admin API and its token file, when the target is them.
+    pub admin: Option<(String, PathBuf)>,
+}
+
+/// `[basic]`.
+#[derive(Debug, Clone)]
+pub struct BasicTarget {
+    /// The protected resource.
+    pub url: Url,
+    /// A valid user.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// `[api_key]`.
+#[derive(Debug, Clone)]
+pub struct ApiKeyTarget {
+    /// The protected resource.
+    pub url: Url,
+    /// The header carrying the key, when the key goes in its own header.
+    pub header: Option<String>,
+    /// The Authorization scheme, when the key goes there.
+    pub scheme: Option<String>,
+    /// A valid key.
+    pub key: String,
+    /// A revoked key.
+    pub revoked_key: Option<String>,
+    /// A resource the key's scopes do not cover.
+    pub insufficient_scope_url: Option<Url>,
+}
+
+/// A signing key from the profile.
+#[derive(Clone)]
+pub struct SigningKey {
+    /// Its algorithm.
+    pub algorithm: Algorithm,
+    /// For jsonwebtoken.
+    pub encoding: EncodingKey,
+    /// The key file's text (PEM, or the HMAC secret's bytes).
+    pub material: Vec<u8>,
+    /// The public key as SPKI PEM, for asymmetric keys.
+    pub public_pem: Option<String>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("algorithm", &self.algorithm).finish_non_exhaustive()
+    }
+}
+
+/// `[jwt]`.
+#[derive(Debug, Clone)]
+pub struct JwtTarget {
+    /// The protected resource.
+    pub url: Url,
+    /// Accepted `iss`.
+    pub issuer: String,
+    /// Required `aud`.
+    pub audience: String,
+    /// The resource's algorithm.
+    pub algorithm: Algorithm,
+    /// The signing key, to mint validly signed wrong tokens.
+    pub signing_key: Option<SigningKey>,
+    /// A valid token.
+    pub token: Option<String>,
+    /// Scope the resource requires.
+    pub required_scope: Option<String>,
+    /// A revoked token.
+    pub revoked_token: Option<String>,
+    /// Where revocation is checked.
+    pub revocation_url: Option<Url>,
+    /// A resource the token's scopes do not cover.
+    pub insufficient_scope_url: Option<Url>,
+    /// Clock skew the target tolerates (60 s assumed when the profile is silent).
+    pub leeway_seconds: i64,
+    /// Other algorithms' keys (and resources).
+    pub variants: Vec<(Algorithm, Url, Option<SigningKey>)>,
+}
+
+/// The leeway assumed when a profile does not state one: RFC 8725 asks for a
+/// small one, and a minute is the most common ceiling.
+pub const DEFAULT_LEEWAY: i64 = 60;
+
+/// Parses an algorithm name.
+pub fn algorithm(name: &str) -> Option<Algorithm> {
+    match name {
+        "HS256" => Some(Algorithm::HS256),
+        "HS384" => Some(Algorithm::HS384),
+        "HS512" => Some(Algorithm::HS512),
+        "RS256" => Some(Algorithm::RS256),
+        "RS384" => Some(Algorithm::RS384),
+        "RS512" => Some(Algorithm::RS512),
+        "PS256" => Some(Algorithm::PS256),
+        "PS384" => Some(Algorithm::PS384),
+        "PS512" => Some(Algorithm::PS512),
+        "ES256" => Some(Algorithm::ES256),
+        "ES384" => Some(Algorithm::ES384),
+        "EdDSA" => Some(Algorithm::EdDSA),
+        _ => None,
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, offset: usize, field: &str, message: impl Into<String>) -> ProfileError {
+        let line = self.text[..offset.min(self.text.len())].bytes().filter(|&b| b == b'\n').count() + 1;
+        ProfileError {
+            file: self.file.display().to_string(),
+            location: format!(":{line}: {field}"),
+            message: message.into(),
+        }
+    }
+
+    fn url(&self, base: &Url, value: &Spanned<String>, field: &str) -> Result<Url, ProfileError> {
+        let url = base
+            .join(value.get_ref())
+            .map_err(|e| self.err(value.span().start, field, format!("`{}` is not a URL: {e}", value.get_ref())))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(self.err(value.span().start, field, format!("`{url}` must be an http or https URL with a host")));
+        }
+        Ok(url)
+    }
+
+    fn opt_url(&self, base: &Url, value: &Option<Spanned<String>>, field: &str) -> Result<Option<Url>, ProfileError> {
+        value.as_ref().map(|v| self.url(base, v, field)).transpose()
+    }
+
+    fn read(&self, value: &Spanned<String>, field: &str) -> Result<Vec<u8>, ProfileError> {
+        let path = self.dir.join(value.get_ref());
+        std::fs::read(&path).map_err(|e| {
+            self.err(value.span().start, field, format!("cannot read {}: {e}", path.display()))
+        })
+    }
+
+    fn signing_key(&self, alg: Algorithm, value: &Spanned<String>, field: &str) -> Result<SigningKey, ProfileError> {
+        let material = self.read(value, field)?;
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            self.err(value.span().start, field, format!("{} is not {what}: {e}", self.dir.join(value.get_ref()).display()))
+        };
+        let (encoding, public_pem) = match alg {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+                if material.is_empty() {
+                    return Err(bad("an HMAC secret", &"the file is empty"));
+                }
+                (EncodingKey::from_secret(&material).map_err(|e| bad("an HMAC secret", &e))?, None)
+            }
+            Algorithm::EdDSA => {
+                let key = EncodingKey::from_ed_pem(&material).map_err(|e| bad("an Ed25519 private key in PEM", &e))?;
+                (key, None)
+            }
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let key = EncodingKey::from_ec_pem(&material).map_err(|e| bad("an EC private key in PEM (PKCS#8)", &e))?;
+                (key, public_pem(&material))
+            }
+            _ => {
+                let key = EncodingKey::from_rsa_pem(&material).map_err(|e| bad("an RSA private key in PEM", &e))?;
+                (key, public_pem(&material))
+            }
+        };
+        Ok(SigningKey { algorithm: alg, encoding, material, public_pem })
+    }
+
+    fn algorithm(&self, value: &Spanned<String>, field: &str) -> Result<Algorithm, ProfileError> {
+        algorithm(value.get_ref()).ok_or_else(|| {
+            self.err(
+                value.span().start,
+                field,
+                format!("unknown algorithm `{}`; use one of HS256, RS256, PS256, ES256, EdDSA (or their 384/512 forms)", value.get_ref()),
+            )
+        })
+    }
+}
+
+fn public_pem(private_pem: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(private_pem).ok()?;
+    rcgen::KeyPair::from_pem(text).ok().map(|k| k.public_key_pem())
+}
+
+impl Target {
+    /// Reads and checks the profile at `path`.
+    pub fn load(path: &Path) -> Result<Target, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            file: path.display().to_string(),
+            location: String::new(),
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "no such target profile; pass --target FILE, or omit it to test the embedded reference servers".to_owned()
+                }
+                _ => format!("cannot read the target profile: {e}"),
+            },
+        })?;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        Target::parse(path, &text, &dir)
+    }
+
+    /// Parses profile `text` read from `file`; relative paths resolve against `dir`.
+    pub fn parse(file: &Path, text: &str, dir: &Path) -> Result<Target, ProfileError> {
+        let ctx = Ctx { file, text, dir };
+        let raw: RawProfile = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            ctx.err(offset, "", e.message().trim().to_owned())
+        })?;
+        if *raw.version.get_ref() != 1 {
+            return Err(ctx.err(raw.version.span().start, "version", "this authbench reads profile version 1"));
+        }
+        let base = Url::parse(raw.base_url.get_ref())
+            .map_err(|e| ctx.err(raw.base_url.span().start, "base_url", format!("`{}` is not a URL: {e}", raw.base_url.get_ref())))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(ctx.err(raw.base_url.span().start, "base_url", "must be an http or https URL with a host"));
+        }
+        let ca_pem = match &raw.ca_file {
+            Some(ca) => {
+                let pem = ctx.read(ca, "ca_file")?;
+                let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem).collect();
+                if certs.is_empty() || certs.iter().any(Result::is_err) {
+                    return Err(ctx.err(ca.span().start, "ca_file", format!("{} holds no PEM certificate", dir.join(ca.get_ref()).display())));
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        let _ = (&raw.metrics_url, &raw.oauth2, &raw.mtls, &raw.layered);
+        let basic = raw
+            .basic
+            .map(|b| {
+                let _ = &b.cached_url;
+                Ok::<_, ProfileError>(BasicTarget { url: ctx.url(&base, &b.url, "basic.url")?, username: b.username, password: b.password })
+            })
+            .transpose()?;
+        let api_key = raw
+            .api_key
+            .map(|a| {
+                if a.header.is_some() && a.scheme.is_some() {
+                    return Err(ctx.err(a.url.span().start, "api_key", "give `header` or `scheme`, not both"));
+                }
+                Ok(ApiKeyTarget {
+                    url: ctx.url(&base, &a.url, "api_key.url")?,
+                    header: if a.scheme.is_none() { Some(a.header.unwrap_or_else(|| "X-API-Key".to_owned())) } else { None },
+                    scheme: a.scheme,
+                    key: a.key,
+                    revoked_key: a.revoked_key,
+                    insufficient_scope_url: ctx.opt_url(&base, &a.insufficient_scope_url, "api_key.insufficient_scope_url")?,
+                })
+            })
+            .transpose()?;
+        let jwt = raw
+            .jwt
+            .map(|j| {
+                let algorithm = ctx.algorithm(&j.algorithm, "jwt.algorithm")?;
+                let signing_key =
+                    j.signing_key_file.as_ref().map(|f| ctx.signing_key(algorithm, f, "jwt.signing_key_file")).transpose()?;
+                let _ = (&j.jwks_url, &j.token_url);
+                let variants = j
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let alg = ctx.algorithm(&v.algorithm, "jwt.variants.algorithm")?;
+                        let key = v
+                            .signing_key_file
+                            .as_ref()
+                            .map(|f| ctx.signing_key(alg, f, "jwt.variants.signing_key_file"))
+                            .transpose()?;
+                        Ok((alg, ctx.url(&base, &v.url, "jwt.variants.url")?, key))
+                    })
+                    .collect::<Result<_, ProfileError>>()?;
+                Ok::<_, ProfileError>(JwtTarget {
+                    url: ctx.url(&base, &j.url, "jwt.url")?,
+                    issuer: j.issuer,
+                    audience: j.audience,
+                    algorithm,
+                    signing_key,
+                    token: j.token,
+                    required_scope: j.required_scope,
+                    revoked_token: j.revoked_token,
+                    revocation_url: ctx.opt_url(&base, &j.revocation_url, "jwt.revocation_url")?,
+                    insufficient_scope_url: ctx.opt_url(&base, &j.insufficient_scope_url, "jwt.insufficient_scope_url")?,
+                    leeway_seconds: j.leeway_seconds.unwrap_or(DEFAULT_LEEWAY),
+                    variants,
+                })
+            })
+            .transpose()?;
+        Ok(Target {
+            name: raw.name.unwrap_or_else(|| base.host_str().unwrap_or("target").to_owned()),
+            file: file.to_owned(),
+            ca_pem,
+            baseline_url: ctx.opt_url(&base, &raw.baseline_url, "baseline_url")?,
+            basic,
+            api_key,
+            jwt,
+            admin: raw.reference.as_ref().and_then(|r| Some((r.admin_url.clone()?, dir.join(r.admin_token_file.as_ref()?)))),
+            flaws: raw.reference.map(|r| r.flaws).unwrap_or_default(),
+        })
+    }
+
+    /// The methods this profile describes, in catalog order.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.basic.is_some() {
+            out.push("basic");
+        }
+        if self.api_key.is_some() {
+            out.push("api_key");
+        }
+        if self.jwt.is_some() {
+            out.push("jwt");
+        }
+        out
+    }
+
+    /// Every URL the profile names, to check reachability before a run.
+    pub fn urls(&self) -> Vec<&Url> {
+        let mut out = Vec::new();
+        out.extend(self.basic.as_ref().map(|b| &b.url));
+        out.extend(self.api_key.as_ref().map(|a| &a.url));
+        out.extend(self.jwt.as_ref().map(|j| &j.url));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Target, ProfileError> {
+        Target::parse(Path::new("target.toml"), text, Path::new("/nonexistent"))
+    }
+
+    const MINIMAL: &str = "version = 1\nbase_url = \"https://api.example.test\"\n[basic]\nurl = \"/r\"\nusername = \"a\"\npassword = \"p\"\n";
+
+    #[test]
+    fn a_minimal_profile_resolves_relative_urls() {
+        let t = parse(MINIMAL).unwrap();
+        assert_eq!(t.basic.unwrap().url.as_str(), "https://api.example.test/r");
+        assert_eq!(t.name, "api.example.test");
+    }
+
+    #[test]
+    fn mistakes_name_file_line_and_field() {
+        let e = parse(&MINIMAL.replace("username", "user_name")).unwrap_err();
+        assert!(e.to_string().starts_with("target.toml:5: "), "{e}");
+        assert!(e.message.contains("user_name"), "{e}");
+        let e = parse(&MINIMAL.replace("https://api.example.test", "not a url")).unwrap_err();
+        assert_eq!(e.location, ":2: base_url");
+        let e = parse(&MINIMAL.replace("\"/r\"", "\"ftp://x/r\"")).unwrap_err();
+        assert_eq!(e.location, ":4: basic.url");
+        let e = parse(&format!("{MINIMAL}[jwt]\nurl=\"/j\"\nissuer=\"i\"\naudience=\"a\"\nalgorithm=\"XS999\"\n")).unwrap_err();
+        assert!(e.location.ends_with("jwt.algorithm") && e.message.contains("XS999"), "{e}");
+        let e = parse(&format!("{MINIMAL}ca_file = \"missing.pem\"\n")).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
+        let e = parse(&MINIMAL.replace("version = 1", "version = 7")).unwrap_err();
+        assert_eq!(e.location, ":1: version");
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_a_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key.pem"), "hello").unwrap();
+        let text = format!(
+            "{MINIMAL}[jwt]\nurl=\"/j\"\nissuer=\"i\"\naudience=\"a\"\nalgorithm=\"RS256\"\nsigning_key_file=\"key.pem\"\n"
+        );
+        let e = Target::parse(Path::new("t.toml"), &text, dir.path()).unwrap_err();
+        assert!(e.location.ends_with("jwt.signing_key_file") && e.message.contains("not an RSA private key"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_profile_says_what_to_do() {
+        let e = Target::load(Path::new("/nonexistent/target.toml")).unwrap_err();
+        assert!(e.message.contains("--target"), "{e}");
+    }
+}
