@@ -36,12 +36,17 @@ pub type OnDone = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 /// Runs `cases` and returns their results in the same order.
 pub async fn run(shared: Arc<Shared>, cases: Vec<Case>, on_done: Option<OnDone>) -> Vec<CaseResult> {
     // Cases of one lane run in catalog order, in one task; every other case is a lane of its own.
+    let total = cases.len();
     let mut lanes: BTreeMap<String, Vec<(usize, Case)>> = BTreeMap::new();
+    let mut exclusive = Vec::new();
     for (i, case) in cases.into_iter().enumerate() {
+        if matches!(&case.body, CaseBody::Step(name) if steps::EXCLUSIVE.contains(&name.as_str())) {
+            exclusive.push((i, case));
+            continue;
+        }
         let lane = case.lane.clone().unwrap_or_else(|| format!("\u{0}{i}"));
         lanes.entry(lane).or_default().push((i, case));
     }
-    let total: usize = lanes.values().map(Vec::len).sum();
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for (_, lane) in lanes {
@@ -70,6 +75,13 @@ pub async fn run(shared: Arc<Shared>, cases: Vec<Case>, on_done: Option<OnDone>)
                 results[i] = Some(r);
             }
         }
+    }
+    for (i, case) in exclusive {
+        let result = run_case(&shared, &case).await;
+        if let Some(f) = &on_done {
+            f(&result);
+        }
+        results[i] = Some(result);
     }
     results
         .into_iter()

@@ -1,7 +1,5 @@
 //! Multi-exchange checks that data cannot express, referenced from the catalog by name.
 
-use std::time::Duration;
-
 use authbench_scenarios::Case;
 use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, BasicCredential, Credential, KeySelector};
 
@@ -19,6 +17,10 @@ pub const NAMES: &[&str] = &[
     "api-key-timing",
     "api-key-entropy",
 ];
+
+/// Steps that measure time: they run alone, after every other case, so that
+/// the rest of the suite does not load the machine while they measure.
+pub const EXCLUSIVE: &[&str] = &["api-key-timing"];
 
 /// Runs step `name` for `case`.
 pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
@@ -169,28 +171,67 @@ fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() { 0.0 } else { v[v.len() / 2] }
 }
 
+/// One timing measurement: medians of near and far misses and the z-score.
+struct Timing {
+    near_median: f64,
+    far_median: f64,
+    z: f64,
+}
+
+impl Timing {
+    fn significant(&self, min_difference_us: f64) -> bool {
+        self.z.abs() >= 4.0 && (self.near_median - self.far_median).abs() >= min_difference_us
+    }
+
+    fn describe(&self, rounds: usize) -> String {
+        format!(
+            "median near miss {:.0} µs, far miss {:.0} µs, z = {:.1}, {rounds} samples each",
+            self.near_median, self.far_median, self.z
+        )
+    }
+}
+
 async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
+    // Machine noise can make one measurement look significant: a difference
+    // must show in two measurements in a row to count.
+    const MIN_DIFFERENCE_US: f64 = 100.0;
+    let expected = format!("no significant difference (|z| < 4 or under {MIN_DIFFERENCE_US} µs)");
+    let mut last = None;
+    for _ in 0..2 {
+        match measure_timing(shared, case).await {
+            Ok(t) if t.significant(MIN_DIFFERENCE_US) => last = Some(t),
+            Ok(t) => return Verdict::pass(expected, t.describe(TIMING_ROUNDS)),
+            Err(v) => return v,
+        }
+    }
+    let observed = last.map(|t| t.describe(TIMING_ROUNDS)).unwrap_or_default();
+    Verdict::unmet(case.severity, expected, observed, "near misses are answered measurably differently, twice")
+}
+
+const TIMING_ROUNDS: usize = 120;
+
+async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict> {
     // Interleaved samples cancel drift in machine load; the decision needs both
     // a significant rank difference and a difference large enough to exploit
     // over a network, so that noise alone does not fail a correct target.
-    const ROUNDS: usize = 120;
-    const MIN_DIFFERENCE: Duration = Duration::from_micros(100);
     let near = Credential::ApiKey(ApiKeyCredential { mutation: Some(ApiKeyMutation::LastCharFlipped), ..Default::default() });
     let far = Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
     let (mut near_t, mut far_t) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS + 10 {
-        for (credential, sink) in [(&near, &mut near_t), (&far, &mut far_t)] {
-            let (r, _) = match send(shared, "api_key", credential).await {
-                Ok(x) => x,
-                Err(v) => return v,
-            };
+    for round in 0..TIMING_ROUNDS + 10 {
+        // Alternate which goes first, so that order effects cancel too.
+        let mut pair = [(&near, &mut near_t), (&far, &mut far_t)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (credential, sink) in pair {
+            let (r, _) = send(shared, "api_key", credential).await?;
             if (200..300).contains(&r.status) {
-                return Verdict::unmet(
+                return Err(Verdict::unmet(
                     case.severity,
                     "near and far misses refused in equal time".to_owned(),
                     format!("{} for a mutated key", r.status),
                     "a key differing from a valid one was accepted",
-                );
+                ));
             }
             if round >= 10 {
                 sink.push(r.elapsed.as_secs_f64() * 1e6);
@@ -198,19 +239,12 @@ async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
         }
     }
     let z = mann_whitney_z(&near_t, &far_t);
-    let (near_median, far_median) = (median(&mut near_t), median(&mut far_t));
-    let expected = format!("no significant difference (|z| < 4 or under {} µs)", MIN_DIFFERENCE.as_micros());
-    let observed = format!("median near miss {near_median:.0} µs, far miss {far_median:.0} µs, z = {z:.1}, {ROUNDS} samples each");
-    if z.abs() >= 4.0 && (near_median - far_median).abs() >= MIN_DIFFERENCE.as_micros() as f64 {
-        Verdict::unmet(case.severity, expected, observed, "near misses are answered measurably differently")
-    } else {
-        Verdict::pass(expected, observed)
-    }
+    Ok(Timing { near_median: median(&mut near_t), far_median: median(&mut far_t), z })
 }
 
 fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
     let Some(a) = shared.forge.target().api_key.as_ref() else { return Verdict::skip("no [api_key]") };
-    let secret = a.key.rsplit('_').next().unwrap_or(&a.key);
+    let secret = &a.key[crate::forge::api_key::prefix_len(&a.key)..];
     let bits_per_char: f64 = if secret.bytes().all(|b| b.is_ascii_digit()) {
         10f64.log2()
     } else if secret.bytes().all(|b| b.is_ascii_hexdigit()) {

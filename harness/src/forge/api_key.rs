@@ -5,13 +5,23 @@ use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, KeySelector, P
 use super::{Forged, Skip, random_string, swap_case};
 use crate::target::ApiKeyTarget;
 
-/// The characters of `key` after its last `_` (the random part of prefixed
-/// keys), or all of it.
-fn split_prefix(key: &str) -> (&str, &str) {
-    match key.rfind('_') {
-        Some(i) if i + 1 < key.len() && i < key.len() / 2 => key.split_at(i + 1),
-        _ => ("", key),
+/// The length of a key's readable prefix: up to three lower-case words each
+/// followed by `_` (`sk_live_`, `ghp_`), at most 12 characters.
+pub fn prefix_len(key: &str) -> usize {
+    let mut len = 0;
+    for _ in 0..3 {
+        let rest = &key[len..];
+        match rest.find('_') {
+            Some(i) if i > 0 && len + i < 12 && rest[..i].bytes().all(|b| b.is_ascii_lowercase()) => len += i + 1,
+            _ => break,
+        }
     }
+    len
+}
+
+/// A key split into its readable prefix and its random part.
+fn split_prefix(key: &str) -> (&str, &str) {
+    key.split_at(prefix_len(key))
 }
 
 /// The alphabet the random part of `key` seems to use.
@@ -103,6 +113,14 @@ fn url_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_are_the_leading_lower_case_words() {
+        assert_eq!(prefix_len("sk_live_abc_DEF"), 8);
+        assert_eq!(prefix_len("ghp_ABCdef"), 4);
+        assert_eq!(prefix_len("ABC_def"), 0);
+        assert_eq!(prefix_len("0123abcd"), 0);
+    }
 
     #[test]
     fn random_keys_keep_the_shape_of_the_real_one() {
