@@ -81,7 +81,10 @@ pub struct RawResponse {
 impl RawResponse {
     /// Every value of header `name` (case-insensitive).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body as text (lossy).
@@ -183,7 +186,8 @@ impl HttpClient {
         let bytes = request.to_bytes();
         let head_only = request.method.eq_ignore_ascii_case("HEAD");
         if request.url.scheme() == "https" {
-            let host = request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+            let host =
+                request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
             let name = ServerName::try_from(host.clone())
                 .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
             let tls = self
@@ -210,7 +214,10 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
     head_only: bool,
 ) -> Result<RawResponse, SendError> {
     let started = Instant::now();
-    stream.write_all(request).await.map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
+    stream
+        .write_all(request)
+        .await
+        .map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
     stream.flush().await.map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
@@ -266,7 +273,9 @@ fn parse(buf: &[u8], head_only: bool, elapsed: Duration) -> Result<RawResponse, 
     let mut response = httparse::Response::new(&mut headers);
     let head_len = match response.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Err(SendError::Protocol("the answer's header was cut off".to_owned())),
+        Ok(httparse::Status::Partial) => {
+            return Err(SendError::Protocol("the answer's header was cut off".to_owned()));
+        }
         Err(e) => return Err(SendError::Protocol(format!("not an HTTP answer: {e}"))),
     };
     let status = response.code.unwrap_or(0);
@@ -293,7 +302,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
         let size_text = std::str::from_utf8(&data[..line_end]).unwrap_or("0");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
         data = &data[line_end + 2..];
         if size == 0 || size > data.len() {
             break;

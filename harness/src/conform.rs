@@ -62,7 +62,8 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// Parses `--methods a,b` against the known method names.
 pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
     let Some(list) = list else { return Ok(None) };
-    let methods: Vec<String> = list.split(',').map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+    let methods: Vec<String> =
+        list.split(',').map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
     for m in &methods {
         if !authbench_scenarios::case::METHODS.contains(&m.as_str()) {
             bail!(
@@ -75,7 +76,11 @@ pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<String>>> 
 }
 
 /// Selects the cases `--methods` and `--cases` name.
-pub fn select(catalog: Catalog, methods: Option<&[String]>, glob: Option<&str>) -> anyhow::Result<Vec<Case>> {
+pub fn select(
+    catalog: Catalog,
+    methods: Option<&[String]>,
+    glob: Option<&str>,
+) -> anyhow::Result<Vec<Case>> {
     let cases: Vec<Case> = catalog
         .cases
         .into_iter()
@@ -97,10 +102,18 @@ pub struct Embedded {
 impl Embedded {
     /// Starts the reference servers on loopback in a temporary state directory.
     pub async fn start(flaws: &[Flaw]) -> anyhow::Result<Embedded> {
-        let dir = tempfile::Builder::new().prefix("authbench-embedded-").tempdir().context("creating a state directory")?;
-        let mut config = ServeConfig::new(dir.path().to_owned(), "127.0.0.1:0".parse().context("loopback address")?);
+        let dir = tempfile::Builder::new()
+            .prefix("authbench-embedded-")
+            .tempdir()
+            .context("creating a state directory")?;
+        let mut config = ServeConfig::new(
+            dir.path().to_owned(),
+            "127.0.0.1:0".parse().context("loopback address")?,
+        );
         config.flaws = flaws.iter().copied().collect();
-        let servers = authbench_servers::start(config).await.context("starting the embedded reference servers")?;
+        let servers = authbench_servers::start(config)
+            .await
+            .context("starting the embedded reference servers")?;
         Ok(Embedded { servers, _dir: dir })
     }
 
@@ -116,12 +129,20 @@ impl Embedded {
 }
 
 /// Runs `cases` against the profile at `profile`, checking first that it is reachable.
-pub async fn run_against(profile: &Path, cases: Vec<Case>, progress: bool) -> anyhow::Result<Results> {
+pub async fn run_against(
+    profile: &Path,
+    cases: Vec<Case>,
+    progress: bool,
+) -> anyhow::Result<Results> {
     let target = Target::load(profile)?;
-    let client = HttpClient::new(target.ca_pem.as_deref(), REQUEST_TIMEOUT).map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
+    let client = HttpClient::new(target.ca_pem.as_deref(), REQUEST_TIMEOUT)
+        .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
     for url in target.urls() {
         if let Err(e) = client.probe(url).await {
-            bail!("target unreachable: {url}: {e}; is it running, and is base_url right in {}?", profile.display());
+            bail!(
+                "target unreachable: {url}: {e}; is it running, and is base_url right in {}?",
+                profile.display()
+            );
         }
     }
     let name = target.name.clone();
@@ -169,10 +190,12 @@ impl Progress {
 /// Writes `results` to stdout in `format`, and every format into `out` if given.
 pub fn emit(results: &Results, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
         for f in Format::ALL {
             let path = dir.join(f.file_name());
-            let mut file = std::fs::File::create(&path).with_context(|| format!("--out: cannot write {}", path.display()))?;
+            let mut file = std::fs::File::create(&path)
+                .with_context(|| format!("--out: cannot write {}", path.display()))?;
             authbench_reports::render(results, f, &mut file)?;
         }
     }

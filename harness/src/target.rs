@@ -228,7 +228,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, offset: usize, field: &str, message: impl Into<String>) -> ProfileError {
-        let line = self.text[..offset.min(self.text.len())].bytes().filter(|&b| b == b'\n').count() + 1;
+        let line =
+            self.text[..offset.min(self.text.len())].bytes().filter(|&b| b == b'\n').count() + 1;
         ProfileError {
             file: self.file.display().to_string(),
             location: format!(":{line}: {field}"),
@@ -237,16 +238,25 @@ impl Ctx<'_> {
     }
 
     fn url(&self, base: &Url, value: &Spanned<String>, field: &str) -> Result<Url, ProfileError> {
-        let url = base
-            .join(value.get_ref())
-            .map_err(|e| self.err(value.span().start, field, format!("`{}` is not a URL: {e}", value.get_ref())))?;
+        let url = base.join(value.get_ref()).map_err(|e| {
+            self.err(value.span().start, field, format!("`{}` is not a URL: {e}", value.get_ref()))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(self.err(value.span().start, field, format!("`{url}` must be an http or https URL with a host")));
+            return Err(self.err(
+                value.span().start,
+                field,
+                format!("`{url}` must be an http or https URL with a host"),
+            ));
         }
         Ok(url)
     }
 
-    fn opt_url(&self, base: &Url, value: &Option<Spanned<String>>, field: &str) -> Result<Option<Url>, ProfileError> {
+    fn opt_url(
+        &self,
+        base: &Url,
+        value: &Option<Spanned<String>>,
+        field: &str,
+    ) -> Result<Option<Url>, ProfileError> {
         value.as_ref().map(|v| self.url(base, v, field)).transpose()
     }
 
@@ -257,10 +267,19 @@ impl Ctx<'_> {
         })
     }
 
-    fn signing_key(&self, alg: Algorithm, value: &Spanned<String>, field: &str) -> Result<SigningKey, ProfileError> {
+    fn signing_key(
+        &self,
+        alg: Algorithm,
+        value: &Spanned<String>,
+        field: &str,
+    ) -> Result<SigningKey, ProfileError> {
         let material = self.read(value, field)?;
         let bad = |what: &str, e: &dyn std::fmt::Display| {
-            self.err(value.span().start, field, format!("{} is not {what}: {e}", self.dir.join(value.get_ref()).display()))
+            self.err(
+                value.span().start,
+                field,
+                format!("{} is not {what}: {e}", self.dir.join(value.get_ref()).display()),
+            )
         };
         let (encoding, public_pem) = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
@@ -270,15 +289,18 @@ impl Ctx<'_> {
                 (EncodingKey::from_secret(&material).map_err(|e| bad("an HMAC secret", &e))?, None)
             }
             Algorithm::EdDSA => {
-                let key = EncodingKey::from_ed_pem(&material).map_err(|e| bad("an Ed25519 private key in PEM", &e))?;
+                let key = EncodingKey::from_ed_pem(&material)
+                    .map_err(|e| bad("an Ed25519 private key in PEM", &e))?;
                 (key, None)
             }
             Algorithm::ES256 | Algorithm::ES384 => {
-                let key = EncodingKey::from_ec_pem(&material).map_err(|e| bad("an EC private key in PEM (PKCS#8)", &e))?;
+                let key = EncodingKey::from_ec_pem(&material)
+                    .map_err(|e| bad("an EC private key in PEM (PKCS#8)", &e))?;
                 (key, public_pem(&material))
             }
             _ => {
-                let key = EncodingKey::from_rsa_pem(&material).map_err(|e| bad("an RSA private key in PEM", &e))?;
+                let key = EncodingKey::from_rsa_pem(&material)
+                    .map_err(|e| bad("an RSA private key in PEM", &e))?;
                 (key, public_pem(&material))
             }
         };
@@ -326,19 +348,37 @@ impl Target {
             ctx.err(offset, "", e.message().trim().to_owned())
         })?;
         if *raw.version.get_ref() != 1 {
-            return Err(ctx.err(raw.version.span().start, "version", "this authbench reads profile version 1"));
+            return Err(ctx.err(
+                raw.version.span().start,
+                "version",
+                "this authbench reads profile version 1",
+            ));
         }
-        let base = Url::parse(raw.base_url.get_ref())
-            .map_err(|e| ctx.err(raw.base_url.span().start, "base_url", format!("`{}` is not a URL: {e}", raw.base_url.get_ref())))?;
+        let base = Url::parse(raw.base_url.get_ref()).map_err(|e| {
+            ctx.err(
+                raw.base_url.span().start,
+                "base_url",
+                format!("`{}` is not a URL: {e}", raw.base_url.get_ref()),
+            )
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(ctx.err(raw.base_url.span().start, "base_url", "must be an http or https URL with a host"));
+            return Err(ctx.err(
+                raw.base_url.span().start,
+                "base_url",
+                "must be an http or https URL with a host",
+            ));
         }
         let ca_pem = match &raw.ca_file {
             Some(ca) => {
                 let pem = ctx.read(ca, "ca_file")?;
-                let certs: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem).collect();
+                let certs: Vec<_> =
+                    rustls_pki_types::CertificateDer::pem_slice_iter(&pem).collect();
                 if certs.is_empty() || certs.iter().any(Result::is_err) {
-                    return Err(ctx.err(ca.span().start, "ca_file", format!("{} holds no PEM certificate", dir.join(ca.get_ref()).display())));
+                    return Err(ctx.err(
+                        ca.span().start,
+                        "ca_file",
+                        format!("{} holds no PEM certificate", dir.join(ca.get_ref()).display()),
+                    ));
                 }
                 Some(pem)
             }
@@ -349,22 +389,38 @@ impl Target {
             .basic
             .map(|b| {
                 let _ = &b.cached_url;
-                Ok::<_, ProfileError>(BasicTarget { url: ctx.url(&base, &b.url, "basic.url")?, username: b.username, password: b.password })
+                Ok::<_, ProfileError>(BasicTarget {
+                    url: ctx.url(&base, &b.url, "basic.url")?,
+                    username: b.username,
+                    password: b.password,
+                })
             })
             .transpose()?;
         let api_key = raw
             .api_key
             .map(|a| {
                 if a.header.is_some() && a.scheme.is_some() {
-                    return Err(ctx.err(a.url.span().start, "api_key", "give `header` or `scheme`, not both"));
+                    return Err(ctx.err(
+                        a.url.span().start,
+                        "api_key",
+                        "give `header` or `scheme`, not both",
+                    ));
                 }
                 Ok(ApiKeyTarget {
                     url: ctx.url(&base, &a.url, "api_key.url")?,
-                    header: if a.scheme.is_none() { Some(a.header.unwrap_or_else(|| "X-API-Key".to_owned())) } else { None },
+                    header: if a.scheme.is_none() {
+                        Some(a.header.unwrap_or_else(|| "X-API-Key".to_owned()))
+                    } else {
+                        None
+                    },
                     scheme: a.scheme,
                     key: a.key,
                     revoked_key: a.revoked_key,
-                    insufficient_scope_url: ctx.opt_url(&base, &a.insufficient_scope_url, "api_key.insufficient_scope_url")?,
+                    insufficient_scope_url: ctx.opt_url(
+                        &base,
+                        &a.insufficient_scope_url,
+                        "api_key.insufficient_scope_url",
+                    )?,
                 })
             })
             .transpose()?;
@@ -372,8 +428,11 @@ impl Target {
             .jwt
             .map(|j| {
                 let algorithm = ctx.algorithm(&j.algorithm, "jwt.algorithm")?;
-                let signing_key =
-                    j.signing_key_file.as_ref().map(|f| ctx.signing_key(algorithm, f, "jwt.signing_key_file")).transpose()?;
+                let signing_key = j
+                    .signing_key_file
+                    .as_ref()
+                    .map(|f| ctx.signing_key(algorithm, f, "jwt.signing_key_file"))
+                    .transpose()?;
                 let _ = (&j.jwks_url, &j.token_url);
                 let variants = j
                     .variants
@@ -398,7 +457,11 @@ impl Target {
                     required_scope: j.required_scope,
                     revoked_token: j.revoked_token,
                     revocation_url: ctx.opt_url(&base, &j.revocation_url, "jwt.revocation_url")?,
-                    insufficient_scope_url: ctx.opt_url(&base, &j.insufficient_scope_url, "jwt.insufficient_scope_url")?,
+                    insufficient_scope_url: ctx.opt_url(
+                        &base,
+                        &j.insufficient_scope_url,
+                        "jwt.insufficient_scope_url",
+                    )?,
                     leeway_seconds: j.leeway_seconds.unwrap_or(DEFAULT_LEEWAY),
                     variants,
                 })
@@ -412,7 +475,10 @@ impl Target {
             basic,
             api_key,
             jwt,
-            admin: raw.reference.as_ref().and_then(|r| Some((r.admin_url.clone()?, dir.join(r.admin_token_file.as_ref()?)))),
+            admin: raw
+                .reference
+                .as_ref()
+                .and_then(|r| Some((r.admin_url.clone()?, dir.join(r.admin_token_file.as_ref()?)))),
             flaws: raw.reference.map(|r| r.flaws).unwrap_or_default(),
         })
     }
@@ -468,7 +534,10 @@ mod tests {
         assert_eq!(e.location, ":2: base_url");
         let e = parse(&MINIMAL.replace("\"/r\"", "\"ftp://x/r\"")).unwrap_err();
         assert_eq!(e.location, ":4: basic.url");
-        let e = parse(&format!("{MINIMAL}[jwt]\nurl=\"/j\"\nissuer=\"i\"\naudience=\"a\"\nalgorithm=\"XS999\"\n")).unwrap_err();
+        let e = parse(&format!(
+            "{MINIMAL}[jwt]\nurl=\"/j\"\nissuer=\"i\"\naudience=\"a\"\nalgorithm=\"XS999\"\n"
+        ))
+        .unwrap_err();
         assert!(e.location.ends_with("jwt.algorithm") && e.message.contains("XS999"), "{e}");
         let e = parse(&format!("{MINIMAL}ca_file = \"missing.pem\"\n")).unwrap_err();
         assert!(e.message.contains("cannot read"), "{e}");
@@ -484,7 +553,11 @@ mod tests {
             "{MINIMAL}[jwt]\nurl=\"/j\"\nissuer=\"i\"\naudience=\"a\"\nalgorithm=\"RS256\"\nsigning_key_file=\"key.pem\"\n"
         );
         let e = Target::parse(Path::new("t.toml"), &text, dir.path()).unwrap_err();
-        assert!(e.location.ends_with("jwt.signing_key_file") && e.message.contains("not an RSA private key"), "{e}");
+        assert!(
+            e.location.ends_with("jwt.signing_key_file")
+                && e.message.contains("not an RSA private key"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ async fn not_passing(flaws: &[Flaw]) -> (BTreeSet<String>, Vec<String>) {
     embedded.stop().await;
     let failing = results.cases.iter().filter(|c| c.outcome != Outcome::Pass);
     let ids = failing.clone().map(|c| c.id.clone()).collect();
-    let details = failing.map(|c| format!("{} {}: {:?} ({})", c.outcome.as_str(), c.id, c.reason, c.observed)).collect();
+    let details = failing
+        .map(|c| format!("{} {}: {:?} ({})", c.outcome.as_str(), c.id, c.reason, c.observed))
+        .collect();
     (ids, details)
 }
 
@@ -32,8 +34,12 @@ async fn every_case_passes_against_the_correct_servers() {
 
 async fn check(flaw: Flaw) {
     let catalog = load_catalog(None).unwrap();
-    let declared: BTreeSet<String> =
-        catalog.cases.iter().filter(|c| c.flaws.iter().any(|f| f == flaw.name())).map(|c| c.id.clone()).collect();
+    let declared: BTreeSet<String> = catalog
+        .cases
+        .iter()
+        .filter(|c| c.flaws.iter().any(|f| f == flaw.name()))
+        .map(|c| c.id.clone())
+        .collect();
     assert!(!declared.is_empty(), "no case declares {flaw}: it would go undetected");
     let (failing, details) = not_passing(&[flaw]).await;
     assert_eq!(failing, declared, "with {flaw}: {details:#?}");

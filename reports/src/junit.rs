@@ -35,7 +35,9 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
                 }
                 Outcome::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                    s.set_message(c.reason.clone().unwrap_or_else(|| "could not be judged".to_owned()));
+                    s.set_message(
+                        c.reason.clone().unwrap_or_else(|| "could not be judged".to_owned()),
+                    );
                     s.set_description(detail.clone());
                     s
                 }

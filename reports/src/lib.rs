@@ -38,7 +38,11 @@ impl Format {
 }
 
 /// Renders `results` in `format` to `out`.
-pub fn render(results: &Results, format: Format, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn render(
+    results: &Results,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     match format {
         Format::Table => table::render(results, out),
         Format::Json => {

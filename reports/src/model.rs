@@ -127,7 +127,10 @@ impl Results {
     pub fn new(target: &str, started_at: String, duration_ms: u64, cases: Vec<CaseResult>) -> Self {
         Results {
             schema: SCHEMA.to_owned(),
-            tool: Tool { name: "authbench".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
+            tool: Tool {
+                name: "authbench".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
             target: target.to_owned(),
             started_at,
             duration_ms,

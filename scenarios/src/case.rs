@@ -61,7 +61,7 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaseBody {
     /// One request, one judged answer.
-    Exchange(Exchange),
+    Exchange(Box<Exchange>),
     /// A named multi-exchange step implemented by the engine.
     Step(String),
 }
@@ -365,7 +365,9 @@ impl StatusSpec {
     pub fn describe(&self) -> String {
         match self {
             StatusSpec::One(s) => s.to_string(),
-            StatusSpec::AnyOf(list) => list.iter().map(u16::to_string).collect::<Vec<_>>().join("|"),
+            StatusSpec::AnyOf(list) => {
+                list.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
+            }
         }
     }
 }

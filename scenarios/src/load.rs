@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::case::{Case, CaseBody, Credential, Exchange, Expect, METHODS, RequestSpec, Severity, Tolerate};
+use crate::case::{
+    Case, CaseBody, Credential, Exchange, Expect, METHODS, RequestSpec, Severity, Tolerate,
+};
 
 /// What the engine knows, against which a catalog is validated.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +75,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && name.split('-').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Parses and validates one catalog file's text; `file` names it in errors.
@@ -96,7 +100,11 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
             return Err(err(at, "id", format!("`{id}` is not `<method>::<kebab-name>`")));
         };
         if !valid_name(name) {
-            return Err(err(at, "id", format!("`{name}` must be lower-case words joined by single hyphens")));
+            return Err(err(
+                at,
+                "id",
+                format!("`{name}` must be lower-case words joined by single hyphens"),
+            ));
         }
         let methods: Vec<String> = if prefix == "*" {
             let list = raw.methods.as_ref().map_or_else(
@@ -106,16 +114,31 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
             for m in &list {
                 if !METHODS.contains(&m.as_str()) {
                     let offset = raw.methods.as_ref().map_or(at, |m| m.span().start);
-                    return Err(err(offset, "methods", format!("unknown method `{m}`; known: {}", METHODS.join(", "))));
+                    return Err(err(
+                        offset,
+                        "methods",
+                        format!("unknown method `{m}`; known: {}", METHODS.join(", ")),
+                    ));
                 }
             }
             list
         } else {
             if !METHODS.contains(&prefix) {
-                return Err(err(at, "id", format!("unknown method `{prefix}`; known: {}, or `*` for every method", METHODS.join(", "))));
+                return Err(err(
+                    at,
+                    "id",
+                    format!(
+                        "unknown method `{prefix}`; known: {}, or `*` for every method",
+                        METHODS.join(", ")
+                    ),
+                ));
             }
             if let Some(m) = &raw.methods {
-                return Err(err(m.span().start, "methods", "only `*::` cases list methods".to_owned()));
+                return Err(err(
+                    m.span().start,
+                    "methods",
+                    "only `*::` cases list methods".to_owned(),
+                ));
             }
             vec![prefix.to_owned()]
         };
@@ -124,7 +147,10 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
                 return Err(err(
                     flaw.span().start,
                     "flaws",
-                    format!("no flaw `{}`; `authbench serve --list-flaws` lists them", flaw.get_ref()),
+                    format!(
+                        "no flaw `{}`; `authbench serve --list-flaws` lists them",
+                        flaw.get_ref()
+                    ),
                 ));
             }
         }
@@ -135,11 +161,19 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
                     return Err(err(
                         step.span().start,
                         "step",
-                        format!("no step `{}`; known steps: {}", step.get_ref(), known.steps.join(", ")),
+                        format!(
+                            "no step `{}`; known steps: {}",
+                            step.get_ref(),
+                            known.steps.join(", ")
+                        ),
                     ));
                 }
                 if raw.request.is_some() || raw.tolerate.is_some() {
-                    return Err(err(at, "step", "a step case takes no request or tolerate".to_owned()));
+                    return Err(err(
+                        at,
+                        "step",
+                        "a step case takes no request or tolerate".to_owned(),
+                    ));
                 }
                 CaseBody::Step(step.into_inner())
             }
@@ -150,19 +184,30 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
                         return Err(err(
                             body_at,
                             "credential.kind",
-                            format!("a `{}` credential cannot be used in a `{method}` case", credential.kind()),
+                            format!(
+                                "a `{}` credential cannot be used in a `{method}` case",
+                                credential.kind()
+                            ),
                         ));
                     }
                 }
-                CaseBody::Exchange(Exchange {
+                CaseBody::Exchange(Box::new(Exchange {
                     request: raw.request.unwrap_or_default(),
                     credential,
                     expect,
                     tolerate: raw.tolerate.unwrap_or_default(),
-                })
+                }))
             }
-            (Some(_), _, _) => return Err(err(at, "step", "a step case has no credential or expect".to_owned())),
-            _ => return Err(err(at, "credential", "a case needs `credential` and `expect`, or a `step`".to_owned())),
+            (Some(_), _, _) => {
+                return Err(err(at, "step", "a step case has no credential or expect".to_owned()));
+            }
+            _ => {
+                return Err(err(
+                    at,
+                    "credential",
+                    "a case needs `credential` and `expect`, or a `step`".to_owned(),
+                ));
+            }
         };
         let templated = prefix == "*";
         for method in methods {
@@ -241,8 +286,14 @@ impl Catalog {
 
     /// Every `*.toml` file of `dir` (sorted by name), for `--catalog DIR`.
     pub fn from_dir(dir: &Path, known: Known<'_>) -> Result<Catalog, CatalogError> {
-        let io = |message: String| CatalogError { file: dir.display().to_string(), line: 0, field: String::new(), message };
-        let entries = std::fs::read_dir(dir).map_err(|e| io(format!("cannot read the catalog directory: {e}")))?;
+        let io = |message: String| CatalogError {
+            file: dir.display().to_string(),
+            line: 0,
+            field: String::new(),
+            message,
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| io(format!("cannot read the catalog directory: {e}")))?;
         let mut files: Vec<_> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -255,9 +306,14 @@ impl Catalog {
         let texts = files
             .iter()
             .map(|p| {
-                std::fs::read_to_string(p)
-                    .map(|t| (p.display().to_string(), t))
-                    .map_err(|e| CatalogError { file: p.display().to_string(), line: 0, field: String::new(), message: e.to_string() })
+                std::fs::read_to_string(p).map(|t| (p.display().to_string(), t)).map_err(|e| {
+                    CatalogError {
+                        file: p.display().to_string(),
+                        line: 0,
+                        field: String::new(),
+                        message: e.to_string(),
+                    }
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Catalog::from_sources(texts.iter().map(|(f, t)| (f.as_str(), t.as_str())), known)
@@ -312,7 +368,8 @@ flaws = ["jwt-skip-exp"]
         assert_eq!(e.line, 7);
         let e = error(&GOOD.replace("kind = \"jwt\"", "kind = \"smoke-signal\""));
         assert!(e.message.contains("smoke-signal"), "{e}");
-        let e = error(&GOOD.replace("kind = \"jwt\", claims = { exp = \"-1h\" }", "kind = \"basic\""));
+        let e =
+            error(&GOOD.replace("kind = \"jwt\", claims = { exp = \"-1h\" }", "kind = \"basic\""));
         assert!(e.message.contains("cannot be used in a `jwt` case"), "{e}");
         let step = "[[case]]\nid = \"basic::x\"\ntitle = \"t\"\nrequirements = []\nseverity = \"must\"\nstep = \"nope\"\n";
         let e = error(step);
@@ -337,8 +394,12 @@ severity = "must"
 credential = { kind = "none" }
 expect = { status = 401 }
 "#;
-        let ids: Vec<String> = parse("x.toml", text, KNOWN).unwrap().into_iter().map(|c| c.id).collect();
-        assert_eq!(ids, ["basic::no-credentials", "api_key::no-credentials", "jwt::no-credentials"]);
+        let ids: Vec<String> =
+            parse("x.toml", text, KNOWN).unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            ["basic::no-credentials", "api_key::no-credentials", "jwt::no-credentials"]
+        );
         let e = error(&text.replace("*::no-credentials", "smtp::no-credentials"));
         assert_eq!(e.field, "id: ");
     }

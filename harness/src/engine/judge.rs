@@ -22,7 +22,12 @@ pub struct Verdict {
 impl Verdict {
     /// A skip with its reason.
     pub fn skip(reason: impl Into<String>) -> Self {
-        Verdict { outcome: Outcome::Skip, expected: String::new(), observed: String::new(), reason: Some(reason.into()) }
+        Verdict {
+            outcome: Outcome::Skip,
+            expected: String::new(),
+            observed: String::new(),
+            reason: Some(reason.into()),
+        }
     }
 
     /// An error: nothing could be judged.
@@ -36,7 +41,12 @@ impl Verdict {
     }
 
     /// A requirement did not hold: `fail` for a must, `warn` for a should.
-    pub fn unmet(severity: Severity, expected: String, observed: String, reason: impl Into<String>) -> Self {
+    pub fn unmet(
+        severity: Severity,
+        expected: String,
+        observed: String,
+        reason: impl Into<String>,
+    ) -> Self {
         Verdict {
             outcome: if severity == Severity::Must { Outcome::Fail } else { Outcome::Warn },
             expected,
@@ -125,7 +135,10 @@ pub fn parse_challenges(value: &str) -> Vec<Challenge> {
             };
             match out.last_mut() {
                 Some(challenge) => challenge.params.push((name.to_ascii_lowercase(), value)),
-                None => out.push(Challenge { scheme: String::new(), params: vec![(name.to_ascii_lowercase(), value)] }),
+                None => out.push(Challenge {
+                    scheme: String::new(),
+                    params: vec![(name.to_ascii_lowercase(), value)],
+                }),
             }
         } else {
             out.push(Challenge { scheme: name, params: Vec::new() });
@@ -149,7 +162,8 @@ pub fn parse_challenges(value: &str) -> Vec<Challenge> {
 }
 
 fn describe_challenge(spec: &ChallengeSpec, scheme: &str) -> String {
-    let mut text = format!("WWW-Authenticate: {}", if scheme.is_empty() { "<any scheme>" } else { scheme });
+    let mut text =
+        format!("WWW-Authenticate: {}", if scheme.is_empty() { "<any scheme>" } else { scheme });
     if let Some(error) = &spec.error {
         text.push_str(&format!(" error=\"{error}\""));
     }
@@ -226,7 +240,9 @@ pub fn judge(
                 outcome: Outcome::Warn,
                 expected,
                 observed,
-                reason: Some("a tolerated answer: safe, but not the one the requirement names".to_owned()),
+                reason: Some(
+                    "a tolerated answer: safe, but not the one the requirement names".to_owned(),
+                ),
             };
         }
         return Verdict::unmet(severity, expected, observed, format!("status {}", response.status));
@@ -236,18 +252,28 @@ pub fn judge(
         let scheme = resolve_scheme(&spec.scheme, method_scheme);
         let challenges: Vec<Challenge> =
             response.header_values("www-authenticate").flat_map(parse_challenges).collect();
-        let found = challenges.iter().find(|c| scheme.is_empty() || scheme == "*" || c.scheme.eq_ignore_ascii_case(&scheme));
+        let found = challenges
+            .iter()
+            .find(|c| scheme.is_empty() || scheme == "*" || c.scheme.eq_ignore_ascii_case(&scheme));
         match found {
-            None if challenges.is_empty() => problems.push("no WWW-Authenticate challenge".to_owned()),
+            None if challenges.is_empty() => {
+                problems.push("no WWW-Authenticate challenge".to_owned())
+            }
             None => problems.push(format!("no {scheme} challenge")),
             Some(challenge) => {
                 if let Some(error) = &spec.error
                     && challenge.param("error") != Some(error.as_str())
                 {
-                    problems.push(format!("challenge error is {:?}, not {error:?}", challenge.param("error")));
+                    problems.push(format!(
+                        "challenge error is {:?}, not {error:?}",
+                        challenge.param("error")
+                    ));
                 }
                 if spec.no_error && challenge.param("error").is_some() {
-                    problems.push("the challenge carries an error code although no credentials were sent".to_owned());
+                    problems.push(
+                        "the challenge carries an error code although no credentials were sent"
+                            .to_owned(),
+                    );
                 }
                 for (name, value) in &spec.params {
                     match challenge.param(name) {
@@ -270,7 +296,8 @@ pub fn judge(
     if expect.no_credential_echo {
         let body = response.body_text();
         let echoed = secrets.iter().filter(|s| s.len() >= 8).any(|s| {
-            body.contains(s.as_str()) || response.headers.iter().any(|(_, v)| v.contains(s.as_str()))
+            body.contains(s.as_str())
+                || response.headers.iter().any(|(_, v)| v.contains(s.as_str()))
         });
         if echoed {
             problems.push("the answer echoes the credential".to_owned());
@@ -303,7 +330,9 @@ mod tests {
 
     #[test]
     fn challenges_are_parsed_with_params_and_several_schemes() {
-        let c = parse_challenges(r#"Bearer realm="api", error="invalid_token", error_description="The \"token\" expired""#);
+        let c = parse_challenges(
+            r#"Bearer realm="api", error="invalid_token", error_description="The \"token\" expired""#,
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].scheme, "Bearer");
         assert_eq!(c[0].param("error"), Some("invalid_token"));
@@ -312,7 +341,10 @@ mod tests {
         assert_eq!(c.iter().map(|c| c.scheme.as_str()).collect::<Vec<_>>(), ["Basic", "Bearer"]);
         assert_eq!(c[0].param("charset"), Some("UTF-8"));
         let c = parse_challenges("Negotiate abc==, ApiKey");
-        assert_eq!(c.iter().map(|c| c.scheme.as_str()).collect::<Vec<_>>(), ["Negotiate", "ApiKey"]);
+        assert_eq!(
+            c.iter().map(|c| c.scheme.as_str()).collect::<Vec<_>>(),
+            ["Negotiate", "ApiKey"]
+        );
     }
 
     #[test]

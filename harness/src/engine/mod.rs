@@ -34,7 +34,11 @@ pub struct Shared {
 pub type OnDone = Arc<dyn Fn(&CaseResult) + Send + Sync>;
 
 /// Runs `cases` and returns their results in the same order.
-pub async fn run(shared: Arc<Shared>, cases: Vec<Case>, on_done: Option<OnDone>) -> Vec<CaseResult> {
+pub async fn run(
+    shared: Arc<Shared>,
+    cases: Vec<Case>,
+    on_done: Option<OnDone>,
+) -> Vec<CaseResult> {
     // Cases of one lane run in catalog order, in one task; every other case is a lane of its own.
     let total = cases.len();
     let mut lanes: BTreeMap<String, Vec<(usize, Case)>> = BTreeMap::new();
@@ -140,19 +144,29 @@ pub fn resolve_url(shared: &Shared, method: &str, selector: UrlSelector) -> Resu
     let t = shared.forge.target();
     let missing = |what: &str| format!("the profile's [{method}] has no {what}");
     match (method, selector) {
-        (_, UrlSelector::BaselineUrl) => t.baseline_url.clone().ok_or_else(|| "the profile has no baseline_url".to_owned()),
-        ("basic", UrlSelector::InsufficientScopeUrl) => Err("Basic credentials carry no scopes".to_owned()),
+        (_, UrlSelector::BaselineUrl) => {
+            t.baseline_url.clone().ok_or_else(|| "the profile has no baseline_url".to_owned())
+        }
+        ("basic", UrlSelector::InsufficientScopeUrl) => {
+            Err("Basic credentials carry no scopes".to_owned())
+        }
         ("basic", _) => t.basic.as_ref().map(|b| b.url.clone()).ok_or_else(|| missing("url")),
-        ("api_key", UrlSelector::InsufficientScopeUrl) => {
-            t.api_key.as_ref().and_then(|a| a.insufficient_scope_url.clone()).ok_or_else(|| missing("insufficient_scope_url"))
-        }
+        ("api_key", UrlSelector::InsufficientScopeUrl) => t
+            .api_key
+            .as_ref()
+            .and_then(|a| a.insufficient_scope_url.clone())
+            .ok_or_else(|| missing("insufficient_scope_url")),
         ("api_key", _) => t.api_key.as_ref().map(|a| a.url.clone()).ok_or_else(|| missing("url")),
-        ("jwt", UrlSelector::InsufficientScopeUrl) => {
-            t.jwt.as_ref().and_then(|j| j.insufficient_scope_url.clone()).ok_or_else(|| missing("insufficient_scope_url"))
-        }
-        ("jwt", UrlSelector::RevocationUrl) => {
-            t.jwt.as_ref().map(|j| j.revocation_url.clone().unwrap_or_else(|| j.url.clone())).ok_or_else(|| missing("url"))
-        }
+        ("jwt", UrlSelector::InsufficientScopeUrl) => t
+            .jwt
+            .as_ref()
+            .and_then(|j| j.insufficient_scope_url.clone())
+            .ok_or_else(|| missing("insufficient_scope_url")),
+        ("jwt", UrlSelector::RevocationUrl) => t
+            .jwt
+            .as_ref()
+            .map(|j| j.revocation_url.clone().unwrap_or_else(|| j.url.clone()))
+            .ok_or_else(|| missing("url")),
         ("jwt", _) => t.jwt.as_ref().map(|j| j.url.clone()).ok_or_else(|| missing("url")),
         (other, _) => Err(format!("the {other} method is not supported yet")),
     }
@@ -187,7 +201,13 @@ async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verd
         Ok(u) => u,
         Err(reason) => return Verdict::skip(reason),
     };
-    let suffix = match exchange.request.path_suffix.as_deref().map(|s| shared.forge.expand(&case.method, s)).transpose() {
+    let suffix = match exchange
+        .request
+        .path_suffix
+        .as_deref()
+        .map(|s| shared.forge.expand(&case.method, s))
+        .transpose()
+    {
         Ok(s) => s,
         Err(skip) => return Verdict::skip(skip.0),
     };
@@ -206,11 +226,23 @@ async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verd
     let scheme = shared.forge.scheme(&case.method);
     let response = match shared.client.send(&request).await {
         Ok(r) => r,
-        Err(e) => return Verdict::error(judge::describe(&exchange.expect, &exchange.tolerate, &scheme), e.to_string()),
+        Err(e) => {
+            return Verdict::error(
+                judge::describe(&exchange.expect, &exchange.tolerate, &scheme),
+                e.to_string(),
+            );
+        }
     };
     let mut secrets = forged.secrets;
     secrets.extend(shared.forge.valid_secrets(&case.method));
-    let mut verdict = judge::judge(case.severity, &exchange.expect, &exchange.tolerate, &scheme, &response, &secrets);
+    let mut verdict = judge::judge(
+        case.severity,
+        &exchange.expect,
+        &exchange.tolerate,
+        &scheme,
+        &response,
+        &secrets,
+    );
     verdict.observed = judge::redact(&verdict.observed, &secrets);
     verdict
 }

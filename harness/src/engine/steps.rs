@@ -1,7 +1,9 @@
 //! Multi-exchange checks that data cannot express, referenced from the catalog by name.
 
 use authbench_scenarios::Case;
-use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, BasicCredential, Credential, KeySelector};
+use authbench_scenarios::case::{
+    ApiKeyCredential, ApiKeyMutation, BasicCredential, Credential, KeySelector,
+};
 
 use super::Shared;
 use super::judge::{Verdict, observe};
@@ -31,17 +33,29 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
         "api-key-same-answer" => api_key_same_answer(shared, case).await,
         "api-key-timing" => api_key_timing(shared, case).await,
         "api-key-entropy" => api_key_entropy(shared, case),
-        other => Verdict::error("", format!("no step `{other}` (catalog validation should have caught this)")),
+        other => Verdict::error(
+            "",
+            format!("no step `{other}` (catalog validation should have caught this)"),
+        ),
     }
 }
 
-async fn send(shared: &Shared, method: &str, credential: &Credential) -> Result<(RawResponse, Forged), Verdict> {
+async fn send(
+    shared: &Shared,
+    method: &str,
+    credential: &Credential,
+) -> Result<(RawResponse, Forged), Verdict> {
     let forged = shared.forge.forge(method, credential).map_err(|s| Verdict::skip(s.0))?;
     let url = super::resolve_url(shared, method, Default::default()).map_err(Verdict::skip)?;
-    let url = super::extend_url(&url, None, forged.query.as_deref()).map_err(|e| Verdict::error("", e))?;
+    let url = super::extend_url(&url, None, forged.query.as_deref())
+        .map_err(|e| Verdict::error("", e))?;
     let mut request = RawRequest::get(url);
     request.headers.extend(forged.headers.iter().cloned());
-    let response = shared.client.send(&request).await.map_err(|e: SendError| Verdict::error("", e.to_string()))?;
+    let response = shared
+        .client
+        .send(&request)
+        .await
+        .map_err(|e: SendError| Verdict::error("", e.to_string()))?;
     Ok((response, forged))
 }
 
@@ -50,20 +64,28 @@ fn challenge(r: &RawResponse) -> Vec<&str> {
 }
 
 async fn basic_colon_and_utf8(shared: &Shared, case: &Case) -> Verdict {
-    let password = shared.forge.target().basic.as_ref().map(|b| b.password.clone()).unwrap_or_default();
+    let password =
+        shared.forge.target().basic.as_ref().map(|b| b.password.clone()).unwrap_or_default();
     if !password.contains(':') || password.is_ascii() {
-        return Verdict::skip("the profile's password has no ':' or no non-ASCII character; give one that has both to run this case");
+        return Verdict::skip(
+            "the profile's password has no ':' or no non-ASCII character; give one that has both to run this case",
+        );
     }
     let expected = "200 for a password with ':' and UTF-8".to_owned();
     match send(shared, "basic", &Credential::Valid).await {
         Ok((r, _)) if r.status == 200 => Verdict::pass(expected, observe(&r)),
-        Ok((r, _)) => Verdict::unmet(case.severity, expected, observe(&r), "the valid credential was refused"),
+        Ok((r, _)) => {
+            Verdict::unmet(case.severity, expected, observe(&r), "the valid credential was refused")
+        }
         Err(v) => v,
     }
 }
 
 async fn basic_same_answer(shared: &Shared, case: &Case) -> Verdict {
-    let wrong = Credential::Basic(BasicCredential { password: Some("$random".into()), ..Default::default() });
+    let wrong = Credential::Basic(BasicCredential {
+        password: Some("$random".into()),
+        ..Default::default()
+    });
     let unknown = Credential::Basic(BasicCredential {
         username: Some("$random".into()),
         password: Some("$random".into()),
@@ -82,14 +104,16 @@ async fn basic_same_answer(shared: &Shared, case: &Case) -> Verdict {
     if a.status == b.status && challenge(&a) == challenge(&b) && a.body == b.body {
         Verdict::pass(expected, observed)
     } else {
-        let why = if a.body != b.body { "the bodies differ" } else { "the status or challenge differs" };
+        let why =
+            if a.body != b.body { "the bodies differ" } else { "the status or challenge differs" };
         Verdict::unmet(case.severity, expected, observed, why)
     }
 }
 
 async fn basic_throttle(shared: &Shared, case: &Case) -> Verdict {
     const ATTEMPTS: usize = 30;
-    let user = format!("authbench-throttle-{}", crate::forge::random_string(crate::forge::ALNUM, 10));
+    let user =
+        format!("authbench-throttle-{}", crate::forge::random_string(crate::forge::ALNUM, 10));
     let credential = Credential::Basic(BasicCredential {
         username: Some(user),
         password: Some("$random".into()),
@@ -110,17 +134,34 @@ async fn basic_throttle(shared: &Shared, case: &Case) -> Verdict {
             };
         }
     }
-    Verdict::unmet(case.severity, expected, format!("no 429 after {ATTEMPTS} failures"), "failed logins are not throttled")
+    Verdict::unmet(
+        case.severity,
+        expected,
+        format!("no 429 after {ATTEMPTS} failures"),
+        "failed logins are not throttled",
+    )
 }
 
 async fn api_key_same_answer(shared: &Shared, case: &Case) -> Verdict {
     let mut variants = vec![
         ("unknown", ApiKeyCredential { key: KeySelector::Random, ..Default::default() }),
-        ("last character changed", ApiKeyCredential { mutation: Some(ApiKeyMutation::LastCharFlipped), ..Default::default() }),
-        ("truncated", ApiKeyCredential { mutation: Some(ApiKeyMutation::Truncated), ..Default::default() }),
+        (
+            "last character changed",
+            ApiKeyCredential {
+                mutation: Some(ApiKeyMutation::LastCharFlipped),
+                ..Default::default()
+            },
+        ),
+        (
+            "truncated",
+            ApiKeyCredential { mutation: Some(ApiKeyMutation::Truncated), ..Default::default() },
+        ),
     ];
     if shared.forge.target().api_key.as_ref().is_some_and(|a| a.revoked_key.is_some()) {
-        variants.push(("revoked", ApiKeyCredential { key: KeySelector::Revoked, ..Default::default() }));
+        variants.push((
+            "revoked",
+            ApiKeyCredential { key: KeySelector::Revoked, ..Default::default() },
+        ));
     }
     let mut answers = Vec::new();
     for (label, spec) in variants {
@@ -129,21 +170,37 @@ async fn api_key_same_answer(shared: &Shared, case: &Case) -> Verdict {
             Err(v) => return v,
         }
     }
-    let expected = "one status, challenge and body for unknown, revoked and mangled keys; never 2xx".to_owned();
-    let observed = answers.iter().map(|(l, r)| format!("{l}: {}", r.status)).collect::<Vec<_>>().join(", ");
+    let expected =
+        "one status, challenge and body for unknown, revoked and mangled keys; never 2xx"
+            .to_owned();
+    let observed =
+        answers.iter().map(|(l, r)| format!("{l}: {}", r.status)).collect::<Vec<_>>().join(", ");
     if let Some((label, _)) = answers.iter().find(|(_, r)| (200..300).contains(&r.status)) {
-        return Verdict::unmet(case.severity, expected, observed, format!("the {label} key was accepted"));
+        return Verdict::unmet(
+            case.severity,
+            expected,
+            observed,
+            format!("the {label} key was accepted"),
+        );
     }
     let (_, first) = &answers[0];
-    match answers.iter().find(|(_, r)| r.status != first.status || challenge(r) != challenge(first) || r.body != first.body) {
+    match answers.iter().find(|(_, r)| {
+        r.status != first.status || challenge(r) != challenge(first) || r.body != first.body
+    }) {
         None => Verdict::pass(expected, observed),
-        Some((label, _)) => Verdict::unmet(case.severity, expected, observed, format!("the {label} key gets a different answer")),
+        Some((label, _)) => Verdict::unmet(
+            case.severity,
+            expected,
+            observed,
+            format!("the {label} key gets a different answer"),
+        ),
     }
 }
 
 /// Mann-Whitney U test: the z-score of the rank-sum difference between two samples.
 pub fn mann_whitney_z(a: &[f64], b: &[f64]) -> f64 {
-    let mut all: Vec<(f64, usize)> = a.iter().map(|&x| (x, 0)).chain(b.iter().map(|&x| (x, 1))).collect();
+    let mut all: Vec<(f64, usize)> =
+        a.iter().map(|&x| (x, 0)).chain(b.iter().map(|&x| (x, 1))).collect();
     all.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut ranks = vec![0.0; all.len()];
     let mut i = 0;
@@ -205,7 +262,12 @@ async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
         }
     }
     let observed = last.map(|t| t.describe(TIMING_ROUNDS)).unwrap_or_default();
-    Verdict::unmet(case.severity, expected, observed, "near misses are answered measurably differently, twice")
+    Verdict::unmet(
+        case.severity,
+        expected,
+        observed,
+        "near misses are answered measurably differently, twice",
+    )
 }
 
 const TIMING_ROUNDS: usize = 120;
@@ -214,8 +276,12 @@ async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict>
     // Interleaved samples cancel drift in machine load; the decision needs both
     // a significant rank difference and a difference large enough to exploit
     // over a network, so that noise alone does not fail a correct target.
-    let near = Credential::ApiKey(ApiKeyCredential { mutation: Some(ApiKeyMutation::LastCharFlipped), ..Default::default() });
-    let far = Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
+    let near = Credential::ApiKey(ApiKeyCredential {
+        mutation: Some(ApiKeyMutation::LastCharFlipped),
+        ..Default::default()
+    });
+    let far =
+        Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
     let (mut near_t, mut far_t) = (Vec::new(), Vec::new());
     for round in 0..TIMING_ROUNDS + 10 {
         // Alternate which goes first, so that order effects cancel too.
@@ -243,7 +309,9 @@ async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict>
 }
 
 fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
-    let Some(a) = shared.forge.target().api_key.as_ref() else { return Verdict::skip("no [api_key]") };
+    let Some(a) = shared.forge.target().api_key.as_ref() else {
+        return Verdict::skip("no [api_key]");
+    };
     let secret = &a.key[crate::forge::api_key::prefix_len(&a.key)..];
     let bits_per_char: f64 = if secret.bytes().all(|b| b.is_ascii_digit()) {
         10f64.log2()
@@ -260,7 +328,12 @@ fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
     if bits >= 128.0 {
         Verdict::pass(expected, observed)
     } else {
-        Verdict::unmet(case.severity, expected, observed, "the key is too short to carry 128 random bits")
+        Verdict::unmet(
+            case.severity,
+            expected,
+            observed,
+            "the key is too short to carry 128 random bits",
+        )
     }
 }
 

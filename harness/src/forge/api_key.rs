@@ -12,7 +12,11 @@ pub fn prefix_len(key: &str) -> usize {
     for _ in 0..3 {
         let rest = &key[len..];
         match rest.find('_') {
-            Some(i) if i > 0 && len + i < 12 && rest[..i].bytes().all(|b| b.is_ascii_lowercase()) => len += i + 1,
+            Some(i)
+                if i > 0 && len + i < 12 && rest[..i].bytes().all(|b| b.is_ascii_lowercase()) =>
+            {
+                len += i + 1
+            }
             _ => break,
         }
     }
@@ -104,7 +108,9 @@ pub fn forge(target: &ApiKeyTarget, spec: &ApiKeyCredential) -> Result<Forged, S
 fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

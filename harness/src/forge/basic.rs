@@ -40,10 +40,16 @@ pub fn forge(target: &BasicTarget, spec: &BasicCredential) -> Forged {
             password.push(' ');
             header_value(&scheme, &username, &password)
         }
-        Some(BasicMutation::NoColon) => format!("{scheme} {}", STANDARD.encode(format!("{username}{password}"))),
+        Some(BasicMutation::NoColon) => {
+            format!("{scheme} {}", STANDARD.encode(format!("{username}{password}")))
+        }
         Some(BasicMutation::BadBase64) => format!("{scheme} !!not*base64~~"),
         Some(BasicMutation::Empty) => scheme.clone(),
         Some(BasicMutation::Oversized) => header_value(&scheme, &username, &"A".repeat(6 * 1024)),
     };
-    Forged { headers: vec![("Authorization".to_owned(), value.into_bytes())], query: None, secrets: vec![password] }
+    Forged {
+        headers: vec![("Authorization".to_owned(), value.into_bytes())],
+        query: None,
+        secrets: vec![password],
+    }
 }

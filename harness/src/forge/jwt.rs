@@ -27,7 +27,9 @@ pub struct JwtForge {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -123,7 +125,12 @@ impl JwtForge {
         if let Some(scope) = &target.required_scope {
             claims.entry("scope").or_insert_with(|| json!(scope));
         }
-        JwtForge { target, header_template: header, claims_template: claims, attacker: OnceLock::new() }
+        JwtForge {
+            target,
+            header_template: header,
+            claims_template: claims,
+            attacker: OnceLock::new(),
+        }
     }
 
     fn key(&self) -> Result<&SigningKey, Skip> {
@@ -150,9 +157,18 @@ impl JwtForge {
         }
     }
 
-    fn sign(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+    fn sign(
+        &self,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+    ) -> Result<String, Skip> {
         let key = self.key()?;
-        sign_json(&Value::Object(header.clone()).to_string(), &Value::Object(claims.clone()).to_string(), &key.encoding, key.algorithm)
+        sign_json(
+            &Value::Object(header.clone()).to_string(),
+            &Value::Object(claims.clone()).to_string(),
+            &key.encoding,
+            key.algorithm,
+        )
     }
 
     fn attacker_key(&self) -> Result<&(EncodingKey, Jwk), Skip> {
@@ -163,14 +179,22 @@ impl JwtForge {
                     _ => Algorithm::RS256,
                 };
                 let pair = match alg {
-                    Algorithm::ES256 => rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?,
+                    Algorithm::ES256 => {
+                        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?
+                    }
                     Algorithm::EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).ok()?,
-                    _ => rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).ok()?,
+                    _ => rcgen::KeyPair::generate_rsa_for(
+                        &rcgen::PKCS_RSA_SHA256,
+                        rcgen::RsaKeySize::_2048,
+                    )
+                    .ok()?,
                 };
                 let pem = pair.serialize_pem();
                 let key = match alg {
                     Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()).ok()?,
-                    Algorithm::EdDSA => EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?),
+                    Algorithm::EdDSA => {
+                        EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?)
+                    }
                     _ => EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?,
                 };
                 let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
@@ -190,10 +214,11 @@ impl JwtForge {
         }
         for (name, value) in &spec.claims {
             let json = match (name.as_str(), value) {
-                ("exp" | "nbf" | "iat", toml::Value::String(s)) => json!(
-                    relative_time(s, now, self.target.leeway_seconds)
-                        .ok_or_else(|| Skip(format!("`{s}` is not a relative time (now, -1h, +30s, -leeway-1s)")))?
-                ),
+                ("exp" | "nbf" | "iat", toml::Value::String(s)) => {
+                    json!(relative_time(s, now, self.target.leeway_seconds).ok_or_else(|| Skip(
+                        format!("`{s}` is not a relative time (now, -1h, +30s, -leeway-1s)")
+                    ))?)
+                }
                 _ => self.substitute(toml_to_json(value)),
             };
             claims.insert(name.clone(), json);
@@ -203,7 +228,10 @@ impl JwtForge {
         }
         let Some(mutation) = spec.mutation else { return self.sign(&header, &claims) };
         Ok(match mutation {
-            JwtMutation::AlgNone | JwtMutation::AlgNoneCapitalized | JwtMutation::AlgNoneUpper | JwtMutation::AlgNoneMixed => {
+            JwtMutation::AlgNone
+            | JwtMutation::AlgNoneCapitalized
+            | JwtMutation::AlgNoneUpper
+            | JwtMutation::AlgNoneMixed => {
                 let spelled = match mutation {
                     JwtMutation::AlgNone => "none",
                     JwtMutation::AlgNoneCapitalized => "None",
@@ -220,8 +248,12 @@ impl JwtForge {
             }
             JwtMutation::SignatureFlipped => {
                 let t = self.signed(&header, &claims)?;
-                let (input, sig) = t.rsplit_once('.').ok_or_else(|| Skip("the profile's token is not a JWS".into()))?;
-                let mut bytes = URL_SAFE_NO_PAD.decode(sig).map_err(|_| Skip("the profile's token has a bad signature".into()))?;
+                let (input, sig) = t
+                    .rsplit_once('.')
+                    .ok_or_else(|| Skip("the profile's token is not a JWS".into()))?;
+                let mut bytes = URL_SAFE_NO_PAD
+                    .decode(sig)
+                    .map_err(|_| Skip("the profile's token has a bad signature".into()))?;
                 if let Some(b) = bytes.first_mut() {
                     *b ^= 0x01;
                 }
@@ -234,12 +266,20 @@ impl JwtForge {
                 tampered.insert("sub".into(), json!("admin"));
                 let scope = tampered.get("scope").and_then(Value::as_str).unwrap_or("").to_owned();
                 tampered.insert("scope".into(), json!(format!("{scope} admin").trim()));
-                format!("{}.{}.{}", parts[0], b64(Value::Object(tampered).to_string().as_bytes()), parts.get(2).unwrap_or(&""))
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    b64(Value::Object(tampered).to_string().as_bytes()),
+                    parts.get(2).unwrap_or(&"")
+                )
             }
             JwtMutation::Hs256PublicPem | JwtMutation::Hs256PublicJwk => {
                 let key = self.key()?;
                 let pem = key.public_pem.clone().ok_or_else(|| {
-                    Skip("key confusion needs an asymmetric signing key (the target uses HMAC)".to_owned())
+                    Skip(
+                        "key confusion needs an asymmetric signing key (the target uses HMAC)"
+                            .to_owned(),
+                    )
                 })?;
                 let secret = if mutation == JwtMutation::Hs256PublicPem {
                     pem.into_bytes()
@@ -263,7 +303,8 @@ impl JwtForge {
                 header.insert("kid".into(), json!("authbench-attacker"));
                 match mutation {
                     JwtMutation::EmbeddedJwk => {
-                        header.insert("jwk".into(), serde_json::to_value(jwk).unwrap_or(Value::Null));
+                        header
+                            .insert("jwk".into(), serde_json::to_value(jwk).unwrap_or(Value::Null));
                     }
                     JwtMutation::JkuElsewhere => {
                         header.insert("jku".into(), json!(format!("{ATTACKER_URL}/jwks.json")));
@@ -296,7 +337,12 @@ impl JwtForge {
             JwtMutation::PaddedSegments => {
                 let t = self.signed(&header, &claims)?;
                 let parts: Vec<&str> = t.split('.').collect();
-                format!("{}=.{}=.{}", parts[0], parts.get(1).unwrap_or(&""), parts.get(2).unwrap_or(&""))
+                format!(
+                    "{}=.{}=.{}",
+                    parts[0],
+                    parts.get(1).unwrap_or(&""),
+                    parts.get(2).unwrap_or(&"")
+                )
             }
             JwtMutation::StandardBase64 => self.standard_alphabet(&header, &claims)?,
             JwtMutation::Whitespace => {
@@ -333,8 +379,15 @@ impl JwtForge {
                     .target
                     .variants
                     .iter()
-                    .find_map(|(alg, _, key)| key.as_ref().filter(|_| *alg != self.target.algorithm).map(|k| (*alg, k)))
-                    .ok_or_else(|| Skip("the profile gives no key of another algorithm ([[jwt.variants]])".to_owned()))?;
+                    .find_map(|(alg, _, key)| {
+                        key.as_ref().filter(|_| *alg != self.target.algorithm).map(|k| (*alg, k))
+                    })
+                    .ok_or_else(|| {
+                        Skip(
+                            "the profile gives no key of another algorithm ([[jwt.variants]])"
+                                .to_owned(),
+                        )
+                    })?;
                 header.insert("alg".into(), json!(alg_name(alg)));
                 header.remove("kid");
                 sign_json(&text(&header), &text(&claims), &key.encoding, alg)?
@@ -343,7 +396,11 @@ impl JwtForge {
     }
 
     /// Signed with the profile's key, or the profile's token when there is no key.
-    fn signed(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+    fn signed(
+        &self,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+    ) -> Result<String, Skip> {
         self.sign(header, claims).or_else(|_| self.valid_token())
     }
 
@@ -351,14 +408,20 @@ impl JwtForge {
         match value {
             Value::String(s) if s == "$audience" => json!(self.target.audience),
             Value::String(s) if s == "$issuer" => json!(self.target.issuer),
-            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.substitute(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.substitute(v)).collect())
+            }
             other => other,
         }
     }
 
     /// A validly signed token re-encoded in the standard base64 alphabet with
     /// padding: padding a header member until the encoding differs.
-    fn standard_alphabet(&self, header: &Map<String, Value>, claims: &Map<String, Value>) -> Result<String, Skip> {
+    fn standard_alphabet(
+        &self,
+        header: &Map<String, Value>,
+        claims: &Map<String, Value>,
+    ) -> Result<String, Skip> {
         let key = self.key()?;
         for pad in ["", "?", "??", "???", ">>>", "~~~"] {
             let mut header = header.clone();
@@ -370,8 +433,9 @@ impl JwtForge {
             let input = format!("{}.{}", STANDARD.encode(&h), STANDARD.encode(&c));
             let url_input = format!("{}.{}", b64(h.as_bytes()), b64(c.as_bytes()));
             if input != url_input {
-                let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, key.algorithm)
-                    .map_err(|e| Skip(format!("signing failed: {e}")))?;
+                let sig =
+                    jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, key.algorithm)
+                        .map_err(|e| Skip(format!("signing failed: {e}")))?;
                 let sig = STANDARD.encode(URL_SAFE_NO_PAD.decode(&sig).unwrap_or_default());
                 return Ok(format!("{input}.{sig}"));
             }
@@ -385,9 +449,15 @@ fn text(map: &Map<String, Value>) -> String {
 }
 
 /// Signs raw header and payload JSON text.
-pub fn sign_json(header: &str, claims: &str, key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
+pub fn sign_json(
+    header: &str,
+    claims: &str,
+    key: &EncodingKey,
+    alg: Algorithm,
+) -> Result<String, Skip> {
     let input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).map_err(|e| Skip(format!("signing failed: {e}")))?;
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg)
+        .map_err(|e| Skip(format!("signing failed: {e}")))?;
     Ok(format!("{input}.{sig}"))
 }
 
@@ -403,15 +473,18 @@ pub fn hmac_sign(header: &str, claims: &str, secret: &[u8]) -> String {
 /// The public JWK of `key` in RFC 7638 canonical member order (the form a
 /// confused verifier would most likely have as text).
 fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
-    let jwk = Jwk::from_encoding_key(key, alg).map_err(|e| Skip(format!("cannot derive the public JWK: {e}")))?;
+    let jwk = Jwk::from_encoding_key(key, alg)
+        .map_err(|e| Skip(format!("cannot derive the public JWK: {e}")))?;
     let value = serde_json::to_value(&jwk).unwrap_or(Value::Null);
     let members: &[&str] = match value.get("kty").and_then(Value::as_str) {
         Some("RSA") => &["e", "kty", "n"],
         Some("EC") => &["crv", "kty", "x", "y"],
         _ => &["crv", "kty", "x"],
     };
-    let parts: Vec<String> =
-        members.iter().map(|m| format!("\"{m}\":{}", value.get(*m).cloned().unwrap_or(Value::Null))).collect();
+    let parts: Vec<String> = members
+        .iter()
+        .map(|m| format!("\"{m}\":{}", value.get(*m).cloned().unwrap_or(Value::Null)))
+        .collect();
     Ok(format!("{{{}}}", parts.join(",")))
 }
 
@@ -420,7 +493,10 @@ fn v1_ed25519(v2: &[u8]) -> Option<Vec<u8>> {
     // The seed is the OCTET STRING 04 20 <32 bytes> inside the private key field.
     let at = v2.windows(2).position(|w| w == [0x04, 0x20])?;
     let seed = v2.get(at + 2..at + 34)?;
-    let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
     der.extend_from_slice(seed);
     Some(der)
 }

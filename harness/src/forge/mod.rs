@@ -60,7 +60,9 @@ impl Forge {
         match method {
             "basic" => "Basic".to_owned(),
             "jwt" => "Bearer".to_owned(),
-            "api_key" => self.target.api_key.as_ref().and_then(|a| a.scheme.clone()).unwrap_or_default(),
+            "api_key" => {
+                self.target.api_key.as_ref().and_then(|a| a.scheme.clone()).unwrap_or_default()
+            }
             _ => String::new(),
         }
     }
@@ -93,8 +95,20 @@ impl Forge {
     pub fn valid_secrets(&self, method: &str) -> Vec<String> {
         match method {
             "basic" => self.target.basic.iter().map(|b| b.password.clone()).collect(),
-            "api_key" => self.target.api_key.iter().flat_map(|a| [Some(a.key.clone()), a.revoked_key.clone()]).flatten().collect(),
-            "jwt" => self.target.jwt.iter().flat_map(|j| [j.token.clone(), j.revoked_token.clone()]).flatten().collect(),
+            "api_key" => self
+                .target
+                .api_key
+                .iter()
+                .flat_map(|a| [Some(a.key.clone()), a.revoked_key.clone()])
+                .flatten()
+                .collect(),
+            "jwt" => self
+                .target
+                .jwt
+                .iter()
+                .flat_map(|j| [j.token.clone(), j.revoked_token.clone()])
+                .flatten()
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -119,7 +133,12 @@ impl Forge {
                 "api_key" => self.target.api_key.as_ref().and_then(|a| a.revoked_key.clone()),
                 _ => None,
             };
-            out = out.replace("$revoked", &revoked.ok_or_else(|| Skip(format!("the profile's [{method}] has no revoked credential")))?);
+            out = out.replace(
+                "$revoked",
+                &revoked.ok_or_else(|| {
+                    Skip(format!("the profile's [{method}] has no revoked credential"))
+                })?,
+            );
         }
         if out.contains("$junk64k") {
             out = out.replace("$junk64k", &"A".repeat(64 * 1024));
@@ -163,7 +182,11 @@ impl Forge {
                 let token = forge.forge(spec)?;
                 let scheme = spec.scheme.clone().unwrap_or_else(|| "Bearer".to_owned());
                 secrets.push(token.clone());
-                Ok(Forged { headers: vec![(header, format!("{scheme} {token}").into_bytes())], query: None, secrets })
+                Ok(Forged {
+                    headers: vec![(header, format!("{scheme} {token}").into_bytes())],
+                    query: None,
+                    secrets,
+                })
             }
         }
     }
@@ -185,6 +208,10 @@ pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 /// Inverts the case of ASCII letters.
 pub fn swap_case(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+        .map(
+            |c| {
+                if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }
+            },
+        )
         .collect()
 }
