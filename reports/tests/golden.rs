@@ -1,6 +1,8 @@
 //! Golden-file tests: each renderer's output for a fixed set of results.
 //! Run with `AUTHBENCH_UPDATE_GOLDEN=1` to rewrite the files after an intended change.
 
+#![allow(clippy::unwrap_used)]
+
 use authbench_reports::{CaseResult, Format, Outcome, Results, render};
 
 fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
