@@ -232,7 +232,11 @@ impl Ctx<'_> {
             self.text[..offset.min(self.text.len())].bytes().filter(|&b| b == b'\n').count() + 1;
         ProfileError {
             file: self.file.display().to_string(),
-            location: format!(":{line}: {field}"),
+            location: if field.is_empty() {
+                format!(":{line}")
+            } else {
+                format!(":{line}: {field}")
+            },
             message: message.into(),
         }
     }
@@ -539,7 +543,9 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.location.ends_with("jwt.algorithm") && e.message.contains("XS999"), "{e}");
-        let e = parse(&format!("{MINIMAL}ca_file = \"missing.pem\"\n")).unwrap_err();
+        let e =
+            parse(&MINIMAL.replace("version = 1\n", "version = 1\nca_file = \"missing.pem\"\n"))
+                .unwrap_err();
         assert!(e.message.contains("cannot read"), "{e}");
         let e = parse(&MINIMAL.replace("version = 1", "version = 7")).unwrap_err();
         assert_eq!(e.location, ":1: version");

@@ -110,6 +110,10 @@ pub struct RequestSpec {
     /// Extra headers, sent after the credential's.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
+    /// JWT only: the resource (and key) of this algorithm, from `[[jwt.variants]]`
+    /// when it is not the profile's main algorithm.
+    #[serde(default)]
+    pub algorithm: Option<String>,
 }
 
 /// The credential a request presents.
@@ -340,6 +344,14 @@ pub enum JwtMutation {
     DuplicateAlg,
     /// Signed validly, but with another algorithm the profile gives a key for.
     OtherAlgorithm,
+    /// Signed with an attacker key whose self-signed certificate is in `x5c`.
+    SelfSignedX5c,
+    /// The JWS JSON serialization instead of the compact one.
+    JsonSerialization,
+    /// Five segments shaped like a JWE (`alg: RSA-OAEP`, `enc: A256GCM`).
+    JweShaped,
+    /// An ECDSA signature with r = s = 0 (CVE-2022-21449, "psychic signatures").
+    EcdsaZeroSignature,
 }
 
 /// The status codes a case accepts.

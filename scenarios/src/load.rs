@@ -179,6 +179,14 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
             }
             (None, Some(credential), Some(expect)) => {
                 let credential = credential.into_inner();
+                if raw.request.as_ref().is_some_and(|r| r.algorithm.is_some()) && methods != ["jwt"]
+                {
+                    return Err(err(
+                        at,
+                        "request.algorithm",
+                        "only `jwt::` cases choose an algorithm".to_owned(),
+                    ));
+                }
                 for method in &methods {
                     if !fits(&credential, method) {
                         return Err(err(

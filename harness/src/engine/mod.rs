@@ -193,13 +193,20 @@ pub fn extend_url(url: &Url, suffix: Option<&str>, query: Option<&str>) -> Resul
 }
 
 async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verdict {
-    let forged = match shared.forge.forge(&case.method, &exchange.credential) {
+    let algorithm = exchange.request.algorithm.as_deref();
+    let forged = match shared.forge.forge_for(&case.method, &exchange.credential, algorithm) {
         Ok(f) => f,
         Err(skip) => return Verdict::skip(skip.0),
     };
-    let base = match resolve_url(shared, &case.method, exchange.request.url) {
-        Ok(u) => u,
-        Err(reason) => return Verdict::skip(reason),
+    let base = match algorithm {
+        Some(_) => match shared.forge.jwt_forge(algorithm) {
+            Ok(forge) => forge.url().clone(),
+            Err(skip) => return Verdict::skip(skip.0),
+        },
+        None => match resolve_url(shared, &case.method, exchange.request.url) {
+            Ok(u) => u,
+            Err(reason) => return Verdict::skip(reason),
+        },
     };
     let suffix = match exchange
         .request

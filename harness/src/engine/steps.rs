@@ -18,6 +18,7 @@ pub const NAMES: &[&str] = &[
     "api-key-same-answer",
     "api-key-timing",
     "api-key-entropy",
+    "jwt-replay-window",
 ];
 
 /// Steps that measure time: they run alone, after every other case, so that
@@ -33,6 +34,7 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
         "api-key-same-answer" => api_key_same_answer(shared, case).await,
         "api-key-timing" => api_key_timing(shared, case).await,
         "api-key-entropy" => api_key_entropy(shared, case),
+        "jwt-replay-window" => jwt_replay_window(shared, case).await,
         other => Verdict::error(
             "",
             format!("no step `{other}` (catalog validation should have caught this)"),
@@ -334,6 +336,51 @@ fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
             observed,
             "the key is too short to carry 128 random bits",
         )
+    }
+}
+
+/// How long a captured token keeps working: it is replayed, and its `exp`
+/// bounds the window. A bearer token with no `exp` is replayable for ever.
+async fn jwt_replay_window(shared: &Shared, case: &Case) -> Verdict {
+    let token = match shared.forge.valid_token() {
+        Ok(t) => t,
+        Err(skip) => return Verdict::skip(skip.0),
+    };
+    let expected = "a captured token is replayable only until a bounded exp".to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        match send(shared, "jwt", &Credential::Valid).await {
+            Ok((r, _)) => statuses.push(r.status),
+            Err(v) => return v,
+        }
+    }
+    if statuses.iter().any(|s| *s != 200) {
+        return Verdict::error(
+            expected,
+            format!("the valid token was not accepted ({statuses:?})"),
+        );
+    }
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match claims.as_ref().and_then(|c| c.get("exp")).and_then(serde_json::Value::as_i64) {
+        Some(exp) => Verdict::pass(
+            expected,
+            format!("replayed twice; the window closes at exp, in {} s", exp - now),
+        ),
+        None => Verdict::unmet(
+            case.severity,
+            expected,
+            "replayed twice; no exp".to_owned(),
+            "the token never expires",
+        ),
     }
 }
 

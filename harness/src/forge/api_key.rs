@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn prefixes_are_the_leading_lower_case_words() {
-        assert_eq!(prefix_len("sk_live_abc_DEF"), 8);
+        assert_eq!(prefix_len("sk_live_aBc_DEF"), 8);
+        assert_eq!(prefix_len("sk_live_abc_DEF"), 12);
         assert_eq!(prefix_len("ghp_ABCdef"), 4);
         assert_eq!(prefix_len("ABC_def"), 0);
         assert_eq!(prefix_len("0123abcd"), 0);

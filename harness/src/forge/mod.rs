@@ -33,13 +33,31 @@ pub struct Skip(pub String);
 pub struct Forge {
     target: Arc<Target>,
     jwt: Option<jwt::JwtForge>,
+    /// One forge per `[[jwt.variants]]` algorithm.
+    jwt_variants: Vec<(jsonwebtoken::Algorithm, jwt::JwtForge)>,
 }
 
 impl Forge {
     /// A forge for `target`.
     pub fn new(target: Arc<Target>) -> Self {
         let jwt = target.jwt.clone().map(jwt::JwtForge::new);
-        Forge { target, jwt }
+        let jwt_variants = target
+            .jwt
+            .iter()
+            .flat_map(|j| {
+                j.variants.iter().map(move |(alg, url, key)| {
+                    let mut variant = j.clone();
+                    variant.algorithm = *alg;
+                    variant.url = url.clone();
+                    variant.signing_key = key.clone();
+                    variant.token = None;
+                    variant.revoked_token = None;
+                    variant.variants = Vec::new();
+                    (*alg, jwt::JwtForge::new(variant))
+                })
+            })
+            .collect();
+        Forge { target, jwt, jwt_variants }
     }
 
     /// The target.
@@ -146,8 +164,58 @@ impl Forge {
         Ok(out)
     }
 
+    /// The JWT forge for `algorithm` (the main one when `None` or equal to it).
+    pub fn jwt_forge(&self, algorithm: Option<&str>) -> Result<&jwt::JwtForge, Skip> {
+        let main = self.jwt.as_ref().ok_or_else(|| missing("jwt"))?;
+        let Some(name) = algorithm else { return Ok(main) };
+        let alg = crate::target::algorithm(name)
+            .ok_or_else(|| Skip(format!("unknown algorithm {name}")))?;
+        if self.target.jwt.as_ref().is_some_and(|j| j.algorithm == alg) {
+            return Ok(main);
+        }
+        self.jwt_variants.iter().find(|(a, _)| *a == alg).map(|(_, f)| f).ok_or_else(|| {
+            Skip(format!(
+                "the profile has no {name} resource ([jwt] algorithm or [[jwt.variants]])"
+            ))
+        })
+    }
+
     /// Forges `credential` for a case of `method`.
     pub fn forge(&self, method: &str, credential: &Credential) -> Result<Forged, Skip> {
+        self.forge_for(method, credential, None)
+    }
+
+    /// Forges `credential` for a case of `method`, for the JWT resource of `algorithm`.
+    pub fn forge_for(
+        &self,
+        method: &str,
+        credential: &Credential,
+        algorithm: Option<&str>,
+    ) -> Result<Forged, Skip> {
+        if method == "jwt" && algorithm.is_some() {
+            let forge = self.jwt_forge(algorithm)?;
+            let header = self.credential_header(method);
+            return match credential {
+                Credential::Valid => {
+                    let token = forge.valid_token()?;
+                    Ok(Forged {
+                        headers: vec![(header, format!("Bearer {token}").into_bytes())],
+                        query: None,
+                        secrets: vec![token],
+                    })
+                }
+                Credential::Jwt(spec) => {
+                    let token = forge.forge(spec)?;
+                    let scheme = spec.scheme.clone().unwrap_or_else(|| "Bearer".to_owned());
+                    Ok(Forged {
+                        headers: vec![(header, format!("{scheme} {token}").into_bytes())],
+                        query: None,
+                        secrets: vec![token],
+                    })
+                }
+                _ => self.forge(method, credential),
+            };
+        }
         let header = self.credential_header(method);
         let mut secrets = self.valid_secrets(method);
         match credential {
