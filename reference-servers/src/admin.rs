@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
@@ -27,6 +28,20 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api-keys", post(create_key).get(list_keys))
         .route("/api-keys/{id}/revoke", post(revoke_key))
         .route("/jwt/revocations", post(revoke_jti))
+}
+
+/// Proof that a request carries the admin token; its rejection is the 401.
+pub struct Admin;
+
+impl FromRequestParts<Arc<App>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        check_admin(app, &parts.headers).map_or(Ok(Admin), Err)
+    }
 }
 
 /// The 401 for a request without the admin token, or `None` when it has it.
@@ -90,6 +105,19 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// argon2id on the blocking pool: it takes tens of milliseconds.
+async fn hash_blocking(password: String) -> Result<String, Response> {
+    match tokio::task::spawn_blocking(move || hash_password(&password)).await {
+        Ok(Ok(hash)) => Ok(hash),
+        _ => Err(respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "server_error",
+            "Hashing failed",
+        )),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
@@ -111,28 +139,18 @@ fn valid_password(password: &str) -> bool {
 
 async fn create_user(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(user): Json<NewUser>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     if !valid_username(&user.username) {
         return bad_request("username must be 1-128 characters, without ':' or control characters");
     }
     if !valid_password(&user.password) {
         return bad_request("password must be 8-1024 characters, without control characters");
     }
-    let hash = match tokio::task::spawn_blocking(move || hash_password(&user.password)).await {
-        Ok(Ok(hash)) => hash,
-        _ => {
-            return respond::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                "server_error",
-                "Hashing failed",
-            );
-        }
+    let hash = match hash_blocking(user.password).await {
+        Ok(hash) => hash,
+        Err(r) => return r,
     };
     let username = user.username.clone();
     match blocking(&app.store, move |s| s.create_user(&username, &hash, now())).await {
@@ -152,26 +170,16 @@ struct NewPassword {
 
 async fn set_password(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(username): Path<String>,
     Json(body): Json<NewPassword>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     if !valid_password(&body.password) {
         return bad_request("password must be 8-1024 characters, without control characters");
     }
-    let hash = match tokio::task::spawn_blocking(move || hash_password(&body.password)).await {
-        Ok(Ok(hash)) => hash,
-        _ => {
-            return respond::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                None,
-                "server_error",
-                "Hashing failed",
-            );
-        }
+    let hash = match hash_blocking(body.password).await {
+        Ok(hash) => hash,
+        Err(r) => return r,
     };
     match blocking(&app.store, move |s| s.set_password(&username, &hash)).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
@@ -257,12 +265,9 @@ pub fn issue_key(
 
 async fn create_key(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(req): Json<NewKeyRequest>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     if !valid_username(&req.client_id) {
         return bad_request(
             "client_id must be 1-128 characters, without ':' or control characters",
@@ -294,12 +299,9 @@ struct KeyFilter {
 
 async fn list_keys(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Query(filter): Query<KeyFilter>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     match app.store.api_keys(filter.client_id.as_deref()) {
         Ok(keys) => {
             Json(keys.into_iter().map(|k| KeyView::of(k, None)).collect::<Vec<_>>()).into_response()
@@ -310,12 +312,9 @@ async fn list_keys(
 
 async fn revoke_key(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     match blocking(&app.store, move |s| s.revoke_api_key(&id, now())).await {
         Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
         Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
@@ -332,12 +331,9 @@ struct JtiRevocation {
 
 async fn revoke_jti(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _admin: Admin,
     Json(req): Json<JtiRevocation>,
 ) -> Response {
-    if let Some(r) = check_admin(&app, &headers) {
-        return r;
-    }
     if req.jti.is_empty() || req.jti.len() > 256 {
         return bad_request("jti must be 1-256 characters");
     }

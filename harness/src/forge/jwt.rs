@@ -41,24 +41,7 @@ fn decode_segment(token: &str, index: usize) -> Option<Map<String, Value>> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).ok()?).ok()
 }
 
-/// The JWS name of `alg`.
-pub fn alg_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "unknown",
-    }
-}
+pub use authbench_servers::jwt::verify::alg_name;
 
 /// Parses a relative time (`now`, `-1h`, `+30s`, `-leeway-1s`) into Unix seconds.
 pub fn relative_time(spec: &str, now: i64, leeway: i64) -> Option<i64> {
