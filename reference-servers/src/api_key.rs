@@ -8,6 +8,11 @@
 //! reveal bits of a hash, never of the key (the comparison-timing attack of
 //! CWE-208 needs the secret itself to be compared).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use base64::Engine;
@@ -110,16 +115,117 @@ fn unauthorized(description: &str) -> Response {
     respond::error(StatusCode::UNAUTHORIZED, Some(challenge()), "unauthorized", description)
 }
 
+/// Throttling of invalid keys per client address. There is no account to lock
+/// when keys are guessed, so the source is throttled: past `max_invalid`
+/// invalid keys within `window`, every key from that address gets 429 without
+/// being checked (a correct guess included), for a lockout that doubles with
+/// each repeat up to `max_lockout`.
+#[derive(Debug, Clone)]
+pub struct KeyThrottleConfig {
+    /// Invalid keys tolerated per address within `window`.
+    pub max_invalid: u32,
+    /// The counting window.
+    pub window: Duration,
+    /// The first lockout.
+    pub base_lockout: Duration,
+    /// The longest lockout.
+    pub max_lockout: Duration,
+}
+
+impl Default for KeyThrottleConfig {
+    fn default() -> Self {
+        // High enough that a conformance run (a few hundred invalid keys,
+        // mostly the timing check) never trips it; low enough to stop a flood.
+        KeyThrottleConfig {
+            max_invalid: 2000,
+            window: Duration::from_secs(10),
+            base_lockout: Duration::from_secs(1),
+            max_lockout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SourceState {
+    invalid: u32,
+    window_start: Instant,
+    locked_until: Option<Instant>,
+    lockouts: u32,
+}
+
+/// Per-address invalid-key counters.
+#[derive(Debug)]
+pub struct KeyThrottle {
+    config: KeyThrottleConfig,
+    sources: Mutex<HashMap<IpAddr, SourceState>>,
+}
+
+impl KeyThrottle {
+    /// A throttle with `config`.
+    pub fn new(config: KeyThrottleConfig) -> Self {
+        KeyThrottle { config, sources: Mutex::new(HashMap::new()) }
+    }
+
+    fn retry_after(&self, ip: IpAddr) -> Option<Duration> {
+        let now = Instant::now();
+        let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        sources
+            .get(&ip)
+            .and_then(|s| s.locked_until)
+            .filter(|&until| until > now)
+            .map(|until| until - now)
+    }
+
+    fn record_invalid(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if sources.len() >= 100_000 {
+            let window = self.config.window;
+            sources.retain(|_, s| now.duration_since(s.window_start) < window);
+        }
+        let state = sources.entry(ip).or_insert(SourceState {
+            invalid: 0,
+            window_start: now,
+            locked_until: None,
+            lockouts: 0,
+        });
+        if now.duration_since(state.window_start) >= self.config.window {
+            // A quiet window forgives earlier lockouts too.
+            if state
+                .locked_until
+                .is_none_or(|until| now.saturating_duration_since(until) >= self.config.window)
+            {
+                state.lockouts = 0;
+            }
+            state.invalid = 0;
+            state.window_start = now;
+        }
+        state.invalid += 1;
+        if state.invalid >= self.config.max_invalid {
+            let lockout = self
+                .config
+                .base_lockout
+                .saturating_mul(1 << state.lockouts.min(16))
+                .min(self.config.max_lockout);
+            state.locked_until = Some(now + lockout);
+            state.lockouts += 1;
+            state.invalid = 0;
+            state.window_start = now;
+        }
+    }
+}
+
 /// A protected resource requiring an API key with `scope`.
 pub async fn resource(
     app: &App,
+    peer: Option<IpAddr>,
     method: &Method,
     headers: &HeaderMap,
     uri: &Uri,
     scope: &str,
 ) -> Response {
     let started = std::time::Instant::now();
-    let (outcome, response) = match authenticate(app, headers, uri) {
+    let (outcome, response) = match authenticate(app, peer, headers, uri) {
         Ok(record) if record.scopes.iter().any(|s| s == scope) => {
             ("ok", respond::payload(method, Some(&record.client_id)))
         }
@@ -156,6 +262,8 @@ enum Rejection {
     Invalid,
     /// The key store failed.
     Unavailable,
+    /// Too many invalid keys from this address.
+    Throttled(Duration),
 }
 
 impl Rejection {
@@ -165,6 +273,7 @@ impl Rejection {
             Rejection::Ambiguous => "invalid_request",
             Rejection::Invalid => "invalid",
             Rejection::Unavailable => "error",
+            Rejection::Throttled(_) => "throttled",
         }
     }
 
@@ -186,11 +295,30 @@ impl Rejection {
                 "temporarily_unavailable",
                 "Key verification is temporarily unavailable",
             ),
+            Rejection::Throttled(retry_after) => respond::throttled(retry_after),
         }
     }
 }
 
-fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecord, Rejection> {
+fn authenticate(
+    app: &App,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<ApiKeyRecord, Rejection> {
+    let result = check_key(app, peer, headers, uri);
+    if let (Err(Rejection::Invalid), Some(ip)) = (&result, peer) {
+        app.api_key_throttle.record_invalid(ip);
+    }
+    result
+}
+
+fn check_key(
+    app: &App,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<ApiKeyRecord, Rejection> {
     let key = match presented(headers, uri) {
         Presented::None => return Err(Rejection::Missing),
         Presented::Ambiguous => return Err(Rejection::Ambiguous),
@@ -198,6 +326,9 @@ fn authenticate(app: &App, headers: &HeaderMap, uri: &Uri) -> Result<ApiKeyRecor
         Presented::QueryOnly(_) => return Err(Rejection::QueryOnly),
         Presented::Key(key) => key,
     };
+    if let Some(retry_after) = peer.and_then(|ip| app.api_key_throttle.retry_after(ip)) {
+        return Err(Rejection::Throttled(retry_after));
+    }
     if !well_formed(key) {
         return Err(Rejection::Invalid);
     }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -37,6 +40,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The mode whose API keys this deployment accepts.
     pub api_key_mode: KeyMode,
+    /// Invalid-key throttling per client address.
+    pub api_key_throttle: crate::api_key::KeyThrottle,
     /// SHA-256 of the admin token.
     pub admin_token_hash: [u8; 32],
 }
@@ -79,8 +84,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route(paths::METRICS, get(metrics))
         .route(paths::BASIC, any(|s, m, h| basic(s, m, h, false)))
         .route(paths::BASIC_CACHED, any(|s, m, h| basic(s, m, h, true)))
-        .route(paths::API_KEY, any(|s, m, h, u| api_key_resource(s, m, h, u, "read")))
-        .route(paths::API_KEY_PRIVILEGED, any(|s, m, h, u| api_key_resource(s, m, h, u, "write")))
+        .route(paths::API_KEY, any(|s, p, m, h, u| api_key_resource(s, p, m, h, u, "read")))
+        .route(
+            paths::API_KEY_PRIVILEGED,
+            any(|s, p, m, h, u| api_key_resource(s, p, m, h, u, "write")),
+        )
         .route(paths::JWT_TOKEN, post(jwt::token_endpoint))
         .route(paths::JWT_JWKS, get(jwt::jwks))
         .route(
@@ -132,12 +140,14 @@ async fn basic(
 
 async fn api_key_resource(
     State(app): State<Arc<App>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
     scope: &'static str,
 ) -> Response {
-    api_key::resource(&app, &method, &headers, &uri, scope).await
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    api_key::resource(&app, peer, &method, &headers, &uri, scope).await
 }
 
 async fn jwt_resource(

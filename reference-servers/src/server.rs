@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 use crate::app::{self, App, paths};
 use crate::basic::{BasicAuth, ThrottleConfig};
@@ -54,6 +55,8 @@ pub struct ServeConfig {
     pub jwt: JwtConfig,
     /// Which API keys this deployment accepts.
     pub api_key_mode: KeyMode,
+    /// Throttling of invalid API keys per client address.
+    pub api_key_throttle: crate::api_key::KeyThrottleConfig,
 }
 
 impl ServeConfig {
@@ -66,6 +69,7 @@ impl ServeConfig {
             throttle: ThrottleConfig::default(),
             jwt: JwtConfig::default(),
             api_key_mode: KeyMode::Live,
+            api_key_throttle: crate::api_key::KeyThrottleConfig::default(),
         }
     }
 }
@@ -221,6 +225,7 @@ fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
             .map_err(ServeError::Seed)?,
         metrics: Metrics::new(),
         api_key_mode: config.api_key_mode,
+        api_key_throttle: crate::api_key::KeyThrottle::new(config.api_key_throttle.clone()),
         admin_token_hash: crate::api_key::hash(&admin_token),
         store,
     };
@@ -312,9 +317,9 @@ async fn serve(
     let graceful = Arc::new(GracefulShutdown::new());
     let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly
                     // rather than spin; the listener itself is still good.
@@ -327,7 +332,13 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        // Handlers see the client's address (API key throttling is per source).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let graceful = Arc::clone(&graceful);
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {

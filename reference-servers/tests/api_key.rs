@@ -192,3 +192,35 @@ async fn the_admin_api_requires_its_own_credential() {
     assert_eq!(dup.status(), 409);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_invalid_keys_throttles_the_source_for_a_while() {
+    let s = TestServer::start_with(&[], |c| {
+        c.api_key_throttle.max_invalid = 5;
+        c.api_key_throttle.base_lockout = Duration::from_millis(300);
+        c.api_key_throttle.max_lockout = Duration::from_millis(600);
+    })
+    .await;
+    let key = s.field("api_key", "key");
+    let bad = format!("{}{}", &key[..key.len() - 1], if key.ends_with('A') { 'B' } else { 'A' });
+    for _ in 0..5 {
+        assert_eq!(observe(s.get("/api-key/resource").header("X-API-Key", &bad)).await.status, 401);
+    }
+    // Locked: even the valid key is not checked, so a correct guess learns nothing.
+    let locked = s.get("/api-key/resource").header("X-API-Key", &key).send().await.unwrap();
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    // A request without a key is not a guess: it still gets the challenge.
+    assert_eq!(observe(s.get("/api-key/resource")).await.status, 401);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = observe(s.get("/api-key/resource").header("X-API-Key", &key)).await.status;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 429);
+        assert!(Instant::now() < deadline, "the lockout never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stop().await;
+}

@@ -19,11 +19,12 @@ pub const NAMES: &[&str] = &[
     "api-key-timing",
     "api-key-entropy",
     "jwt-replay-window",
+    "api-key-flood",
 ];
 
 /// Steps that measure time: they run alone, after every other case, so that
 /// the rest of the suite does not load the machine while they measure.
-pub const EXCLUSIVE: &[&str] = &["api-key-timing"];
+pub const EXCLUSIVE: &[&str] = &["api-key-timing", "api-key-flood"];
 
 /// Runs step `name` for `case`.
 pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
@@ -35,6 +36,7 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
         "api-key-timing" => api_key_timing(shared, case).await,
         "api-key-entropy" => api_key_entropy(shared, case),
         "jwt-replay-window" => jwt_replay_window(shared, case).await,
+        "api-key-flood" => api_key_flood(shared, case).await,
         other => Verdict::error(
             "",
             format!("no step `{other}` (catalog validation should have caught this)"),
@@ -337,6 +339,51 @@ fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
             "the key is too short to carry 128 random bits",
         )
     }
+}
+
+/// Sends invalid keys, eight at a time, until the target answers 429 or
+/// `FLOOD_MAX` have gone. Runs last: it may leave this client throttled.
+async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
+    const FLOOD_MAX: usize = 3000;
+    let random =
+        Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
+    let expected = format!("429 with Retry-After within {FLOOD_MAX} invalid keys from one client");
+    let mut sent = 0;
+    while sent < FLOOD_MAX {
+        // Boxed: eight TLS exchanges side by side are too big for a test thread's stack.
+        let one = || Box::pin(send(shared, "api_key", &random));
+        let batch = tokio::join!(one(), one(), one(), one(), one(), one(), one(), one());
+        let batch = [batch.0, batch.1, batch.2, batch.3, batch.4, batch.5, batch.6, batch.7];
+        for answer in batch {
+            let (r, _) = match answer {
+                Ok(x) => x,
+                Err(v) => return v,
+            };
+            sent += 1;
+            if (200..300).contains(&r.status) {
+                return Verdict::unmet(
+                    case.severity,
+                    expected,
+                    format!("{} for a random key", r.status),
+                    "a random key was accepted",
+                );
+            }
+            if r.status == 429 {
+                let observed = format!("429 after about {sent} invalid keys");
+                return if r.header_values("retry-after").next().is_some() {
+                    Verdict::pass(expected, observed)
+                } else {
+                    Verdict::unmet(case.severity, expected, observed, "429 without Retry-After")
+                };
+            }
+        }
+    }
+    Verdict::unmet(
+        case.severity,
+        expected,
+        format!("no 429 after {sent} invalid keys"),
+        "invalid keys are not throttled",
+    )
 }
 
 /// How long a captured token keeps working: it is replayed, and its `exp`
