@@ -135,10 +135,11 @@ pub struct KeyThrottleConfig {
 impl Default for KeyThrottleConfig {
     fn default() -> Self {
         // High enough that a conformance run (a few hundred invalid keys,
-        // mostly the timing check) never trips it; low enough to stop a flood.
+        // mostly the timing check) never trips it; low enough to stop a
+        // flood; the window long enough that a slow flood counts too.
         KeyThrottleConfig {
-            max_invalid: 2000,
-            window: Duration::from_secs(10),
+            max_invalid: 1000,
+            window: Duration::from_secs(60),
             base_lockout: Duration::from_secs(1),
             max_lockout: Duration::from_secs(60),
         }

@@ -42,6 +42,8 @@ pub struct App {
     pub api_key_mode: KeyMode,
     /// Invalid-key throttling per client address.
     pub api_key_throttle: crate::api_key::KeyThrottle,
+    /// The OAuth authorization and resource servers.
+    pub oauth: crate::oauth::OAuthService,
     /// SHA-256 of the admin token.
     pub admin_token_hash: [u8; 32],
 }
@@ -105,7 +107,11 @@ pub fn router(app: Arc<App>) -> Router {
             any(move |s, m, h, u| jwt_resource(s, m, h, u, alg, "read", false)),
         );
     }
-    router.nest(paths::ADMIN, admin::routes()).fallback(not_found).with_state(app)
+    router
+        .merge(crate::oauth::routes())
+        .nest(paths::ADMIN, admin::routes())
+        .fallback(not_found)
+        .with_state(app)
 }
 
 async fn baseline(method: Method) -> Response {

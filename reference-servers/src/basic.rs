@@ -183,6 +183,25 @@ impl BasicAuth {
         let Some((username, password)) = decode_credentials(credentials) else {
             return BasicOutcome::Invalid { unknown_user: false };
         };
+        self.verify_credentials(&username, password, use_cache).await
+    }
+
+    /// Checks a username and password (a login form, the token endpoint), with
+    /// the same throttling and the same cost for unknown users.
+    pub async fn verify_password(&self, username: &str, password: &str) -> BasicOutcome {
+        if username.is_empty() {
+            return BasicOutcome::Invalid { unknown_user: false };
+        }
+        self.verify_credentials(username, password.to_owned(), false).await
+    }
+
+    async fn verify_credentials(
+        &self,
+        username: &str,
+        password: String,
+        use_cache: bool,
+    ) -> BasicOutcome {
+        let username = username.to_owned();
         if let Err(retry_after) = self.check_throttle(&username) {
             return BasicOutcome::Throttled(retry_after);
         }

@@ -32,6 +32,22 @@ pub enum Flaw {
     JwtKeyConfusion,
     /// JWT: the signature is not verified at all.
     JwtSkipSignature,
+    /// OAuth: an authorization code can be redeemed more than once.
+    OauthAllowCodeReuse,
+    /// OAuth: authorization requests without PKCE are accepted.
+    OauthPkceOptional,
+    /// OAuth: `code_challenge_method=plain` is accepted.
+    OauthAcceptPlainPkce,
+    /// OAuth: a redirect URI matches when it starts with a registered one.
+    OauthRedirectPrefixMatch,
+    /// OAuth: refresh tokens are not rotated and their reuse goes unnoticed.
+    OauthNoRefreshRotation,
+    /// OAuth: the revocation endpoint answers 200 and revokes nothing.
+    OauthRevocationIgnored,
+    /// OAuth: the resource server accepts tokens issued for other audiences.
+    OauthRsSkipAudience,
+    /// OAuth: DPoP proofs are not checked for replay.
+    OauthDpopSkipReplayCheck,
 }
 
 impl Flaw {
@@ -47,6 +63,14 @@ impl Flaw {
         Flaw::JwtSkipAud,
         Flaw::JwtKeyConfusion,
         Flaw::JwtSkipSignature,
+        Flaw::OauthAllowCodeReuse,
+        Flaw::OauthPkceOptional,
+        Flaw::OauthAcceptPlainPkce,
+        Flaw::OauthRedirectPrefixMatch,
+        Flaw::OauthNoRefreshRotation,
+        Flaw::OauthRevocationIgnored,
+        Flaw::OauthRsSkipAudience,
+        Flaw::OauthDpopSkipReplayCheck,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -62,6 +86,14 @@ impl Flaw {
             Flaw::JwtSkipAud => "jwt-skip-aud",
             Flaw::JwtKeyConfusion => "jwt-key-confusion",
             Flaw::JwtSkipSignature => "jwt-skip-signature",
+            Flaw::OauthAllowCodeReuse => "oauth-allow-code-reuse",
+            Flaw::OauthPkceOptional => "oauth-pkce-optional",
+            Flaw::OauthAcceptPlainPkce => "oauth-accept-plain-pkce",
+            Flaw::OauthRedirectPrefixMatch => "oauth-redirect-prefix-match",
+            Flaw::OauthNoRefreshRotation => "oauth-no-refresh-rotation",
+            Flaw::OauthRevocationIgnored => "oauth-revocation-ignored",
+            Flaw::OauthRsSkipAudience => "oauth-rs-skip-audience",
+            Flaw::OauthDpopSkipReplayCheck => "oauth-dpop-skip-replay-check",
         }
     }
 
@@ -92,6 +124,30 @@ impl Flaw {
                 "JWT: the RS256 resource also accepts HS256, using the RSA public key PEM as the HMAC secret."
             }
             Flaw::JwtSkipSignature => "JWT: signatures are not verified; claims are still checked.",
+            Flaw::OauthAllowCodeReuse => {
+                "OAuth: an authorization code can be redeemed again, and its tokens are not revoked (RFC 6749 §4.1.2)."
+            }
+            Flaw::OauthPkceOptional => {
+                "OAuth: authorization requests without a PKCE code_challenge are accepted (RFC 9700 §2.1.1)."
+            }
+            Flaw::OauthAcceptPlainPkce => {
+                "OAuth: code_challenge_method=plain is accepted (RFC 9700 §2.1.1)."
+            }
+            Flaw::OauthRedirectPrefixMatch => {
+                "OAuth: any redirect URI that starts with a registered one is accepted (RFC 9700 §4.1.3)."
+            }
+            Flaw::OauthNoRefreshRotation => {
+                "OAuth: refresh tokens are not rotated, so a stolen one is never detected (RFC 9700 §4.14.2)."
+            }
+            Flaw::OauthRevocationIgnored => {
+                "OAuth: the revocation endpoint answers 200 but revokes nothing."
+            }
+            Flaw::OauthRsSkipAudience => {
+                "OAuth: the resource server accepts tokens issued for another resource (RFC 8707)."
+            }
+            Flaw::OauthDpopSkipReplayCheck => {
+                "OAuth: a DPoP proof can be replayed; its jti is not remembered (RFC 9449 §11.1)."
+            }
         }
     }
 }

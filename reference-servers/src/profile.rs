@@ -27,6 +27,8 @@ pub struct Profile {
     pub api_key: ApiKeySection,
     /// JWT bearer tokens.
     pub jwt: JwtSection,
+    /// OAuth 2.0.
+    pub oauth2: OAuth2Section,
     /// Extension: what only the reference servers offer.
     pub reference: ReferenceSection,
 }
@@ -101,6 +103,53 @@ pub struct JwtVariant {
     pub url: String,
     /// Its key (for HS256, the shared secret's bytes).
     pub signing_key_file: String,
+}
+
+/// `[oauth2]`.
+#[derive(Debug, Serialize)]
+pub struct OAuth2Section {
+    /// The issuer; metadata at `/.well-known/oauth-authorization-server`.
+    pub issuer: String,
+    /// The protected resource (scope `read`).
+    pub resource_url: String,
+    /// A confidential client whose access tokens are JWTs.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+    /// A registered redirect URI.
+    pub redirect_uri: String,
+    /// The scope to ask for.
+    pub scope: String,
+    /// Form fields of the login page.
+    pub login: LoginFields,
+    /// Extension: the resource server's identifier (RFC 8707 `resource`).
+    pub resource: String,
+    /// Extension: another resource the AS issues tokens for.
+    pub other_resource: String,
+    /// Extension: a resource needing scope `write`.
+    pub insufficient_scope_url: String,
+    /// Extension: a client whose access tokens are opaque.
+    pub opaque_client: ClientCredentials,
+    /// Extension: another client, for cross-client checks.
+    pub other_client: ClientCredentials,
+}
+
+/// The login form's fields.
+#[derive(Debug, Serialize)]
+pub struct LoginFields {
+    /// `username` field.
+    pub username: String,
+    /// `password` field.
+    pub password: String,
+}
+
+/// A client's credentials.
+#[derive(Debug, Serialize)]
+pub struct ClientCredentials {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
 }
 
 /// `[reference]`.

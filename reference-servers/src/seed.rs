@@ -35,6 +35,47 @@ pub struct Seed {
     pub api_key: String,
     /// A revoked key.
     pub revoked_api_key: String,
+    /// Secret of [`OAUTH_CLIENT`] (added after the first release: optional on load).
+    #[serde(default)]
+    pub oauth_client_secret: Option<String>,
+    /// Secret of [`OAUTH_OPAQUE_CLIENT`].
+    #[serde(default)]
+    pub oauth_opaque_client_secret: Option<String>,
+    /// Secret of [`OAUTH_OTHER_CLIENT`].
+    #[serde(default)]
+    pub oauth_other_client_secret: Option<String>,
+}
+
+/// The OAuth client whose access tokens are JWTs.
+pub const OAUTH_CLIENT: &str = "authbench-client";
+/// The OAuth client whose access tokens are opaque.
+pub const OAUTH_OPAQUE_CLIENT: &str = "authbench-opaque-client";
+/// A second JWT client, for cross-client checks.
+pub const OAUTH_OTHER_CLIENT: &str = "authbench-other-client";
+/// The redirect URIs registered for every demo client. Nothing listens there:
+/// a client reads the code from the `Location` header.
+pub const OAUTH_REDIRECT_URIS: [&str; 2] =
+    ["https://client.authbench.test/callback", "https://client.authbench.test/other-callback"];
+
+/// Registers the demo OAuth clients with the secrets of `seed`.
+fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), String> {
+    use crate::oauth::store::{OAuthClient, TokenFormat};
+    let clients = [
+        (OAUTH_CLIENT, &seed.oauth_client_secret, TokenFormat::Jwt),
+        (OAUTH_OPAQUE_CLIENT, &seed.oauth_opaque_client_secret, TokenFormat::Opaque),
+        (OAUTH_OTHER_CLIENT, &seed.oauth_other_client_secret, TokenFormat::Jwt),
+    ];
+    for (client_id, secret, token_format) in clients {
+        let client = OAuthClient {
+            client_id: client_id.to_owned(),
+            secret_hash: secret.as_deref().map(crate::oauth::hash),
+            redirect_uris: OAUTH_REDIRECT_URIS.iter().map(|s| (*s).to_owned()).collect(),
+            scopes: vec!["read".to_owned(), "write".to_owned()],
+            token_format,
+        };
+        store.upsert_oauth_client(&client, crate::app::now()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn random_text(bytes: usize) -> String {
@@ -57,6 +98,9 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
                 password: format!("{}:ü{}", random_text(9), random_text(9)),
                 api_key: String::new(),
                 revoked_api_key: String::new(),
+                oauth_client_secret: None,
+                oauth_opaque_client_secret: None,
+                oauth_other_client_secret: None,
             };
             let seed = with_keys(store, seed)?;
             let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
@@ -97,6 +141,24 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
     } else {
         seed
     };
+    let mut seed = seed;
+    let mut changed = false;
+    for secret in [
+        &mut seed.oauth_client_secret,
+        &mut seed.oauth_opaque_client_secret,
+        &mut seed.oauth_other_client_secret,
+    ] {
+        if secret.is_none() {
+            *secret = Some(format!("cs_{}", random_text(32)));
+            changed = true;
+        }
+    }
+    if changed {
+        let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
+        files::write_atomic(&seed_path, text.as_bytes(), Access::Private)
+            .map_err(|e| e.to_string())?;
+    }
+    register_oauth_clients(store, &seed)?;
     Ok((seed, admin_token))
 }
 

@@ -26,7 +26,8 @@ use crate::jwt::{self, JwtConfig, JwtService};
 use crate::metrics::Metrics;
 use crate::pki::Pki;
 use crate::profile::{
-    ApiKeySection, BasicSection, JwtSection, JwtVariant, Profile, ReferenceSection,
+    ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LoginFields,
+    OAuth2Section, Profile, ReferenceSection,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -57,6 +58,8 @@ pub struct ServeConfig {
     pub api_key_mode: KeyMode,
     /// Throttling of invalid API keys per client address.
     pub api_key_throttle: crate::api_key::KeyThrottleConfig,
+    /// OAuth lifetimes.
+    pub oauth: crate::oauth::OAuthConfig,
 }
 
 impl ServeConfig {
@@ -70,6 +73,7 @@ impl ServeConfig {
             jwt: JwtConfig::default(),
             api_key_mode: KeyMode::Live,
             api_key_throttle: crate::api_key::KeyThrottleConfig::default(),
+            oauth: crate::oauth::OAuthConfig::default(),
         }
     }
 }
@@ -147,16 +151,7 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let state_dir = config.state_dir.clone();
     std::fs::create_dir_all(&state_dir)
         .map_err(|source| ServeError::StateDir { path: state_dir.clone(), source })?;
-    // Key generation (RSA especially) and argon2 hashing block: keep them off the runtime.
-    let prepared = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || prepare(config))
-            .await
-            .map_err(|e| ServeError::Seed(format!("start-up task failed: {e}")))??
-    };
-    let Prepared { app, pki, seed } = prepared;
-
-    let tls = tls_config(&pki)?;
+    // Bind first: the OAuth issuer is the listener's origin.
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| ServeError::Bind { addr: config.bind, source })?;
@@ -166,6 +161,16 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
         SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
     };
+    // Key generation (RSA especially) and argon2 hashing block: keep them off the runtime.
+    let prepared = {
+        let config = config.clone();
+        let base_url = base_url.clone();
+        tokio::task::spawn_blocking(move || prepare(config, &base_url))
+            .await
+            .map_err(|e| ServeError::Seed(format!("start-up task failed: {e}")))??
+    };
+    let Prepared { app, pki, seed } = prepared;
+    let tls = tls_config(&pki)?;
 
     let now = app::now();
     let lifetime = app.jwt.config().max_lifetime_secs;
@@ -210,7 +215,7 @@ struct Prepared {
     seed: seed::Seed,
 }
 
-fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
+fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> {
     let dir = &config.state_dir;
     let store = Arc::new(Store::open(&dir.join(DATABASE_FILE))?);
     let pki = Pki::load_or_generate(dir)?;
@@ -218,7 +223,15 @@ fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
     let (seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
     let basic = BasicAuth::new(Arc::clone(&store), config.flaws.clone(), config.throttle.clone())
         .map_err(ServeError::Seed)?;
+    let oauth = crate::oauth::OAuthService::new(
+        base_url,
+        config.oauth.clone(),
+        jwt_keys.get(jsonwebtoken::Algorithm::RS256),
+        &config.flaws,
+    )
+    .map_err(ServeError::Seed)?;
     let app = App {
+        oauth,
         flaws: config.flaws.clone(),
         basic,
         jwt: JwtService::new(jwt_keys, config.jwt.clone(), &config.flaws)
@@ -289,6 +302,26 @@ fn build_profile(
                     signing_key_file: relative(&keys.get(alg).private_file),
                 })
                 .collect(),
+        },
+        oauth2: OAuth2Section {
+            issuer: app.oauth.issuer.clone(),
+            resource_url: crate::oauth::paths::RESOURCE.to_owned(),
+            client_id: seed::OAUTH_CLIENT.to_owned(),
+            client_secret: seed.oauth_client_secret.clone().unwrap_or_default(),
+            redirect_uri: seed::OAUTH_REDIRECT_URIS[0].to_owned(),
+            scope: "read".to_owned(),
+            login: LoginFields { username: DEMO_USER.to_owned(), password: seed.password.clone() },
+            resource: app.oauth.resource_id.clone(),
+            other_resource: app.oauth.other_resource_id.clone(),
+            insufficient_scope_url: crate::oauth::paths::PRIVILEGED.to_owned(),
+            opaque_client: ClientCredentials {
+                client_id: seed::OAUTH_OPAQUE_CLIENT.to_owned(),
+                client_secret: seed.oauth_opaque_client_secret.clone().unwrap_or_default(),
+            },
+            other_client: ClientCredentials {
+                client_id: seed::OAUTH_OTHER_CLIENT.to_owned(),
+                client_secret: seed.oauth_other_client_secret.clone().unwrap_or_default(),
+            },
         },
         reference: ReferenceSection {
             admin_url: paths::ADMIN.to_owned(),

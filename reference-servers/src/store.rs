@@ -41,6 +41,58 @@ const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER NOT NULL,
         expires_at INTEGER
     );",
+    // 2: OAuth 2.0 clients, authorization codes, grants (token families),
+    // tokens, and the DPoP proof replay cache.
+    "CREATE TABLE oauth_clients (
+        client_id TEXT PRIMARY KEY,
+        secret_hash BLOB,
+        redirect_uris TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        token_format TEXT NOT NULL CHECK (token_format IN ('jwt', 'opaque')),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE oauth_grants (
+        grant_id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        subject TEXT,
+        scope TEXT NOT NULL,
+        resource TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE TABLE oauth_codes (
+        code_hash BLOB PRIMARY KEY,
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        resource TEXT,
+        code_challenge TEXT,
+        challenge_method TEXT,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+    );
+    CREATE TABLE oauth_tokens (
+        token_hash BLOB PRIMARY KEY,
+        jti TEXT UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+        grant_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        subject TEXT,
+        scope TEXT NOT NULL,
+        audience TEXT,
+        jkt TEXT,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        rotated_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
+    CREATE TABLE dpop_proofs (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+    );",
 ];
 
 const READERS: usize = 4;
@@ -196,7 +248,10 @@ impl Store {
         &self.path
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first free reader; wait on one only when all are busy.
         let guard = (0..self.readers.len())
@@ -205,7 +260,7 @@ impl Store {
         f(&guard).map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
     }
 
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {

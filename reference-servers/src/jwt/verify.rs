@@ -84,6 +84,8 @@ pub struct VerifiedToken {
     pub jti: Option<String>,
     /// `exp` in Unix seconds, if present.
     pub expires_at: Option<i64>,
+    /// `cnf.jkt`: the DPoP key the token is bound to (RFC 9449 §6.1).
+    pub cnf_jkt: Option<String>,
 }
 
 /// The switches the flaws turn; all `false` on a correct server.
@@ -333,7 +335,9 @@ impl Verifier {
             Some(Value::String(jti)) if !jti.is_empty() => Some(jti.clone()),
             Some(_) => return Err(TokenError::InvalidClaim("jti")),
         };
-        Ok(VerifiedToken { subject, scopes, jti, expires_at: exp })
+        let cnf_jkt =
+            claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str).map(str::to_owned);
+        Ok(VerifiedToken { subject, scopes, jti, expires_at: exp, cnf_jkt })
     }
 }
 

@@ -87,6 +87,18 @@ impl TestServer {
         header["kid"].as_str().unwrap().to_owned()
     }
 
+    /// Stops the servers and starts them again on the same port, same state.
+    pub async fn restart(mut self, flaws: &[Flaw]) -> TestServer {
+        let servers = self.servers.take().unwrap();
+        let addr = servers.addr;
+        servers.shutdown().await;
+        let mut config = ServeConfig::new(self.dir.path().to_owned(), addr);
+        config.flaws = flaws.iter().copied().collect();
+        let servers = authbench_servers::start(config).await.unwrap();
+        let profile: toml::Table = std::fs::read_to_string(&servers.profile_path).unwrap().parse().unwrap();
+        TestServer { servers: Some(servers), profile, ..self }
+    }
+
     pub async fn stop(mut self) {
         if let Some(servers) = self.servers.take() {
             servers.shutdown().await;

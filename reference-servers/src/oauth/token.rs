@@ -1,0 +1,383 @@
+//! The token endpoint: authorization code (with PKCE), refresh token (rotated,
+//! reuse revokes the family), client credentials. Errors per RFC 6749 §5.2,
+//! every answer `no-store`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::json;
+
+use super::store::{OAuthClient, TokenFormat, TokenKind, TokenRecord};
+use super::{OAuthError, Params, authenticate_client, dpop, hash, no_store, paths, random_token};
+use crate::app::{App, now};
+use crate::flaws::Flaw;
+
+/// Checks a PKCE verifier against the stored challenge (RFC 7636 §4.1, §4.6).
+fn pkce_ok(verifier: &str, challenge: &str, method: &str) -> bool {
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    if !well_formed {
+        return false;
+    }
+    match method {
+        "S256" => {
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes());
+            URL_SAFE_NO_PAD.encode(digest) == challenge
+        }
+        "plain" => verifier == challenge,
+        _ => false,
+    }
+}
+
+/// Tokens handed out by one successful token request.
+struct Issued {
+    access_token: String,
+    refresh_token: Option<String>,
+    scope: String,
+    bound: bool,
+}
+
+/// What a new access token is for.
+struct Grant<'a> {
+    grant_id: &'a str,
+    subject: Option<&'a str>,
+    scope: &'a str,
+    audience: &'a str,
+    jkt: Option<&'a str>,
+    with_refresh: bool,
+}
+
+async fn blocking<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&crate::store::Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, OAuthError> {
+    let store = Arc::clone(&app.store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|_| OAuthError::server())?
+        .map_err(OAuthError::from)
+}
+
+async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issued, OAuthError> {
+    let now = now();
+    let lifetime = app.oauth.config.access_lifetime_secs;
+    let jti = random_token();
+    let access_token = match client.token_format {
+        TokenFormat::Jwt => {
+            let key = app.jwt.keys().get(Algorithm::RS256);
+            let mut header = Header::new(Algorithm::RS256);
+            header.typ = Some("at+jwt".to_owned());
+            header.kid = Some(key.kid.clone());
+            let mut claims = json!({
+                "iss": app.oauth.issuer,
+                "sub": grant.subject.unwrap_or(&client.client_id),
+                "aud": grant.audience,
+                "client_id": client.client_id,
+                "iat": now,
+                "exp": now + lifetime,
+                "jti": jti,
+                "scope": grant.scope,
+            });
+            if let Some(jkt) = grant.jkt {
+                claims["cnf"] = json!({ "jkt": jkt });
+            }
+            jsonwebtoken::encode(&header, &claims, &key.encoding)
+                .map_err(|_| OAuthError::server())?
+        }
+        TokenFormat::Opaque => format!("ato_{}", random_token()),
+    };
+    let record = |kind, expires_at, jti: Option<String>| TokenRecord {
+        jti,
+        kind,
+        grant_id: grant.grant_id.to_owned(),
+        client_id: client.client_id.clone(),
+        subject: grant.subject.map(str::to_owned),
+        scope: grant.scope.to_owned(),
+        audience: Some(grant.audience.to_owned()),
+        jkt: grant.jkt.map(str::to_owned),
+        issued_at: now,
+        expires_at,
+        rotated_at: None,
+        revoked_at: None,
+    };
+    let access = record(TokenKind::Access, now + lifetime, Some(jti));
+    let access_hash = hash(&access_token);
+    blocking(app, move |s| s.insert_token(&access_hash, &access)).await?;
+    let refresh_token = if grant.with_refresh {
+        let token = format!("rt_{}", random_token());
+        let refresh =
+            record(TokenKind::Refresh, now + app.oauth.config.refresh_lifetime_secs, None);
+        let refresh_hash = hash(&token);
+        blocking(app, move |s| s.insert_token(&refresh_hash, &refresh)).await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        scope: grant.scope.to_owned(),
+        bound: grant.jkt.is_some(),
+    })
+}
+
+fn answer(app: &App, issued: Issued) -> Response {
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": if issued.bound { "DPoP" } else { "Bearer" },
+        "expires_in": app.oauth.config.access_lifetime_secs,
+        "scope": issued.scope,
+    });
+    if let Some(refresh) = issued.refresh_token {
+        body["refresh_token"] = json!(refresh);
+    }
+    (no_store(), axum::Json(body)).into_response()
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    match token_inner(&app, &method, &uri, &headers, &body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn token_inner(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<Response, OAuthError> {
+    // Credentials in the URL end up in logs (RFC 6749 §2.3.1, §3.2).
+    if uri.query().is_some_and(|q| !q.is_empty()) {
+        return Err(OAuthError::invalid_request(
+            "parameters belong in the request body, not the URL",
+        ));
+    }
+    let params = Params::parse(body)?;
+    let client = authenticate_client(app, headers, &params)?;
+    let jkt = match headers.get("dpop") {
+        Some(proof) => {
+            let proof = proof
+                .to_str()
+                .map_err(|_| OAuthError::bad("invalid_dpop_proof", "malformed DPoP header"))?;
+            let url = app.oauth.url(paths::TOKEN);
+            let checked = dpop::check(app, proof, method.as_str(), &url, None)
+                .await
+                .map_err(|e| OAuthError::bad("invalid_dpop_proof", e.to_string()))?;
+            Some(checked)
+        }
+        None => None,
+    };
+    match params.require("grant_type")? {
+        "authorization_code" => authorization_code(app, &client, &params, jkt).await,
+        "refresh_token" => refresh(app, &client, &params, jkt).await,
+        "client_credentials" => client_credentials(app, &client, &params, jkt).await,
+        "password" | "implicit" | "token" => Err(OAuthError::bad(
+            "unsupported_grant_type",
+            "this grant type is deprecated by RFC 9700 and not supported",
+        )),
+        _ => Err(OAuthError::bad("unsupported_grant_type", "unknown grant_type")),
+    }
+}
+
+async fn authorization_code(
+    app: &App,
+    client: &OAuthClient,
+    params: &Params,
+    jkt: Option<String>,
+) -> Result<Response, OAuthError> {
+    let code = params.require("code")?;
+    let code_hash = hash(code);
+    let now = now();
+    let record = blocking(app, move |s| s.redeem_code(&code_hash, now))
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("unknown authorization code"))?;
+    if record.used_at.is_some() && !app.flaws.has(Flaw::OauthAllowCodeReuse) {
+        // A code used twice was stolen or replayed: revoke everything it
+        // issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+        let grant_id = record.grant_id.clone();
+        blocking(app, move |s| s.revoke_grant(&grant_id, now)).await?;
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used; its tokens are revoked",
+        ));
+    }
+    if record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+    }
+    if record.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the authorization code expired"));
+    }
+    if params.get("redirect_uri").is_some_and(|uri| uri != record.redirect_uri)
+        || (params.get("redirect_uri").is_none() && client.redirect_uris.len() > 1)
+    {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
+    }
+    let verifier = params.get("code_verifier");
+    match (&record.code_challenge, &record.challenge_method, verifier) {
+        (Some(challenge), Some(method), Some(verifier)) if pkce_ok(verifier, challenge, method) => {
+        }
+        (Some(_), _, Some(_)) => {
+            return Err(OAuthError::invalid_grant("the code_verifier does not match"));
+        }
+        (Some(_), _, None) => {
+            return Err(OAuthError::invalid_grant("the code_verifier is missing"));
+        }
+        // A verifier without a challenge is a PKCE downgrade (RFC 9700 §4.8.2).
+        (None, _, Some(_)) if !app.flaws.has(Flaw::OauthPkceOptional) => {
+            return Err(OAuthError::invalid_grant("no code_challenge was sent for this code"));
+        }
+        (None, _, _) => {}
+    }
+    let audience = record.resource.clone().unwrap_or_else(|| app.oauth.resource_id.clone());
+    let issued = issue(
+        app,
+        client,
+        Grant {
+            grant_id: &record.grant_id,
+            subject: Some(&record.subject),
+            scope: &record.scope,
+            audience: &audience,
+            jkt: jkt.as_deref(),
+            with_refresh: true,
+        },
+    )
+    .await?;
+    Ok(answer(app, issued))
+}
+
+async fn refresh(
+    app: &App,
+    client: &OAuthClient,
+    params: &Params,
+    jkt: Option<String>,
+) -> Result<Response, OAuthError> {
+    let token = params.require("refresh_token")?;
+    let token_hash = hash(token);
+    let now = now();
+    let rotating = !app.flaws.has(Flaw::OauthNoRefreshRotation);
+    let record = if rotating {
+        blocking(app, move |s| s.rotate_refresh(&token_hash, now)).await?
+    } else {
+        blocking(app, move |s| s.oauth_token(&token_hash))
+            .await?
+            .filter(|t| t.kind == TokenKind::Refresh)
+    }
+    .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
+    if record.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    if !record.active(now) {
+        return Err(OAuthError::invalid_grant("the refresh token is expired or revoked"));
+    }
+    if rotating && record.rotated_at.is_some() {
+        // An old refresh token came back: one of two holders is an attacker.
+        // Revoke the family (RFC 9700 §4.14.2).
+        let grant_id = record.grant_id.clone();
+        blocking(app, move |s| s.revoke_grant(&grant_id, now)).await?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; its family is revoked",
+        ));
+    }
+    if record.jkt.is_some() && jkt != record.jkt {
+        return Err(OAuthError::bad(
+            "invalid_dpop_proof",
+            "the refresh token is bound to another DPoP key",
+        ));
+    }
+    let scope = match params.get("scope") {
+        Some(asked) if asked.split(' ').all(|s| record.scope.split(' ').any(|g| g == s)) => {
+            asked.to_owned()
+        }
+        Some(_) => {
+            return Err(OAuthError::bad("invalid_scope", "a refresh cannot widen the scope"));
+        }
+        None => record.scope.clone(),
+    };
+    let audience = record.audience.clone().unwrap_or_else(|| app.oauth.resource_id.clone());
+    let mut issued = issue(
+        app,
+        client,
+        Grant {
+            grant_id: &record.grant_id,
+            subject: record.subject.as_deref(),
+            scope: &scope,
+            audience: &audience,
+            jkt: record.jkt.as_deref().or(jkt.as_deref()),
+            with_refresh: rotating,
+        },
+    )
+    .await?;
+    if !rotating {
+        issued.refresh_token = Some(token.to_owned());
+    }
+    Ok(answer(app, issued))
+}
+
+async fn client_credentials(
+    app: &App,
+    client: &OAuthClient,
+    params: &Params,
+    jkt: Option<String>,
+) -> Result<Response, OAuthError> {
+    let scope = params.get("scope").unwrap_or("read").to_owned();
+    if scope.split(' ').any(|s| !client.scopes.iter().any(|c| c == s)) {
+        return Err(OAuthError::bad("invalid_scope", "the client may not ask for that scope"));
+    }
+    let audience = match params.get("resource") {
+        None => app.oauth.resource_id.clone(),
+        Some(r) if r == app.oauth.resource_id || r == app.oauth.other_resource_id => r.to_owned(),
+        Some(_) => return Err(OAuthError::bad("invalid_target", "unknown resource")),
+    };
+    let grant_id = random_token();
+    let (g, c, sc, a) =
+        (grant_id.clone(), client.client_id.clone(), scope.clone(), audience.clone());
+    blocking(app, move |s| s.insert_grant(&g, &c, None, &sc, Some(&a), now())).await?;
+    let issued = issue(
+        app,
+        client,
+        Grant {
+            grant_id: &grant_id,
+            subject: None,
+            scope: &scope,
+            audience: &audience,
+            jkt: jkt.as_deref(),
+            with_refresh: false,
+        },
+    )
+    .await?;
+    Ok(answer(app, issued))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_verifiers_are_checked_for_shape_and_value() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_ok(verifier, challenge, "S256"));
+        assert!(!pkce_ok(verifier, challenge, "plain"));
+        assert!(!pkce_ok(&verifier[..42], challenge, "S256"));
+        assert!(!pkce_ok(&format!("{}+", &verifier[..43]), challenge, "S256"));
+        assert!(!pkce_ok(&"a".repeat(129), challenge, "S256"));
+    }
+}
