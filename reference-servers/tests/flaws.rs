@@ -151,8 +151,9 @@ flaw_changes_only!(jwt_skip_signature, Flaw::JwtSkipSignature, ["jwt-bad-signatu
 #[test]
 fn every_flaw_is_in_the_matrix() {
     // Adding a flaw without a matrix row must fail this test.
+    // OAuth flaws have their own test file (oauth_flaws.rs).
     let source = include_str!("flaws.rs");
-    for flaw in Flaw::ALL {
+    for flaw in Flaw::ALL.iter().filter(|f| !f.name().starts_with("oauth-")) {
         let variant = format!("{flaw:?}");
         assert!(source.contains(&format!("Flaw::{variant},")), "no matrix row for {flaw}");
     }

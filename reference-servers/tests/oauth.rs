@@ -7,162 +7,32 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::oauth::*;
 use common::*;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
 use serde_json::{Value, json};
-
-/// A browser-like client: no automatic redirects, cookies kept by hand.
-struct Browser {
-    http: reqwest::Client,
-}
-
-impl Browser {
-    fn new(s: &TestServer) -> Self {
-        let ca = std::fs::read(s.dir.path().join("pki/ca.pem")).unwrap();
-        let http = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser { http }
-    }
-}
-
-fn pkce() -> (String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
-    let challenge = URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-fn rand_bytes() -> [u8; 32] {
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = (now() as u8).wrapping_mul(31).wrapping_add(i as u8).wrapping_add(rand_byte());
-    }
-    out
-}
-
-fn rand_byte() -> u8 {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    static N: AtomicU8 = AtomicU8::new(7);
-    N.fetch_add(13, Ordering::Relaxed)
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn oauth(s: &TestServer, key: &str) -> String {
-    s.profile["oauth2"][key].as_str().unwrap().to_owned()
-}
-
-fn query_of(location: &str) -> Vec<(String, String)> {
-    url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-}
-
-/// Authorization request parameters for the profile's client, with PKCE.
-fn authorize_params(s: &TestServer, challenge: &str, state: &str) -> Vec<(String, String)> {
-    [
-        ("response_type", "code"),
-        ("client_id", &oauth(s, "client_id")),
-        ("redirect_uri", &oauth(s, "redirect_uri")),
-        ("scope", "read"),
-        ("state", state),
-        ("code_challenge", challenge),
-        ("code_challenge_method", "S256"),
-    ]
-    .iter()
-    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-    .collect()
-}
-
-/// Walks the login and consent forms; returns the redirect's query.
-async fn approve(s: &TestServer, b: &Browser, params: &[(String, String)]) -> Vec<(String, String)> {
-    let page = b.http.get(s.url("/oauth/authorize")).query(params).send().await.unwrap();
-    assert_eq!(page.status(), 200, "{:?}", page.headers().get("location"));
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    assert!(page.headers()["set-cookie"].to_str().unwrap().contains("HttpOnly"));
-    let html = page.text().await.unwrap();
-    assert!(html.contains("<form method=\"post\" action=\"/oauth/login\">"));
-    let password = s.field("basic", "password");
-    let consent = b
-        .http
-        .post(s.url("/oauth/login"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("request", hidden(&html, "request")),
-            ("csrf", hidden(&html, "csrf")),
-            ("username", "alice".to_owned()),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(consent.status(), 200);
-    let html = consent.text().await.unwrap();
-    assert!(html.contains("action=\"/oauth/consent\""), "{html}");
-    let done = b
-        .http
-        .post(s.url("/oauth/consent"))
-        .header("cookie", &cookie)
-        .form(&[("request", hidden(&html, "request")), ("csrf", hidden(&html, "csrf")), ("decision", "approve".into())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), 303);
-    let location = done.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with(&oauth(s, "redirect_uri")), "{location}");
-    query_of(&location)
-}
-
-async fn token_request(s: &TestServer, b: &Browser, form: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
-    let response = b
-        .http
-        .post(s.url("/oauth/token"))
-        .basic_auth(oauth(s, "client_id"), Some(oauth(s, "client_secret")))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, response.json().await.unwrap_or(Value::Null), headers)
-}
-
-/// The whole code flow; returns the token response.
-async fn code_flow(s: &TestServer, b: &Browser) -> Value {
-    let (verifier, challenge) = pkce();
-    let query = approve(s, b, &authorize_params(s, &challenge, "st-1")).await;
-    let code = param(&query, "code").unwrap().to_owned();
-    let redirect = oauth(s, "redirect_uri");
-    let (status, body, _) = token_request(
-        s,
-        b,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier)],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn call(s: &TestServer, b: &Browser, path: &str, token: &str) -> Observed {
-    observe(b.http.get(s.url(path)).bearer_auth(token)).await
-}
 
 #[tokio::test]
 async fn metadata_describes_the_server() {
     let s = TestServer::start(&[]).await;
-    let m: Value = s.get("/.well-known/oauth-authorization-server").send().await.unwrap().json().await.unwrap();
+    let m: Value = s
+        .get("/.well-known/oauth-authorization-server")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(m["issuer"], oauth(&s, "issuer"));
     assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-    for endpoint in ["authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri"] {
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "jwks_uri",
+    ] {
         assert!(m[endpoint].as_str().unwrap().starts_with(&oauth(&s, "issuer")), "{endpoint}");
     }
     s.stop().await;
@@ -182,7 +52,12 @@ async fn the_code_flow_issues_tokens_the_resource_server_accepts() {
     let (status, body, headers) = token_request(
         &s,
         &b,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+        ],
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -191,7 +66,8 @@ async fn the_code_flow_issues_tokens_the_resource_server_accepts() {
     assert_eq!(body["token_type"], "Bearer");
     let access = body["access_token"].as_str().unwrap();
     let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').next().unwrap()).unwrap()).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(access.split('.').next().unwrap()).unwrap())
+            .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(call(&s, &b, "/oauth/resource", access).await.status, 200);
     let forbidden = call(&s, &b, "/oauth/privileged", access).await;
@@ -200,20 +76,33 @@ async fn the_code_flow_issues_tokens_the_resource_server_accepts() {
     let missing = observe(b.http.get(s.url("/oauth/resource"))).await;
     assert_eq!(missing.status, 401);
     assert!(missing.challenge.unwrap().starts_with("Bearer realm="));
-    let in_query = observe(b.http.get(s.url(&format!("/oauth/resource?access_token={access}")))).await;
+    let in_query =
+        observe(b.http.get(s.url(&format!("/oauth/resource?access_token={access}")))).await;
     assert_eq!(in_query.status, 401);
 
     // The code is single-use; its reuse revokes what it issued.
     let (status, again, _) = token_request(
         &s,
         &b,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+        ],
     )
     .await;
     assert_eq!((status, again["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(call(&s, &b, "/oauth/resource", access).await.status, 401);
-    let (status, refreshed, _) =
-        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap())]).await;
+    let (status, refreshed, _) = token_request(
+        &s,
+        &b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
     assert_eq!((status, refreshed["error"].as_str()), (400, Some("invalid_grant")));
     s.stop().await;
 }
@@ -225,7 +114,8 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
     let (_, challenge) = pkce();
     let base = authorize_params(&s, &challenge, "st");
     let with = |name: &str, value: Option<&str>| {
-        let mut p: Vec<(String, String)> = base.iter().filter(|(n, _)| n != name).cloned().collect();
+        let mut p: Vec<(String, String)> =
+            base.iter().filter(|(n, _)| n != name).cloned().collect();
         if let Some(v) = value {
             p.push((name.to_owned(), v.to_owned()));
         }
@@ -242,7 +132,8 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
         ("client_id", None),
         ("redirect_uri", None),
     ] {
-        let r = b.http.get(s.url("/oauth/authorize")).query(&with(name, value)).send().await.unwrap();
+        let r =
+            b.http.get(s.url("/oauth/authorize")).query(&with(name, value)).send().await.unwrap();
         assert_eq!(r.status(), 400, "{name}={value:?}");
         assert!(r.headers().get("location").is_none());
     }
@@ -254,7 +145,8 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
         ("response_type", Some("token"), "unsupported_response_type"),
         ("scope", Some("admin"), "invalid_scope"),
     ] {
-        let r = b.http.get(s.url("/oauth/authorize")).query(&with(name, value)).send().await.unwrap();
+        let r =
+            b.http.get(s.url("/oauth/authorize")).query(&with(name, value)).send().await.unwrap();
         assert_eq!(r.status(), 303, "{name}={value:?}");
         let q = query_of(r.headers()["location"].to_str().unwrap());
         assert_eq!(param(&q, "error"), Some(error), "{name}={value:?}");
@@ -265,7 +157,10 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
     let mut twice = base.clone();
     twice.push(("scope".into(), "write".into()));
     let r = b.http.get(s.url("/oauth/authorize")).query(&twice).send().await.unwrap();
-    assert_eq!(param(&query_of(r.headers()["location"].to_str().unwrap()), "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&query_of(r.headers()["location"].to_str().unwrap()), "error"),
+        Some("invalid_request")
+    );
     s.stop().await;
 }
 
@@ -274,23 +169,47 @@ async fn the_forms_are_protected_against_csrf() {
     let s = TestServer::start(&[]).await;
     let b = Browser::new(&s);
     let (_, challenge) = pkce();
-    let page = b.http.get(s.url("/oauth/authorize")).query(&authorize_params(&s, &challenge, "x")).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = b
+        .http
+        .get(s.url("/oauth/authorize"))
+        .query(&authorize_params(&s, &challenge, "x"))
+        .send()
+        .await
+        .unwrap();
+    let cookie =
+        page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let html = page.text().await.unwrap();
     let password = s.field("basic", "password");
     let form = |csrf: String| {
-        [("request", hidden(&html, "request")), ("csrf", csrf), ("username", "alice".into()), ("password", password.clone())]
+        [
+            ("request", hidden(&html, "request")),
+            ("csrf", csrf),
+            ("username", "alice".into()),
+            ("password", password.clone()),
+        ]
     };
-    let no_cookie = b.http.post(s.url("/oauth/login")).form(&form(hidden(&html, "csrf"))).send().await.unwrap();
+    let no_cookie =
+        b.http.post(s.url("/oauth/login")).form(&form(hidden(&html, "csrf"))).send().await.unwrap();
     assert_eq!(no_cookie.status(), 403);
-    let wrong_csrf =
-        b.http.post(s.url("/oauth/login")).header("cookie", &cookie).form(&form("forged".into())).send().await.unwrap();
+    let wrong_csrf = b
+        .http
+        .post(s.url("/oauth/login"))
+        .header("cookie", &cookie)
+        .form(&form("forged".into()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong_csrf.status(), 403);
     let wrong_password = b
         .http
         .post(s.url("/oauth/login"))
         .header("cookie", &cookie)
-        .form(&[("request", hidden(&html, "request")), ("csrf", hidden(&html, "csrf")), ("username", "alice".into()), ("password", "nope".into())])
+        .form(&[
+            ("request", hidden(&html, "request")),
+            ("csrf", hidden(&html, "csrf")),
+            ("username", "alice".into()),
+            ("password", "nope".into()),
+        ])
         .send()
         .await
         .unwrap();
@@ -318,7 +237,11 @@ async fn pkce_and_code_binding_are_enforced_at_the_token_endpoint() {
             "short" => verifier[..40].to_owned(),
             _ => verifier,
         };
-        let mut form = vec![("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect_uri)];
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+        ];
         if verifier_case != "missing" {
             form.push(("code_verifier", &verifier));
         }
@@ -333,7 +256,12 @@ async fn pkce_and_code_binding_are_enforced_at_the_token_endpoint() {
         .http
         .post(s.url("/oauth/token"))
         .basic_auth(other["client_id"].as_str().unwrap(), other["client_secret"].as_str())
-        .form(&[("grant_type", "authorization_code"), ("code", param(&q, "code").unwrap()), ("redirect_uri", &redirect), ("code_verifier", &verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", param(&q, "code").unwrap()),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+        ])
         .send()
         .await
         .unwrap();
@@ -352,7 +280,12 @@ async fn codes_expire() {
     let (status, body, _) = token_request(
         &s,
         &b,
-        &[("grant_type", "authorization_code"), ("code", param(&q, "code").unwrap()), ("redirect_uri", &redirect), ("code_verifier", &verifier)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", param(&q, "code").unwrap()),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &verifier),
+        ],
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
@@ -365,20 +298,27 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let b = Browser::new(&s);
     let first = code_flow(&s, &b).await;
     let r1 = first["refresh_token"].as_str().unwrap();
-    let (status, second, _) = token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r1)]).await;
+    let (status, second, _) =
+        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r1)]).await;
     assert_eq!(status, 200, "{second}");
     let r2 = second["refresh_token"].as_str().unwrap();
     assert_ne!(r1, r2, "rotated");
     let access2 = second["access_token"].as_str().unwrap();
     assert_eq!(call(&s, &b, "/oauth/resource", access2).await.status, 200);
-    let (status, wider, _) =
-        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r2), ("scope", "read write")]).await;
+    let (status, wider, _) = token_request(
+        &s,
+        &b,
+        &[("grant_type", "refresh_token"), ("refresh_token", r2), ("scope", "read write")],
+    )
+    .await;
     assert_eq!((status, wider["error"].as_str()), (400, Some("invalid_scope")));
     // The old refresh token comes back: the whole family dies.
-    let (status, reuse, _) = token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r1)]).await;
+    let (status, reuse, _) =
+        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r1)]).await;
     assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(call(&s, &b, "/oauth/resource", access2).await.status, 401);
-    let (status, _, _) = token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r2)]).await;
+    let (status, _, _) =
+        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", r2)]).await;
     assert_eq!(status, 400);
     s.stop().await;
 }
@@ -391,19 +331,52 @@ async fn client_authentication_and_error_shapes() {
     let secret = oauth(&s, "client_secret");
     let form = [("grant_type", "client_credentials")];
     // client_secret_post works too.
-    let post = b.http.post(s.url("/oauth/token")).form(&[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret)]);
+    let post = b.http.post(s.url("/oauth/token")).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", &id),
+        ("client_secret", &secret),
+    ]);
     assert_eq!(post.send().await.unwrap().status(), 200);
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
-        (b.http.post(s.url("/oauth/token")).basic_auth(&id, Some("wrong")).form(&form), 401, "invalid_client"),
+        (
+            b.http.post(s.url("/oauth/token")).basic_auth(&id, Some("wrong")).form(&form),
+            401,
+            "invalid_client",
+        ),
         (b.http.post(s.url("/oauth/token")).form(&form), 401, "invalid_client"),
         (
-            b.http.post(s.url("/oauth/token")).basic_auth(&id, Some(&secret)).form(&[("grant_type", "client_credentials"), ("client_secret", &secret)]),
+            b.http
+                .post(s.url("/oauth/token"))
+                .basic_auth(&id, Some(&secret))
+                .form(&[("grant_type", "client_credentials"), ("client_secret", &secret)]),
             400,
             "invalid_request",
         ),
-        (b.http.post(s.url("/oauth/token")).basic_auth(&id, Some(&secret)).form(&[("grant_type", "password"), ("username", "alice"), ("password", "x")]), 400, "unsupported_grant_type"),
-        (b.http.post(s.url("/oauth/token")).basic_auth(&id, Some(&secret)).form(&[("grant_type", "client_credentials"), ("grant_type", "client_credentials")]), 400, "invalid_request"),
-        (b.http.post(s.url(&format!("/oauth/token?client_secret={secret}"))).basic_auth(&id, Some(&secret)).form(&form), 400, "invalid_request"),
+        (
+            b.http.post(s.url("/oauth/token")).basic_auth(&id, Some(&secret)).form(&[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "x"),
+            ]),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            b.http.post(s.url("/oauth/token")).basic_auth(&id, Some(&secret)).form(&[
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+            ]),
+            400,
+            "invalid_request",
+        ),
+        (
+            b.http
+                .post(s.url(&format!("/oauth/token?client_secret={secret}")))
+                .basic_auth(&id, Some(&secret))
+                .form(&form),
+            400,
+            "invalid_request",
+        ),
     ];
     for (request, status, error) in cases {
         let r = request.send().await.unwrap();
@@ -425,7 +398,8 @@ async fn opaque_tokens_introspection_and_revocation() {
     let s = TestServer::start(&[]).await;
     let b = Browser::new(&s);
     let opaque = &s.profile["oauth2"]["opaque_client"];
-    let (id, secret) = (opaque["client_id"].as_str().unwrap(), opaque["client_secret"].as_str().unwrap());
+    let (id, secret) =
+        (opaque["client_id"].as_str().unwrap(), opaque["client_secret"].as_str().unwrap());
     let body: Value = b
         .http
         .post(s.url("/oauth/token"))
@@ -440,14 +414,28 @@ async fn opaque_tokens_introspection_and_revocation() {
     let token = body["access_token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("ato_") && !token.contains('.'));
     assert_eq!(call(&s, &b, "/oauth/resource", &token).await.status, 200);
-    let introspect = |t: String| b.http.post(s.url("/oauth/introspect")).basic_auth(id, Some(secret)).form(&[("token", t)]);
+    let introspect = |t: String| {
+        b.http.post(s.url("/oauth/introspect")).basic_auth(id, Some(secret)).form(&[("token", t)])
+    };
     let info: Value = introspect(token.clone()).send().await.unwrap().json().await.unwrap();
     assert_eq!((info["active"].as_bool(), info["client_id"].as_str()), (Some(true), Some(id)));
-    let unauthenticated = b.http.post(s.url("/oauth/introspect")).form(&[("token", &token)]).send().await.unwrap();
+    let unauthenticated =
+        b.http.post(s.url("/oauth/introspect")).form(&[("token", &token)]).send().await.unwrap();
     assert_eq!(unauthenticated.status(), 401);
     // Revocation needs client authentication, answers 200 for garbage, and works.
-    let revoke = |t: &str| b.http.post(s.url("/oauth/revoke")).basic_auth(id, Some(secret)).form(&[("token", t)]);
-    assert_eq!(b.http.post(s.url("/oauth/revoke")).form(&[("token", &token)]).send().await.unwrap().status(), 401);
+    let revoke = |t: &str| {
+        b.http.post(s.url("/oauth/revoke")).basic_auth(id, Some(secret)).form(&[("token", t)])
+    };
+    assert_eq!(
+        b.http
+            .post(s.url("/oauth/revoke"))
+            .form(&[("token", &token)])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     assert_eq!(revoke("garbage").send().await.unwrap().status(), 200);
     assert_eq!(revoke(&token).send().await.unwrap().status(), 200);
     let info: Value = introspect(token.clone()).send().await.unwrap().json().await.unwrap();
@@ -467,7 +455,10 @@ async fn revoking_a_refresh_token_kills_its_access_tokens() {
         .http
         .post(s.url("/oauth/revoke"))
         .basic_auth(oauth(&s, "client_id"), Some(oauth(&s, "client_secret")))
-        .form(&[("token", tokens["refresh_token"].as_str().unwrap()), ("token_type_hint", "refresh_token")])
+        .form(&[
+            ("token", tokens["refresh_token"].as_str().unwrap()),
+            ("token_type_hint", "refresh_token"),
+        ])
         .send()
         .await
         .unwrap();
@@ -481,36 +472,19 @@ async fn tokens_for_another_resource_are_refused() {
     let s = TestServer::start(&[]).await;
     let b = Browser::new(&s);
     let other = oauth(&s, "other_resource");
-    let (status, body, _) = token_request(&s, &b, &[("grant_type", "client_credentials"), ("resource", &other)]).await;
+    let (status, body, _) =
+        token_request(&s, &b, &[("grant_type", "client_credentials"), ("resource", &other)]).await;
     assert_eq!(status, 200, "{body}");
     let o = call(&s, &b, "/oauth/resource", body["access_token"].as_str().unwrap()).await;
     assert_eq!(o.status, 401);
-    let (status, _, _) = token_request(&s, &b, &[("grant_type", "client_credentials"), ("resource", "https://elsewhere.example")]).await;
+    let (status, _, _) = token_request(
+        &s,
+        &b,
+        &[("grant_type", "client_credentials"), ("resource", "https://elsewhere.example")],
+    )
+    .await;
     assert_eq!(status, 400);
     s.stop().await;
-}
-
-struct DpopKey {
-    key: EncodingKey,
-    jwk: jsonwebtoken::jwk::Jwk,
-}
-
-fn dpop_key() -> DpopKey {
-    let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let key = EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
-    let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::ES256).unwrap();
-    DpopKey { key, jwk }
-}
-
-fn proof(k: &DpopKey, method: &str, url: &str, token: Option<&str>) -> String {
-    let mut header = Header::new(Algorithm::ES256);
-    header.typ = Some("dpop+jwt".into());
-    header.jwk = Some(k.jwk.clone());
-    let mut claims = json!({ "jti": URL_SAFE_NO_PAD.encode(rand_bytes()), "htm": method, "htu": url, "iat": now() });
-    if let Some(t) = token {
-        claims["ath"] = json!(URL_SAFE_NO_PAD.encode(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes())));
-    }
-    jsonwebtoken::encode(&header, &claims, &k.key).unwrap()
 }
 
 #[tokio::test]
@@ -532,19 +506,52 @@ async fn dpop_binds_tokens_to_a_key() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "DPoP", "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
-    let with = |proof: String| b.http.get(s.url("/oauth/resource")).header("Authorization", format!("DPoP {token}")).header("DPoP", proof);
+    let with = |proof: String| {
+        b.http
+            .get(s.url("/oauth/resource"))
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+    };
     let good = proof(&k, "GET", &resource_url, Some(&token));
     assert_eq!(observe(with(good.clone())).await.status, 200);
     let replayed = observe(with(good)).await;
     assert_eq!(replayed.status, 401, "a replayed proof");
     assert!(replayed.challenge.unwrap().starts_with("DPoP "));
-    assert_eq!(observe(b.http.get(s.url("/oauth/resource")).bearer_auth(&token)).await.status, 401, "as a bearer token");
-    assert_eq!(observe(b.http.get(s.url("/oauth/resource")).header("Authorization", format!("DPoP {token}"))).await.status, 401, "no proof");
+    assert_eq!(
+        observe(b.http.get(s.url("/oauth/resource")).bearer_auth(&token)).await.status,
+        401,
+        "as a bearer token"
+    );
+    assert_eq!(
+        observe(
+            b.http.get(s.url("/oauth/resource")).header("Authorization", format!("DPoP {token}"))
+        )
+        .await
+        .status,
+        401,
+        "no proof"
+    );
     let other = dpop_key();
-    assert_eq!(observe(with(proof(&other, "GET", &resource_url, Some(&token)))).await.status, 401, "another key");
-    assert_eq!(observe(with(proof(&k, "POST", &resource_url, Some(&token)))).await.status, 401, "wrong htm");
-    assert_eq!(observe(with(proof(&k, "GET", &token_url, Some(&token)))).await.status, 401, "wrong htu");
-    assert_eq!(observe(with(proof(&k, "GET", &resource_url, Some("other")))).await.status, 401, "wrong ath");
+    assert_eq!(
+        observe(with(proof(&other, "GET", &resource_url, Some(&token)))).await.status,
+        401,
+        "another key"
+    );
+    assert_eq!(
+        observe(with(proof(&k, "POST", &resource_url, Some(&token)))).await.status,
+        401,
+        "wrong htm"
+    );
+    assert_eq!(
+        observe(with(proof(&k, "GET", &token_url, Some(&token)))).await.status,
+        401,
+        "wrong htu"
+    );
+    assert_eq!(
+        observe(with(proof(&k, "GET", &resource_url, Some("other")))).await.status,
+        401,
+        "wrong ath"
+    );
     assert_eq!(observe(with(proof(&k, "GET", &resource_url, None))).await.status, 401, "no ath");
     // A bad proof at the token endpoint.
     let r = b
@@ -578,13 +585,33 @@ async fn state_survives_a_restart() {
     assert_eq!(r.status(), 200);
     let s = s.restart(&[]).await;
     let b = Browser::new(&s);
-    assert_eq!(call(&s, &b, "/oauth/resource", tokens["access_token"].as_str().unwrap()).await.status, 200);
-    assert_eq!(call(&s, &b, "/oauth/resource", revoked["access_token"].as_str().unwrap()).await.status, 401);
-    let (status, _, _) =
-        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
+    assert_eq!(
+        call(&s, &b, "/oauth/resource", tokens["access_token"].as_str().unwrap()).await.status,
+        200
+    );
+    assert_eq!(
+        call(&s, &b, "/oauth/resource", revoked["access_token"].as_str().unwrap()).await.status,
+        401
+    );
+    let (status, _, _) = token_request(
+        &s,
+        &b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
     assert_eq!(status, 200);
-    let (status, _, _) =
-        token_request(&s, &b, &[("grant_type", "refresh_token"), ("refresh_token", revoked["refresh_token"].as_str().unwrap())]).await;
+    let (status, _, _) = token_request(
+        &s,
+        &b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", revoked["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
     assert_eq!(status, 400);
     s.stop().await;
 }

@@ -314,18 +314,39 @@ async fn redirect_after_checks(app: &App, lax: &[(String, String)], error: OAuth
     }
 }
 
+/// Why a form POST was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FormRefusal {
+    /// No such pending request (expired, or never existed).
+    Unknown,
+    /// The session cookie or CSRF token does not match.
+    Csrf,
+}
+
+impl FormRefusal {
+    fn page(self) -> Response {
+        match self {
+            FormRefusal::Unknown => error_page(
+                "this sign-in expired or does not exist; start again from the application",
+            ),
+            FormRefusal::Csrf => page(
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "<p id=\"error\">The form was not submitted from this sign-in (CSRF check failed).</p>",
+                None,
+            ),
+        }
+    }
+}
+
 /// The pending request a form POST names, if its session cookie and CSRF token match.
 fn checked_pending(
     app: &App,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<(String, Pending), Response> {
+) -> Result<(String, Pending), FormRefusal> {
     let id = params.get("request").unwrap_or_default().to_owned();
-    let Some(pending) = app.oauth.pending.get(&id) else {
-        return Err(error_page(
-            "this sign-in expired or does not exist; start again from the application",
-        ));
-    };
+    let pending = app.oauth.pending.get(&id).ok_or(FormRefusal::Unknown)?;
     let cookie = headers
         .get_all(header::COOKIE)
         .iter()
@@ -336,12 +357,7 @@ fn checked_pending(
     let csrf = params.get("csrf").unwrap_or_default();
     let same = |a: &str, b: &str| bool::from(a.as_bytes().ct_eq(b.as_bytes()));
     if !same(&cookie, &pending.session) || !same(csrf, &pending.csrf) {
-        return Err(page(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "<p id=\"error\">The form was not submitted from this sign-in (CSRF check failed).</p>",
-            None,
-        ));
+        return Err(FormRefusal::Csrf);
     }
     Ok((id, pending))
 }
@@ -354,7 +370,7 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: String
     };
     let (id, mut pending) = match checked_pending(&app, &headers, &params) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(refusal) => return refusal.page(),
     };
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
@@ -388,7 +404,7 @@ pub async fn consent(State(app): State<Arc<App>>, headers: HeaderMap, body: Stri
     };
     let (id, pending) = match checked_pending(&app, &headers, &params) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(refusal) => return refusal.page(),
     };
     let Some(subject) = pending.subject.clone() else {
         return error_page("sign in first");

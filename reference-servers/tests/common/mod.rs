@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod oauth;
+
 use std::time::Duration;
 
 use authbench_servers::basic::ThrottleConfig;
@@ -95,7 +97,8 @@ impl TestServer {
         let mut config = ServeConfig::new(self.dir.path().to_owned(), addr);
         config.flaws = flaws.iter().copied().collect();
         let servers = authbench_servers::start(config).await.unwrap();
-        let profile: toml::Table = std::fs::read_to_string(&servers.profile_path).unwrap().parse().unwrap();
+        let profile: toml::Table =
+            std::fs::read_to_string(&servers.profile_path).unwrap().parse().unwrap();
         TestServer { servers: Some(servers), profile, ..self }
     }
 
