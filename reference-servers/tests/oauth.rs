@@ -615,3 +615,29 @@ async fn state_survives_a_restart() {
     assert_eq!(status, 400);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn of_parallel_exchanges_of_one_code_exactly_one_wins() {
+    let s = TestServer::start(&[]).await;
+    let b = Browser::new(&s);
+    let (verifier, challenge) = pkce();
+    let q = approve(&s, &b, &authorize_params(&s, &challenge, "s")).await;
+    let code = param(&q, "code").unwrap().to_owned();
+    let redirect = oauth(&s, "redirect_uri");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let one = || token_request(&s, &b, &form);
+    let results = tokio::join!(one(), one(), one(), one(), one(), one());
+    let results = [results.0, results.1, results.2, results.3, results.4, results.5];
+    let winners: Vec<&Value> =
+        results.iter().filter(|(status, _, _)| *status == 200).map(|(_, body, _)| body).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    // The losers' replay revoked the winner's tokens too.
+    let access = winners[0]["access_token"].as_str().unwrap();
+    assert_eq!(call(&s, &b, "/oauth/resource", access).await.status, 401);
+    s.stop().await;
+}
