@@ -116,6 +116,10 @@ pub struct ServeArgs {
     /// Address of the HTTPS listener (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub bind: SocketAddr,
+    /// Address of the mTLS listener. Default: the port after --bind's (8444),
+    /// or a free port when --bind's port is 0.
+    #[arg(long, value_name = "ADDR")]
+    pub mtls_bind: Option<SocketAddr>,
     /// Switch on a deliberate flaw (repeatable); see --list-flaws.
     #[arg(long = "flaw", value_name = "NAME")]
     pub flaws: Vec<Flaw>,

@@ -33,16 +33,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
         (None, None) => unreachable!("a temporary directory is made whenever --state is absent"),
     };
     let mut config = ServeConfig::new(state_dir, args.bind);
+    if let Some(mtls_bind) = args.mtls_bind {
+        config.mtls_bind = mtls_bind;
+    }
     config.flaws = args.flaws.into_iter().collect();
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let servers = authbench_servers::start(config).await?;
         println!(
-            "ready {} profile={} ca={}",
+            "ready {} profile={} ca={} mtls={}",
             servers.base_url,
             servers.profile_path.display(),
-            servers.ca_cert_path.display()
+            servers.ca_cert_path.display(),
+            servers.mtls_base_url
         );
         std::io::stdout().flush()?;
         wait_for_signal().await?;

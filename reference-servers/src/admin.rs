@@ -28,6 +28,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api-keys", post(create_key).get(list_keys))
         .route("/api-keys/{id}/revoke", post(revoke_key))
         .route("/jwt/revocations", post(revoke_jti))
+        .route("/mtls/revocations", post(revoke_certificate))
 }
 
 /// Proof that a request carries the admin token; its rejection is the 401.
@@ -341,5 +342,45 @@ async fn revoke_jti(
     match blocking(&app.store, move |s| s.revoke_jti(&req.jti, req.expires_at, now())).await {
         Ok(()) => (StatusCode::CREATED, Json(serde_json::json!({ "jti": jti }))).into_response(),
         Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateRevocation {
+    /// The certificate's serial number in hex.
+    serial: String,
+}
+
+/// Revokes a client certificate: durable, then the CRL is reissued and new
+/// handshakes (and requests on open connections) refuse it.
+async fn revoke_certificate(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Json(req): Json<CertificateRevocation>,
+) -> Response {
+    let serial = req.serial.to_ascii_lowercase().trim_start_matches("00").to_owned();
+    if serial.is_empty() || serial.len() > 40 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return bad_request("serial must be the certificate's serial number in hex");
+    }
+    let worker = Arc::clone(&app);
+    let s = serial.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        worker.store.revoke_certificate(&s, now())?;
+        let revoked = worker.store.revoked_certificates()?;
+        Ok::<_, StoreError>(worker.mtls.reload(&revoked).map_err(|e| e.to_string()))
+    })
+    .await;
+    match done {
+        Ok(Ok(Ok(()))) => {
+            (StatusCode::CREATED, Json(serde_json::json!({ "serial": serial }))).into_response()
+        }
+        Ok(Err(e)) => store_failure(e),
+        _ => respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            "server_error",
+            "Could not reissue the CRL",
+        ),
     }
 }

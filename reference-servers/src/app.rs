@@ -44,6 +44,8 @@ pub struct App {
     pub api_key_throttle: crate::api_key::KeyThrottle,
     /// The OAuth authorization and resource servers.
     pub oauth: crate::oauth::OAuthService,
+    /// The mTLS server.
+    pub mtls: crate::mtls::MtlsService,
     /// SHA-256 of the admin token.
     pub admin_token_hash: [u8; 32],
 }

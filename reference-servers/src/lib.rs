@@ -22,6 +22,7 @@ pub mod files;
 pub mod flaws;
 pub mod jwt;
 pub mod metrics;
+pub mod mtls;
 pub mod oauth;
 pub mod pki;
 pub mod profile;

@@ -52,6 +52,10 @@ pub struct Pki {
     pub server_chain: Vec<CertificateDer<'static>>,
     /// The server's private key.
     pub server_key: PrivateKeyDer<'static>,
+    /// The root CA certificate (PEM).
+    pub ca_pem: String,
+    /// The root CA's private key (PEM), to sign the client CA.
+    pub(crate) ca_key_pem: String,
 }
 
 impl Pki {
@@ -111,7 +115,9 @@ impl Pki {
             .ok_or_else(|| PkiError::Pem { path: server_key_path.clone(), what: "private key" })?;
         let server_key = PrivateKeyDer::from_pem_slice(server_key_pem.as_bytes())
             .map_err(|_| PkiError::Pem { path: server_key_path, what: "private key" })?;
-        Ok(Pki { ca_cert_path, server_chain, server_key })
+        let ca_key_pem = files::read_optional(&ca_key_path)?
+            .ok_or_else(|| PkiError::Pem { path: ca_key_path.clone(), what: "private key" })?;
+        Ok(Pki { ca_cert_path, server_chain, server_key, ca_pem, ca_key_pem })
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Profile {
     pub jwt: JwtSection,
     /// OAuth 2.0.
     pub oauth2: OAuth2Section,
+    /// Mutual TLS.
+    pub mtls: MtlsSection,
     /// Extension: what only the reference servers offer.
     pub reference: ReferenceSection,
 }
@@ -150,6 +152,31 @@ pub struct ClientCredentials {
     pub client_id: String,
     /// `client_secret`.
     pub client_secret: String,
+}
+
+/// `[mtls]`.
+#[derive(Debug, Serialize)]
+pub struct MtlsSection {
+    /// The resource on the mTLS listener (absolute: another port).
+    pub url: String,
+    /// A client certificate chain whose identity may read.
+    pub client_cert_file: String,
+    /// Its key.
+    pub client_key_file: String,
+    /// The client CA's certificate, to mint certificates the target trusts.
+    pub client_ca_cert_file: String,
+    /// The client CA's key.
+    pub client_ca_key_file: String,
+    /// A revoked client certificate.
+    pub revoked_client_cert_file: String,
+    /// Its key.
+    pub revoked_client_key_file: String,
+    /// Extension: a certificate of a known identity without permission (expect 403).
+    pub forbidden_client_cert_file: String,
+    /// Extension: its key.
+    pub forbidden_client_key_file: String,
+    /// Extension: reports the identity a certificate maps to.
+    pub whoami_url: String,
 }
 
 /// `[reference]`.

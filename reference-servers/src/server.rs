@@ -10,6 +10,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -27,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::pki::Pki;
 use crate::profile::{
     ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LoginFields,
-    OAuth2Section, Profile, ReferenceSection,
+    MtlsSection, OAuth2Section, Profile, ReferenceSection,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -48,6 +50,8 @@ pub struct ServeConfig {
     pub state_dir: PathBuf,
     /// The HTTPS listener's address; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// The mTLS listener's address.
+    pub mtls_bind: SocketAddr,
     /// Deliberate misconfigurations to switch on.
     pub flaws: Flaws,
     /// Basic login throttling.
@@ -65,9 +69,16 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// Defaults for `state_dir` and `bind`: no flaws, standard throttling.
     pub fn new(state_dir: PathBuf, bind: SocketAddr) -> Self {
+        // The mTLS listener defaults to the next port (8443 → 8444), or a free
+        // one when the main listener takes a free one.
+        let mtls_bind = SocketAddr::new(
+            bind.ip(),
+            if bind.port() == 0 { 0 } else { bind.port().wrapping_add(1) },
+        );
         ServeConfig {
             state_dir,
             bind,
+            mtls_bind,
             flaws: Flaws::none(),
             throttle: ThrottleConfig::default(),
             jwt: JwtConfig::default(),
@@ -133,8 +144,13 @@ pub struct RunningServers {
     pub profile_path: PathBuf,
     /// The CA certificate clients must trust.
     pub ca_cert_path: PathBuf,
+    /// The mTLS listener's bound address.
+    pub mtls_addr: SocketAddr,
+    /// `https://mtls_addr`.
+    pub mtls_base_url: String,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
+    mtls_task: JoinHandle<()>,
 }
 
 impl RunningServers {
@@ -143,6 +159,7 @@ impl RunningServers {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        let _ = self.mtls_task.await;
     }
 }
 
@@ -157,10 +174,14 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
         .map_err(|source| ServeError::Bind { addr: config.bind, source })?;
     let addr =
         listener.local_addr().map_err(|source| ServeError::Bind { addr: config.bind, source })?;
-    let base_url = match addr {
-        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
-        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
-    };
+    let base_url = origin(addr);
+    let mtls_listener = TcpListener::bind(config.mtls_bind)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.mtls_bind, source })?;
+    let mtls_addr = mtls_listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr: config.mtls_bind, source })?;
+    let mtls_base_url = origin(mtls_addr);
     // Key generation (RSA especially) and argon2 hashing block: keep them off the runtime.
     let prepared = {
         let config = config.clone();
@@ -190,17 +211,27 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
             .map_err(|e| ServeError::Seed(e.to_string()))??;
     }
 
-    let profile = build_profile(&app, &config, &base_url, &seed, token.token, revoked.token);
+    let profile =
+        build_profile(&app, &config, &base_url, &mtls_base_url, &seed, token.token, revoked.token);
     let profile_path = state_dir.join(PROFILE_FILE);
     let text = profile.to_toml().map_err(|e| ServeError::Seed(e.to_string()))?;
     files::write_atomic(&profile_path, text.as_bytes(), Access::Private)?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let router = app::router(Arc::new(app));
-    let task = tokio::spawn(serve(listener, TlsAcceptor::from(Arc::new(tls)), router, shutdown_rx));
+    let app = Arc::new(app);
+    let main_acceptor = TlsAcceptor::from(Arc::new(tls));
+    let main: AcceptorSource = Arc::new(move || main_acceptor.clone());
+    let task =
+        tokio::spawn(serve(listener, main, app::router(Arc::clone(&app)), shutdown_rx.clone()));
+    let mtls_app = Arc::clone(&app);
+    let mtls: AcceptorSource = Arc::new(move || TlsAcceptor::from(mtls_app.mtls.current_config()));
+    let mtls_task = tokio::spawn(serve(mtls_listener, mtls, crate::mtls::router(app), shutdown_rx));
     Ok(RunningServers {
         addr,
         base_url,
+        mtls_addr,
+        mtls_base_url,
+        mtls_task,
         state_dir,
         profile_path,
         ca_cert_path: pki.ca_cert_path,
@@ -223,6 +254,9 @@ fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> 
     let (seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
     let basic = BasicAuth::new(Arc::clone(&store), config.flaws.clone(), config.throttle.clone())
         .map_err(ServeError::Seed)?;
+    let mtls = crate::mtls::MtlsService::new(dir, &pki, &store.revoked_certificates()?)
+        .map_err(|e| ServeError::Seed(e.to_string()))?;
+    seed_mtls(dir, &store, &mtls)?;
     let oauth = crate::oauth::OAuthService::new(
         base_url,
         config.oauth.clone(),
@@ -232,6 +266,7 @@ fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> 
     .map_err(ServeError::Seed)?;
     let app = App {
         oauth,
+        mtls,
         flaws: config.flaws.clone(),
         basic,
         jwt: JwtService::new(jwt_keys, config.jwt.clone(), &config.flaws)
@@ -245,6 +280,39 @@ fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> 
     Ok(Prepared { app, pki, seed })
 }
 
+/// Grants the demo identities their permissions and revokes the demo revoked
+/// certificate on first start.
+fn seed_mtls(dir: &Path, store: &Store, mtls: &crate::mtls::MtlsService) -> Result<(), ServeError> {
+    let clients = mtls.ca().demo_clients(dir)?;
+    for (name, cert_file, _) in &clients {
+        // client-b is known but may not read: the 403 case.
+        let permissions = if name == "client-b" { "" } else { "read" };
+        store.upsert_mtls_identity(name, permissions)?;
+        if name == "client-revoked" {
+            let pem = std::fs::read(dir.join(cert_file))
+                .map_err(|source| ServeError::StateDir { path: dir.join(cert_file), source })?;
+            let der = CertificateDer::from_pem_slice(&pem)
+                .map_err(|e| ServeError::Seed(format!("{}: {e}", cert_file.display())))?;
+            let serial = crate::mtls::pki::serial_of(&der)
+                .ok_or_else(|| ServeError::Seed("bad client certificate".into()))?;
+            let revoked = store.revoked_certificates()?;
+            if !revoked.iter().any(|(s, _)| *s == serial) {
+                store.revoke_certificate(&serial, app::now())?;
+                mtls.reload(&store.revoked_certificates()?)
+                    .map_err(|e| ServeError::Seed(e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn origin(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    }
+}
+
 fn relative(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
@@ -253,6 +321,7 @@ fn build_profile(
     app: &App,
     config: &ServeConfig,
     base_url: &str,
+    mtls_base_url: &str,
     seed: &seed::Seed,
     token: String,
     revoked_token: String,
@@ -323,6 +392,21 @@ fn build_profile(
                 client_secret: seed.oauth_other_client_secret.clone().unwrap_or_default(),
             },
         },
+        mtls: {
+            let client = |name: &str| format!("pki/clients/{name}");
+            MtlsSection {
+                url: format!("{mtls_base_url}{}", crate::mtls::paths::RESOURCE),
+                client_cert_file: client("client-a.pem"),
+                client_key_file: client("client-a.key"),
+                client_ca_cert_file: "pki/client-ca.pem".to_owned(),
+                client_ca_key_file: "pki/client-ca.key".to_owned(),
+                revoked_client_cert_file: client("client-revoked.pem"),
+                revoked_client_key_file: client("client-revoked.key"),
+                forbidden_client_cert_file: client("client-b.pem"),
+                forbidden_client_key_file: client("client-b.key"),
+                whoami_url: format!("{mtls_base_url}{}", crate::mtls::paths::WHOAMI),
+            }
+        },
         reference: ReferenceSection {
             admin_url: paths::ADMIN.to_owned(),
             admin_token_file: seed::ADMIN_TOKEN_FILE.to_owned(),
@@ -341,9 +425,13 @@ fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
     Ok(config)
 }
 
+/// Gives the TLS acceptor for each new connection: fixed for the main
+/// listener, the current configuration (with the current CRL) for mTLS.
+type AcceptorSource = Arc<dyn Fn() -> TlsAcceptor + Send + Sync>;
+
 async fn serve(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: AcceptorSource,
     router: axum::Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -364,14 +452,8 @@ async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        // Handlers see the client's address (API key throttling is per source).
-        let service = TowerToHyperService::new(router.clone().map_request(
-            move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                request
-            },
-        ));
+        let acceptor = acceptor();
+        let router = router.clone();
         let graceful = Arc::clone(&graceful);
         let builder = Arc::clone(&builder);
         tokio::spawn(async move {
@@ -383,6 +465,23 @@ async fn serve(
                 }
                 Err(_) => return,
             };
+            // Handlers see the client's address (API key throttling is per
+            // source) and, on the mTLS listener, its certificate.
+            let client_cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| crate::mtls::ClientCert::parse(leaf));
+            let service = TowerToHyperService::new(router.map_request(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    if let Some(cert) = &client_cert {
+                        request.extensions_mut().insert(cert.clone());
+                    }
+                    request
+                },
+            ));
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
             let connection = graceful.watch(connection.into_owned());
             if let Err(e) = connection.await {

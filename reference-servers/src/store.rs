@@ -93,6 +93,15 @@ const MIGRATIONS: &[&str] = &[
         jti TEXT PRIMARY KEY,
         expires_at INTEGER NOT NULL
     );",
+    // 3: mTLS client identities and certificate revocations.
+    "CREATE TABLE mtls_identities (
+        identity TEXT PRIMARY KEY,
+        permissions TEXT NOT NULL
+    );
+    CREATE TABLE mtls_revocations (
+        serial TEXT PRIMARY KEY,
+        revoked_at INTEGER NOT NULL
+    );",
 ];
 
 const READERS: usize = 4;
@@ -410,6 +419,55 @@ impl Store {
     pub fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         self.read(|conn| {
             conn.prepare_cached("SELECT 1 FROM jwt_revocations WHERE jti = ?1")?.exists([jti])
+        })
+    }
+}
+
+impl Store {
+    /// Grants `identity` the space-separated `permissions` (replacing earlier ones).
+    pub fn upsert_mtls_identity(
+        &self,
+        identity: &str,
+        permissions: &str,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO mtls_identities (identity, permissions) VALUES (?1, ?2)
+                 ON CONFLICT (identity) DO UPDATE SET permissions = ?2",
+                params![identity, permissions],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The permissions of `identity`, `None` if unknown.
+    pub fn mtls_permissions(&self, identity: &str) -> Result<Option<Vec<String>>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT permissions FROM mtls_identities WHERE identity = ?1")?
+                .query_row([identity], |row| row.get::<_, String>(0))
+                .optional()
+                .map(|p| p.map(|p| p.split_whitespace().map(str::to_owned).collect()))
+        })
+    }
+
+    /// Records the revocation of the certificate with serial `serial` (hex).
+    pub fn revoke_certificate(&self, serial: &str, now: i64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO mtls_revocations (serial, revoked_at) VALUES (?1, ?2) ON CONFLICT (serial) DO NOTHING",
+                params![serial, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Every revoked serial (hex) with its revocation time.
+    pub fn revoked_certificates(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT serial, revoked_at FROM mtls_revocations ORDER BY revoked_at",
+            )?;
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
         })
     }
 }

@@ -92,9 +92,10 @@ impl TestServer {
     /// Stops the servers and starts them again on the same port, same state.
     pub async fn restart(mut self, flaws: &[Flaw]) -> TestServer {
         let servers = self.servers.take().unwrap();
-        let addr = servers.addr;
+        let (addr, mtls_addr) = (servers.addr, servers.mtls_addr);
         servers.shutdown().await;
         let mut config = ServeConfig::new(self.dir.path().to_owned(), addr);
+        config.mtls_bind = mtls_addr;
         config.flaws = flaws.iter().copied().collect();
         let servers = authbench_servers::start(config).await.unwrap();
         let profile: toml::Table =

@@ -1,0 +1,301 @@
+//! The mTLS reference server: a second HTTPS listener that requires a client
+//! certificate from the client CA (rustls `WebPkiClientVerifier`, the client
+//! CA's CRL checked, TLS 1.2 and 1.3), and maps the certificate's identity
+//! (URI SAN, else CN) to permissions: 401 for a valid certificate of an unknown
+//! identity, 403 for a known identity without the permission.
+//!
+//! Revocation takes effect without a restart: the CRL is reissued and the
+//! server configuration swapped, so new handshakes see it; session resumption
+//! is off (no session cache, no tickets), so a revoked certificate cannot ride
+//! on an earlier handshake; and every request re-checks the certificate's
+//! serial, so an open keep-alive connection of a revoked certificate gets 401
+//! on its next request.
+
+pub mod pki;
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
+
+use crate::app::App;
+use crate::pki::{Pki, PkiError};
+use crate::respond::{self, quoted};
+use pki::ClientCa;
+
+/// Paths on the mTLS listener.
+pub mod paths {
+    /// Requires a certificate whose identity has permission `read`.
+    pub const RESOURCE: &str = "/mtls/resource";
+    /// Reports the identity the certificate maps to.
+    pub const WHOAMI: &str = "/mtls/whoami";
+}
+
+/// The client certificate of a connection, as handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// Serial number, hex.
+    pub serial: String,
+    /// The identity: the `urn:authbench:client:` URI SAN, else the CN.
+    pub identity: String,
+}
+
+impl ClientCert {
+    /// Reads serial and identity from a DER certificate.
+    pub fn parse(der: &[u8]) -> Option<ClientCert> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let serial = hex::encode(cert.raw_serial()).trim_start_matches("00").to_owned();
+        let uri = cert.subject_alternative_name().ok().flatten().and_then(|san| {
+            san.value.general_names.iter().find_map(|n| match n {
+                x509_parser::extensions::GeneralName::URI(u) => {
+                    u.strip_prefix("urn:authbench:client:").map(str::to_owned)
+                }
+                _ => None,
+            })
+        });
+        let cn = cert
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_owned);
+        Some(ClientCert { serial, identity: uri.or(cn)? })
+    }
+}
+
+/// The mTLS service: the current TLS configuration and the revoked serials.
+pub struct MtlsService {
+    ca: ClientCa,
+    server_chain: Vec<CertificateDer<'static>>,
+    server_key: rustls_pki_types::PrivateKeyDer<'static>,
+    root: CertificateDer<'static>,
+    config: RwLock<Arc<rustls::ServerConfig>>,
+    revoked: RwLock<HashSet<String>>,
+}
+
+impl std::fmt::Debug for MtlsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MtlsService").field("ca", &self.ca).finish_non_exhaustive()
+    }
+}
+
+/// Why the mTLS service could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MtlsError {
+    /// The PKI failed.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// rustls refused the configuration.
+    #[error("mTLS configuration: {0}")]
+    Tls(String),
+}
+
+impl MtlsService {
+    /// Sets up the client CA, the demo client certificates and the CRL from
+    /// `revoked` (serial hex, time).
+    pub fn new(
+        state_dir: &std::path::Path,
+        pki: &Pki,
+        revoked: &[(String, i64)],
+    ) -> Result<MtlsService, MtlsError> {
+        let ca = ClientCa::load_or_generate(state_dir, &pki.ca_pem, &pki.ca_key_pem)?;
+        let root = CertificateDer::from_pem_slice(pki.ca_pem.as_bytes())
+            .map_err(|e| MtlsError::Tls(format!("root CA: {e}")))?;
+        let service = MtlsService {
+            ca,
+            server_chain: pki.server_chain.clone(),
+            server_key: pki.server_key.clone_key(),
+            root,
+            config: RwLock::new(Arc::new(
+                rustls::ServerConfig::builder()
+                    .with_no_client_auth()
+                    .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())
+                    .map_err(|e| MtlsError::Tls(e.to_string()))?,
+            )),
+            revoked: RwLock::new(HashSet::new()),
+        };
+        service.reload(revoked)?;
+        Ok(service)
+    }
+
+    /// The client CA.
+    pub fn ca(&self) -> &ClientCa {
+        &self.ca
+    }
+
+    /// Reissues the CRL for `revoked` and swaps in a configuration that checks it.
+    pub fn reload(&self, revoked: &[(String, i64)]) -> Result<(), MtlsError> {
+        let crl_pem = self.ca.write_crl(revoked)?;
+        let crl = CertificateRevocationListDer::from_pem_slice(crl_pem.as_bytes())
+            .map_err(|e| MtlsError::Tls(format!("CRL: {e}")))?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.root.clone()).map_err(|e| MtlsError::Tls(e.to_string()))?;
+        // Only the leaf is checked against a CRL: the client CA publishes one,
+        // the root (offline, in a real deployment) does not.
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .with_crls([crl])
+                .only_check_end_entity_revocation()
+                .build()
+                .map_err(|e| MtlsError::Tls(e.to_string()))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| MtlsError::Tls(e.to_string()))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.server_chain.clone(), self.server_key.clone_key())
+            .map_err(|e| MtlsError::Tls(e.to_string()))?;
+        // No resumption: a revoked certificate must not skip the next handshake.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        *self.revoked.write().unwrap_or_else(|p| p.into_inner()) =
+            revoked.iter().map(|(s, _)| s.clone()).collect();
+        Ok(())
+    }
+
+    /// The configuration new handshakes use.
+    pub fn current_config(&self) -> Arc<rustls::ServerConfig> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn is_revoked(&self, serial: &str) -> bool {
+        self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains(serial)
+    }
+}
+
+/// The router of the mTLS listener.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            crate::app::paths::BASELINE,
+            any(|m: Method| async move { respond::payload(&m, None) }),
+        )
+        .route(paths::WHOAMI, get(whoami))
+        .route(paths::RESOURCE, any(resource))
+        .fallback(|| async {
+            respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such resource")
+        })
+        .with_state(app)
+}
+
+fn challenge() -> String {
+    format!("Mutual realm={}", quoted("authbench-mtls"))
+}
+
+/// Why a request on the mTLS listener was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// No certificate (only when the verifier lets one through).
+    NoCertificate,
+    /// Revoked since the connection's handshake.
+    Revoked,
+    /// A valid certificate of an identity the server does not know: 401.
+    UnknownIdentity,
+    /// A known identity without the permission: 403.
+    Forbidden,
+    /// The identity store failed.
+    Unavailable,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Forbidden => "forbidden",
+            Refusal::Unavailable => "error",
+            _ => "invalid",
+        }
+    }
+
+    fn response(self) -> Response {
+        let unauthorized = |d: &str| {
+            respond::error(StatusCode::UNAUTHORIZED, Some(challenge()), "unauthorized", d)
+        };
+        match self {
+            Refusal::NoCertificate => unauthorized("A client certificate is required"),
+            Refusal::Revoked => unauthorized("The client certificate was revoked"),
+            Refusal::UnknownIdentity => {
+                unauthorized("The certificate's identity is not a known client")
+            }
+            Refusal::Forbidden => respond::error(
+                StatusCode::FORBIDDEN,
+                None,
+                "forbidden",
+                "This client may not use this resource",
+            ),
+            Refusal::Unavailable => respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "temporarily_unavailable",
+                "Try again",
+            ),
+        }
+    }
+}
+
+/// Authenticates the connection's certificate and checks `permission`.
+fn authorize(app: &App, cert: Option<&ClientCert>, permission: &str) -> Result<String, Refusal> {
+    // Forwarded-certificate headers (X-Forwarded-Client-Cert, RFC 9440
+    // Client-Cert) are never read here: on a direct listener anyone can send them.
+    let cert = cert.ok_or(Refusal::NoCertificate)?;
+    if app.mtls.is_revoked(&cert.serial) {
+        return Err(Refusal::Revoked);
+    }
+    match app.store.mtls_permissions(&cert.identity) {
+        Ok(Some(perms)) if perms.iter().any(|p| p == permission) => Ok(cert.identity.clone()),
+        Ok(Some(_)) => Err(Refusal::Forbidden),
+        Ok(None) => Err(Refusal::UnknownIdentity),
+        Err(e) => {
+            tracing::error!(error = %e, "mTLS identity lookup failed");
+            Err(Refusal::Unavailable)
+        }
+    }
+}
+
+async fn resource(
+    State(app): State<Arc<App>>,
+    cert: Option<Extension<ClientCert>>,
+    method: Method,
+) -> Response {
+    let started = std::time::Instant::now();
+    let cert = cert.map(|Extension(c)| c);
+    let (label, response) = match authorize(&app, cert.as_ref(), "read") {
+        Ok(identity) => ("ok", respond::payload(&method, Some(&identity))),
+        Err(refusal) => (refusal.label(), refusal.response()),
+    };
+    app.metrics.record("mtls", label, started.elapsed());
+    response
+}
+
+async fn whoami(State(app): State<Arc<App>>, cert: Option<Extension<ClientCert>>) -> Response {
+    let cert = cert.map(|Extension(c)| c);
+    match &cert {
+        Some(c) => {
+            let known = app.store.mtls_permissions(&c.identity).ok().flatten();
+            axum::Json(serde_json::json!({
+                "identity": c.identity,
+                "serial": c.serial,
+                "known": known.is_some(),
+                "permissions": known.unwrap_or_default(),
+                "revoked": app.mtls.is_revoked(&c.serial),
+            }))
+            .into_response()
+        }
+        None => respond::error(
+            StatusCode::UNAUTHORIZED,
+            Some(challenge()),
+            "unauthorized",
+            "No client certificate",
+        ),
+    }
+}

@@ -1,0 +1,167 @@
+//! The mTLS listener over real sockets: good certificates of three key types
+//! accepted and mapped to identities, each kind of bad one refused, revocation
+//! without a restart (new handshakes and open connections), forwarded headers
+//! ignored, state across a restart.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use authbench_servers::mtls::pki::{ClientCa, KeyType, client_params, generate_key};
+use common::*;
+use reqwest::Method;
+use serde_json::Value;
+
+fn mtls_url(s: &TestServer, path: &str) -> String {
+    format!("{}{path}", s.servers.as_ref().unwrap().mtls_base_url)
+}
+
+fn client_with(s: &TestServer, identity: Option<(&[u8], &[u8])>) -> reqwest::Client {
+    let ca = std::fs::read(s.dir.path().join("pki/ca.pem")).unwrap();
+    let mut builder =
+        reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
+    if let Some((cert, key)) = identity {
+        builder = builder.identity(reqwest::Identity::from_pem(&[cert, key].concat()).unwrap());
+    }
+    builder.build().unwrap()
+}
+
+fn demo(s: &TestServer, name: &str) -> reqwest::Client {
+    let cert = s.key_file(&format!("pki/clients/{name}.pem"));
+    let key = s.key_file(&format!("pki/clients/{name}.key"));
+    client_with(s, Some((&cert, &key)))
+}
+
+fn client_ca(s: &TestServer) -> ClientCa {
+    let root = String::from_utf8(s.key_file("pki/ca.pem")).unwrap();
+    let root_key = String::from_utf8(s.key_file("pki/ca.key")).unwrap();
+    ClientCa::load_or_generate(s.dir.path(), &root, &root_key).unwrap()
+}
+
+/// A certificate from the client CA for `name`, with `edit` applied to its parameters.
+fn minted(
+    s: &TestServer,
+    name: &str,
+    edit: impl FnOnce(&mut rcgen::CertificateParams),
+) -> reqwest::Client {
+    let ca = client_ca(s);
+    let (key, key_pem) = generate_key(KeyType::P256).unwrap();
+    let mut params = client_params(name).unwrap();
+    edit(&mut params);
+    let leaf = ca.issue(&params, &key).unwrap();
+    let chain = format!("{leaf}{}", ca.cert_pem);
+    client_with(s, Some((chain.as_bytes(), key_pem.as_bytes())))
+}
+
+async fn status(client: &reqwest::Client, url: &str) -> Result<u16, reqwest::Error> {
+    Ok(client.get(url).send().await?.status().as_u16())
+}
+
+#[tokio::test]
+async fn good_certificates_are_accepted_and_mapped_to_their_identity() {
+    let s = TestServer::start(&[]).await;
+    for (name, expected) in [("client-a", 200), ("client-rsa", 200), ("client-b", 403)] {
+        let client = demo(&s, name);
+        assert_eq!(
+            status(&client, &mtls_url(&s, "/mtls/resource")).await.unwrap(),
+            expected,
+            "{name}"
+        );
+        let who: Value =
+            client.get(mtls_url(&s, "/mtls/whoami")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(who["identity"], name);
+    }
+    // A certificate the CA issued for an identity the server does not know.
+    let stranger = minted(&s, "stranger", |_| {});
+    let r = stranger.get(mtls_url(&s, "/mtls/resource")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_certificates_are_refused_at_the_handshake() {
+    let s = TestServer::start(&[]).await;
+    let url = mtls_url(&s, "/mtls/resource");
+    let now = time::OffsetDateTime::now_utc();
+    let expired = minted(&s, "client-a", |p| {
+        p.not_before = now - time::Duration::days(30);
+        p.not_after = now - time::Duration::days(1);
+    });
+    let not_yet = minted(&s, "client-a", |p| {
+        p.not_before = now + time::Duration::days(1);
+        p.not_after = now + time::Duration::days(30);
+    });
+    let server_eku = minted(&s, "client-a", |p| {
+        p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    });
+    let self_signed = {
+        let (key, key_pem) = generate_key(KeyType::P256).unwrap();
+        let cert = client_params("client-a").unwrap().self_signed(&key).unwrap().pem();
+        client_with(&s, Some((cert.as_bytes(), key_pem.as_bytes())))
+    };
+    let cases = [
+        ("no certificate", client_with(&s, None)),
+        ("revoked", demo(&s, "client-revoked")),
+        ("expired", expired),
+        ("not yet valid", not_yet),
+        ("serverAuth only", server_eku),
+        ("self-signed", self_signed),
+    ];
+    for (what, client) in cases {
+        let result = status(&client, &url).await;
+        assert!(result.is_err(), "{what}: {result:?}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn revocation_takes_effect_without_a_restart_even_on_open_connections() {
+    let s = TestServer::start(&[]).await;
+    let url = mtls_url(&s, "/mtls/resource");
+    let client = demo(&s, "client-rsa");
+    assert_eq!(status(&client, &url).await.unwrap(), 200);
+    let who: Value =
+        client.get(mtls_url(&s, "/mtls/whoami")).send().await.unwrap().json().await.unwrap();
+    let serial = who["serial"].as_str().unwrap().to_owned();
+    let revoked = s
+        .admin(Method::POST, "/mtls/revocations")
+        .json(&serde_json::json!({ "serial": serial }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 201);
+    // The pooled keep-alive connection: its next request is refused.
+    assert_eq!(status(&client, &url).await.unwrap(), 401);
+    // A new connection: refused at the handshake.
+    assert!(status(&demo(&s, "client-rsa"), &url).await.is_err());
+    // Others are unaffected.
+    assert_eq!(status(&demo(&s, "client-a"), &url).await.unwrap(), 200);
+    // Durable: still revoked after a restart.
+    let s = s.restart(&[]).await;
+    assert!(status(&demo(&s, "client-rsa"), &mtls_url(&s, "/mtls/resource")).await.is_err());
+    assert_eq!(status(&demo(&s, "client-a"), &mtls_url(&s, "/mtls/resource")).await.unwrap(), 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_certificate_headers_are_ignored() {
+    let s = TestServer::start(&[]).await;
+    let a_cert = String::from_utf8(s.key_file("pki/clients/client-a.pem")).unwrap();
+    let one_line = a_cert.lines().filter(|l| !l.starts_with("-----")).collect::<String>();
+    let client = demo(&s, "client-b");
+    for (name, value) in [
+        (
+            "X-Forwarded-Client-Cert",
+            format!(
+                "Hash=x;Subject=\"CN=client-a\";URI=urn:authbench:client:client-a;Cert=\"{one_line}\""
+            ),
+        ),
+        ("Client-Cert", format!(":{one_line}:")),
+    ] {
+        let r =
+            client.get(mtls_url(&s, "/mtls/resource")).header(name, value).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{name} must not make client-b into client-a");
+    }
+    s.stop().await;
+}
