@@ -48,6 +48,16 @@ pub enum Flaw {
     OauthRsSkipAudience,
     /// OAuth: DPoP proofs are not checked for replay.
     OauthDpopSkipReplayCheck,
+    /// mTLS: the CRL is not checked; revoked certificates work.
+    MtlsSkipCrl,
+    /// mTLS: any certificate, from any CA or self-signed, is accepted (and none is required).
+    MtlsAcceptAnyCa,
+    /// mTLS: certificates without the clientAuth extended key usage are accepted.
+    MtlsIgnoreEku,
+    /// mTLS: expired and not yet valid certificates are accepted.
+    MtlsIgnoreExpiry,
+    /// mTLS: a forwarded-certificate header on the direct listener is trusted.
+    MtlsTrustForwardedHeader,
 }
 
 impl Flaw {
@@ -71,6 +81,11 @@ impl Flaw {
         Flaw::OauthRevocationIgnored,
         Flaw::OauthRsSkipAudience,
         Flaw::OauthDpopSkipReplayCheck,
+        Flaw::MtlsSkipCrl,
+        Flaw::MtlsAcceptAnyCa,
+        Flaw::MtlsIgnoreEku,
+        Flaw::MtlsIgnoreExpiry,
+        Flaw::MtlsTrustForwardedHeader,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -94,6 +109,11 @@ impl Flaw {
             Flaw::OauthRevocationIgnored => "oauth-revocation-ignored",
             Flaw::OauthRsSkipAudience => "oauth-rs-skip-audience",
             Flaw::OauthDpopSkipReplayCheck => "oauth-dpop-skip-replay-check",
+            Flaw::MtlsSkipCrl => "mtls-skip-crl",
+            Flaw::MtlsAcceptAnyCa => "mtls-accept-any-ca",
+            Flaw::MtlsIgnoreEku => "mtls-ignore-eku",
+            Flaw::MtlsIgnoreExpiry => "mtls-ignore-expiry",
+            Flaw::MtlsTrustForwardedHeader => "mtls-trust-forwarded-header",
         }
     }
 
@@ -147,6 +167,21 @@ impl Flaw {
             }
             Flaw::OauthDpopSkipReplayCheck => {
                 "OAuth: a DPoP proof can be replayed; its jti is not remembered (RFC 9449 §11.1)."
+            }
+            Flaw::MtlsSkipCrl => {
+                "mTLS: the CRL is not consulted, so revoked client certificates work (RFC 5280 §6.3)."
+            }
+            Flaw::MtlsAcceptAnyCa => {
+                "mTLS: client certificates are optional and unverified: any CA, or self-signed, is accepted."
+            }
+            Flaw::MtlsIgnoreEku => {
+                "mTLS: certificates without the clientAuth extended key usage are accepted (RFC 5280 §4.2.1.12)."
+            }
+            Flaw::MtlsIgnoreExpiry => {
+                "mTLS: expired and not yet valid client certificates are accepted (RFC 5280 §4.1.2.5)."
+            }
+            Flaw::MtlsTrustForwardedHeader => {
+                "mTLS: X-Forwarded-Client-Cert or Client-Cert (RFC 9440) on the direct listener is trusted."
             }
         }
     }

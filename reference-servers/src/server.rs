@@ -254,8 +254,9 @@ fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> 
     let (seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
     let basic = BasicAuth::new(Arc::clone(&store), config.flaws.clone(), config.throttle.clone())
         .map_err(ServeError::Seed)?;
-    let mtls = crate::mtls::MtlsService::new(dir, &pki, &store.revoked_certificates()?)
-        .map_err(|e| ServeError::Seed(e.to_string()))?;
+    let mtls =
+        crate::mtls::MtlsService::new(dir, &pki, &store.revoked_certificates()?, &config.flaws)
+            .map_err(|e| ServeError::Seed(e.to_string()))?;
     seed_mtls(dir, &store, &mtls)?;
     let oauth = crate::oauth::OAuthService::new(
         base_url,

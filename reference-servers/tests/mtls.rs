@@ -165,3 +165,101 @@ async fn forwarded_certificate_headers_are_ignored() {
     }
     s.stop().await;
 }
+
+/// Runs `attack` against the correct server and the flawed one: refused by
+/// the first, successful against the second.
+async fn differs<F, Fut>(flaw: authbench_servers::Flaw, attack: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = (bool, TestServer)>,
+{
+    let (succeeded, s) = attack(TestServer::start(&[]).await).await;
+    assert!(!succeeded, "the attack of {flaw} succeeded against the correct server");
+    s.stop().await;
+    let (succeeded, s) = attack(TestServer::start(&[flaw]).await).await;
+    assert!(succeeded, "the attack of {flaw} failed against the flawed server");
+    s.stop().await;
+}
+
+async fn reaches(client: &reqwest::Client, s: &TestServer) -> bool {
+    matches!(status(client, &mtls_url(s, "/mtls/resource")).await, Ok(200))
+}
+
+#[tokio::test]
+async fn mtls_skip_crl() {
+    differs(authbench_servers::Flaw::MtlsSkipCrl, |s| async move {
+        let ok = reaches(&demo(&s, "client-revoked"), &s).await;
+        (ok, s)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mtls_accept_any_ca() {
+    differs(authbench_servers::Flaw::MtlsAcceptAnyCa, |s| async move {
+        let (key, key_pem) = generate_key(KeyType::P256).unwrap();
+        let cert = client_params("client-a").unwrap().self_signed(&key).unwrap().pem();
+        let ok = reaches(&client_with(&s, Some((cert.as_bytes(), key_pem.as_bytes()))), &s).await;
+        (ok, s)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mtls_ignore_eku() {
+    differs(authbench_servers::Flaw::MtlsIgnoreEku, |s| async move {
+        let client = minted(&s, "client-a", |p| {
+            p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        });
+        let ok = reaches(&client, &s).await;
+        (ok, s)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mtls_ignore_expiry() {
+    differs(authbench_servers::Flaw::MtlsIgnoreExpiry, |s| async move {
+        let now = time::OffsetDateTime::now_utc();
+        let client = minted(&s, "client-a", |p| {
+            p.not_before = now - time::Duration::days(30);
+            p.not_after = now - time::Duration::days(1);
+        });
+        let ok = reaches(&client, &s).await;
+        (ok, s)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mtls_trust_forwarded_header() {
+    differs(authbench_servers::Flaw::MtlsTrustForwardedHeader, |s| async move {
+        let a_cert = String::from_utf8(s.key_file("pki/clients/client-a.pem")).unwrap();
+        let first: String = a_cert
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let r = demo(&s, "client-b")
+            .get(mtls_url(&s, "/mtls/resource"))
+            .header("Client-Cert", format!(":{first}:"))
+            .send()
+            .await
+            .unwrap();
+        (r.status() == 200, s)
+    })
+    .await;
+}
+
+#[test]
+fn every_mtls_flaw_has_a_test() {
+    let source = include_str!("mtls.rs");
+    for flaw in authbench_servers::Flaw::ALL.iter().filter(|f| f.name().starts_with("mtls-")) {
+        assert!(
+            source.contains(&format!("async fn {}()", flaw.name().replace('-', "_"))),
+            "no test for {flaw}"
+        );
+    }
+}

@@ -12,6 +12,7 @@
 //! on its next request.
 
 pub mod pki;
+pub mod verifier;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -79,6 +80,7 @@ pub struct MtlsService {
     root: CertificateDer<'static>,
     config: RwLock<Arc<rustls::ServerConfig>>,
     revoked: RwLock<HashSet<String>>,
+    flaws: crate::flaws::Flaws,
 }
 
 impl std::fmt::Debug for MtlsService {
@@ -106,6 +108,7 @@ impl MtlsService {
         state_dir: &std::path::Path,
         pki: &Pki,
         revoked: &[(String, i64)],
+        flaws: &crate::flaws::Flaws,
     ) -> Result<MtlsService, MtlsError> {
         let ca = ClientCa::load_or_generate(state_dir, &pki.ca_pem, &pki.ca_key_pem)?;
         let root = CertificateDer::from_pem_slice(pki.ca_pem.as_bytes())
@@ -122,6 +125,7 @@ impl MtlsService {
                     .map_err(|e| MtlsError::Tls(e.to_string()))?,
             )),
             revoked: RwLock::new(HashSet::new()),
+            flaws: flaws.clone(),
         };
         service.reload(revoked)?;
         Ok(service)
@@ -140,14 +144,23 @@ impl MtlsService {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.root.clone()).map_err(|e| MtlsError::Tls(e.to_string()))?;
-        // Only the leaf is checked against a CRL: the client CA publishes one,
-        // the root (offline, in a real deployment) does not.
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                .with_crls([crl])
-                .only_check_end_entity_revocation()
-                .build()
-                .map_err(|e| MtlsError::Tls(e.to_string()))?;
+        use crate::flaws::Flaw;
+        let mut builder =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
+        if !self.flaws.has(Flaw::MtlsSkipCrl) {
+            // Only the leaf is checked against a CRL: the client CA publishes
+            // one, the root (offline, in a real deployment) does not.
+            builder = builder.with_crls([crl]).only_check_end_entity_revocation();
+        }
+        let mut verifier = builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?;
+        let ignore_eku = self.flaws.has(Flaw::MtlsIgnoreEku);
+        let ignore_expiry = self.flaws.has(Flaw::MtlsIgnoreExpiry);
+        if ignore_eku || ignore_expiry {
+            verifier = Arc::new(verifier::Forgiving::new(verifier, ignore_eku, ignore_expiry));
+        }
+        if self.flaws.has(Flaw::MtlsAcceptAnyCa) {
+            verifier = Arc::new(verifier::AnyCertificate::new(Arc::clone(&provider)));
+        }
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| MtlsError::Tls(e.to_string()))?
@@ -170,7 +183,22 @@ impl MtlsService {
     }
 
     fn is_revoked(&self, serial: &str) -> bool {
-        self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains(serial)
+        !self.flaws.has(crate::flaws::Flaw::MtlsSkipCrl)
+            && self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains(serial)
+    }
+
+    /// The certificate a request authenticates with: the connection's, or —
+    /// only with the `mtls-trust-forwarded-header` flaw — one named in a
+    /// forwarded-certificate header.
+    fn certificate(
+        &self,
+        connection: Option<ClientCert>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<ClientCert> {
+        if !self.flaws.has(crate::flaws::Flaw::MtlsTrustForwardedHeader) {
+            return connection;
+        }
+        forwarded_certificate(headers).or(connection)
     }
 }
 
@@ -262,13 +290,32 @@ fn authorize(app: &App, cert: Option<&ClientCert>, permission: &str) -> Result<S
     }
 }
 
+/// A certificate from `Client-Cert` (RFC 9440: `:base64 DER:`) or
+/// `X-Forwarded-Client-Cert` (Envoy: `Cert="<URL-encoded PEM>"`).
+fn forwarded_certificate(headers: &axum::http::HeaderMap) -> Option<ClientCert> {
+    use base64::Engine;
+    let der = if let Some(v) = headers.get("client-cert").and_then(|v| v.to_str().ok()) {
+        base64::engine::general_purpose::STANDARD.decode(v.trim().trim_matches(':')).ok()?
+    } else {
+        let v = headers.get("x-forwarded-client-cert")?.to_str().ok()?;
+        let cert =
+            v.split(';').find_map(|part| part.trim().strip_prefix("Cert="))?.trim_matches('"');
+        let pem: String =
+            form_urlencoded::parse(format!("c={cert}").as_bytes()).next()?.1.into_owned();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()?
+    };
+    ClientCert::parse(&der)
+}
+
 async fn resource(
     State(app): State<Arc<App>>,
     cert: Option<Extension<ClientCert>>,
     method: Method,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let started = std::time::Instant::now();
-    let cert = cert.map(|Extension(c)| c);
+    let cert = app.mtls.certificate(cert.map(|Extension(c)| c), &headers);
     let (label, response) = match authorize(&app, cert.as_ref(), "read") {
         Ok(identity) => ("ok", respond::payload(&method, Some(&identity))),
         Err(refusal) => (refusal.label(), refusal.response()),
@@ -277,8 +324,12 @@ async fn resource(
     response
 }
 
-async fn whoami(State(app): State<Arc<App>>, cert: Option<Extension<ClientCert>>) -> Response {
-    let cert = cert.map(|Extension(c)| c);
+async fn whoami(
+    State(app): State<Arc<App>>,
+    cert: Option<Extension<ClientCert>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let cert = app.mtls.certificate(cert.map(|Extension(c)| c), &headers);
     match &cert {
         Some(c) => {
             let known = app.store.mtls_permissions(&c.identity).ok().flatten();
