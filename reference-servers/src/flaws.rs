@@ -58,6 +58,8 @@ pub enum Flaw {
     MtlsIgnoreExpiry,
     /// mTLS: a forwarded-certificate header on the direct listener is trusted.
     MtlsTrustForwardedHeader,
+    /// mTLS: certificate-bound OAuth tokens are accepted over any certificate, or none.
+    MtlsSkipTokenBinding,
 }
 
 impl Flaw {
@@ -86,6 +88,7 @@ impl Flaw {
         Flaw::MtlsIgnoreEku,
         Flaw::MtlsIgnoreExpiry,
         Flaw::MtlsTrustForwardedHeader,
+        Flaw::MtlsSkipTokenBinding,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -114,6 +117,7 @@ impl Flaw {
             Flaw::MtlsIgnoreEku => "mtls-ignore-eku",
             Flaw::MtlsIgnoreExpiry => "mtls-ignore-expiry",
             Flaw::MtlsTrustForwardedHeader => "mtls-trust-forwarded-header",
+            Flaw::MtlsSkipTokenBinding => "mtls-skip-token-binding",
         }
     }
 
@@ -182,6 +186,9 @@ impl Flaw {
             }
             Flaw::MtlsTrustForwardedHeader => {
                 "mTLS: X-Forwarded-Client-Cert or Client-Cert (RFC 9440) on the direct listener is trusted."
+            }
+            Flaw::MtlsSkipTokenBinding => {
+                "mTLS: certificate-bound access tokens (RFC 8705 cnf x5t#S256) work over any certificate or none."
             }
         }
     }

@@ -134,6 +134,19 @@ pub struct OAuth2Section {
     pub opaque_client: ClientCredentials,
     /// Extension: another client, for cross-client checks.
     pub other_client: ClientCredentials,
+    /// Extension: the `tls_client_auth` client and its mTLS endpoints (RFC 8705).
+    pub tls_client_auth: TlsClientAuth,
+}
+
+/// A `tls_client_auth` client: `[mtls]`'s client certificate authenticates it.
+#[derive(Debug, Serialize)]
+pub struct TlsClientAuth {
+    /// `client_id` (the certificate's identity).
+    pub client_id: String,
+    /// The token endpoint on the mTLS listener.
+    pub token_url: String,
+    /// The resource server on the mTLS listener (checks the binding).
+    pub resource_url: String,
 }
 
 /// The login form's fields.

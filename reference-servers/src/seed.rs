@@ -52,6 +52,8 @@ pub const OAUTH_CLIENT: &str = "authbench-client";
 pub const OAUTH_OPAQUE_CLIENT: &str = "authbench-opaque-client";
 /// A second JWT client, for cross-client checks.
 pub const OAUTH_OTHER_CLIENT: &str = "authbench-other-client";
+/// The `tls_client_auth` client: its certificate (mTLS identity) authenticates it.
+pub const OAUTH_TLS_CLIENT: &str = "client-a";
 /// The redirect URIs registered for every demo client. Nothing listens there:
 /// a client reads the code from the `Location` header.
 pub const OAUTH_REDIRECT_URIS: [&str; 2] =
@@ -64,6 +66,8 @@ fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), String> {
         (OAUTH_CLIENT, &seed.oauth_client_secret, TokenFormat::Jwt),
         (OAUTH_OPAQUE_CLIENT, &seed.oauth_opaque_client_secret, TokenFormat::Opaque),
         (OAUTH_OTHER_CLIENT, &seed.oauth_other_client_secret, TokenFormat::Jwt),
+        // tls_client_auth: no secret; the mTLS identity client-a authenticates it.
+        (OAUTH_TLS_CLIENT, &None, TokenFormat::Jwt),
     ];
     for (client_id, secret, token_format) in clients {
         let client = OAuthClient {

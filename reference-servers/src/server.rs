@@ -29,7 +29,7 @@ use crate::metrics::Metrics;
 use crate::pki::Pki;
 use crate::profile::{
     ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LoginFields,
-    MtlsSection, OAuth2Section, Profile, ReferenceSection,
+    MtlsSection, OAuth2Section, Profile, ReferenceSection, TlsClientAuth,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -186,7 +186,8 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let prepared = {
         let config = config.clone();
         let base_url = base_url.clone();
-        tokio::task::spawn_blocking(move || prepare(config, &base_url))
+        let mtls_base_url = mtls_base_url.clone();
+        tokio::task::spawn_blocking(move || prepare(config, &base_url, &mtls_base_url))
             .await
             .map_err(|e| ServeError::Seed(format!("start-up task failed: {e}")))??
     };
@@ -246,7 +247,11 @@ struct Prepared {
     seed: seed::Seed,
 }
 
-fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> {
+fn prepare(
+    config: ServeConfig,
+    base_url: &str,
+    mtls_base_url: &str,
+) -> Result<Prepared, ServeError> {
     let dir = &config.state_dir;
     let store = Arc::new(Store::open(&dir.join(DATABASE_FILE))?);
     let pki = Pki::load_or_generate(dir)?;
@@ -260,6 +265,7 @@ fn prepare(config: ServeConfig, base_url: &str) -> Result<Prepared, ServeError> 
     seed_mtls(dir, &store, &mtls)?;
     let oauth = crate::oauth::OAuthService::new(
         base_url,
+        mtls_base_url,
         config.oauth.clone(),
         jwt_keys.get(jsonwebtoken::Algorithm::RS256),
         &config.flaws,
@@ -391,6 +397,11 @@ fn build_profile(
             other_client: ClientCredentials {
                 client_id: seed::OAUTH_OTHER_CLIENT.to_owned(),
                 client_secret: seed.oauth_other_client_secret.clone().unwrap_or_default(),
+            },
+            tls_client_auth: TlsClientAuth {
+                client_id: seed::OAUTH_TLS_CLIENT.to_owned(),
+                token_url: format!("{mtls_base_url}{}", crate::oauth::paths::TOKEN),
+                resource_url: format!("{mtls_base_url}{}", crate::oauth::paths::RESOURCE),
             },
         },
         mtls: {

@@ -102,6 +102,8 @@ const MIGRATIONS: &[&str] = &[
         serial TEXT PRIMARY KEY,
         revoked_at INTEGER NOT NULL
     );",
+    // 4: certificate-bound OAuth tokens (RFC 8705).
+    "ALTER TABLE oauth_tokens ADD COLUMN x5t TEXT;",
 ];
 
 const READERS: usize = 4;

@@ -253,6 +253,77 @@ async fn mtls_trust_forwarded_header() {
     .await;
 }
 
+/// A client-credentials token from the mTLS token endpoint, authenticated by
+/// `client`'s certificate (tls_client_auth) and bound to it.
+async fn bound_token(s: &TestServer, client: &reqwest::Client) -> (u16, Value) {
+    let tls = &s.profile["oauth2"]["tls_client_auth"];
+    let r = client
+        .post(tls["token_url"].as_str().unwrap())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", tls["client_id"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn tls_client_auth_issues_certificate_bound_tokens() {
+    let s = TestServer::start(&[]).await;
+    let owner = demo(&s, "client-a");
+    let (status, body) = bound_token(&s, &owner).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(claims["cnf"]["x5t#S256"].as_str().is_some_and(|t| t.len() == 43), "{claims}");
+    let resource =
+        s.profile["oauth2"]["tls_client_auth"]["resource_url"].as_str().unwrap().to_owned();
+    let with = |client: &reqwest::Client| client.get(&resource).bearer_auth(&token).send();
+    assert_eq!(with(&owner).await.unwrap().status(), 200, "over the certificate it is bound to");
+    assert_eq!(
+        with(&demo(&s, "client-rsa")).await.unwrap().status(),
+        401,
+        "over another certificate"
+    );
+    let plain = s.get("/oauth/resource").bearer_auth(&token).send().await.unwrap();
+    assert_eq!(plain.status(), 401, "over no certificate");
+    // The certificate must be the client's own.
+    let (status, body) = bound_token(&s, &demo(&s, "client-rsa")).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    let metadata: Value = s
+        .get("/.well-known/oauth-authorization-server")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["tls_client_certificate_bound_access_tokens"], true);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn mtls_skip_token_binding() {
+    differs(authbench_servers::Flaw::MtlsSkipTokenBinding, |s| async move {
+        let (_, body) = bound_token(&s, &demo(&s, "client-a")).await;
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        let resource =
+            s.profile["oauth2"]["tls_client_auth"]["resource_url"].as_str().unwrap().to_owned();
+        let r = demo(&s, "client-rsa").get(&resource).bearer_auth(&token).send().await.unwrap();
+        (r.status() == 200, s)
+    })
+    .await;
+}
+
 #[test]
 fn every_mtls_flaw_has_a_test() {
     let source = include_str!("mtls.rs");

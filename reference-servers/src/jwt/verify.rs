@@ -86,6 +86,8 @@ pub struct VerifiedToken {
     pub expires_at: Option<i64>,
     /// `cnf.jkt`: the DPoP key the token is bound to (RFC 9449 §6.1).
     pub cnf_jkt: Option<String>,
+    /// `cnf.x5t#S256`: the client certificate it is bound to (RFC 8705 §3.1).
+    pub cnf_x5t: Option<String>,
 }
 
 /// The switches the flaws turn; all `false` on a correct server.
@@ -337,7 +339,12 @@ impl Verifier {
         };
         let cnf_jkt =
             claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str).map(str::to_owned);
-        Ok(VerifiedToken { subject, scopes, jti, expires_at: exp, cnf_jkt })
+        let cnf_x5t = claims
+            .get("cnf")
+            .and_then(|c| c.get("x5t#S256"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(VerifiedToken { subject, scopes, jti, expires_at: exp, cnf_jkt, cnf_x5t })
     }
 }
 

@@ -47,6 +47,8 @@ pub struct ClientCert {
     pub serial: String,
     /// The identity: the `urn:authbench:client:` URI SAN, else the CN.
     pub identity: String,
+    /// base64url SHA-256 of the certificate (RFC 8705 `x5t#S256`).
+    pub thumbprint: String,
 }
 
 impl ClientCert {
@@ -68,7 +70,10 @@ impl ClientCert {
             .next()
             .and_then(|cn| cn.as_str().ok())
             .map(str::to_owned);
-        Some(ClientCert { serial, identity: uri.or(cn)? })
+        use base64::Engine;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(der);
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+        Some(ClientCert { serial, identity: uri.or(cn)?, thumbprint })
     }
 }
 
@@ -211,6 +216,13 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route(paths::WHOAMI, get(whoami))
         .route(paths::RESOURCE, any(resource))
+        // RFC 8705: the token endpoint's mTLS alias (tls_client_auth, binding
+        // tokens to the certificate) and the resource server that checks it.
+        .route(crate::oauth::paths::TOKEN, axum::routing::post(crate::oauth::token::token))
+        .route(
+            crate::oauth::paths::RESOURCE,
+            any(|s, c, m, h, u| crate::oauth::resource::resource(s, c, m, h, u, "read")),
+        )
         .fallback(|| async {
             respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such resource")
         })

@@ -19,7 +19,7 @@ use crate::flaws::Flaw;
 pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
     let result: Result<(), OAuthError> = async {
         let params = Params::parse(&body)?;
-        let client = authenticate_client(&app, &headers, &params)?;
+        let client = authenticate_client(&app, &headers, &params, None)?;
         let token = params.require("token")?;
         let token_hash = hash(token);
         let Some(record) = app.store.oauth_token(&token_hash)? else { return Ok(()) };
@@ -54,7 +54,7 @@ pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Strin
 pub async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
     let result: Result<serde_json::Value, OAuthError> = async {
         let params = Params::parse(&body)?;
-        authenticate_client(&app, &headers, &params)?;
+        authenticate_client(&app, &headers, &params, None)?;
         let token = params.require("token")?;
         let record = app.store.oauth_token(&hash(token))?;
         Ok(match record {

@@ -86,6 +86,8 @@ pub struct OAuthService {
     pub resource_id: String,
     /// Another resource the AS issues tokens for (to test audience checks).
     pub other_resource_id: String,
+    /// The mTLS listener's origin (RFC 8705 endpoint aliases).
+    pub mtls_origin: String,
     /// Lifetimes.
     pub config: OAuthConfig,
     /// Logins in progress.
@@ -99,6 +101,7 @@ impl OAuthService {
     /// tokens with `key` (the JWT servers' RS256 key).
     pub fn new(
         issuer: &str,
+        mtls_origin: &str,
         config: OAuthConfig,
         key: &crate::jwt::keys::SigningKey,
         flaws: &crate::flaws::Flaws,
@@ -124,6 +127,7 @@ impl OAuthService {
             issuer: issuer.to_owned(),
             resource_id,
             other_resource_id: format!("{issuer}/other-api"),
+            mtls_origin: mtls_origin.to_owned(),
             config,
             pending: authorize::PendingLogins::default(),
             verifier,
@@ -146,8 +150,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route(paths::TOKEN, post(token::token))
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
-        .route(paths::RESOURCE, any(|s, m, h, u| resource::resource(s, m, h, u, "read")))
-        .route(paths::PRIVILEGED, any(|s, m, h, u| resource::resource(s, m, h, u, "write")))
+        .route(paths::RESOURCE, any(|s, c, m, h, u| resource::resource(s, c, m, h, u, "read")))
+        .route(paths::PRIVILEGED, any(|s, c, m, h, u| resource::resource(s, c, m, h, u, "write")))
 }
 
 async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
@@ -162,7 +166,9 @@ async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> 
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "tls_client_auth"],
+        "tls_client_certificate_bound_access_tokens": true,
+        "mtls_endpoint_aliases": { "token_endpoint": format!("{}{}", o.mtls_origin, paths::TOKEN) },
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
@@ -302,6 +308,7 @@ pub fn authenticate_client(
     app: &App,
     headers: &HeaderMap,
     params: &Params,
+    cert: Option<&crate::mtls::ClientCert>,
 ) -> Result<OAuthClient, OAuthError> {
     let auth = Authorization::of(headers);
     let basic = auth.credentials_for("Basic");
@@ -337,7 +344,21 @@ pub fn authenticate_client(
         }
         (None, Some(secret)) => (params.require("client_id")?.to_owned(), secret.to_owned()),
         (None, None) => {
-            return Err(OAuthError::invalid_client("client authentication is required"));
+            // tls_client_auth (RFC 8705 §2.1): a client registered without a
+            // secret authenticates with a certificate of its own identity.
+            return match (cert, params.get("client_id")) {
+                (Some(cert), Some(id)) => match app.store.oauth_client(id)? {
+                    Some(client)
+                        if client.secret_hash.is_none() && cert.identity == client.client_id =>
+                    {
+                        Ok(client)
+                    }
+                    _ => Err(OAuthError::invalid_client(
+                        "the client certificate does not authenticate this client",
+                    )),
+                },
+                _ => Err(OAuthError::invalid_client("client authentication is required")),
+            };
         }
     };
     match app.store.oauth_client(&client_id)? {

@@ -51,6 +51,7 @@ fn challenges(error: Option<(&str, &str)>, dpop_scheme: bool, scope: Option<&str
 /// A protected resource requiring `scope`.
 pub async fn resource(
     State(app): State<Arc<App>>,
+    cert: Option<axum::Extension<crate::mtls::ClientCert>>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
@@ -58,67 +59,70 @@ pub async fn resource(
 ) -> Response {
     let started = std::time::Instant::now();
     let dpop_scheme = Authorization::of(&headers).credentials_for("DPoP").is_some();
-    let (label, response) = match authenticate(&app, &method, &headers, &uri, scope).await {
-        Ok(subject) => ("ok", respond::payload(&method, Some(&subject))),
-        Err(Refusal::Missing) => (
-            "missing",
-            respond::error(
-                StatusCode::UNAUTHORIZED,
-                Some(challenges(None, false, None)),
-                "unauthorized",
-                "This resource requires an OAuth access token",
+    let cert = cert.map(|axum::Extension(c)| c);
+    let (label, response) =
+        match authenticate(&app, cert.as_ref(), &method, &headers, &uri, scope).await {
+            Ok(subject) => ("ok", respond::payload(&method, Some(&subject))),
+            Err(Refusal::Missing) => (
+                "missing",
+                respond::error(
+                    StatusCode::UNAUTHORIZED,
+                    Some(challenges(None, false, None)),
+                    "unauthorized",
+                    "This resource requires an OAuth access token",
+                ),
             ),
-        ),
-        Err(Refusal::BadRequest(d)) => (
-            "invalid_request",
-            respond::error(
-                StatusCode::BAD_REQUEST,
-                Some(challenges(Some(("invalid_request", d)), dpop_scheme, None)),
+            Err(Refusal::BadRequest(d)) => (
                 "invalid_request",
-                d,
+                respond::error(
+                    StatusCode::BAD_REQUEST,
+                    Some(challenges(Some(("invalid_request", d)), dpop_scheme, None)),
+                    "invalid_request",
+                    d,
+                ),
             ),
-        ),
-        Err(Refusal::InvalidToken(d, dpop)) => (
-            "invalid_token",
-            respond::error(
-                StatusCode::UNAUTHORIZED,
-                Some(challenges(Some(("invalid_token", &d)), dpop || dpop_scheme, None)),
+            Err(Refusal::InvalidToken(d, dpop)) => (
                 "invalid_token",
-                &d,
+                respond::error(
+                    StatusCode::UNAUTHORIZED,
+                    Some(challenges(Some(("invalid_token", &d)), dpop || dpop_scheme, None)),
+                    "invalid_token",
+                    &d,
+                ),
             ),
-        ),
-        Err(Refusal::Scope(s)) => (
-            "insufficient_scope",
-            respond::error(
-                StatusCode::FORBIDDEN,
-                Some(challenges(
-                    Some((
-                        "insufficient_scope",
-                        "The token lacks the scope this resource requires",
-                    )),
-                    dpop_scheme,
-                    Some(s),
-                )),
+            Err(Refusal::Scope(s)) => (
                 "insufficient_scope",
-                "The token lacks the scope this resource requires",
+                respond::error(
+                    StatusCode::FORBIDDEN,
+                    Some(challenges(
+                        Some((
+                            "insufficient_scope",
+                            "The token lacks the scope this resource requires",
+                        )),
+                        dpop_scheme,
+                        Some(s),
+                    )),
+                    "insufficient_scope",
+                    "The token lacks the scope this resource requires",
+                ),
             ),
-        ),
-        Err(Refusal::Unavailable) => (
-            "error",
-            respond::error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                None,
-                "temporarily_unavailable",
-                "Token status unavailable",
+            Err(Refusal::Unavailable) => (
+                "error",
+                respond::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "temporarily_unavailable",
+                    "Token status unavailable",
+                ),
             ),
-        ),
-    };
+        };
     app.metrics.record("oauth2", label, started.elapsed());
     response
 }
 
 async fn authenticate(
     app: &App,
+    cert: Option<&crate::mtls::ClientCert>,
     method: &Method,
     headers: &HeaderMap,
     uri: &Uri,
@@ -152,7 +156,7 @@ async fn authenticate(
     let invalid = |d: &str| Refusal::InvalidToken(d.to_owned(), dpop_scheme);
     let now = now();
     let skip_aud = app.flaws.has(Flaw::OauthRsSkipAudience);
-    let (subject, scopes, jkt) = if token.matches('.').count() == 2 {
+    let (subject, scopes, jkt, x5t) = if token.matches('.').count() == 2 {
         let verified = app
             .oauth
             .verifier
@@ -165,7 +169,7 @@ async fn authenticate(
             Some(_) => return Err(invalid("The access token was revoked")),
             None => return Err(invalid("The access token is unknown")),
         }
-        (verified.subject, verified.scopes, verified.cnf_jkt)
+        (verified.subject, verified.scopes, verified.cnf_jkt, verified.cnf_x5t)
     } else {
         let record =
             app.store.oauth_token(&super::hash(token)).map_err(|_| Refusal::Unavailable)?;
@@ -177,7 +181,7 @@ async fn authenticate(
             return Err(invalid("The token is for another audience"));
         }
         let subject = record.subject.clone().unwrap_or_else(|| record.client_id.clone());
-        (subject, record.scope.split(' ').map(str::to_owned).collect(), record.jkt)
+        (subject, record.scope.split(' ').map(str::to_owned).collect(), record.jkt, record.x5t)
     };
     match (&jkt, dpop_scheme) {
         (Some(bound), true) => {
@@ -205,6 +209,14 @@ async fn authenticate(
         }
         (None, true) => return Err(invalid("The token is not DPoP-bound")),
         (None, false) => {}
+    }
+    // A certificate-bound token works only over the certificate it is bound to
+    // (RFC 8705 §3): presented over another certificate, or none, it is refused.
+    if let Some(bound) = &x5t
+        && !app.flaws.has(Flaw::MtlsSkipTokenBinding)
+        && cert.map(|c| &c.thumbprint) != Some(bound)
+    {
+        return Err(invalid("The token is bound to another client certificate"));
     }
     if !scopes.iter().any(|s| s == scope) {
         return Err(Refusal::Scope(scope));

@@ -94,6 +94,8 @@ pub struct TokenRecord {
     pub audience: Option<String>,
     /// DPoP key thumbprint it is bound to.
     pub jkt: Option<String>,
+    /// Client certificate thumbprint it is bound to (RFC 8705).
+    pub x5t: Option<String>,
     /// Unix seconds.
     pub issued_at: i64,
     /// Unix seconds.
@@ -112,7 +114,7 @@ impl TokenRecord {
 }
 
 const TOKEN_SELECT: &str = "SELECT t.jti, t.kind, t.grant_id, t.client_id, t.subject, t.scope, t.audience, \
-     t.jkt, t.issued_at, t.expires_at, t.rotated_at, COALESCE(t.revoked_at, g.revoked_at) \
+     t.jkt, t.issued_at, t.expires_at, t.rotated_at, COALESCE(t.revoked_at, g.revoked_at), t.x5t \
      FROM oauth_tokens t JOIN oauth_grants g ON g.grant_id = t.grant_id";
 
 fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
@@ -130,6 +132,7 @@ fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_at: row.get(9)?,
         rotated_at: row.get(10)?,
         revoked_at: row.get(11)?,
+        x5t: row.get(12)?,
     })
 }
 
@@ -291,8 +294,8 @@ impl Store {
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO oauth_tokens (token_hash, jti, kind, grant_id, client_id, subject, scope, audience, jkt,
-                     issued_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     issued_at, expires_at, x5t)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     &token_hash[..],
                     token.jti,
@@ -304,7 +307,8 @@ impl Store {
                     token.audience,
                     token.jkt,
                     token.issued_at,
-                    token.expires_at
+                    token.expires_at,
+                    token.x5t
                 ],
             )?;
             Ok(())

@@ -51,6 +51,7 @@ struct Grant<'a> {
     scope: &'a str,
     audience: &'a str,
     jkt: Option<&'a str>,
+    x5t: Option<&'a str>,
     with_refresh: bool,
 }
 
@@ -88,6 +89,9 @@ async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issu
             if let Some(jkt) = grant.jkt {
                 claims["cnf"] = json!({ "jkt": jkt });
             }
+            if let Some(x5t) = grant.x5t {
+                claims["cnf"]["x5t#S256"] = json!(x5t);
+            }
             jsonwebtoken::encode(&header, &claims, &key.encoding)
                 .map_err(|_| OAuthError::server())?
         }
@@ -102,6 +106,7 @@ async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issu
         scope: grant.scope.to_owned(),
         audience: Some(grant.audience.to_owned()),
         jkt: grant.jkt.map(str::to_owned),
+        x5t: grant.x5t.map(str::to_owned),
         issued_at: now,
         expires_at,
         rotated_at: None,
@@ -144,12 +149,14 @@ fn answer(app: &App, issued: Issued) -> Response {
 /// `POST /oauth/token`.
 pub async fn token(
     State(app): State<Arc<App>>,
+    cert: Option<axum::Extension<crate::mtls::ClientCert>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    match token_inner(&app, &method, &uri, &headers, &body).await {
+    let cert = cert.map(|axum::Extension(c)| c);
+    match token_inner(&app, &method, &uri, &headers, &body, cert.as_ref()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -161,6 +168,7 @@ async fn token_inner(
     uri: &Uri,
     headers: &HeaderMap,
     body: &str,
+    cert: Option<&crate::mtls::ClientCert>,
 ) -> Result<Response, OAuthError> {
     // Credentials in the URL end up in logs (RFC 6749 §2.3.1, §3.2).
     if uri.query().is_some_and(|q| !q.is_empty()) {
@@ -169,7 +177,9 @@ async fn token_inner(
         ));
     }
     let params = Params::parse(body)?;
-    let client = authenticate_client(app, headers, &params)?;
+    let client = authenticate_client(app, headers, &params, cert)?;
+    // A token requested over mutual TLS is bound to that certificate (RFC 8705 §3).
+    let x5t = cert.map(|c| c.thumbprint.clone());
     let jkt = match headers.get("dpop") {
         Some(proof) => {
             let proof = proof
@@ -184,9 +194,9 @@ async fn token_inner(
         None => None,
     };
     match params.require("grant_type")? {
-        "authorization_code" => authorization_code(app, &client, &params, jkt).await,
-        "refresh_token" => refresh(app, &client, &params, jkt).await,
-        "client_credentials" => client_credentials(app, &client, &params, jkt).await,
+        "authorization_code" => authorization_code(app, &client, &params, jkt, x5t).await,
+        "refresh_token" => refresh(app, &client, &params, jkt, x5t).await,
+        "client_credentials" => client_credentials(app, &client, &params, jkt, x5t).await,
         "password" | "implicit" | "token" => Err(OAuthError::bad(
             "unsupported_grant_type",
             "this grant type is deprecated by RFC 9700 and not supported",
@@ -200,6 +210,7 @@ async fn authorization_code(
     client: &OAuthClient,
     params: &Params,
     jkt: Option<String>,
+    x5t: Option<String>,
 ) -> Result<Response, OAuthError> {
     let code = params.require("code")?;
     let code_hash = hash(code);
@@ -255,6 +266,7 @@ async fn authorization_code(
             scope: &record.scope,
             audience: &audience,
             jkt: jkt.as_deref(),
+            x5t: x5t.as_deref(),
             with_refresh: true,
         },
     )
@@ -267,6 +279,7 @@ async fn refresh(
     client: &OAuthClient,
     params: &Params,
     jkt: Option<String>,
+    x5t: Option<String>,
 ) -> Result<Response, OAuthError> {
     let token = params.require("refresh_token")?;
     let token_hash = hash(token);
@@ -320,6 +333,7 @@ async fn refresh(
             scope: &scope,
             audience: &audience,
             jkt: record.jkt.as_deref().or(jkt.as_deref()),
+            x5t: record.x5t.as_deref().or(x5t.as_deref()),
             with_refresh: rotating,
         },
     )
@@ -335,6 +349,7 @@ async fn client_credentials(
     client: &OAuthClient,
     params: &Params,
     jkt: Option<String>,
+    x5t: Option<String>,
 ) -> Result<Response, OAuthError> {
     let scope = params.get("scope").unwrap_or("read").to_owned();
     if scope.split(' ').any(|s| !client.scopes.iter().any(|c| c == s)) {
@@ -358,6 +373,7 @@ async fn client_credentials(
             scope: &scope,
             audience: &audience,
             jkt: jkt.as_deref(),
+            x5t: x5t.as_deref(),
             with_refresh: false,
         },
     )
