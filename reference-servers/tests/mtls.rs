@@ -112,6 +112,13 @@ async fn bad_certificates_are_refused_at_the_handshake() {
         let result = status(&client, &url).await;
         assert!(result.is_err(), "{what}: {result:?}");
     }
+    // Every kind the forge can mint, for an identity that may read.
+    let ca = client_ca(&s);
+    for kind in authbench_servers::mtls::pki::BadCertificate::ALL {
+        let (chain, key) = ca.mint_bad("client-a", kind).unwrap();
+        let result = status(&client_with(&s, Some((chain.as_bytes(), key.as_bytes()))), &url).await;
+        assert!(!matches!(result, Ok(200)), "{kind:?}: {result:?}");
+    }
     s.stop().await;
 }
 

@@ -157,7 +157,10 @@ impl MtlsService {
             // one, the root (offline, in a real deployment) does not.
             builder = builder.with_crls([crl]).only_check_end_entity_revocation();
         }
-        let mut verifier = builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?;
+        let mut verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> =
+            Arc::new(verifier::RequireDigitalSignature::new(
+                builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?,
+            ));
         let ignore_eku = self.flaws.has(Flaw::MtlsIgnoreEku);
         let ignore_expiry = self.flaws.has(Flaw::MtlsIgnoreExpiry);
         if ignore_eku || ignore_expiry {

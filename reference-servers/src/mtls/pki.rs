@@ -261,3 +261,83 @@ pub fn serial_of(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     Some(hex::encode(cert.raw_serial()).trim_start_matches("00").to_owned())
 }
+
+/// Client certificates a correct mTLS server must refuse, for the harness's
+/// forge and the tests (CATALOG MT-02, MT-03, MT-06, MT-07, MT-08).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCertificate {
+    /// Expired yesterday.
+    Expired,
+    /// Valid from tomorrow.
+    NotYetValid,
+    /// Self-signed.
+    SelfSigned,
+    /// Issued by a CA the server does not trust.
+    UntrustedCa,
+    /// Extended key usage serverAuth only.
+    WrongEku,
+    /// Key usage without digitalSignature.
+    WrongKeyUsage,
+    /// A CA certificate used as a client certificate.
+    CaAsLeaf,
+}
+
+impl BadCertificate {
+    /// Every kind.
+    pub const ALL: [BadCertificate; 7] = [
+        BadCertificate::Expired,
+        BadCertificate::NotYetValid,
+        BadCertificate::SelfSigned,
+        BadCertificate::UntrustedCa,
+        BadCertificate::WrongEku,
+        BadCertificate::WrongKeyUsage,
+        BadCertificate::CaAsLeaf,
+    ];
+}
+
+impl ClientCa {
+    /// Mints a certificate of `kind` for identity `name`: (chain PEM, key PEM).
+    pub fn mint_bad(
+        &self,
+        name: &str,
+        kind: BadCertificate,
+    ) -> Result<(String, String), rcgen::Error> {
+        let (key, key_pem) = generate_key(KeyType::P256)?;
+        let mut params = client_params(name)?;
+        let now = OffsetDateTime::now_utc();
+        match kind {
+            BadCertificate::Expired => {
+                params.not_before = now - Duration::days(30);
+                params.not_after = now - Duration::days(1);
+            }
+            BadCertificate::NotYetValid => {
+                params.not_before = now + Duration::days(1);
+                params.not_after = now + Duration::days(30);
+            }
+            BadCertificate::WrongEku => {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth]
+            }
+            BadCertificate::WrongKeyUsage => {
+                params.key_usages = vec![KeyUsagePurpose::KeyEncipherment]
+            }
+            BadCertificate::CaAsLeaf => {
+                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                params.key_usages =
+                    vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+            }
+            BadCertificate::SelfSigned => return Ok((params.self_signed(&key)?.pem(), key_pem)),
+            BadCertificate::UntrustedCa => {
+                let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+                let mut ca = CertificateParams::default();
+                ca.distinguished_name.push(DnType::CommonName, "authbench untrusted CA");
+                ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+                ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+                let ca_pem = ca.self_signed(&ca_key)?.pem();
+                let issuer = Issuer::new(ca, ca_key);
+                let leaf = params.signed_by(&key, &issuer)?.pem();
+                return Ok((format!("{leaf}{ca_pem}"), key_pem));
+            }
+        }
+        Ok((format!("{}{}", self.issue(&params, &key)?, self.cert_pem), key_pem))
+    }
+}

@@ -137,3 +137,80 @@ impl ClientCertVerifier for Forgiving {
         self.inner.supported_verify_schemes()
     }
 }
+
+/// Adds what webpki leaves out for client certificates: RFC 5280 §4.2.1.3 —
+/// a certificate whose key usage extension lacks digitalSignature must not
+/// sign, and a TLS client signs the handshake with it.
+#[derive(Debug)]
+pub struct RequireDigitalSignature {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl RequireDigitalSignature {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn ClientCertVerifier>) -> Self {
+        RequireDigitalSignature { inner }
+    }
+}
+
+/// Whether the certificate may sign: no key usage extension, or one with digitalSignature.
+pub fn may_sign(der: &[u8]) -> bool {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => match cert.key_usage() {
+            Ok(Some(ku)) => ku.value.digital_signature(),
+            Ok(None) => true,
+            Err(_) => false,
+        },
+        Err(_) => false,
+    }
+}
+
+impl ClientCertVerifier for RequireDigitalSignature {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        if may_sign(end_entity) {
+            Ok(verified)
+        } else {
+            Err(Error::InvalidCertificate(CertificateError::InvalidPurpose))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
