@@ -280,11 +280,18 @@ pub enum BadCertificate {
     WrongKeyUsage,
     /// A CA certificate used as a client certificate.
     CaAsLeaf,
+    /// An RSA-1024 key (a fixed, public test key: aws-lc will not generate one).
+    WeakKey,
 }
+
+/// The RSA-1024 private key of [`BadCertificate::WeakKey`] certificates. It
+/// is deliberately public: a weak key for testing refusals, never for use.
+pub const WEAK_RSA_KEY_PEM: &str = include_str!("fixtures/rsa1024.key.pem");
+const WEAK_RSA_PUBLIC_PEM: &str = include_str!("fixtures/rsa1024.pub.pem");
 
 impl BadCertificate {
     /// Every kind.
-    pub const ALL: [BadCertificate; 7] = [
+    pub const ALL: [BadCertificate; 8] = [
         BadCertificate::Expired,
         BadCertificate::NotYetValid,
         BadCertificate::SelfSigned,
@@ -292,6 +299,7 @@ impl BadCertificate {
         BadCertificate::WrongEku,
         BadCertificate::WrongKeyUsage,
         BadCertificate::CaAsLeaf,
+        BadCertificate::WeakKey,
     ];
 }
 
@@ -326,6 +334,16 @@ impl ClientCa {
                     vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
             }
             BadCertificate::SelfSigned => return Ok((params.self_signed(&key)?.pem(), key_pem)),
+            BadCertificate::WeakKey => {
+                use rustls_pki_types::pem::PemObject;
+                let spki = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(
+                    WEAK_RSA_PUBLIC_PEM.as_bytes(),
+                )
+                .map_err(|_| rcgen::Error::CouldNotParseKeyPair)?;
+                let public = rcgen::SubjectPublicKeyInfo::from_der(&spki)?;
+                let leaf = params.signed_by(&public, &self.issuer)?.pem();
+                return Ok((format!("{leaf}{}", self.cert_pem), WEAK_RSA_KEY_PEM.to_owned()));
+            }
             BadCertificate::UntrustedCa => {
                 let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
                 let mut ca = CertificateParams::default();
