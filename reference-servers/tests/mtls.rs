@@ -220,6 +220,80 @@ async fn revocation_takes_effect_without_a_restart_even_on_open_connections() {
     s.stop().await;
 }
 
+/// A TLS client that keeps sessions for resumption (rustls's default cache),
+/// presenting `name`'s certificate.
+fn resuming_client(s: &TestServer, name: &str) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&s.key_file("pki/ca.pem")) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let chain: Vec<_> = rustls_pki_types::CertificateDer::pem_slice_iter(
+        &s.key_file(&format!("pki/clients/{name}.pem")),
+    )
+    .map(Result::unwrap)
+    .collect();
+    let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(
+        &s.key_file(&format!("pki/clients/{name}.key")),
+    )
+    .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// One request over a new connection; the status, or `None` if refused.
+async fn raw_status(s: &TestServer, connector: &tokio_rustls::TlsConnector) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.servers.as_ref().unwrap().mtls_addr;
+    let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.ok()?;
+    tls.write_all(b"GET /mtls/resource HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).split(' ').nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_cannot_resume_an_earlier_session() {
+    let s = TestServer::start(&[]).await;
+    let connector = resuming_client(&s, "client-rsa");
+    assert_eq!(raw_status(&s, &connector).await, Some(200));
+    assert_eq!(
+        raw_status(&s, &connector).await,
+        Some(200),
+        "a second connection of the same client"
+    );
+    let who: Value = demo(&s, "client-rsa")
+        .get(mtls_url(&s, "/mtls/whoami"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let revoked = s
+        .admin(Method::POST, "/mtls/revocations")
+        .json(&serde_json::json!({ "serial": who["serial"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 201);
+    // With resumption, this connection could skip certificate verification;
+    // the server offers none, so it is a full handshake, and refused.
+    assert_eq!(raw_status(&s, &connector).await, None);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn forwarded_certificate_headers_are_ignored() {
     let s = TestServer::start(&[]).await;
