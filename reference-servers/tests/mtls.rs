@@ -316,21 +316,6 @@ async fn forwarded_certificate_headers_are_ignored() {
     s.stop().await;
 }
 
-/// Runs `attack` against the correct server and the flawed one: refused by
-/// the first, successful against the second.
-async fn differs<F, Fut>(flaw: authbench_servers::Flaw, attack: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = (bool, TestServer)>,
-{
-    let (succeeded, s) = attack(TestServer::start(&[]).await).await;
-    assert!(!succeeded, "the attack of {flaw} succeeded against the correct server");
-    s.stop().await;
-    let (succeeded, s) = attack(TestServer::start(&[flaw]).await).await;
-    assert!(succeeded, "the attack of {flaw} failed against the flawed server");
-    s.stop().await;
-}
-
 async fn reaches(client: &reqwest::Client, s: &TestServer) -> bool {
     matches!(status(client, &mtls_url(s, "/mtls/resource")).await, Ok(200))
 }

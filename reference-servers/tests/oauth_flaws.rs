@@ -10,21 +10,6 @@ use common::oauth::*;
 use common::*;
 use serde_json::Value;
 
-/// Runs `attack` against the correct server and the flawed one; it must be
-/// refused by the first and succeed against the second.
-async fn differs<F, Fut>(flaw: Flaw, attack: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = (bool, TestServer)>,
-{
-    let (succeeded, s) = attack(TestServer::start(&[]).await).await;
-    assert!(!succeeded, "the attack of {flaw} succeeded against the correct server");
-    s.stop().await;
-    let (succeeded, s) = attack(TestServer::start(&[flaw]).await).await;
-    assert!(succeeded, "the attack of {flaw} failed against the flawed server");
-    s.stop().await;
-}
-
 async fn exchange(s: &TestServer, b: &Browser, code: &str, verifier: Option<&str>) -> (u16, Value) {
     let redirect = oauth(s, "redirect_uri");
     let mut form = vec![

@@ -157,15 +157,11 @@ impl MtlsService {
             // one, the root (offline, in a real deployment) does not.
             builder = builder.with_crls([crl]).only_check_end_entity_revocation();
         }
-        let mut verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> =
-            Arc::new(verifier::RequireDigitalSignature::new(
-                builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?,
-            ));
-        let ignore_eku = self.flaws.has(Flaw::MtlsIgnoreEku);
-        let ignore_expiry = self.flaws.has(Flaw::MtlsIgnoreExpiry);
-        if ignore_eku || ignore_expiry {
-            verifier = Arc::new(verifier::Forgiving::new(verifier, ignore_eku, ignore_expiry));
-        }
+        let mut policy =
+            verifier::Policy::new(builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?);
+        policy.ignore_eku = self.flaws.has(Flaw::MtlsIgnoreEku);
+        policy.ignore_expiry = self.flaws.has(Flaw::MtlsIgnoreExpiry);
+        let mut verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> = Arc::new(policy);
         if self.flaws.has(Flaw::MtlsAcceptAnyCa) {
             verifier = Arc::new(verifier::AnyCertificate::new(Arc::clone(&provider)));
         }

@@ -1,7 +1,6 @@
-//! Client certificate verifiers for the mTLS flaws: one that trusts any
-//! certificate (`mtls-accept-any-ca`), and one that forgives the errors a
-//! flaw names (`mtls-ignore-eku`, `mtls-ignore-expiry`) around rustls's own.
-//! The correct server uses rustls's `WebPkiClientVerifier` unwrapped.
+//! Client certificate verifiers: [`Policy`] around rustls's own (a key usage
+//! check webpki lacks, and the errors the EKU and expiry flaws forgive), and
+//! [`AnyCertificate`] for `mtls-accept-any-ca`.
 
 use std::sync::Arc;
 
@@ -65,91 +64,26 @@ impl ClientCertVerifier for AnyCertificate {
     }
 }
 
-/// Wraps a verifier and forgives the certificate errors a flaw names.
+/// Wraps rustls's verifier with the checks it leaves out and the errors the
+/// flaws forgive. Correct server: `require_digital_signature` on, nothing
+/// forgiven.
 #[derive(Debug)]
-pub struct Forgiving {
+pub struct Policy {
     inner: Arc<dyn ClientCertVerifier>,
-    /// Forgive a missing clientAuth extended key usage.
+    /// Refuse a certificate whose key usage lacks digitalSignature (RFC 5280
+    /// §4.2.1.3): a TLS client signs the handshake with it, and webpki does not
+    /// check key usage on client certificates.
+    pub require_digital_signature: bool,
+    /// Forgive a missing clientAuth extended key usage (`mtls-ignore-eku`).
     pub ignore_eku: bool,
-    /// Forgive an expired or not yet valid certificate.
+    /// Forgive an expired or not yet valid certificate (`mtls-ignore-expiry`).
     pub ignore_expiry: bool,
 }
 
-impl Forgiving {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn ClientCertVerifier>, ignore_eku: bool, ignore_expiry: bool) -> Self {
-        Forgiving { inner, ignore_eku, ignore_expiry }
-    }
-}
-
-impl ClientCertVerifier for Forgiving {
-    fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, Error> {
-        match self.inner.verify_client_cert(end_entity, intermediates, now) {
-            Err(Error::InvalidCertificate(
-                CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
-            )) if self.ignore_eku => Ok(ClientCertVerified::assertion()),
-            Err(Error::InvalidCertificate(
-                CertificateError::Expired
-                | CertificateError::ExpiredContext { .. }
-                | CertificateError::NotValidYet
-                | CertificateError::NotValidYetContext { .. },
-            )) if self.ignore_expiry => Ok(ClientCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// Adds what webpki leaves out for client certificates: RFC 5280 §4.2.1.3 —
-/// a certificate whose key usage extension lacks digitalSignature must not
-/// sign, and a TLS client signs the handshake with it.
-#[derive(Debug)]
-pub struct RequireDigitalSignature {
-    inner: Arc<dyn ClientCertVerifier>,
-}
-
-impl RequireDigitalSignature {
-    /// Wraps `inner`.
+impl Policy {
+    /// Wraps `inner` with the correct policy.
     pub fn new(inner: Arc<dyn ClientCertVerifier>) -> Self {
-        RequireDigitalSignature { inner }
+        Policy { inner, require_digital_signature: true, ignore_eku: false, ignore_expiry: false }
     }
 }
 
@@ -165,7 +99,7 @@ pub fn may_sign(der: &[u8]) -> bool {
     }
 }
 
-impl ClientCertVerifier for RequireDigitalSignature {
+impl ClientCertVerifier for Policy {
     fn offer_client_auth(&self) -> bool {
         self.inner.offer_client_auth()
     }
@@ -184,12 +118,22 @@ impl ClientCertVerifier for RequireDigitalSignature {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
-        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
-        if may_sign(end_entity) {
-            Ok(verified)
-        } else {
-            Err(Error::InvalidCertificate(CertificateError::InvalidPurpose))
+        let verified = match self.inner.verify_client_cert(end_entity, intermediates, now) {
+            Err(Error::InvalidCertificate(
+                CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. },
+            )) if self.ignore_eku => ClientCertVerified::assertion(),
+            Err(Error::InvalidCertificate(
+                CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. },
+            )) if self.ignore_expiry => ClientCertVerified::assertion(),
+            other => other?,
+        };
+        if self.require_digital_signature && !may_sign(end_entity) {
+            return Err(Error::InvalidCertificate(CertificateError::InvalidPurpose));
         }
+        Ok(verified)
     }
 
     fn verify_tls12_signature(

@@ -175,3 +175,18 @@ pub async fn observe(request: reqwest::RequestBuilder) -> Observed {
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
     Observed { status, challenge, error, body }
 }
+
+/// Runs `attack` against the correct server and the one with `flaw`: refused
+/// by the first, successful against the second.
+pub async fn differs<F, Fut>(flaw: Flaw, attack: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = (bool, TestServer)>,
+{
+    let (succeeded, s) = attack(TestServer::start(&[]).await).await;
+    assert!(!succeeded, "the attack of {flaw} succeeded against the correct server");
+    s.stop().await;
+    let (succeeded, s) = attack(TestServer::start(&[flaw]).await).await;
+    assert!(succeeded, "the attack of {flaw} failed against the flawed server");
+    s.stop().await;
+}
