@@ -16,13 +16,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_authbench");
 struct Serve {
     child: Child,
     base_url: String,
+    /// The whole `ready` line.
+    ready: String,
 }
 
 /// Starts `serve` and waits (with a deadline, never a fixed sleep) for its `ready` line.
 async fn serve(state: &Path, extra: &[&str]) -> Serve {
+    let mut args = vec!["--state", state.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    serve_with(&args).await
+}
+
+/// Starts `serve --bind 127.0.0.1:0` with `args` and waits for `ready`.
+async fn serve_with(args: &[&str]) -> Serve {
     let mut child = Command::new(BIN)
-        .args(["serve", "--state", state.to_str().unwrap(), "--bind", "127.0.0.1:0"])
-        .args(extra)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -36,7 +45,7 @@ async fn serve(state: &Path, extra: &[&str]) -> Serve {
         .expect("serve exited before printing ready");
     assert!(line.starts_with("ready "), "{line}");
     let base_url = line.split_whitespace().nth(1).unwrap().to_owned();
-    Serve { child, base_url }
+    Serve { child, base_url, ready: line }
 }
 
 fn client(state: &Path) -> reqwest::Client {
@@ -187,25 +196,13 @@ async fn sigterm_shuts_down_cleanly() {
 
 #[tokio::test]
 async fn without_state_a_temporary_directory_is_used_and_removed_on_sigint() {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let mut s = serve_with(&[]).await;
     let profile_path =
-        line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
+        s.ready.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
     let state = Path::new(&profile_path).parent().unwrap().to_owned();
     assert!(state.join("state.db").exists());
-    let base_url = line.split_whitespace().nth(1).unwrap();
-    assert_eq!(status(client(&state).get(format!("{base_url}/baseline"))).await, 200);
-    signal_and_wait(&mut child, "-INT").await;
+    assert_eq!(status(client(&state).get(format!("{}/baseline", s.base_url))).await, 200);
+    signal_and_wait(&mut s.child, "-INT").await;
     assert!(!state.exists(), "{} was left behind", state.display());
 }
 

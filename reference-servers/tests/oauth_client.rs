@@ -33,40 +33,7 @@ async fn the_oauth2_crate_completes_the_code_flow_with_pkce() {
         .url();
 
     // The user's browser: the login and consent forms.
-    let page = b.http.get(auth_url.as_str()).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let cookie =
-        page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
-    let consent = b
-        .http
-        .post(s.url("/oauth/login"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("request", hidden(&html, "request")),
-            ("csrf", hidden(&html, "csrf")),
-            ("username", "alice".to_owned()),
-            ("password", s.field("basic", "password")),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let done = b
-        .http
-        .post(s.url("/oauth/consent"))
-        .header("cookie", &cookie)
-        .form(&[
-            ("request", hidden(&consent, "request")),
-            ("csrf", hidden(&consent, "csrf")),
-            ("decision", "approve".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let query = query_of(done.headers()["location"].to_str().unwrap());
+    let query = approve_at(&s, &b, b.http.get(auth_url.as_str())).await;
     assert_eq!(param(&query, "state"), Some(csrf.secret().as_str()));
     let code = param(&query, "code").unwrap().to_owned();
 

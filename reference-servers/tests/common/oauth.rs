@@ -88,7 +88,17 @@ pub async fn approve(
     b: &Browser,
     params: &[(String, String)],
 ) -> Vec<(String, String)> {
-    let page = b.http.get(s.url("/oauth/authorize")).query(params).send().await.unwrap();
+    approve_at(s, b, b.http.get(s.url("/oauth/authorize")).query(params)).await
+}
+
+/// Walks the login and consent forms of the authorization request `request`
+/// (any client's URL); returns the redirect's query.
+pub async fn approve_at(
+    s: &TestServer,
+    b: &Browser,
+    request: reqwest::RequestBuilder,
+) -> Vec<(String, String)> {
+    let page = request.send().await.unwrap();
     assert_eq!(page.status(), 200, "{:?}", page.headers().get("location"));
     let cookie =
         page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
