@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::api_key;
-use crate::app::{App, now};
+use crate::app::{App, deadline_after, now};
 use crate::basic::hash_password;
 use crate::respond::{self, Authorization, quoted};
 use crate::store::{ApiKeyRecord, KeyMode, Store, StoreError};
@@ -280,7 +280,7 @@ async fn create_key(
     if req.expires_in.is_some_and(|s| s <= 0) {
         return bad_request("expires_in must be a positive number of seconds");
     }
-    let expires_at = req.expires_in.map(|s| now().saturating_add(s));
+    let expires_at = req.expires_in.map(deadline_after);
     match blocking(&app.store, move |s| {
         issue_key(s, &req.client_id, req.scopes, req.mode, expires_at)
     })

@@ -25,6 +25,21 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The whole second at which something granted `lifetime` seconds from now
+/// expires (checked as `deadline <= now()`): rounded up, so it lives at least
+/// `lifetime` seconds and at most one more. Truncating instead would let a
+/// one-second key die a few milliseconds after it was issued. A lifetime of
+/// zero or less is already over.
+pub fn deadline_after(lifetime: i64) -> i64 {
+    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let whole = elapsed.as_secs() as i64;
+    if lifetime <= 0 {
+        return whole.saturating_add(lifetime);
+    }
+    let rounded = if elapsed.subsec_nanos() > 0 { whole.saturating_add(1) } else { whole };
+    rounded.saturating_add(lifetime)
+}
+
 /// Everything a request handler may need, built once at start.
 #[derive(Debug)]
 pub struct App {
@@ -168,4 +183,22 @@ async fn jwt_resource(
     revocable: bool,
 ) -> Response {
     jwt::resource(&app, &method, &headers, &uri, alg, scope, revocable).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_grants_at_least_the_whole_lifetime() {
+        let precise = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        let before = precise();
+        let deadline = deadline_after(1);
+        // Measured against the exact clock, not the truncated one: a second
+        // counted from a truncated start ends up to a second early.
+        assert!(deadline as f64 >= before + 1.0, "{before} {deadline}");
+        assert!(deadline as f64 <= precise() + 2.0, "{before} {deadline}");
+        assert!(deadline_after(0) <= now());
+        assert!(deadline_after(-5) < now());
+    }
 }

@@ -53,7 +53,7 @@ async fn a_key_works_in_either_header_and_nowhere_else() {
 async fn unknown_revoked_mangled_and_expired_keys_all_get_the_same_answer() {
     let s = TestServer::start(&[]).await;
     let key = s.field("api_key", "key");
-    let expiring = create_key(&s, json!({"client_id": "short-lived", "expires_in": 1})).await;
+    let expiring = create_key(&s, json!({"client_id": "short-lived", "expires_in": 2})).await;
     let expiring = expiring["key"].as_str().unwrap().to_owned();
     assert_eq!(
         observe(s.get("/api-key/resource").header("X-API-Key", &expiring)).await.status,

@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 
 use super::store::{CodeRecord, OAuthClient};
 use super::{OAuthError, Params, hash, paths, random_token};
-use crate::app::{App, now};
+use crate::app::{App, deadline_after, now};
 use crate::basic::BasicOutcome;
 use crate::flaws::Flaw;
 
@@ -291,7 +291,7 @@ pub async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -
         code_challenge,
         challenge_method,
         subject: None,
-        expires_at: now() + app.oauth.config.login_lifetime_secs,
+        expires_at: deadline_after(app.oauth.config.login_lifetime_secs),
     };
     let form = login_form(&id, &pending, None);
     app.oauth.pending.insert(id, pending);
@@ -424,7 +424,7 @@ pub async fn consent(State(app): State<Arc<App>>, headers: HeaderMap, body: Stri
         resource: pending.resource.clone(),
         code_challenge: pending.code_challenge.clone(),
         challenge_method: pending.challenge_method.clone(),
-        expires_at: now() + app.oauth.config.code_lifetime_secs,
+        expires_at: deadline_after(app.oauth.config.code_lifetime_secs),
         used_at: None,
     };
     let store = Arc::clone(&app.store);
