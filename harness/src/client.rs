@@ -7,13 +7,56 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
 /// Answers larger than this are cut (the cases judge status and headers).
 const MAX_RESPONSE: usize = 1 << 20;
+
+/// A client certificate chain and its private key, presented in the TLS handshake.
+pub struct ClientIdentity {
+    /// Leaf first, then intermediates.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key.
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity").field("chain", &self.chain.len()).finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a PEM chain and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, String> {
+        let chain = CertificateDer::pem_slice_iter(chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not a PEM certificate chain: {e}"))?;
+        if chain.is_empty() {
+            return Err("no PEM certificate in the chain".to_owned());
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| format!("not a PEM private key: {e}"))?;
+        Ok(ClientIdentity { chain, key })
+    }
+
+    /// The leaf only, without the intermediates.
+    pub fn leaf_only(&self) -> Self {
+        ClientIdentity { chain: self.chain[..1].to_vec(), key: self.key.clone_key() }
+    }
+}
+
+/// A TLS protocol version to insist on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 only.
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
 
 /// A request exactly as it will be written.
 #[derive(Debug, Clone)]
@@ -24,17 +67,47 @@ pub struct RawRequest {
     pub url: Url,
     /// Header lines in order, names and values sent as is (after `Host`).
     pub headers: Vec<(String, Vec<u8>)>,
+    /// The body; `Content-Length` is added when it is non-empty or the method has one.
+    pub body: Vec<u8>,
+    /// A client certificate to present (mutual TLS).
+    pub identity: Option<Arc<ClientIdentity>>,
+    /// Insist on one TLS version.
+    pub tls_version: Option<TlsVersion>,
 }
 
 impl RawRequest {
     /// A GET of `url` with no headers.
     pub fn get(url: Url) -> Self {
-        RawRequest { method: "GET".to_owned(), url, headers: Vec::new() }
+        RawRequest {
+            method: "GET".to_owned(),
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+            identity: None,
+            tls_version: None,
+        }
+    }
+
+    /// A POST of `url` with a form body (`application/x-www-form-urlencoded`).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(url: Url, fields: &[(K, V)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+            .finish();
+        let mut request = RawRequest::get(url);
+        request.method = "POST".to_owned();
+        request.body = body.into_bytes();
+        request.header("Content-Type", "application/x-www-form-urlencoded")
     }
 
     /// Appends a header line.
     pub fn header(mut self, name: &str, value: impl Into<Vec<u8>>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Presents `identity` in the handshake.
+    pub fn with_identity(mut self, identity: Option<Arc<ClientIdentity>>) -> Self {
+        self.identity = identity;
         self
     }
 
@@ -57,10 +130,11 @@ impl RawRequest {
             out.extend_from_slice(b"\r\n");
         }
         let has_body = matches!(self.method.as_str(), "POST" | "PUT" | "PATCH");
-        if has_body {
-            out.extend_from_slice(b"Content-Length: 0\r\n");
+        if has_body || !self.body.is_empty() {
+            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
         }
         out.extend_from_slice(b"Connection: close\r\nUser-Agent: authbench\r\n\r\n");
+        out.extend_from_slice(&self.body);
         out
     }
 }
@@ -91,6 +165,16 @@ impl RawResponse {
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The first value of header `name`.
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.header_values(name).next()
+    }
 }
 
 /// Why no answer came.
@@ -112,6 +196,13 @@ pub enum SendError {
         /// What rustls said.
         reason: String,
     },
+    /// The server refused with a TLS alert, in the handshake or after it (in
+    /// TLS 1.3 a refused client certificate is reported when the client reads).
+    #[error("the server sent the TLS alert {alert}")]
+    Alert {
+        /// The alert's name, e.g. `bad_certificate`, `unknown_ca`.
+        alert: String,
+    },
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
@@ -124,6 +215,7 @@ pub enum SendError {
 #[derive(Clone)]
 pub struct HttpClient {
     tls: tokio_rustls::TlsConnector,
+    roots: Arc<rustls::RootCertStore>,
     timeout: Duration,
 }
 
@@ -150,18 +242,36 @@ impl HttpClient {
                 }
             }
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeout })
+        let roots = Arc::new(roots);
+        let config = tls_builder(&roots, None)?.with_no_client_auth();
+        Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), roots, timeout })
+    }
+
+    /// The connector for `request`: the shared one, or one presenting its
+    /// client certificate or limited to its TLS version.
+    fn connector(&self, request: &RawRequest) -> Result<tokio_rustls::TlsConnector, String> {
+        if request.identity.is_none() && request.tls_version.is_none() {
+            return Ok(self.tls.clone());
+        }
+        let builder = tls_builder(&self.roots, request.tls_version)?;
+        let config = match &request.identity {
+            // A resolver rather than `with_client_auth_cert`, which refuses a
+            // key that does not match the certificate: presenting one is a case.
+            Some(id) => {
+                let key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key)
+                    .map_err(|e| format!("the client key cannot sign: {e}"))?;
+                let certified = rustls::sign::CertifiedKey::new(id.chain.clone(), key);
+                builder.with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(certified))))
+            }
+            None => builder.with_no_client_auth(),
+        };
+        Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
     }
 
     /// Sends `request` on a new connection and reads the whole answer.
     pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
-        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+        // Boxed: a TLS exchange is a large future, and cases nest several.
+        match tokio::time::timeout(self.timeout, Box::pin(self.exchange(request))).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Timeout(self.timeout)),
         }
@@ -190,16 +300,73 @@ impl HttpClient {
                 request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
             let name = ServerName::try_from(host.clone())
                 .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
-            let tls = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| SendError::Tls { host, reason: e.to_string() })?;
+            let connector = self
+                .connector(request)
+                .map_err(|reason| SendError::Tls { host: host.clone(), reason })?;
+            let tls = connector.connect(name, tcp).await.map_err(|e| match alert_of(&e) {
+                Some(alert) => SendError::Alert { alert },
+                None => SendError::Tls { host, reason: e.to_string() },
+            })?;
             roundtrip(tls, &bytes, head_only).await
         } else {
             roundtrip(tcp, &bytes, head_only).await
         }
     }
+}
+
+/// Presents one certificate whatever the server asks for.
+#[derive(Debug)]
+struct FixedIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for FixedIdentity {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+fn tls_builder(
+    roots: &Arc<rustls::RootCertStore>,
+    version: Option<TlsVersion>,
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider);
+    let builder = match version {
+        None => builder.with_safe_default_protocol_versions(),
+        Some(TlsVersion::Tls12) => builder.with_protocol_versions(&[&rustls::version::TLS12]),
+        Some(TlsVersion::Tls13) => builder.with_protocol_versions(&[&rustls::version::TLS13]),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(builder.with_root_certificates(Arc::clone(roots)))
+}
+
+/// The alert a peer sent, if `e` reports one, named as in RFC 8446 §6.
+fn alert_of(e: &std::io::Error) -> Option<String> {
+    let inner = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match inner {
+        rustls::Error::AlertReceived(alert) => Some(alert_name(*alert)),
+        _ => None,
+    }
+}
+
+fn alert_name(alert: rustls::AlertDescription) -> String {
+    // rustls names alerts in CamelCase (`BadCertificate`); the RFC in snake_case.
+    let camel = format!("{alert:?}");
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 fn authority(url: &Url) -> String {
@@ -214,11 +381,12 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
     head_only: bool,
 ) -> Result<RawResponse, SendError> {
     let started = Instant::now();
-    stream
-        .write_all(request)
-        .await
-        .map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
-    stream.flush().await.map_err(|e| SendError::Protocol(format!("writing the request: {e}")))?;
+    let write_failed = |e: std::io::Error| match alert_of(&e) {
+        Some(alert) => SendError::Alert { alert },
+        None => SendError::Protocol(format!("writing the request: {e}")),
+    };
+    stream.write_all(request).await.map_err(write_failed)?;
+    stream.flush().await.map_err(write_failed)?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     loop {
@@ -238,7 +406,12 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
             // A peer that closes without TLS close_notify still sent a whole answer.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => break,
             Err(e) if !buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => return Err(SendError::Protocol(format!("reading the answer: {e}"))),
+            Err(e) => {
+                return Err(match alert_of(&e) {
+                    Some(alert) => SendError::Alert { alert },
+                    None => SendError::Protocol(format!("reading the answer: {e}")),
+                });
+            }
         }
     }
     let elapsed = started.elapsed();

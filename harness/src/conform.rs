@@ -27,7 +27,8 @@ pub fn flaw_names() -> Vec<&'static str> {
 /// Loads the embedded catalog, or `dir`'s.
 pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
     let flaws = flaw_names();
-    let known = Known { flaws: &flaws, steps: engine::steps::NAMES };
+    let steps = engine::steps::all_names();
+    let known = Known { flaws: &flaws, steps: &steps };
     let catalog = match dir {
         Some(dir) => Catalog::from_dir(dir, known),
         None => Catalog::embedded(known),
@@ -146,7 +147,7 @@ pub async fn run_against(
         }
     }
     let name = target.name.clone();
-    let shared = Arc::new(Shared { forge: Forge::new(Arc::new(target)), client });
+    let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();

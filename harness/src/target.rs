@@ -34,9 +34,9 @@ struct RawProfile {
     basic: Option<RawBasic>,
     api_key: Option<RawApiKey>,
     jwt: Option<RawJwt>,
-    // Sections of later issues: accepted, used when their methods land.
-    oauth2: Option<toml::Table>,
-    mtls: Option<toml::Table>,
+    oauth2: Option<RawOAuth2>,
+    mtls: Option<RawMtls>,
+    // The layered issue's section: accepted, used when that method lands.
     layered: Option<toml::Table>,
     reference: Option<RawReference>,
 }
@@ -83,6 +83,55 @@ struct RawJwt {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawOAuth2 {
+    issuer: Spanned<String>,
+    resource_url: Spanned<String>,
+    client_id: String,
+    client_secret: Option<String>,
+    redirect_uri: Spanned<String>,
+    scope: Option<String>,
+    login: Option<std::collections::BTreeMap<String, String>>,
+    resource: Option<String>,
+    other_resource: Option<String>,
+    insufficient_scope_url: Option<Spanned<String>>,
+    opaque_client: Option<RawClient>,
+    other_client: Option<RawClient>,
+    tls_client_auth: Option<RawTlsClientAuth>,
+    code_lifetime_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    client_id: String,
+    client_secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTlsClientAuth {
+    client_id: String,
+    token_url: Spanned<String>,
+    resource_url: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMtls {
+    url: Spanned<String>,
+    client_cert_file: Spanned<String>,
+    client_key_file: Spanned<String>,
+    client_ca_cert_file: Option<Spanned<String>>,
+    client_ca_key_file: Option<Spanned<String>>,
+    revoked_client_cert_file: Option<Spanned<String>>,
+    revoked_client_key_file: Option<Spanned<String>>,
+    forbidden_client_cert_file: Option<Spanned<String>>,
+    forbidden_client_key_file: Option<Spanned<String>>,
+    whoami_url: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawVariant {
     algorithm: Spanned<String>,
     url: Spanned<String>,
@@ -115,6 +164,10 @@ pub struct Target {
     pub api_key: Option<ApiKeyTarget>,
     /// `[jwt]`.
     pub jwt: Option<JwtTarget>,
+    /// `[oauth2]`.
+    pub oauth2: Option<OAuth2Target>,
+    /// `[mtls]`.
+    pub mtls: Option<MtlsTarget>,
     /// Flaws the reference servers run with (`[reference] flaws`).
     pub flaws: Vec<String>,
     /// The reference servers' admin API and its token file, when the target is them.
@@ -147,6 +200,86 @@ pub struct ApiKeyTarget {
     pub revoked_key: Option<String>,
     /// A resource the key's scopes do not cover.
     pub insufficient_scope_url: Option<Url>,
+}
+
+/// A client's id and secret.
+#[derive(Debug, Clone)]
+pub struct ClientSecret {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+}
+
+/// `[oauth2]`.
+#[derive(Debug, Clone)]
+pub struct OAuth2Target {
+    /// The issuer; metadata from its well-known URLs.
+    pub issuer: Url,
+    /// The protected resource.
+    pub resource_url: Url,
+    /// The confidential client the cases act as.
+    pub client_id: String,
+    /// Its secret (none for a client that authenticates otherwise).
+    pub client_secret: Option<String>,
+    /// A redirect URI registered for the client.
+    pub redirect_uri: Url,
+    /// The scope to ask for.
+    pub scope: Option<String>,
+    /// Form fields filled into the login (and consent) pages; none: the
+    /// authorization-code cases skip.
+    pub login: Option<Vec<(String, String)>>,
+    /// The resource indicator (RFC 8707) of `resource_url`.
+    pub resource: Option<String>,
+    /// Another resource the authorization server issues tokens for.
+    pub other_resource: Option<String>,
+    /// A resource the scope does not cover.
+    pub insufficient_scope_url: Option<Url>,
+    /// A client whose access tokens are opaque.
+    pub opaque_client: Option<ClientSecret>,
+    /// Another client, for cross-client cases.
+    pub other_client: Option<ClientSecret>,
+    /// A `tls_client_auth` client authenticated by `[mtls]`'s certificate.
+    pub tls_client_auth: Option<TlsClientAuthTarget>,
+    /// How long codes live, if the profile says (enables the expiry case).
+    pub code_lifetime_seconds: Option<u64>,
+}
+
+/// `[oauth2.tls_client_auth]`.
+#[derive(Debug, Clone)]
+pub struct TlsClientAuthTarget {
+    /// The client's id (its certificate's identity).
+    pub client_id: String,
+    /// The token endpoint on the mTLS listener.
+    pub token_url: Url,
+    /// The resource server on the mTLS listener.
+    pub resource_url: Url,
+}
+
+/// A certificate chain and key from the profile, as PEM.
+#[derive(Debug, Clone)]
+pub struct CertificateFiles {
+    /// The chain, leaf first.
+    pub chain_pem: Vec<u8>,
+    /// The private key.
+    pub key_pem: Vec<u8>,
+}
+
+/// `[mtls]`.
+#[derive(Debug, Clone)]
+pub struct MtlsTarget {
+    /// The resource requiring a client certificate.
+    pub url: Url,
+    /// A certificate the target accepts.
+    pub client: CertificateFiles,
+    /// The CA that issues the target's client certificates (certificate, key).
+    pub client_ca: Option<(String, String)>,
+    /// A certificate the target has revoked.
+    pub revoked: Option<CertificateFiles>,
+    /// A certificate of a known identity without permission.
+    pub forbidden: Option<CertificateFiles>,
+    /// Reports the identity a certificate maps to.
+    pub whoami_url: Option<Url>,
 }
 
 /// A signing key from the profile.
@@ -311,6 +444,41 @@ impl Ctx<'_> {
         Ok(SigningKey { algorithm: alg, encoding, material, public_pem })
     }
 
+    fn certificate_files(
+        &self,
+        cert: &Spanned<String>,
+        key: &Spanned<String>,
+        field: &str,
+    ) -> Result<CertificateFiles, ProfileError> {
+        let chain_pem = self.read(cert, &format!("{field}_cert_file"))?;
+        let key_pem = self.read(key, &format!("{field}_key_file"))?;
+        crate::client::ClientIdentity::from_pem(&chain_pem, &key_pem).map_err(|e| {
+            self.err(
+                cert.span().start,
+                &format!("{field}_cert_file"),
+                format!("{e}; give a PEM certificate chain and its PEM private key"),
+            )
+        })?;
+        Ok(CertificateFiles { chain_pem, key_pem })
+    }
+
+    fn optional_pair(
+        &self,
+        cert: &Option<Spanned<String>>,
+        key: &Option<Spanned<String>>,
+        field: &str,
+    ) -> Result<Option<CertificateFiles>, ProfileError> {
+        match (cert, key) {
+            (Some(c), Some(k)) => Ok(Some(self.certificate_files(c, k, field)?)),
+            (None, None) => Ok(None),
+            (Some(v), None) | (None, Some(v)) => Err(self.err(
+                v.span().start,
+                field,
+                format!("give both {field}_cert_file and {field}_key_file, or neither"),
+            )),
+        }
+    }
+
     fn algorithm(&self, value: &Spanned<String>, field: &str) -> Result<Algorithm, ProfileError> {
         algorithm(value.get_ref()).ok_or_else(|| {
             self.err(
@@ -388,7 +556,9 @@ impl Target {
             }
             None => None,
         };
-        let _ = (&raw.metrics_url, &raw.oauth2, &raw.mtls, &raw.layered);
+        let _ = (&raw.metrics_url, &raw.layered);
+        let oauth2 = raw.oauth2.map(|o| parse_oauth2(&ctx, &base, o)).transpose()?;
+        let mtls = raw.mtls.map(|m| parse_mtls(&ctx, &base, m)).transpose()?;
         let basic = raw
             .basic
             .map(|b| {
@@ -479,6 +649,8 @@ impl Target {
             basic,
             api_key,
             jwt,
+            oauth2,
+            mtls,
             admin: raw
                 .reference
                 .as_ref()
@@ -499,6 +671,12 @@ impl Target {
         if self.jwt.is_some() {
             out.push("jwt");
         }
+        if self.oauth2.is_some() {
+            out.push("oauth2");
+        }
+        if self.mtls.is_some() {
+            out.push("mtls");
+        }
         out
     }
 
@@ -508,8 +686,102 @@ impl Target {
         out.extend(self.basic.as_ref().map(|b| &b.url));
         out.extend(self.api_key.as_ref().map(|a| &a.url));
         out.extend(self.jwt.as_ref().map(|j| &j.url));
+        out.extend(self.oauth2.as_ref().map(|o| &o.issuer));
+        out.extend(self.oauth2.as_ref().map(|o| &o.resource_url));
+        out.extend(self.mtls.as_ref().map(|m| &m.url));
         out
     }
+}
+
+fn parse_oauth2(ctx: &Ctx<'_>, base: &Url, o: RawOAuth2) -> Result<OAuth2Target, ProfileError> {
+    let issuer = ctx.url(base, &o.issuer, "oauth2.issuer")?;
+    let redirect_uri = Url::parse(o.redirect_uri.get_ref()).map_err(|e| {
+        ctx.err(
+            o.redirect_uri.span().start,
+            "oauth2.redirect_uri",
+            format!("`{}` is not an absolute URL: {e}", o.redirect_uri.get_ref()),
+        )
+    })?;
+    let client =
+        |c: RawClient| ClientSecret { client_id: c.client_id, client_secret: c.client_secret };
+    let tls_client_auth = o
+        .tls_client_auth
+        .map(|t| {
+            Ok::<_, ProfileError>(TlsClientAuthTarget {
+                client_id: t.client_id,
+                token_url: ctx.url(base, &t.token_url, "oauth2.tls_client_auth.token_url")?,
+                resource_url: ctx.url(
+                    base,
+                    &t.resource_url,
+                    "oauth2.tls_client_auth.resource_url",
+                )?,
+            })
+        })
+        .transpose()?;
+    Ok(OAuth2Target {
+        resource_url: ctx.url(base, &o.resource_url, "oauth2.resource_url")?,
+        issuer,
+        client_id: o.client_id,
+        client_secret: o.client_secret,
+        redirect_uri,
+        scope: o.scope,
+        login: o.login.map(|m| m.into_iter().collect()),
+        resource: o.resource,
+        other_resource: o.other_resource,
+        insufficient_scope_url: ctx.opt_url(
+            base,
+            &o.insufficient_scope_url,
+            "oauth2.insufficient_scope_url",
+        )?,
+        opaque_client: o.opaque_client.map(client),
+        other_client: o.other_client.map(client),
+        tls_client_auth,
+        code_lifetime_seconds: o.code_lifetime_seconds,
+    })
+}
+
+fn parse_mtls(ctx: &Ctx<'_>, base: &Url, m: RawMtls) -> Result<MtlsTarget, ProfileError> {
+    let client = ctx.certificate_files(&m.client_cert_file, &m.client_key_file, "mtls.client")?;
+    let client_ca = match (&m.client_ca_cert_file, &m.client_ca_key_file) {
+        (Some(c), Some(k)) => {
+            let cert =
+                String::from_utf8_lossy(&ctx.read(c, "mtls.client_ca_cert_file")?).into_owned();
+            let key =
+                String::from_utf8_lossy(&ctx.read(k, "mtls.client_ca_key_file")?).into_owned();
+            authbench_servers::mtls::pki::ClientCa::from_pem(&cert, &key).map_err(|e| {
+                ctx.err(
+                    c.span().start,
+                    "mtls.client_ca_cert_file",
+                    format!("cannot issue certificates with this CA certificate and key: {e}"),
+                )
+            })?;
+            Some((cert, key))
+        }
+        (None, None) => None,
+        (Some(v), None) | (None, Some(v)) => {
+            return Err(ctx.err(
+                v.span().start,
+                "mtls",
+                "give both client_ca_cert_file and client_ca_key_file, or neither",
+            ));
+        }
+    };
+    Ok(MtlsTarget {
+        url: ctx.url(base, &m.url, "mtls.url")?,
+        client,
+        client_ca,
+        revoked: ctx.optional_pair(
+            &m.revoked_client_cert_file,
+            &m.revoked_client_key_file,
+            "mtls.revoked_client",
+        )?,
+        forbidden: ctx.optional_pair(
+            &m.forbidden_client_cert_file,
+            &m.forbidden_client_key_file,
+            "mtls.forbidden_client",
+        )?,
+        whoami_url: ctx.opt_url(base, &m.whoami_url, "mtls.whoami_url")?,
+    })
 }
 
 #[cfg(test)]

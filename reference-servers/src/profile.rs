@@ -134,6 +134,8 @@ pub struct OAuth2Section {
     pub opaque_client: ClientCredentials,
     /// Extension: another client, for cross-client checks.
     pub other_client: ClientCredentials,
+    /// Extension: how long authorization codes live.
+    pub code_lifetime_seconds: i64,
     /// Extension: the `tls_client_auth` client and its mTLS endpoints (RFC 8705).
     pub tls_client_auth: TlsClientAuth,
 }

@@ -398,6 +398,7 @@ fn build_profile(
                 client_id: seed::OAUTH_OTHER_CLIENT.to_owned(),
                 client_secret: seed.oauth_other_client_secret.clone().unwrap_or_default(),
             },
+            code_lifetime_seconds: config.oauth.code_lifetime_secs,
             tls_client_auth: TlsClientAuth {
                 client_id: seed::OAUTH_TLS_CLIENT.to_owned(),
                 token_url: format!("{mtls_base_url}{}", crate::oauth::paths::TOKEN),

@@ -13,5 +13,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("scenarios/conformance/basic.toml", include_str!("../conformance/basic.toml")),
     ("scenarios/conformance/api_key.toml", include_str!("../conformance/api_key.toml")),
     ("scenarios/conformance/jwt.toml", include_str!("../conformance/jwt.toml")),
+    ("scenarios/conformance/oauth2.toml", include_str!("../conformance/oauth2.toml")),
+    ("scenarios/conformance/mtls.toml", include_str!("../conformance/mtls.toml")),
     ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
 ];

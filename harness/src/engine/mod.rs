@@ -28,6 +28,15 @@ pub struct Shared {
     pub forge: Forge,
     /// Sends requests.
     pub client: HttpClient,
+    /// The OAuth authorization server's metadata, fetched once per run.
+    pub oauth_metadata: tokio::sync::OnceCell<Result<Arc<crate::oauth::Metadata>, String>>,
+}
+
+impl Shared {
+    /// Engine state for `forge`'s target, sending with `client`.
+    pub fn new(forge: Forge, client: HttpClient) -> Self {
+        Shared { forge, client, oauth_metadata: tokio::sync::OnceCell::new() }
+    }
 }
 
 /// Called after each case, for progress display.
@@ -114,6 +123,8 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         "basic" => target.basic.is_some(),
         "api_key" => target.api_key.is_some(),
         "jwt" => target.jwt.is_some(),
+        "oauth2" => target.oauth2.is_some(),
+        "mtls" => target.mtls.is_some(),
         _ => false,
     };
     let verdict = if !has_section {

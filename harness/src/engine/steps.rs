@@ -22,6 +22,11 @@ pub const NAMES: &[&str] = &[
     "api-key-flood",
 ];
 
+/// Every step name the catalog may reference: these, OAuth's and mTLS's.
+pub fn all_names() -> Vec<&'static str> {
+    NAMES.iter().chain(crate::oauth::steps::NAMES).chain(crate::mtls::NAMES).copied().collect()
+}
+
 /// Steps that measure time: they run alone, after every other case, so that
 /// the rest of the suite does not load the machine while they measure.
 pub const EXCLUSIVE: &[&str] = &["api-key-timing", "api-key-flood"];
@@ -37,6 +42,13 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
         "api-key-entropy" => api_key_entropy(shared, case),
         "jwt-replay-window" => jwt_replay_window(shared, case).await,
         "api-key-flood" => api_key_flood(shared, case).await,
+        other if other.starts_with("oauth2-") => {
+            match crate::oauth::steps::run(shared, case, other) {
+                Some(step) => step.await,
+                None => Verdict::error("", format!("no step `{other}`")),
+            }
+        }
+        other if other.starts_with("mtls-") => crate::mtls::run(shared, case, other).await,
         other => Verdict::error(
             "",
             format!("no step `{other}` (catalog validation should have caught this)"),

@@ -220,7 +220,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(crate::oauth::paths::TOKEN, axum::routing::post(crate::oauth::token::token))
         .route(
             crate::oauth::paths::RESOURCE,
-            any(|s, c, m, h, u| crate::oauth::resource::resource(s, c, m, h, u, "read")),
+            any(|s, c, m, h, u, b| crate::oauth::resource::resource(s, c, m, h, u, b, "read")),
         )
         .fallback(|| async {
             respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such resource")

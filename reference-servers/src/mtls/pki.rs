@@ -187,6 +187,20 @@ impl ClientCa {
         Ok(ClientCa { cert_pem, issuer, cert_path, key_path, crl_path })
     }
 
+    /// A client CA from its certificate and key in PEM, to mint certificates
+    /// (the harness's forge does this with a target's client CA).
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<ClientCa, rcgen::Error> {
+        let key = KeyPair::from_pem(key_pem)?;
+        let issuer = Issuer::from_ca_cert_pem(cert_pem, key)?;
+        Ok(ClientCa {
+            cert_pem: cert_pem.to_owned(),
+            issuer,
+            cert_path: PathBuf::new(),
+            key_path: PathBuf::new(),
+            crl_path: PathBuf::new(),
+        })
+    }
+
     /// Issues a certificate from `params` for `key`.
     pub fn issue(&self, params: &CertificateParams, key: &KeyPair) -> Result<String, rcgen::Error> {
         Ok(params.signed_by(key, &self.issuer)?.pem())
@@ -310,8 +324,52 @@ impl ClientCa {
         name: &str,
         kind: BadCertificate,
     ) -> Result<(String, String), rcgen::Error> {
+        self.mint_bad_with(client_params(name)?, kind)
+    }
+
+    /// Mints a certificate of `kind` with the subject and subject alternative
+    /// names of `template` (DER), so that only its defect tells it apart from
+    /// the template: a server that ignores the defect maps it to the
+    /// template's identity.
+    pub fn mint_bad_like(
+        &self,
+        template: &[u8],
+        kind: BadCertificate,
+    ) -> Result<(String, String), rcgen::Error> {
+        let (_, cert) = x509_parser::parse_x509_certificate(template)
+            .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
+        let mut params = client_params("template")?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        for rdn in cert.subject().iter() {
+            for attr in rdn.iter() {
+                let oid: Vec<u64> = attr.attr_type().iter().into_iter().flatten().collect();
+                if let Ok(text) = attr.as_str() {
+                    params.distinguished_name.push(DnType::from_oid(&oid), text);
+                }
+            }
+        }
+        params.subject_alt_names.clear();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            use x509_parser::extensions::GeneralName;
+            for name in &san.value.general_names {
+                let entry = match name {
+                    GeneralName::URI(u) => SanType::URI((*u).try_into()?),
+                    GeneralName::DNSName(d) => SanType::DnsName((*d).try_into()?),
+                    GeneralName::RFC822Name(m) => SanType::Rfc822Name((*m).try_into()?),
+                    _ => continue,
+                };
+                params.subject_alt_names.push(entry);
+            }
+        }
+        self.mint_bad_with(params, kind)
+    }
+
+    fn mint_bad_with(
+        &self,
+        mut params: CertificateParams,
+        kind: BadCertificate,
+    ) -> Result<(String, String), rcgen::Error> {
         let (key, key_pem) = generate_key(KeyType::P256)?;
-        let mut params = client_params(name)?;
         let now = OffsetDateTime::now_utc();
         match kind {
             BadCertificate::Expired => {

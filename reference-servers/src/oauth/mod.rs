@@ -46,7 +46,7 @@ pub struct OAuthConfig {
 impl Default for OAuthConfig {
     fn default() -> Self {
         OAuthConfig {
-            code_lifetime_secs: 60,
+            code_lifetime_secs: 10,
             access_lifetime_secs: 600,
             refresh_lifetime_secs: 14 * 24 * 3600,
             dpop_window_secs: 60,
@@ -150,8 +150,14 @@ pub fn routes() -> Router<Arc<App>> {
         .route(paths::TOKEN, post(token::token))
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
-        .route(paths::RESOURCE, any(|s, c, m, h, u| resource::resource(s, c, m, h, u, "read")))
-        .route(paths::PRIVILEGED, any(|s, c, m, h, u| resource::resource(s, c, m, h, u, "write")))
+        .route(
+            paths::RESOURCE,
+            any(|s, c, m, h, u, b| resource::resource(s, c, m, h, u, b, "read")),
+        )
+        .route(
+            paths::PRIVILEGED,
+            any(|s, c, m, h, u, b| resource::resource(s, c, m, h, u, b, "write")),
+        )
 }
 
 async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {

@@ -55,13 +55,14 @@ pub async fn resource(
     method: Method,
     headers: HeaderMap,
     uri: Uri,
+    body: axum::body::Bytes,
     scope: &'static str,
 ) -> Response {
     let started = std::time::Instant::now();
     let dpop_scheme = Authorization::of(&headers).credentials_for("DPoP").is_some();
     let cert = cert.map(|axum::Extension(c)| c);
     let (label, response) =
-        match authenticate(&app, cert.as_ref(), &method, &headers, &uri, scope).await {
+        match authenticate(&app, cert.as_ref(), &method, &headers, &uri, &body, scope).await {
             Ok(subject) => ("ok", respond::payload(&method, Some(&subject))),
             Err(Refusal::Missing) => (
                 "missing",
@@ -126,6 +127,7 @@ async fn authenticate(
     method: &Method,
     headers: &HeaderMap,
     uri: &Uri,
+    body: &[u8],
     scope: &'static str,
 ) -> Result<String, Refusal> {
     let auth = Authorization::of(headers);
@@ -146,7 +148,15 @@ async fn authenticate(
         q.split('&')
             .any(|p| p.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("access_token")))
     });
-    if in_query {
+    // A form body may carry the token too (RFC 6750 §2.2). This server does
+    // not accept it there, but a token in two places is a malformed request.
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    let in_body =
+        form && form_urlencoded::parse(body).any(|(k, _)| k.eq_ignore_ascii_case("access_token"));
+    if in_query || in_body {
         return Err(match token {
             Some(_) => Refusal::BadRequest("The access token was sent in more than one way"),
             None => Refusal::Missing,

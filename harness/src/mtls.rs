@@ -1,0 +1,556 @@
+//! The mTLS cases: bad client certificates minted on the fly, forwarded-header
+//! spoofing, and certificate-bound tokens (RFC 8705). Each is a named step
+//! `mtls-<name>` for case `mtls::<name>`.
+//!
+//! A refusal may come as a TLS alert (rustls, Go, most servers in TLS 1.3
+//! report a refused certificate when the client first reads) or as an HTTP
+//! answer (nginx answers 400 for a certificate it could not verify): both are
+//! refusals. Only an answer that serves the resource is an acceptance.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use authbench_scenarios::{Case, Severity};
+use authbench_servers::mtls::pki::{BadCertificate, ClientCa};
+use base64::Engine as _;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use url::Url;
+
+use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError, TlsVersion};
+use crate::engine::Shared;
+use crate::engine::judge::{Verdict, observe};
+use crate::oauth::{ClientAuth, Session, Tokens};
+use crate::target::{CertificateFiles, MtlsTarget};
+
+type Outcome = Result<Verdict, Verdict>;
+
+/// The steps this module implements.
+pub const NAMES: &[&str] = &[
+    "mtls-valid-certificate",
+    "mtls-valid-certificate-tls12",
+    "mtls-no-certificate",
+    "mtls-self-signed",
+    "mtls-untrusted-ca",
+    "mtls-expired",
+    "mtls-not-yet-valid",
+    "mtls-wrong-eku",
+    "mtls-wrong-key-usage",
+    "mtls-ca-as-leaf",
+    "mtls-revoked",
+    "mtls-key-mismatch",
+    "mtls-unknown-identity",
+    "mtls-forbidden-identity",
+    "mtls-client-cert-header-ignored",
+    "mtls-xfcc-header-ignored",
+    "mtls-tls-client-auth",
+    "mtls-tls-client-auth-wrong-certificate",
+    "mtls-bound-token-other-certificate",
+    "mtls-bound-token-no-certificate",
+    "mtls-bound-token-cnf",
+];
+
+/// Runs mTLS step `name`.
+pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
+    let Some(t) = shared.forge.target().mtls.as_ref() else {
+        return Verdict::skip("the target profile has no [mtls] section");
+    };
+    let sev = case.severity;
+    let m = Mtls { shared, t };
+    // Boxed one by one: together the steps' futures are too big for a stack.
+    let step: Pin<Box<dyn Future<Output = Outcome> + Send + '_>> =
+        match name.strip_prefix("mtls-").unwrap_or_default() {
+            "valid-certificate" => Box::pin(m.valid(sev, None)),
+            "valid-certificate-tls12" => Box::pin(m.valid(sev, Some(TlsVersion::Tls12))),
+            "no-certificate" => Box::pin(m.refused(sev, None, "no client certificate")),
+            "self-signed" => Box::pin(m.bad(sev, BadCertificate::SelfSigned)),
+            "untrusted-ca" => Box::pin(m.bad(sev, BadCertificate::UntrustedCa)),
+            "expired" => Box::pin(m.bad(sev, BadCertificate::Expired)),
+            "not-yet-valid" => Box::pin(m.bad(sev, BadCertificate::NotYetValid)),
+            "wrong-eku" => Box::pin(m.bad(sev, BadCertificate::WrongEku)),
+            "wrong-key-usage" => Box::pin(m.bad(sev, BadCertificate::WrongKeyUsage)),
+            "ca-as-leaf" => Box::pin(m.bad(sev, BadCertificate::CaAsLeaf)),
+            "revoked" => Box::pin(m.revoked(sev)),
+            "key-mismatch" => Box::pin(m.key_mismatch(sev)),
+            "unknown-identity" => Box::pin(m.unknown_identity(sev)),
+            "forbidden-identity" => Box::pin(m.forbidden(sev)),
+            "client-cert-header-ignored" => Box::pin(m.forwarded(sev, Forwarded::ClientCert)),
+            "xfcc-header-ignored" => Box::pin(m.forwarded(sev, Forwarded::Xfcc)),
+            "tls-client-auth" => Box::pin(m.tls_client_auth(sev)),
+            "tls-client-auth-wrong-certificate" => Box::pin(m.tls_client_auth_wrong(sev)),
+            "bound-token-other-certificate" => Box::pin(m.bound_token_misuse(sev, true)),
+            "bound-token-no-certificate" => Box::pin(m.bound_token_misuse(sev, false)),
+            "bound-token-cnf" => Box::pin(m.bound_token_cnf(sev)),
+            other => Box::pin(std::future::ready(Err(Verdict::error(
+                "",
+                format!("no mTLS step `{other}`"),
+            )))),
+        };
+    step.await.unwrap_or_else(|v| v)
+}
+
+fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, Verdict> {
+    ClientIdentity::from_pem(&files.chain_pem, &files.key_pem)
+        .map(Arc::new)
+        .map_err(|e| Verdict::error("a client certificate", e))
+}
+
+fn describe_error(e: &SendError) -> String {
+    match e {
+        SendError::Alert { alert } => format!("TLS alert {alert}"),
+        other => other.to_string(),
+    }
+}
+
+/// Statuses that refuse a client certificate in HTTP (nginx uses 400, and
+/// its own 495/496 internally).
+const HTTP_REFUSALS: &[u16] = &[400, 401, 403, 495, 496];
+
+enum Forwarded {
+    ClientCert,
+    Xfcc,
+}
+
+struct Mtls<'a> {
+    shared: &'a Shared,
+    t: &'a MtlsTarget,
+}
+
+impl Mtls<'_> {
+    async fn send_with(
+        &self,
+        url: &Url,
+        identity: Option<Arc<ClientIdentity>>,
+        version: Option<TlsVersion>,
+        headers: &[(&str, String)],
+    ) -> Result<RawResponse, SendError> {
+        let mut request = RawRequest::get(url.clone()).with_identity(identity);
+        request.tls_version = version;
+        for (name, value) in headers {
+            request.headers.push(((*name).to_owned(), value.clone().into_bytes()));
+        }
+        self.shared.client.send(&request).await
+    }
+
+    /// The client CA to mint with: the profile's, or (for the kinds that do
+    /// not need the target's trust) a throwaway one.
+    fn ca(&self, kind: BadCertificate) -> Result<ClientCa, Verdict> {
+        if let Some((cert, key)) = &self.t.client_ca {
+            return ClientCa::from_pem(cert, key)
+                .map_err(|e| Verdict::error("the client CA", e.to_string()));
+        }
+        if !matches!(kind, BadCertificate::SelfSigned | BadCertificate::UntrustedCa) {
+            return Err(Verdict::skip(
+                "needs the client CA the target trusts: give [mtls] client_ca_cert_file and client_ca_key_file",
+            ));
+        }
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
+        let mut params = rcgen::CertificateParams::default();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
+        ClientCa::from_pem(&cert.pem(), &key.serialize_pem())
+            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))
+    }
+
+    fn leaf_der(&self) -> Result<Vec<u8>, Verdict> {
+        CertificateDer::pem_slice_iter(&self.t.client.chain_pem)
+            .next()
+            .and_then(Result::ok)
+            .map(|c| c.to_vec())
+            .ok_or_else(|| Verdict::error("the client certificate", "no certificate in the chain"))
+    }
+
+    /// Judges an attempt that must not reach the resource.
+    fn judge_refusal(
+        sev: Severity,
+        expected: &str,
+        answer: Result<RawResponse, SendError>,
+    ) -> Outcome {
+        match answer {
+            Err(e @ SendError::Alert { .. }) => {
+                Ok(Verdict::pass(expected.to_owned(), describe_error(&e)))
+            }
+            Err(SendError::Protocol(reason)) => Ok(Verdict::pass(
+                expected.to_owned(),
+                format!("the connection closed without an answer ({reason})"),
+            )),
+            Err(e) => Err(Verdict::error(expected, e.to_string())),
+            Ok(r) if HTTP_REFUSALS.contains(&r.status) => {
+                Ok(Verdict::pass(expected.to_owned(), observe(&r)))
+            }
+            Ok(r) if (200..300).contains(&r.status) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "the certificate was accepted",
+            )),
+            Ok(r) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "neither a TLS refusal nor 400/401/403",
+            )),
+        }
+    }
+
+    async fn valid(&self, sev: Severity, version: Option<TlsVersion>) -> Outcome {
+        let id = identity(&self.t.client)?;
+        let label = match version {
+            Some(TlsVersion::Tls12) => "over TLS 1.2",
+            _ => "",
+        };
+        let expected =
+            format!("200 for the profile's client certificate {label}").trim().to_owned();
+        match self.send_with(&self.t.url, Some(id), version, &[]).await {
+            Ok(r) if r.status == 200 => Ok(Verdict::pass(expected, "200".to_owned())),
+            Ok(r) => {
+                Ok(Verdict::unmet(sev, expected, observe(&r), "the valid certificate was refused"))
+            }
+            Err(e) => Ok(Verdict::unmet(
+                sev,
+                expected,
+                describe_error(&e),
+                "the valid certificate was refused",
+            )),
+        }
+    }
+
+    async fn refused(&self, sev: Severity, id: Option<Arc<ClientIdentity>>, what: &str) -> Outcome {
+        let expected = format!("{what}: a TLS alert or 400/401/403, never the resource");
+        let answer = self.send_with(&self.t.url, id, None, &[]).await;
+        Self::judge_refusal(sev, &expected, answer)
+    }
+
+    async fn bad(&self, sev: Severity, kind: BadCertificate) -> Outcome {
+        let ca = self.ca(kind)?;
+        let template = self.leaf_der()?;
+        let (chain, key) = ca
+            .mint_bad_like(&template, kind)
+            .map_err(|e| Verdict::error("a bad certificate", e.to_string()))?;
+        let id = ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes())
+            .map_err(|e| Verdict::error("a bad certificate", e))?;
+        let what = match kind {
+            BadCertificate::SelfSigned => "a self-signed certificate",
+            BadCertificate::UntrustedCa => "a certificate from an untrusted CA",
+            BadCertificate::Expired => "an expired certificate",
+            BadCertificate::NotYetValid => "a certificate valid from tomorrow",
+            BadCertificate::WrongEku => "a certificate for serverAuth only",
+            BadCertificate::WrongKeyUsage => "a certificate without digitalSignature",
+            BadCertificate::CaAsLeaf => "a CA certificate as client certificate",
+            BadCertificate::WeakKey => "an RSA-1024 certificate",
+        };
+        self.refused(sev, Some(Arc::new(id)), what).await
+    }
+
+    async fn revoked(&self, sev: Severity) -> Outcome {
+        let files =
+            self.t.revoked.as_ref().ok_or_else(|| {
+                Verdict::skip("the profile's [mtls] has no revoked_client_cert_file")
+            })?;
+        self.refused(sev, Some(identity(files)?), "a revoked certificate").await
+    }
+
+    async fn key_mismatch(&self, sev: Severity) -> Outcome {
+        let valid = identity(&self.t.client)?;
+        let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| Verdict::error("a key", e.to_string()))?;
+        let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(other.serialize_pem().as_bytes())
+            .map_err(|e| Verdict::error("a key", e.to_string()))?;
+        let id = ClientIdentity { chain: valid.chain.clone(), key };
+        self.refused(sev, Some(Arc::new(id)), "the valid certificate with another private key")
+            .await
+    }
+
+    async fn unknown_identity(&self, sev: Severity) -> Outcome {
+        let Some((cert, key)) = &self.t.client_ca else {
+            return Err(Verdict::skip(
+                "needs the client CA: give [mtls] client_ca_cert_file and client_ca_key_file",
+            ));
+        };
+        let ca = ClientCa::from_pem(cert, key)
+            .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
+        let name =
+            format!("authbench-unknown-{}", crate::forge::random_string(crate::forge::ALNUM, 8));
+        let (leaf_key, key_pem) =
+            authbench_servers::mtls::pki::generate_key(authbench_servers::mtls::pki::KeyType::P256)
+                .map_err(|e| Verdict::error("a key", e.to_string()))?;
+        let params = authbench_servers::mtls::pki::client_params(&name)
+            .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+        let leaf = ca
+            .issue(&params, &leaf_key)
+            .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+        let chain = format!("{leaf}{}", ca.cert_pem);
+        let id = ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
+            .map_err(|e| Verdict::error("a certificate", e))?;
+        let expected =
+            "401 (or a TLS refusal) for a valid certificate of an unknown identity (RFC 8705 §2)";
+        let answer = self.send_with(&self.t.url, Some(Arc::new(id)), None, &[]).await;
+        Self::judge_refusal(sev, expected, answer)
+    }
+
+    async fn forbidden(&self, sev: Severity) -> Outcome {
+        let files = self.t.forbidden.as_ref().ok_or_else(|| {
+            Verdict::skip("the profile's [mtls] has no forbidden_client_cert_file")
+        })?;
+        let expected = "403 for a known identity without permission";
+        match self.send_with(&self.t.url, Some(identity(files)?), None, &[]).await {
+            Ok(r) if r.status == 403 => Ok(Verdict::pass(expected.to_owned(), observe(&r))),
+            Ok(r) if (200..300).contains(&r.status) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "an identity without permission was served",
+            )),
+            Ok(r) => Ok(Verdict::unmet(
+                Severity::Should,
+                expected.to_owned(),
+                observe(&r),
+                "refused, but not with 403",
+            )),
+            Err(e) => Ok(Verdict::unmet(
+                Severity::Should,
+                expected.to_owned(),
+                describe_error(&e),
+                "refused at the handshake, not with 403",
+            )),
+        }
+    }
+
+    /// A connection authenticated as an identity the resource refuses,
+    /// carrying a forwarded-certificate header naming the valid client.
+    async fn forwarded(&self, sev: Severity, header: Forwarded) -> Outcome {
+        let files = self.t.forbidden.as_ref().ok_or_else(|| {
+            Verdict::skip(
+                "needs a refused identity to connect as: give [mtls] forbidden_client_cert_file",
+            )
+        })?;
+        let carrier = identity(files)?;
+        let baseline = self.send_with(&self.t.url, Some(Arc::clone(&carrier)), None, &[]).await;
+        let base_status = match &baseline {
+            Ok(r) if (200..300).contains(&r.status) => {
+                return Err(Verdict::error(
+                    "a refused identity",
+                    "the forbidden certificate is served",
+                ));
+            }
+            Ok(r) => r.status.to_string(),
+            Err(e) => {
+                return Err(Verdict::error(
+                    "a connection as the forbidden identity",
+                    describe_error(e),
+                ));
+            }
+        };
+        let der = self.leaf_der()?;
+        let (name, value) = match header {
+            Forwarded::ClientCert => (
+                "Client-Cert",
+                format!(":{}:", base64::engine::general_purpose::STANDARD.encode(&der)),
+            ),
+            Forwarded::Xfcc => {
+                let pem = String::from_utf8_lossy(&self.t.client.chain_pem).into_owned();
+                let first = pem
+                    .split_inclusive("-----END CERTIFICATE-----")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(first.as_bytes()).collect();
+                ("X-Forwarded-Client-Cert", format!("Cert=\"{encoded}\""))
+            }
+        };
+        let expected = format!("{name} from the client ignored: the answer stays {base_status}");
+        match self.send_with(&self.t.url, Some(carrier), None, &[(name, value)]).await {
+            Ok(r) if (200..300).contains(&r.status) => {
+                Ok(Verdict::unmet(sev, expected, observe(&r), "the forwarded header was trusted"))
+            }
+            Ok(r) => Ok(Verdict::pass(expected, observe(&r))),
+            Err(e) => Ok(Verdict::pass(expected, describe_error(&e))),
+        }
+    }
+
+    fn tls_client(&self) -> Result<&crate::target::TlsClientAuthTarget, Verdict> {
+        self.shared
+            .forge
+            .target()
+            .oauth2
+            .as_ref()
+            .and_then(|o| o.tls_client_auth.as_ref())
+            .ok_or_else(|| Verdict::skip("the profile's [oauth2] has no tls_client_auth client"))
+    }
+
+    async fn bound_tokens(
+        &self,
+        id: Arc<ClientIdentity>,
+    ) -> Result<(Tokens, RawResponse), Verdict> {
+        let tca = self.tls_client()?;
+        let s = Session::open(self.shared).await?;
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &s.t.scope {
+            fields.push(("scope", scope.as_str()));
+        }
+        let r = s
+            .token_with(
+                &tca.token_url,
+                &fields,
+                &ClientAuth::IdOnly(tca.client_id.clone()),
+                &[],
+                Some(id),
+            )
+            .await?;
+        let tokens = Tokens::from_response(&r)
+            .ok_or_else(|| Verdict::error("a token for the tls_client_auth client", observe(&r)))?;
+        Ok((tokens, r))
+    }
+
+    async fn call_bound(
+        &self,
+        url: &Url,
+        token: &str,
+        id: Option<Arc<ClientIdentity>>,
+    ) -> Result<RawResponse, SendError> {
+        let request = RawRequest::get(url.clone())
+            .header("Authorization", format!("Bearer {token}"))
+            .with_identity(id);
+        self.shared.client.send(&request).await
+    }
+
+    async fn tls_client_auth(&self, sev: Severity) -> Outcome {
+        let id = identity(&self.t.client)?;
+        let (tokens, _) = self.bound_tokens(Arc::clone(&id)).await?;
+        let tca = self.tls_client()?;
+        let expected = "a token for tls_client_auth, accepted over the same certificate (RFC 8705)";
+        match self.call_bound(&tca.resource_url, &tokens.access_token, Some(id)).await {
+            Ok(r) if r.status == 200 => Ok(Verdict::pass(expected.to_owned(), "200".to_owned())),
+            Ok(r) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "the bound token is refused over its own certificate",
+            )),
+            Err(e) => Err(Verdict::error(expected, describe_error(&e))),
+        }
+    }
+
+    async fn tls_client_auth_wrong(&self, sev: Severity) -> Outcome {
+        let tca = self.tls_client()?;
+        let files = self.t.forbidden.as_ref().ok_or_else(|| {
+            Verdict::skip(
+                "needs another identity's certificate: give [mtls] forbidden_client_cert_file",
+            )
+        })?;
+        let s = Session::open(self.shared).await?;
+        let r = s
+            .token_with(
+                &tca.token_url,
+                &[("grant_type", "client_credentials")],
+                &ClientAuth::IdOnly(tca.client_id.clone()),
+                &[],
+                Some(identity(files)?),
+            )
+            .await?;
+        let expected = "401 invalid_client: the certificate is not the client's (RFC 8705 §2)";
+        let code =
+            r.json().and_then(|b| b.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+        if (200..300).contains(&r.status) {
+            Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "another identity's certificate authenticated the client",
+            ))
+        } else if r.status == 401 && code.as_deref() == Some("invalid_client") {
+            Ok(Verdict::pass(expected.to_owned(), observe(&r)))
+        } else {
+            Ok(Verdict::unmet(
+                Severity::Should,
+                expected.to_owned(),
+                observe(&r),
+                "refused, but not with 401 invalid_client",
+            ))
+        }
+    }
+
+    async fn bound_token_misuse(&self, sev: Severity, other_certificate: bool) -> Outcome {
+        let id = identity(&self.t.client)?;
+        let (tokens, _) = self.bound_tokens(id).await?;
+        let tca = self.tls_client()?;
+        let (expected, answer) = if other_certificate {
+            let files = self.t.forbidden.as_ref().ok_or_else(|| {
+                Verdict::skip("needs another certificate: give [mtls] forbidden_client_cert_file")
+            })?;
+            (
+                "401: a certificate-bound token over another certificate (RFC 8705 §3)",
+                self.call_bound(&tca.resource_url, &tokens.access_token, Some(identity(files)?))
+                    .await,
+            )
+        } else {
+            let s = Session::open(self.shared).await?;
+            (
+                "401: a certificate-bound token without a certificate (RFC 8705 §3)",
+                self.call_bound(&s.t.resource_url, &tokens.access_token, None).await,
+            )
+        };
+        match answer {
+            Ok(r) if r.status == 401 => Ok(Verdict::pass(expected.to_owned(), observe(&r))),
+            Ok(r) if (200..300).contains(&r.status) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                observe(&r),
+                "the binding is not checked",
+            )),
+            Ok(r) => Ok(Verdict::unmet(
+                Severity::Should,
+                expected.to_owned(),
+                observe(&r),
+                "refused, but not with 401",
+            )),
+            Err(e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
+        }
+    }
+
+    async fn bound_token_cnf(&self, sev: Severity) -> Outcome {
+        let id = identity(&self.t.client)?;
+        let der = self.leaf_der()?;
+        let (tokens, _) = self.bound_tokens(id).await?;
+        let expected =
+            "the token's cnf.x5t#S256 is the certificate's SHA-256 thumbprint (RFC 8705 §3.1)";
+        use sha2::Digest as _;
+        let want =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&der));
+        // JWT access tokens carry it; opaque ones expose it through introspection.
+        let claims = tokens
+            .access_token
+            .split('.')
+            .nth(1)
+            .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        let Some(claims) = claims else {
+            return Err(Verdict::skip(
+                "the access token is opaque; its binding is judged by the misuse cases",
+            ));
+        };
+        match claims.get("cnf").and_then(|c| c.get("x5t#S256")).and_then(|v| v.as_str()) {
+            Some(got) if got == want => {
+                Ok(Verdict::pass(expected.to_owned(), "cnf.x5t#S256 matches".to_owned()))
+            }
+            Some(_) => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                "another thumbprint".to_owned(),
+                "bound to the wrong certificate",
+            )),
+            None => Ok(Verdict::unmet(
+                sev,
+                expected.to_owned(),
+                "no cnf.x5t#S256".to_owned(),
+                "the token is not bound",
+            )),
+        }
+    }
+}
