@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn pkce_is_s256_of_the_verifier() {
         // RFC 7636 Appendix B.
-        let p = Pkce::of("dBjftJeZ4CVP-mJ92K9qGx6nAcBgVaWPDBHdA-vx7bSo".to_owned());
+        let p = Pkce::of("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned());
         assert_eq!(p.challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 

@@ -622,12 +622,8 @@ async fn code_race(s: &Session<'_>, sev: Severity) -> Outcome {
     const RACERS: usize = 8;
     let req = s.auth_request();
     let code = s.code_for(&req).await?;
-    let answers = futures_join((0..RACERS).map(|_| {
-        let (req, code) = (&req, &code);
-        Box::pin(async move { s.exchange(req, code).await })
-            as Pin<Box<dyn Future<Output = Result<RawResponse, Verdict>> + Send + '_>>
-    }))
-    .await;
+    let answers =
+        futures_util::future::join_all((0..RACERS).map(|_| s.exchange(&req, &code))).await;
     let mut won = 0;
     let mut statuses = Vec::new();
     for a in answers {
@@ -1072,13 +1068,22 @@ async fn token_error(
 }
 
 async fn client_credentials(s: &Session<'_>, sev: Severity) -> Outcome {
+    // The token is judged by the server that issued it: the profile's
+    // resource may serve users only (an OpenID Provider's userinfo does).
     let tokens = s.client_credentials().await?;
-    let r = s.use_token(&tokens).await?;
-    let expected = "client credentials yield a token the resource accepts";
-    if r.status == 200 {
-        pass(expected, "200")
-    } else {
-        unmet(sev, expected, observe(&r), "the resource refused the token")
+    let expected = "client credentials yield an access token the server reports active";
+    let Some(url) = s.meta.introspection_endpoint.clone() else {
+        let r = s.use_token(&tokens).await?;
+        return if r.status == 200 {
+            pass(expected, "no introspection endpoint; the resource accepts it")
+        } else {
+            unmet(sev, expected, observe(&r), "the resource refused the token")
+        };
+    };
+    let r = s.post_form(&url, &[("token", &tokens.access_token)], &s.client_auth()).await?;
+    match r.json().and_then(|b| b.get("active").and_then(Value::as_bool)) {
+        Some(true) => pass(expected, "issued; introspection: active"),
+        _ => unmet(sev, expected, observe(&r), "the token is not active"),
     }
 }
 
@@ -1167,12 +1172,8 @@ async fn refresh_race(s: &Session<'_>, sev: Severity) -> Outcome {
     let tokens = s.refreshable().await?;
     let old = refresh_of(&tokens).to_owned();
     let auth = s.client_auth();
-    let answers = futures_join((0..RACERS).map(|_| {
-        let (old, auth) = (&old, &auth);
-        Box::pin(async move { refresh_with(s, old, auth).await })
-            as Pin<Box<dyn Future<Output = Result<RawResponse, Verdict>> + Send + '_>>
-    }))
-    .await;
+    let answers =
+        futures_util::future::join_all((0..RACERS).map(|_| refresh_with(s, &old, &auth))).await;
     let mut statuses = Vec::new();
     for a in answers {
         statuses.push(a?.status);
@@ -1640,14 +1641,31 @@ async fn dpop_tokens(s: &Session<'_>, key: &DpopKey) -> Result<Tokens, Verdict> 
     }
     let url = s.meta.token_endpoint.clone();
     let proof = key.proof("POST", &url, None, None, None);
-    let mut fields = vec![("grant_type", "client_credentials")];
-    if let Some(scope) = &s.t.scope {
-        fields.push(("scope", scope));
-    }
-    if let Some(resource) = &s.t.resource {
-        fields.push(("resource", resource));
-    }
-    let r = s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?;
+    // A user's grant where the profile can log in (the resource may serve
+    // users only, as an OpenID Provider's userinfo does), else client credentials.
+    let r = if s.t.login.is_some() {
+        let req = s.auth_request();
+        let code = s.code_for(&req).await?;
+        let mut fields = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+            ("code_verifier", req.pkce.verifier.as_str()),
+        ];
+        if let Some(resource) = &s.t.resource {
+            fields.push(("resource", resource));
+        }
+        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
+    } else {
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &s.t.scope {
+            fields.push(("scope", scope));
+        }
+        if let Some(resource) = &s.t.resource {
+            fields.push(("resource", resource));
+        }
+        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
+    };
     Tokens::from_response(&r).ok_or_else(|| Verdict::error("a DPoP-bound token", observe(&r)))
 }
 
@@ -1769,25 +1787,3 @@ async fn dpop_bad_proof_at_token(s: &Session<'_>, sev: Severity) -> Outcome {
 }
 
 // ---------------------------------------------------------------- plumbing
-
-/// Runs futures concurrently and returns their outputs in order.
-async fn futures_join<'a, T>(
-    futures: impl Iterator<Item = Pin<Box<dyn Future<Output = T> + Send + 'a>>>,
-) -> Vec<T> {
-    let futures: Vec<_> = futures.collect();
-    let mut out: Vec<Option<T>> = futures.iter().map(|_| None).collect();
-    let mut pending: Vec<(usize, Pin<Box<dyn Future<Output = T> + Send + 'a>>)> =
-        futures.into_iter().enumerate().collect();
-    std::future::poll_fn(|cx| {
-        pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
-            std::task::Poll::Ready(v) => {
-                out[*i] = Some(v);
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    out.into_iter().flatten().collect()
-}

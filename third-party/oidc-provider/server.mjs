@@ -1,0 +1,73 @@
+// panva/node-oidc-provider, configured as a production deployment would be for
+// a confidential web client, serving HTTPS on loopback for authbench's
+// compatibility test (harness/tests/third_party.rs). Only test fixtures here:
+// the client secrets and the login accept-anything page are oidc-provider's
+// development interactions, never for real use.
+//
+// usage: node server.mjs PORT CERT_PEM KEY_PEM   (PORT 0: any free port)
+// prints `ready https://127.0.0.1:PORT` once listening.
+
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import Provider from 'oidc-provider';
+
+const [port, certFile, keyFile] = process.argv.slice(2);
+if (!port || !certFile || !keyFile) {
+  console.error('usage: node server.mjs PORT CERT_PEM KEY_PEM');
+  process.exit(2);
+}
+const OTHER_RESOURCE = 'https://other-api.authbench.test';
+
+const client = (id, secret, redirect) => ({
+  client_id: id,
+  client_secret: secret,
+  redirect_uris: [redirect],
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  scope: 'openid offline_access read write',
+});
+
+// Listen first: with port 0 the issuer is known only once the port is.
+const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+await new Promise((resolve) => server.listen(Number(port), '127.0.0.1', resolve));
+const issuer = `https://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    client('authbench-client', 'authbench-client-secret-0123456789', 'https://client.authbench.test/callback'),
+    client('authbench-other-client', 'authbench-other-secret-0123456789', 'https://client.authbench.test/other-callback'),
+  ],
+  scopes: ['openid', 'offline_access', 'read', 'write'],
+  // The code flow only: no implicit or hybrid response types (RFC 9700 §2.1.2).
+  responseTypes: ['code'],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    dPoP: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      // Tokens for another API, to check that the userinfo resource refuses them.
+      getResourceServerInfo: (ctx, resource) => {
+        if (resource !== OTHER_RESOURCE) throw new Error('unknown resource');
+        return { scope: 'read write', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: 300 };
+      },
+    },
+  },
+  // Refresh tokens for every code grant of a client allowed to refresh (the
+  // default also asks for offline_access and consent).
+  issueRefreshToken: async (ctx, c) => c.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  ttl: { AccessToken: 300, AuthorizationCode: 10, ClientCredentials: 300, RefreshToken: 3600 },
+  cookies: { keys: ['authbench-compat-cookie-key-0123456789'] },
+  findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+});
+
+server.on('request', provider.callback());
+console.log(`ready ${issuer}`);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
