@@ -63,7 +63,7 @@ pub struct ConformArgs {
     /// Target profile (TOML). Default: start the reference servers on loopback and test them.
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Only these methods (comma-separated: basic,api_key,jwt).
+    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2,mtls).
     #[arg(long, value_name = "LIST")]
     pub methods: Option<String>,
     /// Only cases whose id matches GLOB (`*` and `?`), e.g. 'jwt::alg-none*'.

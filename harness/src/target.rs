@@ -839,6 +839,43 @@ mod tests {
     }
 
     #[test]
+    fn oauth2_and_mtls_sections_are_checked() {
+        let oauth = format!(
+            "{MINIMAL}[oauth2]\nissuer = \"https://as.example.test\"\nresource_url = \"/r\"\nclient_id = \"c\"\nclient_secret = \"s\"\nredirect_uri = \"https://client.test/cb\"\nlogin = {{ username = \"u\", password = \"p\" }}\n"
+        );
+        let t = parse(&oauth).unwrap();
+        let o = t.oauth2.unwrap();
+        assert_eq!(o.resource_url.as_str(), "https://api.example.test/r");
+        assert_eq!(
+            o.login.unwrap(),
+            [("password".into(), "p".into()), ("username".into(), "u".into())]
+        );
+        let e = parse(&oauth.replace("https://client.test/cb", "/cb")).unwrap_err();
+        assert!(e.location.ends_with("oauth2.redirect_uri"), "{e}");
+        let e = parse(&oauth.replace("client_id", "client")).unwrap_err();
+        assert!(e.message.contains("client"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.pem"), "not a certificate").unwrap();
+        std::fs::write(dir.path().join("c.key"), "not a key").unwrap();
+        let mtls = format!(
+            "{MINIMAL}[mtls]\nurl = \"https://api.example.test:8444/r\"\nclient_cert_file = \"c.pem\"\nclient_key_file = \"c.key\"\n"
+        );
+        let e = Target::parse(Path::new("t.toml"), &mtls, dir.path()).unwrap_err();
+        assert!(e.location.ends_with("mtls.client_cert_file"), "{e}");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["c".into()]).unwrap().self_signed(&key).unwrap();
+        std::fs::write(dir.path().join("c.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("c.key"), key.serialize_pem()).unwrap();
+        let t = Target::parse(Path::new("t.toml"), &mtls, dir.path()).unwrap();
+        assert!(t.mtls.unwrap().client_ca.is_none());
+        let half = format!("{mtls}client_ca_cert_file = \"c.pem\"\n");
+        let e = Target::parse(Path::new("t.toml"), &half, dir.path()).unwrap_err();
+        assert!(e.message.contains("give both"), "{e}");
+    }
+
+    #[test]
     fn a_missing_profile_says_what_to_do() {
         let e = Target::load(Path::new("/nonexistent/target.toml")).unwrap_err();
         assert!(e.message.contains("--target"), "{e}");

@@ -127,6 +127,18 @@ impl Forge {
                 .flat_map(|j| [j.token.clone(), j.revoked_token.clone()])
                 .flatten()
                 .collect(),
+            "oauth2" => self
+                .target
+                .oauth2
+                .iter()
+                .flat_map(|o| {
+                    let clients = [&o.opaque_client, &o.other_client];
+                    let mut out: Vec<String> = o.client_secret.iter().cloned().collect();
+                    out.extend(clients.into_iter().flatten().map(|c| c.client_secret.clone()));
+                    out.extend(o.login.iter().flatten().map(|(_, v)| v.clone()));
+                    out
+                })
+                .collect(),
             _ => Vec::new(),
         }
     }
