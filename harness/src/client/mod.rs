@@ -3,6 +3,8 @@
 //! casing, bytes no HTTP library would send — and a fresh connection per
 //! request, so no case's state leaks into another's.
 
+mod weak_rsa;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -258,8 +260,12 @@ impl HttpClient {
             // A resolver rather than `with_client_auth_cert`, which refuses a
             // key that does not match the certificate: presenting one is a case.
             Some(id) => {
-                let key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key)
-                    .map_err(|e| format!("the client key cannot sign: {e}"))?;
+                let key = match rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key) {
+                    Ok(key) => key,
+                    // aws-lc refuses RSA under 2048 bits; the weak-key case needs one.
+                    Err(e) => weak_rsa::WeakRsaKey::parse(&id.key)
+                        .ok_or_else(|| format!("the client key cannot sign: {e}"))?,
+                };
                 let certified = rustls::sign::CertifiedKey::new(id.chain.clone(), key);
                 builder.with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(certified))))
             }
