@@ -50,6 +50,7 @@ pub const NAMES: &[&str] = &[
     "mtls-bound-token-other-certificate",
     "mtls-bound-token-no-certificate",
     "mtls-bound-token-cnf",
+    "mtls-revocation-latency",
 ];
 
 /// Runs mTLS step `name`.
@@ -84,6 +85,7 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
             "bound-token-other-certificate" => Box::pin(m.bound_token_misuse(sev, true)),
             "bound-token-no-certificate" => Box::pin(m.bound_token_misuse(sev, false)),
             "bound-token-cnf" => Box::pin(m.bound_token_cnf(sev)),
+            "revocation-latency" => Box::pin(m.revocation_latency(case)),
             other => Box::pin(std::future::ready(Err(Verdict::error(
                 "",
                 format!("no mTLS step `{other}`"),
@@ -514,6 +516,51 @@ impl Mtls<'_> {
             )),
             Err(e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
         }
+    }
+
+    /// A fresh certificate of the valid client's identity, used, revoked
+    /// through the admin API, then tried on new connections until refused.
+    async fn revocation_latency(&self, case: &Case) -> Outcome {
+        use crate::engine::revocation::{admin_post, measure};
+        let Some((cert, key)) = &self.t.client_ca else {
+            return Err(Verdict::skip(
+                "needs the client CA: give [mtls] client_ca_cert_file and client_ca_key_file",
+            ));
+        };
+        crate::engine::revocation::require_admin(self.shared)?;
+        let ca = ClientCa::from_pem(cert, key)
+            .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
+        let (chain, key_pem) = ca
+            .mint_like(&self.leaf_der()?)
+            .map_err(|e| Verdict::error("a fresh certificate", e.to_string()))?;
+        let id = Arc::new(
+            ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
+                .map_err(|e| Verdict::error("a fresh certificate", e))?,
+        );
+        let serial = authbench_servers::mtls::pki::serial_of(&id.chain[0])
+            .ok_or_else(|| Verdict::error("a serial number", "the certificate does not parse"))?;
+        match self.send_with(&self.t.url, Some(Arc::clone(&id)), None, &[]).await {
+            Ok(r) if r.status == 200 => {}
+            Ok(r) => return Err(Verdict::error("the fresh certificate accepted", observe(&r))),
+            Err(e) => {
+                return Err(Verdict::error("the fresh certificate accepted", describe_error(&e)));
+            }
+        }
+        let started = std::time::Instant::now();
+        let revoked =
+            admin_post(self.shared, "/mtls/revocations", &serde_json::json!({ "serial": serial }))
+                .await?;
+        if !(200..300).contains(&revoked.status) {
+            return Err(Verdict::error("the certificate revoked", observe(&revoked)));
+        }
+        let acknowledged = started.elapsed();
+        Ok(measure(case, "a revoked client certificate", started, acknowledged, || {
+            let id = Arc::clone(&id);
+            async move {
+                Ok(!matches!(self.send_with(&self.t.url, Some(id), None, &[]).await, Ok(r) if r.status == 200))
+            }
+        })
+        .await)
     }
 
     async fn bound_token_cnf(&self, sev: Severity) -> Outcome {

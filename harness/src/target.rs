@@ -154,6 +154,8 @@ pub struct Target {
     pub name: String,
     /// The profile file, if any.
     pub file: PathBuf,
+    /// Where relative URLs resolve.
+    pub base_url: Url,
     /// Trust anchor for the target's certificate (PEM), if the profile names one.
     pub ca_pem: Option<Vec<u8>>,
     /// The unauthenticated baseline.
@@ -644,6 +646,7 @@ impl Target {
         Ok(Target {
             name: raw.name.unwrap_or_else(|| base.host_str().unwrap_or("target").to_owned()),
             file: file.to_owned(),
+            base_url: base.clone(),
             ca_pem,
             baseline_url: ctx.opt_url(&base, &raw.baseline_url, "baseline_url")?,
             basic,

@@ -2,6 +2,7 @@
 //! order and lanes concurrently, and turns answers into verdicts.
 
 pub mod judge;
+pub mod revocation;
 pub mod steps;
 
 use std::collections::BTreeMap;

@@ -20,6 +20,8 @@ pub const NAMES: &[&str] = &[
     "api-key-entropy",
     "jwt-replay-window",
     "api-key-flood",
+    "api-key-revocation-latency",
+    "jwt-revocation-latency",
 ];
 
 /// Every step name the catalog may reference: these, OAuth's and mTLS's.
@@ -42,6 +44,8 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
         "api-key-entropy" => api_key_entropy(shared, case),
         "jwt-replay-window" => jwt_replay_window(shared, case).await,
         "api-key-flood" => api_key_flood(shared, case).await,
+        "api-key-revocation-latency" => super::revocation::api_key(shared, case).await,
+        "jwt-revocation-latency" => super::revocation::jwt(shared, case).await,
         other if other.starts_with("oauth2-") => {
             match crate::oauth::steps::run(shared, case, other) {
                 Some(step) => step.await,

@@ -276,6 +276,37 @@ pub fn serial_of(der: &[u8]) -> Option<String> {
     Some(hex::encode(cert.raw_serial()).trim_start_matches("00").to_owned())
 }
 
+/// Client certificate parameters with the subject and subject alternative
+/// names of `template` (DER).
+fn params_like(template: &[u8]) -> Result<CertificateParams, rcgen::Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(template)
+        .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
+    let mut params = client_params("template")?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for rdn in cert.subject().iter() {
+        for attr in rdn.iter() {
+            let oid: Vec<u64> = attr.attr_type().iter().into_iter().flatten().collect();
+            if let Ok(text) = attr.as_str() {
+                params.distinguished_name.push(DnType::from_oid(&oid), text);
+            }
+        }
+    }
+    params.subject_alt_names.clear();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        use x509_parser::extensions::GeneralName;
+        for name in &san.value.general_names {
+            let entry = match name {
+                GeneralName::URI(u) => SanType::URI((*u).try_into()?),
+                GeneralName::DNSName(d) => SanType::DnsName((*d).try_into()?),
+                GeneralName::RFC822Name(m) => SanType::Rfc822Name((*m).try_into()?),
+                _ => continue,
+            };
+            params.subject_alt_names.push(entry);
+        }
+    }
+    Ok(params)
+}
+
 /// Client certificates a correct mTLS server must refuse, for the harness's
 /// forge and the tests (CATALOG MT-02, MT-03, MT-06, MT-07, MT-08).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,32 +367,16 @@ impl ClientCa {
         template: &[u8],
         kind: BadCertificate,
     ) -> Result<(String, String), rcgen::Error> {
-        let (_, cert) = x509_parser::parse_x509_certificate(template)
-            .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
-        let mut params = client_params("template")?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        for rdn in cert.subject().iter() {
-            for attr in rdn.iter() {
-                let oid: Vec<u64> = attr.attr_type().iter().into_iter().flatten().collect();
-                if let Ok(text) = attr.as_str() {
-                    params.distinguished_name.push(DnType::from_oid(&oid), text);
-                }
-            }
-        }
-        params.subject_alt_names.clear();
-        if let Ok(Some(san)) = cert.subject_alternative_name() {
-            use x509_parser::extensions::GeneralName;
-            for name in &san.value.general_names {
-                let entry = match name {
-                    GeneralName::URI(u) => SanType::URI((*u).try_into()?),
-                    GeneralName::DNSName(d) => SanType::DnsName((*d).try_into()?),
-                    GeneralName::RFC822Name(m) => SanType::Rfc822Name((*m).try_into()?),
-                    _ => continue,
-                };
-                params.subject_alt_names.push(entry);
-            }
-        }
-        self.mint_bad_with(params, kind)
+        self.mint_bad_with(params_like(template)?, kind)
+    }
+
+    /// Mints a valid certificate with the subject and subject alternative
+    /// names of `template` (DER): the same identity, a new serial, so that it
+    /// can be revoked without touching the template's.
+    pub fn mint_like(&self, template: &[u8]) -> Result<(String, String), rcgen::Error> {
+        let (key, key_pem) = generate_key(KeyType::P256)?;
+        let leaf = self.issue(&params_like(template)?, &key)?;
+        Ok((format!("{leaf}{}", self.cert_pem), key_pem))
     }
 
     fn mint_bad_with(
