@@ -69,7 +69,7 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert_eq!(suites, ["basic", "api_key", "jwt"]);
+    assert_eq!(suites, ["basic", "api_key", "jwt", "oauth2", "mtls"]);
     let failed: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("failure")))
