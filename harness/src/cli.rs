@@ -31,6 +31,65 @@ pub enum Command {
     Conform(ConformArgs),
     /// List the conformance catalog.
     Cases(CasesArgs),
+    /// Measure what each method adds to the baseline: latency, CPU, throughput.
+    Overhead(OverheadArgs),
+}
+
+/// Output formats of `overhead`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OverheadFormat {
+    /// Tables and notes.
+    Table,
+    /// JSON (schema authbench.overhead/1).
+    Json,
+}
+
+/// `authbench overhead`.
+#[derive(Debug, Args)]
+pub struct OverheadArgs {
+    /// Target profile (TOML). Default: the reference servers, started as a child process.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Only these configurations (comma-separated; a prefix selects a family):
+    /// baseline, basic, basic-cached, api_key, jwt (jwt-rs256, jwt-es256, …), oauth2, mtls.
+    #[arg(long, value_name = "LIST")]
+    pub methods: Option<String>,
+    /// Open loop at this many requests per second (latency timed from the intended send).
+    #[arg(long, value_name = "PER_SECOND", conflicts_with_all = ["max", "sweep"])]
+    pub rate: Option<f64>,
+    /// Closed loop: as fast as the connections go (capacity).
+    #[arg(long, conflicts_with = "sweep")]
+    pub max: bool,
+    /// Baseline capacity first, then open loop at 25%, 50% and 75% of it.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Seconds measured per endpoint (split into alternating rounds).
+    #[arg(long, value_name = "SECONDS", default_value = "4")]
+    pub duration: f64,
+    /// Concurrent connections.
+    #[arg(long, value_name = "N", default_value = "32")]
+    pub connections: usize,
+    /// Open a new TCP and TLS connection for every request (TLS and mTLS handshakes show).
+    #[arg(long)]
+    pub new_connection: bool,
+    /// Stop a phase after this many requests.
+    #[arg(long, value_name = "N", default_value = "5000000")]
+    pub max_requests: u64,
+    /// Load threads, each a single-threaded runtime (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Alternating baseline/method rounds per endpoint.
+    #[arg(long, value_name = "N", default_value = "2")]
+    pub rounds: u32,
+    /// Seconds of warm-up per endpoint before measuring.
+    #[arg(long, value_name = "SECONDS", default_value = "0.5")]
+    pub warmup: f64,
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OverheadFormat,
+    /// Also write overhead.json and overhead.txt into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Output formats of `conform`.
@@ -135,6 +194,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => crate::serve::run(args),
         Command::Conform(args) => crate::conform::run(args),
         Command::Cases(args) => crate::cases::run(args),
+        Command::Overhead(args) => crate::overhead::command(args),
     }
 }
 

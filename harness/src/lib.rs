@@ -11,5 +11,6 @@ pub mod engine;
 pub mod forge;
 pub mod mtls;
 pub mod oauth;
+pub mod overhead;
 pub mod serve;
 pub mod target;

@@ -160,6 +160,8 @@ pub struct Target {
     pub ca_pem: Option<Vec<u8>>,
     /// The unauthenticated baseline.
     pub baseline_url: Option<Url>,
+    /// Prometheus metrics with `process_cpu_seconds_total`, for server CPU.
+    pub metrics_url: Option<Url>,
     /// `[basic]`.
     pub basic: Option<BasicTarget>,
     /// `[api_key]`.
@@ -181,6 +183,8 @@ pub struct Target {
 pub struct BasicTarget {
     /// The protected resource.
     pub url: Url,
+    /// The same resource behind a verified-credential cache (reference extension).
+    pub cached_url: Option<Url>,
     /// A valid user.
     pub username: String,
     /// Its password.
@@ -558,15 +562,15 @@ impl Target {
             }
             None => None,
         };
-        let _ = (&raw.metrics_url, &raw.layered);
+        let _ = &raw.layered;
         let oauth2 = raw.oauth2.map(|o| parse_oauth2(&ctx, &base, o)).transpose()?;
         let mtls = raw.mtls.map(|m| parse_mtls(&ctx, &base, m)).transpose()?;
         let basic = raw
             .basic
             .map(|b| {
-                let _ = &b.cached_url;
                 Ok::<_, ProfileError>(BasicTarget {
                     url: ctx.url(&base, &b.url, "basic.url")?,
+                    cached_url: ctx.opt_url(&base, &b.cached_url, "basic.cached_url")?,
                     username: b.username,
                     password: b.password,
                 })
@@ -649,6 +653,7 @@ impl Target {
             base_url: base.clone(),
             ca_pem,
             baseline_url: ctx.opt_url(&base, &raw.baseline_url, "baseline_url")?,
+            metrics_url: ctx.opt_url(&base, &raw.metrics_url, "metrics_url")?,
             basic,
             api_key,
             jwt,

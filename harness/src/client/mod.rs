@@ -249,6 +249,31 @@ impl HttpClient {
         Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), roots, timeout })
     }
 
+    /// A TLS configuration for load generation: the same roots, an optional
+    /// client certificate, ALPN http/1.1, and session resumption off when
+    /// every request opens a connection (so each pays a full handshake).
+    pub fn load_config(
+        &self,
+        identity: Option<&ClientIdentity>,
+        resumption: bool,
+    ) -> Result<Arc<rustls::ClientConfig>, String> {
+        let builder = tls_builder(&self.roots, None)?;
+        let mut config = match identity {
+            Some(id) => {
+                let key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key)
+                    .map_err(|e| format!("the client key cannot sign: {e}"))?;
+                let certified = rustls::sign::CertifiedKey::new(id.chain.clone(), key);
+                builder.with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(certified))))
+            }
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        if !resumption {
+            config.resumption = rustls::client::Resumption::disabled();
+        }
+        Ok(Arc::new(config))
+    }
+
     /// The connector for `request`: the shared one, or one presenting its
     /// client certificate or limited to its TLS version.
     fn connector(&self, request: &RawRequest) -> Result<tokio_rustls::TlsConnector, String> {

@@ -1,0 +1,421 @@
+//! The load generator: one single-threaded tokio runtime per core, each
+//! driving its share of the connections with hyper's HTTP/1.1 client over
+//! rustls.
+//!
+//! - `--max` is closed-loop: every connection sends its next request as soon
+//!   as the previous answer is read; the achieved rate is the capacity.
+//! - `--rate R` is open-loop: a pacer thread (OS sleep, not the runtime's 1 ms
+//!   timer wheel) releases intended send times at a constant rate into each
+//!   worker's queue; an idle connection takes the next one. Latency is timed
+//!   from the *intended* send time, so a stalled server is not hidden by the
+//!   generator waiting for it (coordinated omission). A send that starts more
+//!   than 1 ms after its intended time is late; one that finds its worker's
+//!   queue full is dropped; both are counted.
+//! - New-connection mode opens a TCP and TLS connection per request (session
+//!   resumption off), where TLS and mTLS handshakes show.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio::sync::{Mutex, mpsc};
+use url::Url;
+
+/// A send is late when it starts more than this after its intended time.
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// How a phase loads the endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Load {
+    /// Closed loop, as fast as the connections go.
+    Max,
+    /// Open loop at this many requests per second.
+    Rate(f64),
+}
+
+/// One endpoint under load: where, with which prepared credential.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The URL.
+    pub url: Url,
+    /// Headers sent with every request (the credential, minted before the clock).
+    pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    /// The TLS configuration (roots, client certificate, ALPN http/1.1).
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+/// What a phase runs.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Closed or open loop.
+    pub load: Load,
+    /// How long.
+    pub duration: Duration,
+    /// Concurrent connections (in-flight requests at most).
+    pub connections: usize,
+    /// A new TCP+TLS connection per request.
+    pub new_connection: bool,
+    /// Stop after this many requests.
+    pub max_requests: u64,
+    /// Worker threads (one single-threaded runtime each).
+    pub workers: usize,
+}
+
+/// What a phase measured.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Latencies of successful requests, in nanoseconds.
+    pub latency: Histogram<u64>,
+    /// Requests answered 2xx.
+    pub ok: u64,
+    /// Requests answered otherwise, or failed.
+    pub errors: u64,
+    /// The first error seen, for the report.
+    pub first_error: Option<String>,
+    /// Sends the pacer released more than [`LATE_AFTER`] after their intended
+    /// time: the generator fell behind its own schedule.
+    pub late: u64,
+    /// Sends that started more than [`LATE_AFTER`] after their intended time
+    /// for any reason, mostly waiting for a connection the target still held
+    /// (its queueing, which the latencies include).
+    pub queued: u64,
+    /// Whether the pacer ran with real-time priority.
+    pub pacer_realtime: bool,
+    /// Sends dropped because the worker's queue was full.
+    pub dropped: u64,
+    /// Sends the pacer released (open loop).
+    pub intended: u64,
+    /// Wall time of the phase.
+    pub elapsed: Duration,
+}
+
+impl Measured {
+    fn new() -> Self {
+        Measured {
+            latency: new_histogram(),
+            ok: 0,
+            errors: 0,
+            first_error: None,
+            late: 0,
+            queued: 0,
+            pacer_realtime: false,
+            dropped: 0,
+            intended: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Adds `other` (another worker's or round's measurements).
+    pub fn merge(&mut self, other: &Measured) {
+        let _ = self.latency.add(&other.latency);
+        self.ok += other.ok;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+        self.late += other.late;
+        self.queued += other.queued;
+        self.pacer_realtime |= other.pacer_realtime;
+        self.dropped += other.dropped;
+        self.intended += other.intended;
+        self.elapsed += other.elapsed;
+    }
+
+    /// Successful requests per second.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 { self.ok as f64 / secs } else { 0.0 }
+    }
+
+    /// Whether the generator fell behind: over 0.1% of sends released late,
+    /// or any dropped.
+    pub fn behind(&self) -> bool {
+        self.dropped > 0 || (self.intended > 0 && self.late as f64 / self.intended as f64 > 0.001)
+    }
+}
+
+/// An empty histogram of nanoseconds, 1 ns to 100 s, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3)
+        .unwrap_or_else(|_| unreachable!("the bounds are valid"))
+}
+
+/// Runs `phase` and returns the merged measurements of all workers.
+pub fn run(phase: &Phase) -> Result<Measured, String> {
+    let workers = phase.workers.clamp(1, phase.connections.max(1));
+    let deadline = Instant::now() + phase.duration;
+    let budget = Arc::new(AtomicU64::new(phase.max_requests));
+    let mut queues = Vec::new();
+    let mut handles = Vec::new();
+    let started = Instant::now();
+    for w in 0..workers {
+        let share = phase.connections / workers + usize::from(w < phase.connections % workers);
+        let (tx, rx) = mpsc::channel::<Instant>(QUEUE_PER_WORKER);
+        let rx = match phase.load {
+            Load::Rate(_) => {
+                queues.push(tx);
+                Some(rx)
+            }
+            Load::Max => None,
+        };
+        let phase = phase.clone();
+        let budget = Arc::clone(&budget);
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("authbench-load-{w}"))
+                .spawn(move || worker(&phase, share, rx, deadline, budget))
+                .map_err(|e| format!("cannot start a load thread: {e}"))?,
+        );
+    }
+    let (mut dropped, mut intended, mut late, mut realtime) = (0, 0, 0, false);
+    if let Load::Rate(rate) = phase.load {
+        // A thread of its own: real-time scheduling is inherited by threads a
+        // thread spawns, and must not reach the workers (they would starve the
+        // target) or outlive the phase.
+        let duration = phase.duration;
+        let budget = Arc::clone(&budget);
+        let pacer = std::thread::Builder::new()
+            .name("authbench-pacer".to_owned())
+            .spawn(move || {
+                let realtime = pacer_priority();
+                let (intended, late, dropped) = pace(rate, started, duration, &queues, &budget);
+                (intended, late, dropped, realtime)
+            })
+            .map_err(|e| format!("cannot start the pacer thread: {e}"))?;
+        (intended, late, dropped, realtime) =
+            pacer.join().map_err(|_| "the pacer thread panicked".to_owned())?;
+    }
+    let mut total = Measured::new();
+    for h in handles {
+        let m = h.join().map_err(|_| "a load thread panicked".to_owned())??;
+        total.merge(&m);
+    }
+    total.elapsed = started.elapsed();
+    total.dropped += dropped;
+    total.intended = intended;
+    total.late = late;
+    total.pacer_realtime = realtime;
+    Ok(total)
+}
+
+const QUEUE_PER_WORKER: usize = 4096;
+
+/// Asks for real-time scheduling (SCHED_FIFO) for the pacer thread, so that
+/// the target's and the workers' threads on the same cores do not delay its
+/// releases; it sleeps between them, so it takes little. Needs CAP_SYS_NICE
+/// (root); without it the pacer runs at normal priority and says so.
+fn pacer_priority() -> bool {
+    use thread_priority::unix::{
+        RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+        thread_native_id,
+    };
+    let Ok(value) = thread_priority::ThreadPriorityValue::try_from(50u8) else { return false };
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Crossplatform(value),
+        ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+    )
+    .is_ok()
+}
+
+/// Releases intended send times at `rate` per second, round-robin over the
+/// workers' queues, sleeping with the OS timer between batches. Returns
+/// (released, released late, dropped).
+fn pace(
+    rate: f64,
+    started: Instant,
+    duration: Duration,
+    queues: &[mpsc::Sender<Instant>],
+    budget: &AtomicU64,
+) -> (u64, u64, u64) {
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let end = started + duration;
+    let (mut i, mut late, mut dropped, mut next) = (0u64, 0u64, 0u64, started);
+    loop {
+        let now = Instant::now();
+        // Far behind: give the CPU back a moment (a real-time thread must never spin).
+        if now.saturating_duration_since(next) > Duration::from_millis(10) {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        while next <= now {
+            let spent = budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+                .is_err();
+            if next >= end || spent {
+                return (i, late, dropped);
+            }
+            if now.saturating_duration_since(next) > LATE_AFTER {
+                late += 1;
+            }
+            if queues[(i as usize) % queues.len()].try_send(next).is_err() {
+                dropped += 1;
+            }
+            i += 1;
+            next = started + interval.mul_f64(i as f64);
+        }
+        if next >= end {
+            return (i, late, dropped);
+        }
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+fn worker(
+    phase: &Phase,
+    connections: usize,
+    queue: Option<mpsc::Receiver<Instant>>,
+    deadline: Instant,
+    budget: Arc<AtomicU64>,
+) -> Result<Measured, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a load runtime: {e}"))?;
+    runtime.block_on(async {
+        let queue = queue.map(|q| Arc::new(Mutex::new(q)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..connections {
+            let phase = phase.clone();
+            let queue = queue.clone();
+            let shared = Arc::new(Shared { deadline, budget: Arc::clone(&budget) });
+            tasks.spawn(connection_loop(phase, queue, shared));
+        }
+        let mut total = Measured::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(m) = done {
+                total.merge(&m);
+            }
+        }
+        Ok(total)
+    })
+}
+
+struct Shared {
+    deadline: Instant,
+    /// Requests left (closed loop; the pacer spends it in open loop).
+    budget: Arc<AtomicU64>,
+}
+
+type Sender = http1::SendRequest<Empty<Bytes>>;
+
+async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
+    let host = endpoint.url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
+    let port = endpoint.url.port_or_known_default().unwrap_or(443);
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::clone(&endpoint.tls))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
+    let (sender, conn) = http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+fn request(endpoint: &Endpoint) -> hyper::Request<Empty<Bytes>> {
+    let mut path = endpoint.url.path().to_owned();
+    if let Some(q) = endpoint.url.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    let host = match endpoint.url.port() {
+        Some(p) => format!("{}:{p}", endpoint.url.host_str().unwrap_or_default()),
+        None => endpoint.url.host_str().unwrap_or_default().to_owned(),
+    };
+    let mut builder = hyper::Request::get(path).header(hyper::header::HOST, host);
+    for (name, value) in &endpoint.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Empty::new()).unwrap_or_else(|_| unreachable!("the request's parts are valid"))
+}
+
+async fn exchange(sender: &mut Sender, endpoint: &Endpoint) -> Result<u16, String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request(endpoint)).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    response.into_body().collect().await.map_err(|e| e.to_string())?;
+    Ok(status)
+}
+
+async fn connection_loop(
+    phase: Phase,
+    queue: Option<Arc<Mutex<mpsc::Receiver<Instant>>>>,
+    shared: Arc<Shared>,
+) -> Measured {
+    let mut m = Measured::new();
+    let mut sender: Option<Sender> = None;
+    let fail = |m: &mut Measured, e: String| {
+        m.errors += 1;
+        if m.first_error.is_none() {
+            m.first_error = Some(e);
+        }
+    };
+    loop {
+        // The next send: now (closed loop) or the next intended time (open loop).
+        let intended = match &queue {
+            None => {
+                let spent = shared
+                    .budget
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+                    .is_err();
+                if Instant::now() >= shared.deadline || spent {
+                    break;
+                }
+                Instant::now()
+            }
+            Some(q) => match q.lock().await.recv().await {
+                Some(t) => t,
+                None => break,
+            },
+        };
+        if queue.is_some() && intended.elapsed() > LATE_AFTER {
+            m.queued += 1;
+        }
+        if phase.new_connection || sender.is_none() {
+            match connect(&phase.endpoint).await {
+                Ok(s) => sender = Some(s),
+                Err(e) => {
+                    fail(&mut m, e);
+                    sender = None;
+                    if queue.is_none() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(s) = sender.as_mut() else { continue };
+        match exchange(s, &phase.endpoint).await {
+            Ok(status) if (200..300).contains(&status) => {
+                m.ok += 1;
+                let ns = intended.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+                let _ = m.latency.record(ns.max(1));
+            }
+            Ok(status) => fail(&mut m, format!("{} answered {status}", phase.endpoint.url)),
+            Err(e) => {
+                fail(&mut m, format!("{}: {e}", phase.endpoint.url));
+                sender = None;
+            }
+        }
+        if phase.new_connection {
+            sender = None;
+        }
+    }
+    m
+}
