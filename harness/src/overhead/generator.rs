@@ -238,7 +238,8 @@ fn pace(
     budget: &AtomicU64,
 ) -> (u64, u64, u64) {
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
-    let end = started + duration;
+    // Exactly rate × duration sends, counted rather than compared in floating point.
+    let count = (rate * duration.as_secs_f64()).floor() as u64;
     let (mut i, mut late, mut dropped, mut next) = (0u64, 0u64, 0u64, started);
     loop {
         let now = Instant::now();
@@ -250,7 +251,7 @@ fn pace(
             let spent = budget
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
                 .is_err();
-            if next >= end || spent {
+            if i >= count || spent {
                 return (i, late, dropped);
             }
             if now.saturating_duration_since(next) > LATE_AFTER {
@@ -262,7 +263,7 @@ fn pace(
             i += 1;
             next = started + interval.mul_f64(i as f64);
         }
-        if next >= end {
+        if i >= count {
             return (i, late, dropped);
         }
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
