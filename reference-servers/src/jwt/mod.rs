@@ -119,7 +119,8 @@ impl JwtService {
         &self.config
     }
 
-    fn verifier(&self, alg: Algorithm) -> &Verifier {
+    /// The verifier of `alg`'s resource (the benchmarks time it).
+    pub fn verifier(&self, alg: Algorithm) -> &Verifier {
         // Invariant: `verifiers` has one entry per ALGORITHMS, built in `new`.
         &self.verifiers.iter().find(|(a, _)| *a == alg).unwrap_or(&self.verifiers[0]).1
     }
