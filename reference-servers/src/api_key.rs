@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -306,7 +306,7 @@ fn authenticate(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     uri: &Uri,
-) -> Result<ApiKeyRecord, Rejection> {
+) -> Result<Arc<ApiKeyRecord>, Rejection> {
     let result = check_key(app, peer, headers, uri);
     if let (Err(Rejection::Invalid), Some(ip)) = (&result, peer) {
         app.api_key_throttle.record_invalid(ip);
@@ -319,7 +319,7 @@ fn check_key(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     uri: &Uri,
-) -> Result<ApiKeyRecord, Rejection> {
+) -> Result<Arc<ApiKeyRecord>, Rejection> {
     let key = match presented(headers, uri) {
         Presented::None => return Err(Rejection::Missing),
         Presented::Ambiguous => return Err(Rejection::Ambiguous),
@@ -334,7 +334,7 @@ fn check_key(
         return Err(Rejection::Invalid);
     }
     let lookup = if app.flaws.has(Flaw::ApiKeyPrefixMatch) {
-        app.store.api_key_by_display_prefix(&key[..DISPLAY_PREFIX_LEN])
+        app.store.api_key_by_display_prefix(&key[..DISPLAY_PREFIX_LEN]).map(|r| r.map(Arc::new))
     } else {
         app.store.api_key_by_hash(&hash(key))
     };

@@ -6,9 +6,10 @@
 //! the blocking pool. Reads use a small pool of reader connections with cached
 //! prepared statements; WAL lets them proceed while a write is in flight.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -207,6 +208,10 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Every API key by SHA-256, loaded at open and written through after each
+    /// committed change: verifying a key is a hash and a map lookup, not a
+    /// query (a WAL read transaction costs tens of µs per request).
+    api_key_index: RwLock<HashMap<[u8; 32], Arc<ApiKeyRecord>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -246,12 +251,25 @@ impl Store {
             })
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(err)?;
-        Ok(Store {
+        let store = Store {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-        })
+            api_key_index: RwLock::new(HashMap::new()),
+        };
+        let all = store.api_keys(None)?;
+        let mut index = store.api_key_index.write().unwrap_or_else(|p| p.into_inner());
+        for key in all {
+            index.insert(key.key_hash, Arc::new(key));
+        }
+        drop(index);
+        Ok(store)
+    }
+
+    fn index_api_key(&self, record: ApiKeyRecord) {
+        let mut index = self.api_key_index.write().unwrap_or_else(|p| p.into_inner());
+        index.insert(record.key_hash, Arc::new(record));
     }
 
     /// The database file.
@@ -349,16 +367,19 @@ impl Store {
             )?;
             Ok(())
         });
-        conflict_as(result, || format!("API key `{}`", key.id))
+        conflict_as(result, || format!("API key `{}`", key.id))?;
+        self.index_api_key(key.clone());
+        Ok(())
     }
 
-    /// The key whose SHA-256 is `hash`, revoked or not.
-    pub fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!("{API_KEY_COLUMNS} WHERE key_hash = ?1"))?
-                .query_row([&hash[..]], api_key_from_row)
-                .optional()
-        })
+    /// The key whose SHA-256 is `hash`, revoked or not (from the in-memory
+    /// index, which every committed change updates).
+    pub fn api_key_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> Result<Option<Arc<ApiKeyRecord>>, StoreError> {
+        let index = self.api_key_index.read().unwrap_or_else(|p| p.into_inner());
+        Ok(index.get(hash).cloned())
     }
 
     /// The first key whose display prefix is `prefix`. Only the
@@ -389,7 +410,7 @@ impl Store {
     /// Revokes the key `id` at `now` (keeping an earlier revocation time);
     /// the record afterwards, or `None` if there is no such key.
     pub fn revoke_api_key(&self, id: &str, now: i64) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.write(|tx| {
+        let record = self.write(|tx| {
             tx.execute(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
                 params![id, now],
@@ -397,7 +418,12 @@ impl Store {
             tx.prepare(&format!("{API_KEY_COLUMNS} WHERE id = ?1"))?
                 .query_row([id], api_key_from_row)
                 .optional()
-        })
+        })?;
+        // Durable first, then visible to verification.
+        if let Some(r) = &record {
+            self.index_api_key(r.clone());
+        }
+        Ok(record)
     }
 
     /// Adds `jti` to the JWT denylist.
