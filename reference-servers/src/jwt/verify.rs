@@ -8,6 +8,7 @@
 //! aws-lc-rs's, with the public key parsed once when the verifier is built
 //! (jsonwebtoken re-parses it on every verification).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use aws_lc_rs::{hmac, signature};
@@ -16,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Tokens longer than this are refused before any parsing (RFC 8725 §3.6's
 /// spirit: bound the work an unauthenticated request can cause).
@@ -230,30 +232,34 @@ impl Verifier {
         else {
             return Err(TokenError::Malformed);
         };
-        let header = decode_object(header_b64)?;
-        let alg = match header.get("alg") {
-            Some(Value::String(alg)) => alg.as_str(),
+        let mut header_buffer = [0u8; SEGMENT_ON_STACK];
+        let header_bytes = decode_segment(header_b64, &mut header_buffer)?;
+        let header = Members::parse(&header_bytes)?;
+        let alg = match header.string("alg") {
+            Some(Ok(alg)) => alg,
             _ => return Err(TokenError::Malformed),
         };
-        match header.get("typ") {
-            Some(Value::String(typ))
+        match header.string("typ") {
+            Some(Ok(typ))
                 if typ.eq_ignore_ascii_case("at+jwt")
                     || typ.eq_ignore_ascii_case("application/at+jwt") => {}
             _ => return Err(TokenError::Type),
         }
-        if header.contains_key("crit") {
+        if header.raw("crit").is_some() {
             return Err(TokenError::Critical);
         }
         // The signing input is the two encoded segments exactly as received.
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        self.check_signature(&header, alg, signing_input, signature_b64)?;
-        let claims = decode_object(payload_b64)?;
+        self.check_signature(&header, &alg, signing_input, signature_b64)?;
+        let mut payload_buffer = [0u8; SEGMENT_ON_STACK];
+        let payload_bytes = decode_segment(payload_b64, &mut payload_buffer)?;
+        let claims = Members::parse(&payload_bytes)?;
         self.check_claims(&claims, now)
     }
 
     fn check_signature(
         &self,
-        header: &BTreeMap<String, Value>,
+        header: &Members<'_>,
         alg: &str,
         signing_input: &str,
         signature_b64: &str,
@@ -277,19 +283,15 @@ impl Verifier {
         if self.flaws.skip_signature {
             return Ok(());
         }
-        match header.get("kid") {
+        match header.string("kid") {
             None => {}
-            Some(Value::String(kid)) if *kid == self.kid => {}
+            Some(Ok(kid)) if kid == self.kid => {}
             Some(_) => return Err(TokenError::UnknownKey),
         }
         verify_with(key, signing_input, signature_b64)
     }
 
-    fn check_claims(
-        &self,
-        claims: &BTreeMap<String, Value>,
-        now: i64,
-    ) -> Result<VerifiedToken, TokenError> {
+    fn check_claims(&self, claims: &Members<'_>, now: i64) -> Result<VerifiedToken, TokenError> {
         let iat = numeric_date(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
         if iat > now + self.leeway {
             return Err(TokenError::IssuedInFuture);
@@ -309,48 +311,47 @@ impl Verifier {
         {
             return Err(TokenError::NotYetValid);
         }
-        match claims.get("iss") {
-            Some(Value::String(iss)) if *iss == self.issuer => {}
-            Some(Value::String(_)) => return Err(TokenError::Issuer),
-            Some(_) => return Err(TokenError::InvalidClaim("iss")),
+        match claims.string("iss") {
+            Some(Ok(iss)) if iss == self.issuer => {}
+            Some(Ok(_)) => return Err(TokenError::Issuer),
+            Some(Err(())) => return Err(TokenError::InvalidClaim("iss")),
             None => return Err(TokenError::MissingClaim("iss")),
         }
         if !self.flaws.skip_aud {
-            match claims.get("aud") {
-                Some(Value::String(aud)) if *aud == self.audience => {}
+            match claims.raw("aud").map(audience) {
+                Some(Audience::One(aud)) if aud == self.audience => {}
                 // An array is acceptable when it names us (RFC 7519 §4.1.3).
-                Some(Value::Array(auds))
-                    if auds.iter().all(Value::is_string)
-                        && auds.iter().any(|a| a.as_str() == Some(&self.audience)) => {}
-                Some(Value::String(_) | Value::Array(_)) => return Err(TokenError::Audience),
-                Some(_) => return Err(TokenError::InvalidClaim("aud")),
+                Some(Audience::Many(auds)) if auds.iter().any(|a| *a == self.audience) => {}
+                Some(Audience::One(_) | Audience::Many(_)) => return Err(TokenError::Audience),
+                Some(Audience::Invalid) => return Err(TokenError::InvalidClaim("aud")),
                 None => return Err(TokenError::MissingClaim("aud")),
             }
         }
-        let subject = match claims.get("sub") {
-            Some(Value::String(sub)) if !sub.is_empty() => sub.clone(),
+        let subject = match claims.string("sub") {
+            Some(Ok(sub)) if !sub.is_empty() => sub.into_owned(),
             Some(_) => return Err(TokenError::InvalidClaim("sub")),
             None => return Err(TokenError::MissingClaim("sub")),
         };
-        let scopes = match claims.get("scope") {
+        let scopes = match claims.string("scope") {
             None => Vec::new(),
-            Some(Value::String(scope)) => {
+            Some(Ok(scope)) => {
                 scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
             }
-            Some(_) => return Err(TokenError::InvalidClaim("scope")),
+            Some(Err(())) => return Err(TokenError::InvalidClaim("scope")),
         };
-        let jti = match claims.get("jti") {
+        let jti = match claims.string("jti") {
             None => None,
-            Some(Value::String(jti)) if !jti.is_empty() => Some(jti.clone()),
+            Some(Ok(jti)) if !jti.is_empty() => Some(jti.into_owned()),
             Some(_) => return Err(TokenError::InvalidClaim("jti")),
         };
-        let cnf_jkt =
-            claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str).map(str::to_owned);
-        let cnf_x5t = claims
-            .get("cnf")
-            .and_then(|c| c.get("x5t#S256"))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        // `cnf` (RFC 7800) only on bound tokens: parsed when present.
+        let cnf = match claims.raw("cnf") {
+            Some(raw) => serde_json::from_str::<BTreeMap<String, Value>>(raw.get())
+                .map_err(|_| TokenError::InvalidClaim("cnf"))?,
+            None => BTreeMap::new(),
+        };
+        let cnf_jkt = cnf.get("jkt").and_then(Value::as_str).map(str::to_owned);
+        let cnf_x5t = cnf.get("x5t#S256").and_then(Value::as_str).map(str::to_owned);
         Ok(VerifiedToken { subject, scopes, jti, expires_at: exp, cnf_jkt, cnf_x5t })
     }
 }
@@ -361,12 +362,10 @@ fn verify_with(
     signing_input: &str,
     signature_b64: &str,
 ) -> Result<(), TokenError> {
-    match URL_SAFE_NO_PAD.decode(signature_b64) {
-        Ok(signature)
-            if !signature.is_empty() && key.verify(signing_input.as_bytes(), &signature) =>
-        {
-            Ok(())
-        }
+    // Every supported signature fits on the stack (RS256: 256 bytes).
+    let mut buffer = [0u8; 512];
+    match URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut buffer) {
+        Ok(n) if n > 0 && key.verify(signing_input.as_bytes(), &buffer[..n]) => Ok(()),
         _ => Err(TokenError::Signature),
     }
 }
@@ -392,12 +391,17 @@ pub fn alg_name(alg: Algorithm) -> &'static str {
 
 /// A NumericDate claim (RFC 7519 §2): a JSON number, possibly fractional,
 /// truncated to whole seconds. A string or any other type is invalid.
-fn numeric_date(
-    claims: &BTreeMap<String, Value>,
-    name: &'static str,
-) -> Result<Option<i64>, TokenError> {
-    match claims.get(name) {
-        None => Ok(None),
+fn numeric_date(claims: &Members<'_>, name: &'static str) -> Result<Option<i64>, TokenError> {
+    let number = match claims.raw(name) {
+        None => return Ok(None),
+        // Whole seconds, the usual case, without building a JSON value.
+        Some(raw) => match raw.get().parse::<i64>() {
+            Ok(seconds) => return Ok(Some(seconds)),
+            Err(_) => serde_json::from_str::<Value>(raw.get()).ok(),
+        },
+    };
+    match number {
+        None => Err(TokenError::InvalidClaim(name)),
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
                 Ok(Some(i))
@@ -413,6 +417,128 @@ fn numeric_date(
             }
         }
         Some(_) => Err(TokenError::InvalidClaim(name)),
+    }
+}
+
+/// Segments up to this size (decoded) are decoded on the stack.
+const SEGMENT_ON_STACK: usize = 1024;
+
+/// Strict unpadded base64url, into `buffer` when it fits.
+fn decode_segment<'b>(segment: &str, buffer: &'b mut [u8]) -> Result<Cow<'b, [u8]>, TokenError> {
+    if segment.len() / 4 * 3 + 3 <= buffer.len() {
+        let n = URL_SAFE_NO_PAD.decode_slice(segment, buffer).map_err(|_| TokenError::Malformed)?;
+        Ok(Cow::Borrowed(&buffer[..n]))
+    } else {
+        URL_SAFE_NO_PAD.decode(segment).map(Cow::Owned).map_err(|_| TokenError::Malformed)
+    }
+}
+
+/// A JSON object's top-level members, borrowed from the decoded segment: names
+/// as written (unescaped only when they hold escapes), values as raw JSON
+/// parsed only when a check reads them. Duplicate names are refused, as in
+/// [`decode_object`]. The access-token path uses this rather than a map of
+/// owned values: it is most of the work around the signature (criterion:
+/// `benches/verify.rs`).
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// `aud`: one string, an array of strings, or something invalid.
+enum Audience<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+    Invalid,
+}
+
+fn audience(raw: &RawValue) -> Audience<'_> {
+    if raw.get().starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(items) => {
+                let strings: Result<Vec<_>, ()> = items.into_iter().map(json_string).collect();
+                strings.map_or(Audience::Invalid, Audience::Many)
+            }
+            Err(_) => Audience::Invalid,
+        }
+    } else {
+        json_string(raw).map_or(Audience::Invalid, Audience::One)
+    }
+}
+
+/// A raw JSON value as a string: borrowed when it holds no escapes.
+fn json_string(raw: &RawValue) -> Result<Cow<'_, str>, ()> {
+    let text = raw.get();
+    if !text.starts_with('"') {
+        return Err(());
+    }
+    if !text.contains('\\') && text.len() >= 2 {
+        return Ok(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
+    serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|_| ())
+}
+
+impl<'a> Members<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, TokenError> {
+        let members =
+            serde_json::from_slice::<Members<'a>>(bytes).map_err(|_| TokenError::Malformed)?;
+        // Duplicate names: a scan for the few members a token has, a sort beyond.
+        let duplicate = if members.0.len() <= 16 {
+            members
+                .0
+                .iter()
+                .enumerate()
+                .any(|(i, (a, _))| members.0[..i].iter().any(|(b, _)| a == b))
+        } else {
+            let mut names: Vec<&str> = members.0.iter().map(|(n, _)| n.as_ref()).collect();
+            names.sort_unstable();
+            names.windows(2).any(|w| w[0] == w[1])
+        };
+        if duplicate { Err(TokenError::Malformed) } else { Ok(members) }
+    }
+
+    fn raw(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    /// `None` when absent, `Some(Err)` when not a string.
+    fn string(&self, name: &str) -> Option<Result<Cow<'a, str>, ()>> {
+        self.raw(name).map(json_string)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name<'de>(Cow<'de, str>);
+        impl<'de> Deserialize<'de> for Name<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct NameVisitor;
+                impl<'de> Visitor<'de> for NameVisitor {
+                    type Value = Name<'de>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a member name")
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                        Ok(Name(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                        Ok(Name(Cow::Owned(v.to_owned())))
+                    }
+                }
+                d.deserialize_str(NameVisitor)
+            }
+        }
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::with_capacity(12);
+                while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+                    out.push((name, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(out))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
     }
 }
 
@@ -446,5 +572,37 @@ impl<'de> Deserialize<'de> for UniqueObject {
             }
         }
         deserializer.deserialize_map(UniqueVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_borrow_refuse_duplicates_and_unescape() {
+        let m = Members::parse(br#"{"alg":"HS256","k\u0069d":"a\"b","n":1}"#).unwrap();
+        assert!(matches!(m.string("alg"), Some(Ok(Cow::Borrowed("HS256")))));
+        // An escaped name is the same member as its plain spelling.
+        assert_eq!(m.string("kid").unwrap().unwrap(), "a\"b");
+        assert_eq!(m.string("n"), Some(Err(())));
+        assert!(m.raw("absent").is_none());
+        assert_eq!(
+            Members::parse(br#"{"sub":"a","s\u0075b":"b"}"#).err(),
+            Some(TokenError::Malformed)
+        );
+        let many: String = (0..40).map(|i| format!("\"m{i}\":{i},")).collect();
+        assert!(Members::parse(format!("{{{many}\"last\":0}}").as_bytes()).is_ok());
+        assert!(Members::parse(format!("{{{many}\"m7\":0}}").as_bytes()).is_err());
+        assert!(Members::parse(b"[1,2]").is_err());
+    }
+
+    #[test]
+    fn audiences_are_one_string_or_an_array_of_strings() {
+        let m = Members::parse(br#"{"a":"x","b":["x","y"],"c":["x",1],"d":5}"#).unwrap();
+        assert!(matches!(audience(m.raw("a").unwrap()), Audience::One(a) if a == "x"));
+        assert!(matches!(audience(m.raw("b").unwrap()), Audience::Many(v) if v.len() == 2));
+        assert!(matches!(audience(m.raw("c").unwrap()), Audience::Invalid));
+        assert!(matches!(audience(m.raw("d").unwrap()), Audience::Invalid));
     }
 }
