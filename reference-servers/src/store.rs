@@ -212,6 +212,9 @@ pub struct Store {
     /// committed change: verifying a key is a hash and a map lookup, not a
     /// query (a WAL read transaction costs tens of µs per request).
     api_key_index: RwLock<HashMap<[u8; 32], Arc<ApiKeyRecord>>>,
+    /// Every user by name, likewise: the Basic cache's hit needs the user's
+    /// password version on every request.
+    user_index: RwLock<HashMap<String, Arc<UserRecord>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -257,7 +260,16 @@ impl Store {
             readers,
             next_reader: AtomicUsize::new(0),
             api_key_index: RwLock::new(HashMap::new()),
+            user_index: RwLock::new(HashMap::new()),
         };
+        let users = store.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT id, username, password_hash, password_version FROM users")?;
+            stmt.query_map([], user_from_row)?.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        for user in users {
+            store.index_user(user);
+        }
         let all = store.api_keys(None)?;
         let mut index = store.api_key_index.write().unwrap_or_else(|p| p.into_inner());
         for key in all {
@@ -265,6 +277,11 @@ impl Store {
         }
         drop(index);
         Ok(store)
+    }
+
+    fn index_user(&self, user: UserRecord) {
+        let mut index = self.user_index.write().unwrap_or_else(|p| p.into_inner());
+        index.insert(user.username.clone(), Arc::new(user));
     }
 
     fn index_api_key(&self, record: ApiKeyRecord) {
@@ -303,13 +320,9 @@ impl Store {
 
     /// The user called `username`, if any.
     pub fn user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(
-                "SELECT id, username, password_hash, password_version FROM users WHERE username = ?1",
-            )?
-            .query_row([username], user_from_row)
-            .optional()
-        })
+        // From the index, which every committed change updates.
+        let index = self.user_index.read().unwrap_or_else(|p| p.into_inner());
+        Ok(index.get(username).map(|u| UserRecord::clone(u)))
     }
 
     /// Creates a user; [`StoreError::Conflict`] if the name is taken.
@@ -331,18 +344,36 @@ impl Store {
                 password_version: 1,
             })
         });
-        conflict_as(result, || format!("user `{username}`"))
+        let user = conflict_as(result, || format!("user `{username}`"))?;
+        self.index_user(user.clone());
+        Ok(user)
     }
 
     /// Replaces a user's password hash; `false` when there is no such user.
     pub fn set_password(&self, username: &str, password_hash: &str) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        let updated = self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE users SET password_hash = ?2, password_version = password_version + 1
                  WHERE username = ?1",
                 params![username, password_hash],
             )?;
-            Ok(changed == 1)
+            if changed != 1 {
+                return Ok(None);
+            }
+            tx.query_row(
+                "SELECT id, username, password_hash, password_version FROM users WHERE username = ?1",
+                [username],
+                user_from_row,
+            )
+            .map(Some)
+        })?;
+        // Durable first, then visible: the old password stops working here.
+        Ok(match updated {
+            Some(user) => {
+                self.index_user(user);
+                true
+            }
+            None => false,
         })
     }
 
