@@ -103,8 +103,18 @@ fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, Verdict> {
 fn describe_error(e: &SendError) -> String {
     match e {
         SendError::Alert { alert } => format!("TLS alert {alert}"),
+        SendError::Protocol(reason) => {
+            format!("the connection closed without an answer ({reason})")
+        }
         other => other.to_string(),
     }
+}
+
+/// A refusal at the TLS level: an alert, or a connection the server closed
+/// after the handshake without answering. A failure to connect or a timeout
+/// is not one: nothing was judged.
+fn is_refusal(e: &SendError) -> bool {
+    matches!(e, SendError::Alert { .. } | SendError::Protocol(_))
 }
 
 /// Statuses that refuse a client certificate in HTTP (nginx uses 400, and
@@ -175,13 +185,7 @@ impl Mtls<'_> {
         answer: Result<RawResponse, SendError>,
     ) -> Outcome {
         match answer {
-            Err(e @ SendError::Alert { .. }) => {
-                Ok(Verdict::pass(expected.to_owned(), describe_error(&e)))
-            }
-            Err(SendError::Protocol(reason)) => Ok(Verdict::pass(
-                expected.to_owned(),
-                format!("the connection closed without an answer ({reason})"),
-            )),
+            Err(e) if is_refusal(&e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
             Err(e) => Err(Verdict::error(expected, e.to_string())),
             Ok(r) if HTTP_REFUSALS.contains(&r.status) => {
                 Ok(Verdict::pass(expected.to_owned(), observe(&r)))
@@ -214,12 +218,13 @@ impl Mtls<'_> {
             Ok(r) => {
                 Ok(Verdict::unmet(sev, expected, observe(&r), "the valid certificate was refused"))
             }
-            Err(e) => Ok(Verdict::unmet(
+            Err(e) if is_refusal(&e) => Ok(Verdict::unmet(
                 sev,
                 expected,
                 describe_error(&e),
                 "the valid certificate was refused",
             )),
+            Err(e) => Err(Verdict::error(expected, e.to_string())),
         }
     }
 
@@ -315,12 +320,13 @@ impl Mtls<'_> {
                 observe(&r),
                 "refused, but not with 403",
             )),
-            Err(e) => Ok(Verdict::unmet(
+            Err(e) if is_refusal(&e) => Ok(Verdict::unmet(
                 Severity::Should,
                 expected.to_owned(),
                 describe_error(&e),
                 "refused at the handshake, not with 403",
             )),
+            Err(e) => Err(Verdict::error(expected, e.to_string())),
         }
     }
 
@@ -374,7 +380,8 @@ impl Mtls<'_> {
                 Ok(Verdict::unmet(sev, expected, observe(&r), "the forwarded header was trusted"))
             }
             Ok(r) => Ok(Verdict::pass(expected, observe(&r))),
-            Err(e) => Ok(Verdict::pass(expected, describe_error(&e))),
+            Err(e) if is_refusal(&e) => Ok(Verdict::pass(expected, describe_error(&e))),
+            Err(e) => Err(Verdict::error(expected, e.to_string())),
         }
     }
 
@@ -514,7 +521,8 @@ impl Mtls<'_> {
                 observe(&r),
                 "refused, but not with 401",
             )),
-            Err(e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
+            Err(e) if is_refusal(&e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
+            Err(e) => Err(Verdict::error(expected, e.to_string())),
         }
     }
 
@@ -557,7 +565,12 @@ impl Mtls<'_> {
         Ok(measure(case, "a revoked client certificate", started, acknowledged, || {
             let id = Arc::clone(&id);
             async move {
-                Ok(!matches!(self.send_with(&self.t.url, Some(id), None, &[]).await, Ok(r) if r.status == 200))
+                match self.send_with(&self.t.url, Some(id), None, &[]).await {
+                    Ok(r) => Ok(r.status != 200),
+                    Err(e) if is_refusal(&e) => Ok(true),
+                    // Nothing answered: not a refusal to time.
+                    Err(e) => Err(Verdict::error("an answer", e.to_string())),
+                }
             }
         })
         .await)
