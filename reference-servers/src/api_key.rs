@@ -301,6 +301,20 @@ impl Rejection {
     }
 }
 
+/// The whole decision of an API key resource, as [`resource`] makes it — where
+/// the key is, its shape, the throttle, the lookup, expiry, revocation, mode,
+/// scope — without the response: `true` when the request may proceed. The
+/// benchmarks time it beside SHA-256.
+pub fn admits(
+    app: &App,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    scope: &str,
+) -> bool {
+    authenticate(app, peer, headers, uri).is_ok_and(|r| r.scopes.iter().any(|s| s == scope))
+}
+
 fn authenticate(
     app: &App,
     peer: Option<IpAddr>,

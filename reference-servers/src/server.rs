@@ -241,6 +241,16 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     })
 }
 
+/// The state the servers would run with — database, keys, PKI, seed — built
+/// from `config` without listening anywhere: for the criterion benches, which
+/// time each method's verification path on its own. Base URLs are loopback
+/// placeholders.
+pub fn prepare_app(config: ServeConfig) -> Result<(App, seed::Seed), ServeError> {
+    let Prepared { app, seed, .. } =
+        prepare(config, "https://127.0.0.1:8443", "https://127.0.0.1:8444")?;
+    Ok((app, seed))
+}
+
 struct Prepared {
     app: App,
     pki: Pki,

@@ -156,6 +156,11 @@ pub struct Verifier {
     flaws: VerifierFlaws,
     /// `jwt-key-confusion`: HS256 also accepted, keyed with this (the public PEM).
     confused_hmac_key: Option<VerifyKey>,
+    /// The encoded header of the tokens this resource's issuer mints, already
+    /// found to pass every header check: a token whose header segment is these
+    /// exact bytes skips decoding and parsing it (the checks are a function of
+    /// the bytes alone). Any other header takes the full path.
+    known_header: Option<Box<str>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -202,7 +207,28 @@ impl Verifier {
             max_lifetime: settings.max_lifetime_secs,
             flaws: settings.flaws,
             confused_hmac_key: None,
+            known_header: None,
         })
+    }
+
+    /// Remembers `header_b64` (the header segment of this issuer's tokens) for
+    /// the fast path, if it passes the header checks; returns whether it did.
+    pub fn remember_header(&mut self, header_b64: &str) -> bool {
+        let mut buffer = [0u8; SEGMENT_ON_STACK];
+        let passes = decode_segment(header_b64, &mut buffer).ok().is_some_and(|bytes| {
+            Members::parse(&bytes).is_ok_and(|header| {
+                let kid_matches = match header.string("kid") {
+                    None => true,
+                    Some(Ok(kid)) => kid == self.kid,
+                    Some(Err(())) => false,
+                };
+                kid_matches && self.check_header(&header).is_ok_and(|alg| alg == self.alg_name)
+            })
+        });
+        if passes {
+            self.known_header = Some(header_b64.into());
+        }
+        passes
     }
 
     /// Switches on `jwt-key-confusion`: HS256 tokens verified with `public_pem` as the secret.
@@ -232,9 +258,29 @@ impl Verifier {
         else {
             return Err(TokenError::Malformed);
         };
-        let mut header_buffer = [0u8; SEGMENT_ON_STACK];
-        let header_bytes = decode_segment(header_b64, &mut header_buffer)?;
-        let header = Members::parse(&header_bytes)?;
+        // The signing input is the two encoded segments exactly as received.
+        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+        if self.known_header.as_deref() == Some(header_b64) {
+            // The same bytes passed the header checks, the algorithm and the
+            // kid when they were remembered.
+            if !self.flaws.skip_signature {
+                verify_with(&self.key, signing_input, signature_b64)?;
+            }
+        } else {
+            let mut header_buffer = [0u8; SEGMENT_ON_STACK];
+            let header_bytes = decode_segment(header_b64, &mut header_buffer)?;
+            let header = Members::parse(&header_bytes)?;
+            let alg = self.check_header(&header)?;
+            self.check_signature(&header, &alg, signing_input, signature_b64)?;
+        }
+        let mut payload_buffer = [0u8; SEGMENT_ON_STACK];
+        let payload_bytes = decode_segment(payload_b64, &mut payload_buffer)?;
+        let claims = Members::parse(&payload_bytes)?;
+        self.check_claims(&claims, now)
+    }
+
+    /// `alg` present, `typ` of an access token, no `crit`: returns `alg`.
+    fn check_header<'a>(&self, header: &Members<'a>) -> Result<Cow<'a, str>, TokenError> {
         let alg = match header.string("alg") {
             Some(Ok(alg)) => alg,
             _ => return Err(TokenError::Malformed),
@@ -248,13 +294,7 @@ impl Verifier {
         if header.raw("crit").is_some() {
             return Err(TokenError::Critical);
         }
-        // The signing input is the two encoded segments exactly as received.
-        let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
-        self.check_signature(&header, &alg, signing_input, signature_b64)?;
-        let mut payload_buffer = [0u8; SEGMENT_ON_STACK];
-        let payload_bytes = decode_segment(payload_b64, &mut payload_buffer)?;
-        let claims = Members::parse(&payload_bytes)?;
-        self.check_claims(&claims, now)
+        Ok(alg)
     }
 
     fn check_signature(
@@ -595,6 +635,70 @@ mod tests {
         assert!(Members::parse(format!("{{{many}\"last\":0}}").as_bytes()).is_ok());
         assert!(Members::parse(format!("{{{many}\"m7\":0}}").as_bytes()).is_err());
         assert!(Members::parse(b"[1,2]").is_err());
+    }
+
+    fn hs256_verifier(flaws: VerifierFlaws) -> Verifier {
+        let settings = VerifierSettings {
+            issuer: "https://issuer".into(),
+            audience: "api".into(),
+            leeway_secs: 0,
+            max_lifetime_secs: 3600,
+            flaws,
+        };
+        Verifier::new(
+            Algorithm::HS256,
+            &DecodingKey::from_secret(b"k").unwrap(),
+            "k1".into(),
+            settings,
+        )
+        .unwrap()
+    }
+
+    fn encode(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn signed(header: &str, claims: &str) -> String {
+        let input = format!("{}.{}", encode(header), encode(claims));
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, b"k"), input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    #[test]
+    fn the_remembered_header_skips_parsing_but_not_the_signature() {
+        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#;
+        let claims = r#"{"iss":"https://issuer","aud":"api","sub":"a","iat":10,"exp":20}"#;
+        let mut verifier = hs256_verifier(VerifierFlaws::default());
+        // Headers that fail a check, or name another key or algorithm, are not remembered.
+        for bad in [
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#,
+            r#"{"alg":"RS256","typ":"at+jwt","kid":"k1"}"#,
+            r#"{"alg":"none","typ":"at+jwt"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","crit":["b64"]}"#,
+        ] {
+            assert!(!verifier.remember_header(&encode(bad)), "{bad}");
+        }
+        assert!(verifier.remember_header(&encode(header)));
+        let token = signed(header, claims);
+        assert_eq!(verifier.verify(&token, 15).unwrap().subject, "a");
+        // Same header bytes, wrong signature: still refused.
+        let forged = format!("{}A", &token[..token.len() - 1]);
+        assert_eq!(verifier.verify(&forged, 15), Err(TokenError::Signature));
+        let unsigned = format!("{}.", &token[..token.rfind('.').unwrap()]);
+        assert_eq!(verifier.verify(&unsigned, 15), Err(TokenError::Signature));
+        // Claims are still checked.
+        assert_eq!(verifier.verify(&token, 25), Err(TokenError::Expired));
+        // Another header takes the full path with its own checks.
+        let other = signed(r#"{"typ":"at+jwt","alg":"HS256"}"#, claims);
+        assert!(verifier.verify(&other, 15).is_ok());
+        let wrong_kid = signed(r#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#, claims);
+        assert_eq!(verifier.verify(&wrong_kid, 15), Err(TokenError::UnknownKey));
+        // The skip-signature flaw applies on the fast path too.
+        let mut flawed =
+            hs256_verifier(VerifierFlaws { skip_signature: true, ..Default::default() });
+        assert!(flawed.remember_header(&encode(header)));
+        assert!(flawed.verify(&forged, 15).is_ok());
     }
 
     #[test]

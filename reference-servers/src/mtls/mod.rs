@@ -24,8 +24,8 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
 
 use crate::app::App;
 use crate::pki::{Pki, PkiError};
@@ -84,6 +84,7 @@ pub struct MtlsService {
     server_key: rustls_pki_types::PrivateKeyDer<'static>,
     root: CertificateDer<'static>,
     config: RwLock<Arc<rustls::ServerConfig>>,
+    verifier: RwLock<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
     revoked: RwLock<HashSet<String>>,
     flaws: crate::flaws::Flaws,
 }
@@ -129,6 +130,10 @@ impl MtlsService {
                     .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())
                     .map_err(|e| MtlsError::Tls(e.to_string()))?,
             )),
+            // Replaced by `reload` below, before the service is returned.
+            verifier: RwLock::new(Arc::new(verifier::AnyCertificate::new(Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            )))),
             revoked: RwLock::new(HashSet::new()),
             flaws: flaws.clone(),
         };
@@ -143,24 +148,25 @@ impl MtlsService {
 
     /// Reissues the CRL for `revoked` and swaps in a configuration that checks it.
     pub fn reload(&self, revoked: &[(String, i64)]) -> Result<(), MtlsError> {
-        let crl_pem = self.ca.write_crl(revoked)?;
-        let crl = CertificateRevocationListDer::from_pem_slice(crl_pem.as_bytes())
-            .map_err(|e| MtlsError::Tls(format!("CRL: {e}")))?;
+        // The CRL is published (`pki/client-ca.crl`, for other servers and
+        // for users); this server checks the same list by serial in its policy.
+        self.ca.write_crl(revoked)?;
+        let serials: HashSet<String> = revoked.iter().map(|(s, _)| s.clone()).collect();
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.root.clone()).map_err(|e| MtlsError::Tls(e.to_string()))?;
         use crate::flaws::Flaw;
-        let mut builder =
+        let builder =
             WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
-        if !self.flaws.has(Flaw::MtlsSkipCrl) {
-            // Only the leaf is checked against a CRL: the client CA publishes
-            // one, the root (offline, in a real deployment) does not.
-            builder = builder.with_crls([crl]).only_check_end_entity_revocation();
-        }
         let mut policy =
             verifier::Policy::new(builder.build().map_err(|e| MtlsError::Tls(e.to_string()))?);
         policy.ignore_eku = self.flaws.has(Flaw::MtlsIgnoreEku);
         policy.ignore_expiry = self.flaws.has(Flaw::MtlsIgnoreExpiry);
+        // Only the leaf is checked for revocation: the client CA publishes a
+        // CRL, the root (offline, in a real deployment) does not.
+        if !self.flaws.has(Flaw::MtlsSkipCrl) {
+            policy.revoked = Some(Arc::new(serials.clone()));
+        }
         let mut verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> = Arc::new(policy);
         if self.flaws.has(Flaw::MtlsAcceptAnyCa) {
             verifier = Arc::new(verifier::AnyCertificate::new(Arc::clone(&provider)));
@@ -168,7 +174,7 @@ impl MtlsService {
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| MtlsError::Tls(e.to_string()))?
-            .with_client_cert_verifier(verifier)
+            .with_client_cert_verifier(Arc::clone(&verifier))
             .with_single_cert(self.server_chain.clone(), self.server_key.clone_key())
             .map_err(|e| MtlsError::Tls(e.to_string()))?;
         // No resumption: a revoked certificate must not skip the next handshake.
@@ -176,9 +182,14 @@ impl MtlsService {
         config.send_tls13_tickets = 0;
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
-        *self.revoked.write().unwrap_or_else(|p| p.into_inner()) =
-            revoked.iter().map(|(s, _)| s.clone()).collect();
+        *self.verifier.write().unwrap_or_else(|p| p.into_inner()) = verifier;
+        *self.revoked.write().unwrap_or_else(|p| p.into_inner()) = serials;
         Ok(())
+    }
+
+    /// The client-certificate verifier new handshakes use (the benchmarks time it).
+    pub fn client_verifier(&self) -> Arc<dyn rustls::server::danger::ClientCertVerifier> {
+        Arc::clone(&self.verifier.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The configuration new handshakes use.
@@ -280,6 +291,13 @@ impl Refusal {
             ),
         }
     }
+}
+
+/// The per-request decision of the mTLS resource, as its handler makes it for
+/// a connection authenticated with `cert`: revocation, identity, `permission`.
+/// The handshake's part is [`MtlsService::client_verifier`]. For the benchmarks.
+pub fn admits(app: &App, cert: &ClientCert, permission: &str) -> bool {
+    authorize(app, Some(cert), permission).is_ok()
 }
 
 /// Authenticates the connection's certificate and checks `permission`.

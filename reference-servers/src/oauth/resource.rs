@@ -121,6 +121,22 @@ pub async fn resource(
     response
 }
 
+/// The whole decision of the OAuth resource, as [`resource`] makes it — the
+/// Authorization header, the token (JWT or opaque), its record, DPoP and
+/// certificate binding, the scope — without the response: `true` when the
+/// request may proceed. The benchmarks time it beside the primitives.
+pub async fn admits(
+    app: &App,
+    cert: Option<&crate::mtls::ClientCert>,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+    scope: &'static str,
+) -> bool {
+    authenticate(app, cert, method, headers, uri, body, scope).await.is_ok()
+}
+
 async fn authenticate(
     app: &App,
     cert: Option<&crate::mtls::ClientCert>,
