@@ -33,6 +33,34 @@ pub enum Command {
     Cases(CasesArgs),
     /// Measure what each method adds to the baseline: latency, CPU, throughput.
     Overhead(OverheadArgs),
+    /// Run a goose load profile: users, ramp, methods and journeys.
+    Load(LoadArgs),
+}
+
+/// `authbench load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Load profile: a TOML file, or a built-in one (smoke, journeys).
+    #[arg(long, value_name = "FILE|NAME", default_value = "smoke")]
+    pub profile: String,
+    /// Target profile (TOML). Default: the reference servers, started as a child process.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Users at full strength (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+    /// Seconds at full strength (overrides the profile).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Requests the whole run may send (overrides the profile).
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
+    /// Where the reports go: load.json, load.txt, goose.html, goose.json.
+    #[arg(long, value_name = "DIR", default_value = "authbench-load")]
+    pub out: PathBuf,
+    /// Output on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OverheadFormat,
 }
 
 /// Output formats of `overhead`.
@@ -195,6 +223,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Conform(args) => crate::conform::run(args),
         Command::Cases(args) => crate::cases::run(args),
         Command::Overhead(args) => crate::overhead::command(args),
+        Command::Load(args) => crate::load::command(args),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod conform;
 pub mod engine;
 pub mod forge;
+pub mod load;
 pub mod mtls;
 pub mod oauth;
 pub mod overhead;

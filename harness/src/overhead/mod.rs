@@ -124,9 +124,9 @@ pub struct Report {
 }
 
 /// The reference servers in a child process, stopped on drop.
-struct ChildServer {
-    child: Child,
-    profile: PathBuf,
+pub(crate) struct ChildServer {
+    pub(crate) child: Child,
+    pub(crate) profile: PathBuf,
     _state: tempfile::TempDir,
 }
 
@@ -137,7 +137,7 @@ impl Drop for ChildServer {
     }
 }
 
-fn start_child_server() -> anyhow::Result<ChildServer> {
+pub(crate) fn start_child_server() -> anyhow::Result<ChildServer> {
     let state = tempfile::Builder::new().prefix("authbench-overhead-").tempdir()?;
     let exe = std::env::current_exe().context("locating the authbench binary")?;
     let mut child = Command::new(exe)
@@ -176,7 +176,7 @@ fn header(name: HeaderName, value: &str) -> anyhow::Result<(HeaderName, HeaderVa
 }
 
 /// The configurations the profile allows, credentials minted now.
-async fn configurations(
+pub(crate) async fn configurations(
     shared: &Shared,
     resumption: bool,
 ) -> anyhow::Result<(Endpoint, Vec<Configuration>)> {

@@ -1,0 +1,160 @@
+//! `authbench load` as a user runs it: goose profiles and journeys against
+//! the reference servers, kept short (a few users, seconds).
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_authbench");
+
+fn authbench(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn rows(report: &Value) -> Vec<(String, u64, u64)> {
+    report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["count"].as_u64().unwrap(),
+                r["failed"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn journeys_run_every_step_and_goose_writes_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = authbench(&[
+        "load",
+        "--profile",
+        "journeys",
+        "--users",
+        "4",
+        "--duration",
+        "3",
+        "--format",
+        "json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["schema"], "authbench.load/1");
+    let rows = rows(&report);
+    for step in [
+        "POST oauth2: token (code)",
+        "GET oauth2: resource",
+        "POST oauth2: token (refresh)",
+        "GET oauth2: resource (refreshed)",
+        "POST oauth2: revoke",
+        "POST admin: create key",
+        "GET api-key: new key",
+        "POST admin: revoke key",
+        "GET api-key: revoked key refused",
+        "GET mtls-users",
+    ] {
+        let row = rows.iter().find(|(n, _, _)| n == step);
+        assert!(row.is_some_and(|(_, count, _)| *count > 0), "{step} never ran: {rows:?}");
+    }
+    assert!(rows.iter().all(|(_, _, failed)| *failed == 0), "{rows:?}");
+    assert_eq!(report["findings"], 0);
+    let total: u64 = rows.iter().map(|(_, c, _)| c).sum();
+    assert_eq!(report["total"].as_u64(), Some(total));
+    // goose's own reports, and ours, side by side.
+    let html = std::fs::read_to_string(dir.path().join("goose.html")).unwrap();
+    assert!(html.contains("<html") && html.contains("oauth2: token (code)"));
+    let goose: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("goose.json")).unwrap())
+            .unwrap();
+    assert!(goose.is_object());
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("load.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved, report);
+}
+
+/// The reference servers with `flaw`, as a child; killed on drop.
+struct Server {
+    child: Child,
+    profile: String,
+    _state: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(flaw: &str) -> Server {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--flaw", flaw, "--state"])
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // `serve` prints its ready line once listening (it exits if it cannot start).
+    let line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("ready"))
+        .expect("the servers never said ready");
+    let profile =
+        line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
+    Server { child, profile, _state: state }
+}
+
+#[test]
+fn a_revoked_key_still_accepted_is_a_finding_and_fails_the_run() {
+    let server = serve("api-key-accept-revoked");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("rotation.toml");
+    std::fs::write(
+        &profile,
+        "users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"api-key-rotation\"\n",
+    )
+    .unwrap();
+    let out = authbench(&[
+        "load",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--target",
+        &server.profile,
+        "--format",
+        "json",
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["findings"].as_u64().unwrap() > 0, "{report}");
+    let refused =
+        rows(&report).into_iter().find(|(n, _, _)| n == "GET api-key: revoked key refused");
+    assert!(refused.is_some_and(|(_, count, failed)| failed == count && count > 0));
+}
+
+#[test]
+fn profile_mistakes_name_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("bad.toml");
+    std::fs::write(&profile, "users = 2\nduration = 2\n[[scenario]]\nname = \"carrier-pigeon\"\n")
+        .unwrap();
+    let out = authbench(&["load", "--profile", profile.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml") && stderr.contains("carrier-pigeon"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
