@@ -215,6 +215,9 @@ pub struct Store {
     /// Every user by name, likewise: the Basic cache's hit needs the user's
     /// password version on every request.
     user_index: RwLock<HashMap<String, Arc<UserRecord>>>,
+    /// The OAuth tokens that have not expired, likewise (see
+    /// [`crate::oauth::store::TokenIndex`]).
+    pub(crate) oauth_index: RwLock<crate::oauth::store::TokenIndex>,
 }
 
 impl std::fmt::Debug for Store {
@@ -261,7 +264,9 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             api_key_index: RwLock::new(HashMap::new()),
             user_index: RwLock::new(HashMap::new()),
+            oauth_index: RwLock::new(crate::oauth::store::TokenIndex::default()),
         };
+        store.load_oauth_index(crate::app::now())?;
         let users = store.read(|conn| {
             let mut stmt =
                 conn.prepare("SELECT id, username, password_hash, password_version FROM users")?;

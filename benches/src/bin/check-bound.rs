@@ -23,8 +23,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    println!("fastest sample per iteration (medians in brackets)");
     println!(
-        "{:<14} {:>12} {:>12} {:>12} {:>7}  verdict",
+        "{:<14} {:>22} {:>22} {:>12} {:>7}  verdict",
         "group", "primitive", "path", "limit", "ratio"
     );
     let mut over = 0;
@@ -32,10 +33,10 @@ fn main() {
         let verdict = if b.holds() { "ok" } else { "OVER" };
         over += usize::from(!b.holds());
         println!(
-            "{:<14} {:>12} {:>12} {:>12} {:>6.2}x  {verdict}",
+            "{:<14} {:>22} {:>22} {:>12} {:>6.2}x  {verdict}",
             b.group,
-            micros(b.primitive_ns),
-            micros(b.path_ns),
+            format!("{} ({})", micros(b.primitive_ns), micros(b.primitive_median_ns)),
+            format!("{} ({})", micros(b.path_ns), micros(b.path_median_ns)),
             micros(b.limit_ns()),
             b.path_ns / b.primitive_ns
         );

@@ -113,26 +113,29 @@ impl TokenRecord {
     }
 }
 
-const TOKEN_SELECT: &str = "SELECT t.jti, t.kind, t.grant_id, t.client_id, t.subject, t.scope, t.audience, \
-     t.jkt, t.issued_at, t.expires_at, t.rotated_at, COALESCE(t.revoked_at, g.revoked_at), t.x5t \
-     FROM oauth_tokens t JOIN oauth_grants g ON g.grant_id = t.grant_id";
+/// A token's columns as [`token_from_row_at`] reads them, revocation folded
+/// with its grant's.
+const TOKEN_COLUMNS: &str = "t.jti, t.kind, t.grant_id, t.client_id, t.subject, t.scope, t.audience, \
+     t.jkt, t.issued_at, t.expires_at, t.rotated_at, COALESCE(t.revoked_at, g.revoked_at), t.x5t";
+const TOKEN_FROM: &str = "FROM oauth_tokens t JOIN oauth_grants g ON g.grant_id = t.grant_id";
 
-fn token_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
-    let kind: String = row.get(1)?;
+/// A token from [`TOKEN_COLUMNS`] starting at column `at`.
+fn token_from_row_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TokenRecord> {
+    let kind: String = row.get(at + 1)?;
     Ok(TokenRecord {
-        jti: row.get(0)?,
+        jti: row.get(at)?,
         kind: if kind == "refresh" { TokenKind::Refresh } else { TokenKind::Access },
-        grant_id: row.get(2)?,
-        client_id: row.get(3)?,
-        subject: row.get(4)?,
-        scope: row.get(5)?,
-        audience: row.get(6)?,
-        jkt: row.get(7)?,
-        issued_at: row.get(8)?,
-        expires_at: row.get(9)?,
-        rotated_at: row.get(10)?,
-        revoked_at: row.get(11)?,
-        x5t: row.get(12)?,
+        grant_id: row.get(at + 2)?,
+        client_id: row.get(at + 3)?,
+        subject: row.get(at + 4)?,
+        scope: row.get(at + 5)?,
+        audience: row.get(at + 6)?,
+        jkt: row.get(at + 7)?,
+        issued_at: row.get(at + 8)?,
+        expires_at: row.get(at + 9)?,
+        rotated_at: row.get(at + 10)?,
+        revoked_at: row.get(at + 11)?,
+        x5t: row.get(at + 12)?,
     })
 }
 
@@ -151,7 +154,113 @@ fn code_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CodeRecord> {
     })
 }
 
+/// How long past its expiry a token stays in the index (so answers about a
+/// token that just expired are the same as the database's).
+const INDEX_GRACE_SECS: i64 = 300;
+
+/// The tokens that have not expired, by hash, `jti` and grant, with the
+/// revocations of their grants: loaded at open and written through after each
+/// committed change, so the resource server's per-request lookup is a map
+/// read instead of a query (the benches: 27 µs for the join, against a hash
+/// of 0.1 µs). Expired tokens are swept as the index grows; a token absent
+/// from it is unknown or long expired, which every caller refuses alike.
+#[derive(Debug, Default)]
+pub struct TokenIndex {
+    by_hash: std::collections::HashMap<[u8; 32], TokenRecord>,
+    by_jti: std::collections::HashMap<String, [u8; 32]>,
+    by_grant: std::collections::HashMap<String, Vec<[u8; 32]>>,
+    revoked_grants: std::collections::HashMap<String, i64>,
+    sweep_at: usize,
+}
+
+impl TokenIndex {
+    fn get(&self, hash: &[u8; 32]) -> Option<TokenRecord> {
+        let mut record = self.by_hash.get(hash)?.clone();
+        // COALESCE(t.revoked_at, g.revoked_at), as the query folds it.
+        record.revoked_at =
+            record.revoked_at.or_else(|| self.revoked_grants.get(&record.grant_id).copied());
+        Some(record)
+    }
+
+    fn insert(&mut self, hash: [u8; 32], record: TokenRecord, now: i64) {
+        if self.by_hash.len() >= self.sweep_at {
+            self.sweep(now);
+        }
+        if let Some(jti) = &record.jti {
+            self.by_jti.insert(jti.clone(), hash);
+        }
+        self.by_grant.entry(record.grant_id.clone()).or_default().push(hash);
+        self.by_hash.insert(hash, record);
+    }
+
+    /// Drops tokens expired for longer than the grace, and grants left without tokens.
+    fn sweep(&mut self, now: i64) {
+        let expired: Vec<[u8; 32]> = self
+            .by_hash
+            .iter()
+            .filter(|(_, r)| r.expires_at + INDEX_GRACE_SECS <= now)
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in expired {
+            if let Some(record) = self.by_hash.remove(&hash) {
+                if let Some(jti) = &record.jti {
+                    self.by_jti.remove(jti);
+                }
+                if let Some(family) = self.by_grant.get_mut(&record.grant_id) {
+                    family.retain(|h| *h != hash);
+                    if family.is_empty() {
+                        self.by_grant.remove(&record.grant_id);
+                    }
+                }
+            }
+        }
+        let by_grant = &self.by_grant;
+        self.revoked_grants.retain(|grant, _| by_grant.contains_key(grant));
+        self.sweep_at = (self.by_hash.len() * 2).max(10_000);
+    }
+}
+
 impl Store {
+    /// Loads the tokens that have not expired into the index (at open).
+    pub(crate) fn load_oauth_index(&self, now: i64) -> Result<(), StoreError> {
+        let (tokens, grants) = self.read(|conn| {
+            let tokens = conn
+                .prepare(&format!(
+                    "SELECT t.token_hash, {TOKEN_COLUMNS} {TOKEN_FROM} WHERE t.expires_at + ?1 > ?2"
+                ))?
+                .query_map(params![INDEX_GRACE_SECS, now], |row| {
+                    let hash: Vec<u8> = row.get(0)?;
+                    Ok((hash, token_from_row_at(row, 1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let grants = conn
+                .prepare(
+                    "SELECT grant_id, revoked_at FROM oauth_grants WHERE revoked_at IS NOT NULL",
+                )?
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((tokens, grants))
+        })?;
+        let mut index = self.oauth_index.write().unwrap_or_else(|p| p.into_inner());
+        *index = TokenIndex::default();
+        for (hash, record) in tokens {
+            if let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) {
+                index.insert(hash, record, now);
+            }
+        }
+        for (grant, revoked_at) in grants {
+            if index.by_grant.contains_key(&grant) {
+                index.revoked_grants.insert(grant, revoked_at);
+            }
+        }
+        index.sweep_at = (index.by_hash.len() * 2).max(10_000);
+        Ok(())
+    }
+
+    fn with_oauth_index<T>(&self, f: impl FnOnce(&mut TokenIndex) -> T) -> T {
+        f(&mut self.oauth_index.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Registers `client`, replacing a registration of the same id.
     pub fn upsert_oauth_client(&self, client: &OAuthClient, now: i64) -> Result<(), StoreError> {
         let uris = client.redirect_uris.join("\n");
@@ -282,7 +391,11 @@ impl Store {
                 params![grant_id, now],
             )?;
             Ok(())
-        })
+        })?;
+        self.with_oauth_index(|index| {
+            index.revoked_grants.entry(grant_id.to_owned()).or_insert(now);
+        });
+        Ok(())
     }
 
     /// Stores an issued token.
@@ -312,25 +425,23 @@ impl Store {
                 ],
             )?;
             Ok(())
-        })
+        })?;
+        let now = crate::app::now();
+        self.with_oauth_index(|index| index.insert(*token_hash, token.clone(), now));
+        Ok(())
     }
 
     /// The token whose SHA-256 is `token_hash`, with its family's revocation folded in.
+    /// From the index: a token expired for longer than a few minutes is `None`.
     pub fn oauth_token(&self, token_hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!("{TOKEN_SELECT} WHERE t.token_hash = ?1"))?
-                .query_row([&token_hash[..]], token_from_row)
-                .optional()
-        })
+        let index = self.oauth_index.read().unwrap_or_else(|p| p.into_inner());
+        Ok(index.get(token_hash))
     }
 
-    /// The JWT access token with `jti`.
+    /// The JWT access token with `jti` (from the index, like [`Store::oauth_token`]).
     pub fn oauth_token_by_jti(&self, jti: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!("{TOKEN_SELECT} WHERE t.jti = ?1"))?
-                .query_row([jti], token_from_row)
-                .optional()
-        })
+        let index = self.oauth_index.read().unwrap_or_else(|p| p.into_inner());
+        Ok(index.by_jti.get(jti).and_then(|hash| index.get(hash)))
     }
 
     /// Marks a refresh token rotated and returns it as it was before (a set
@@ -340,10 +451,12 @@ impl Store {
         token_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<TokenRecord>, StoreError> {
-        self.write(|tx| {
+        let token = self.write(|tx| {
             let token = tx
-                .prepare(&format!("{TOKEN_SELECT} WHERE t.token_hash = ?1 AND t.kind = 'refresh'"))?
-                .query_row([&token_hash[..]], token_from_row)
+                .prepare(&format!(
+                    "SELECT {TOKEN_COLUMNS} {TOKEN_FROM} WHERE t.token_hash = ?1 AND t.kind = 'refresh'"
+                ))?
+                .query_row([&token_hash[..]], |row| token_from_row_at(row, 0))
                 .optional()?;
             if token.as_ref().is_some_and(|t| t.rotated_at.is_none()) {
                 tx.execute(
@@ -352,7 +465,13 @@ impl Store {
                 )?;
             }
             Ok(token)
-        })
+        })?;
+        self.with_oauth_index(|index| {
+            if let Some(record) = index.by_hash.get_mut(token_hash) {
+                record.rotated_at.get_or_insert(now);
+            }
+        });
+        Ok(token)
     }
 
     /// Revokes one token.
@@ -363,7 +482,13 @@ impl Store {
                 params![&token_hash[..], now],
             )?;
             Ok(())
-        })
+        })?;
+        self.with_oauth_index(|index| {
+            if let Some(record) = index.by_hash.get_mut(token_hash) {
+                record.revoked_at.get_or_insert(now);
+            }
+        });
+        Ok(())
     }
 
     /// Records a DPoP proof `jti`; `false` if it was seen before (a replay).
@@ -381,5 +506,81 @@ impl Store {
             )?;
             Ok(inserted == 1)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(jti: &str, grant: &str, expires_at: i64) -> TokenRecord {
+        TokenRecord {
+            jti: Some(jti.to_owned()),
+            kind: TokenKind::Access,
+            grant_id: grant.to_owned(),
+            client_id: "c".into(),
+            subject: Some("alice".into()),
+            scope: "read".into(),
+            audience: Some("api".into()),
+            jkt: None,
+            x5t: None,
+            issued_at: 1,
+            expires_at,
+            rotated_at: None,
+            revoked_at: None,
+        }
+    }
+
+    /// What the index answers equals what the database answers, across
+    /// every change and a reopen.
+    #[test]
+    fn the_index_agrees_with_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = Store::open(&path).unwrap();
+        let now = crate::app::now();
+        let from_db = |store: &Store, hash: &[u8; 32]| {
+            store
+                .read(|conn| {
+                    conn.prepare(&format!(
+                        "SELECT {TOKEN_COLUMNS} {TOKEN_FROM} WHERE t.token_hash = ?1"
+                    ))?
+                    .query_row([&hash[..]], |row| token_from_row_at(row, 0))
+                    .optional()
+                })
+                .unwrap()
+        };
+        for grant in ["g1", "g2"] {
+            store.insert_grant(grant, "c", None, "read", None, now).unwrap();
+        }
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        store.insert_token(&a, &token("ja", "g1", now + 60)).unwrap();
+        store.insert_token(&b, &token("jb", "g1", now + 60)).unwrap();
+        store.insert_token(&c, &token("jc", "g2", now + 60)).unwrap();
+        let agree = |store: &Store| {
+            for hash in [&a, &b, &c, &[9u8; 32]] {
+                assert_eq!(store.oauth_token(hash).unwrap(), from_db(store, hash), "{hash:?}");
+            }
+            assert_eq!(store.oauth_token_by_jti("jb").unwrap(), from_db(store, &b));
+        };
+        agree(&store);
+        store.revoke_oauth_token(&a, now + 1).unwrap();
+        store.revoke_oauth_token(&a, now + 2).unwrap();
+        assert_eq!(store.oauth_token(&a).unwrap().unwrap().revoked_at, Some(now + 1));
+        agree(&store);
+        store.revoke_grant("g1", now + 3).unwrap();
+        assert_eq!(store.oauth_token(&b).unwrap().unwrap().revoked_at, Some(now + 3));
+        assert_eq!(store.oauth_token(&c).unwrap().unwrap().revoked_at, None);
+        agree(&store);
+        drop(store);
+        let reopened = Store::open(&path).unwrap();
+        agree(&reopened);
+        // Long-expired tokens leave the index when it sweeps; recent ones stay.
+        let mut index = TokenIndex::default();
+        index.insert([4u8; 32], token("old", "g3", now - INDEX_GRACE_SECS - 1), now);
+        index.insert([5u8; 32], token("new", "g3", now - 1), now);
+        index.sweep(now);
+        assert!(index.get(&[4u8; 32]).is_none() && !index.by_jti.contains_key("old"));
+        assert!(index.get(&[5u8; 32]).is_some());
     }
 }
