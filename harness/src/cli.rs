@@ -35,6 +35,19 @@ pub enum Command {
     Overhead(OverheadArgs),
     /// Run a goose load profile: users, ramp, methods and journeys.
     Load(LoadArgs),
+    /// The security/performance comparison of every method, measured on the reference servers.
+    Compare(CompareArgs),
+}
+
+/// `authbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Short phases: the whole comparison in under a minute, with rougher numbers.
+    #[arg(long)]
+    pub quick: bool,
+    /// Where the reports go: compare.{txt,md,json}, the overhead JSON, conformance/.
+    #[arg(long, value_name = "DIR", default_value = "authbench-compare")]
+    pub out: PathBuf,
 }
 
 /// `authbench load`.
@@ -224,6 +237,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cases(args) => crate::cases::run(args),
         Command::Overhead(args) => crate::overhead::command(args),
         Command::Load(args) => crate::load::command(args),
+        Command::Compare(args) => crate::compare::command(args),
     }
 }
 

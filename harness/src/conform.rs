@@ -191,18 +191,24 @@ impl Progress {
 /// Writes `results` to stdout in `format`, and every format into `out` if given.
 pub fn emit(results: &Results, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
     if let Some(dir) = out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
-        for f in Format::ALL {
-            let path = dir.join(f.file_name());
-            let mut file = std::fs::File::create(&path)
-                .with_context(|| format!("--out: cannot write {}", path.display()))?;
-            authbench_reports::render(results, f, &mut file)?;
-        }
+        emit_files(results, dir)?;
     }
     let mut stdout = std::io::stdout().lock();
     authbench_reports::render(results, format, &mut stdout)?;
     stdout.flush()?;
+    Ok(())
+}
+
+/// Writes `results` into `dir` in every format.
+pub fn emit_files(results: &Results, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
+    for f in Format::ALL {
+        let path = dir.join(f.file_name());
+        let mut file = std::fs::File::create(&path)
+            .with_context(|| format!("--out: cannot write {}", path.display()))?;
+        authbench_reports::render(results, f, &mut file)?;
+    }
     Ok(())
 }
 

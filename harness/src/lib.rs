@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod conform;
 pub mod engine;
 pub mod forge;

@@ -7,7 +7,7 @@ pub mod markdown;
 pub mod model;
 pub mod table;
 
-pub use model::{CaseResult, Outcome, Results, Summary, Tool};
+pub use model::{CaseResult, Measurement, Outcome, Results, Summary, Tool};
 
 /// An output format of `conform` and `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,6 +101,19 @@ pub struct CaseResult {
     pub reason: Option<String>,
     /// Time spent on the case.
     pub duration_ms: u64,
+    /// A figure the case measured (revocation latency, replay window), for
+    /// `compare` and for trends; absent when the case measures nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement: Option<Measurement>,
+}
+
+/// A measured figure: `revocation_latency_ms`, `replay_window_s`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// What was measured, with its unit as the suffix.
+    pub name: String,
+    /// The value, in the unit the name ends with.
+    pub value: u64,
 }
 
 /// A whole run.

@@ -17,6 +17,7 @@ fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
         observed: if outcome == Outcome::Fail { "200".to_owned() } else { "401".to_owned() },
         reason: reason.map(str::to_owned),
         duration_ms: 3,
+        measurement: None,
     }
 }
 

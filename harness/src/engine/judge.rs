@@ -17,6 +17,8 @@ pub struct Verdict {
     pub observed: String,
     /// Why (skips, errors, failures' specifics).
     pub reason: Option<String>,
+    /// A figure the case measured.
+    pub measurement: Option<authbench_reports::Measurement>,
 }
 
 impl Verdict {
@@ -27,6 +29,7 @@ impl Verdict {
             expected: String::new(),
             observed: String::new(),
             reason: Some(reason.into()),
+            measurement: None,
         }
     }
 
@@ -37,6 +40,7 @@ impl Verdict {
             expected: expected.into(),
             observed: "no answer".to_owned(),
             reason: Some(reason.into()),
+            measurement: None,
         }
     }
 
@@ -52,12 +56,19 @@ impl Verdict {
             expected,
             observed,
             reason: Some(reason.into()),
+            measurement: None,
         }
     }
 
     /// The requirement held.
     pub fn pass(expected: String, observed: String) -> Self {
-        Verdict { outcome: Outcome::Pass, expected, observed, reason: None }
+        Verdict { outcome: Outcome::Pass, expected, observed, reason: None, measurement: None }
+    }
+
+    /// The verdict with a measured figure (`name` ends with its unit).
+    pub fn measured(mut self, name: &str, value: u64) -> Self {
+        self.measurement = Some(authbench_reports::Measurement { name: name.to_owned(), value });
+        self
     }
 }
 
@@ -232,6 +243,7 @@ pub fn judge(
             expected,
             observed,
             reason: Some("the target answered with a server error".to_owned()),
+            measurement: None,
         };
     }
     if !expect.status.matches(response.status) {
@@ -243,6 +255,7 @@ pub fn judge(
                 reason: Some(
                     "a tolerated answer: safe, but not the one the requirement names".to_owned(),
                 ),
+                measurement: None,
             };
         }
         return Verdict::unmet(severity, expected, observed, format!("status {}", response.status));

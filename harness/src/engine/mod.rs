@@ -111,6 +111,7 @@ pub async fn run(
                 observed: String::new(),
                 reason: Some("internal error: the case's task panicked".to_owned()),
                 duration_ms: 0,
+                measurement: None,
             })
         })
         .collect()
@@ -148,6 +149,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         observed: judge::redact(&verdict.observed, &secrets),
         reason: verdict.reason.map(|r| judge::redact(&r, &secrets)),
         duration_ms: started.elapsed().as_millis() as u64,
+        measurement: verdict.measurement,
     }
 }
 

@@ -67,14 +67,15 @@ where
     loop {
         match refused().await {
             Ok(true) => {
+                let latency = started.elapsed().as_millis() as u64;
                 return Verdict::pass(
                     expected,
                     format!(
-                        "revocation latency {} ms (acknowledged after {} ms)",
-                        started.elapsed().as_millis(),
+                        "revocation latency {latency} ms (acknowledged after {} ms)",
                         acknowledged.as_millis()
                     ),
-                );
+                )
+                .measured("revocation_latency_ms", latency);
             }
             Ok(false) if started.elapsed() > DEADLINE => {
                 return Verdict::unmet(

@@ -437,7 +437,8 @@ async fn jwt_replay_window(shared: &Shared, case: &Case) -> Verdict {
         Some(exp) => Verdict::pass(
             expected,
             format!("replayed twice; the window closes at exp, in {} s", exp - now),
-        ),
+        )
+        .measured("replay_window_s", (exp - now).max(0) as u64),
         None => Verdict::unmet(
             case.severity,
             expected,

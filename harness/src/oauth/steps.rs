@@ -1362,14 +1362,15 @@ async fn revocation_latency(s: &Session<'_>, sev: Severity) -> Outcome {
     loop {
         let used = s.use_token(&tokens).await?;
         if used.status != 200 {
+            let latency = started.elapsed().as_millis() as u64;
             return pass(
                 &expected,
                 format!(
-                    "revocation latency {} ms (acknowledged after {} ms)",
-                    started.elapsed().as_millis(),
+                    "revocation latency {latency} ms (acknowledged after {} ms)",
                     acknowledged.as_millis()
                 ),
-            );
+            )
+            .map(|v| v.measured("revocation_latency_ms", latency));
         }
         if started.elapsed() > DEADLINE {
             return unmet(
@@ -1623,6 +1624,7 @@ async fn replay_window(s: &Session<'_>, sev: Severity) -> Outcome {
     match tokens.raw.get("expires_in").and_then(Value::as_u64) {
         Some(secs) => {
             pass(expected, format!("replayed twice; the window is expires_in = {secs} s"))
+                .map(|v| v.measured("replay_window_s", secs))
         }
         None => unmet(
             sev,

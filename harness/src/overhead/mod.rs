@@ -104,6 +104,9 @@ pub struct Row {
     pub baseline: Side,
     /// The authenticated endpoint.
     pub method: Side,
+    /// Bytes the credential adds to each request's headers (0 for mTLS,
+    /// whose certificate travels in the handshake).
+    pub credential_header_bytes: usize,
 }
 
 /// The whole run.
@@ -357,7 +360,10 @@ fn compare(
         }
     }
     let (Some(baseline), Some(method)) = (base, method) else { bail!("no rounds ran") };
-    Ok(Row { label: config.label.clone(), load, baseline, method })
+    // The credential's share of the request: `name: value\r\n` per header.
+    let credential_header_bytes =
+        config.endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    Ok(Row { label: config.label.clone(), load, baseline, method, credential_header_bytes })
 }
 
 /// Runs `overhead`; `progress` gets a line per configuration.

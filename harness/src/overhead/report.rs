@@ -106,6 +106,7 @@ pub fn to_json(report: &Report) -> Value {
                 "cpu_us_per_request": r.added_cpu().map(round),
             },
             "throughput_ratio": round(r.throughput_ratio() * 1000.0) / 1000.0,
+            "credential_header_bytes": r.credential_header_bytes,
         })).collect::<Vec<_>>(),
     })
 }
