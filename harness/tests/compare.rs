@@ -39,7 +39,7 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
         for field in ["throughput_ratio", "added_cpu_us_per_request", "credential_bytes"] {
             assert!(r[field].is_number(), "{name}: {field} not measured: {r}");
         }
-        // Latency at half the baseline's capacity, unless the method cannot
+        // Latency at a tenth of the baseline's capacity, unless the method cannot
         // sustain that rate at all (argon2id on every request), which it says.
         let saturated = r["note"].as_str().is_some_and(|n| n.contains("capacity"));
         for field in ["added_p50_us", "added_p99_us"] {
@@ -49,7 +49,7 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
         assert!(ratio > 0.0 && ratio < 5.0, "{name}: throughput ratio {ratio}");
     }
     // argon2id on every request costs far more than the cache's hit, and
-    // cannot keep up with half the baseline's rate.
+    // cannot keep up with a tenth of the baseline's rate.
     let cpu = |name: &str| row(name)["added_cpu_us_per_request"].as_f64().unwrap();
     assert!(cpu("basic") > 10.0 * cpu("basic-cached").max(1.0), "{}", json);
     assert!(row("basic")["added_p50_us"].is_null(), "{json}");

@@ -109,6 +109,34 @@ fn open_loop_sends_at_the_rate_asked_and_counts_lateness() {
 }
 
 #[test]
+fn a_target_behind_the_rate_leaves_sends_unsent_instead_of_draining_them() {
+    // argon2id on every request serves a few dozen per second: at 1000/s the
+    // backlog is counted when the phase ends, not worked through for minutes.
+    let out = authbench(&[
+        "overhead",
+        "--methods",
+        "basic",
+        "--rate",
+        "1000",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0",
+        "--rounds",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let report = json(&out);
+    let auth = &report["rows"][0]["authenticated"];
+    let (ok, unsent, intended) =
+        (num(auth, &["requests"]), num(auth, &["unsent"]), num(auth, &["intended"]));
+    assert!(unsent > 0.0, "{auth}");
+    assert!(ok + unsent <= intended, "{auth}");
+    assert_eq!(num(&report["rows"][0], &["baseline", "unsent"]), 0.0, "{report}");
+}
+
+#[test]
 fn mistakes_are_one_line_errors_with_exit_2() {
     for (args, needle) in [
         (&["overhead", "--rate=-5"][..], "--rate"),

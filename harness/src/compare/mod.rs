@@ -3,7 +3,7 @@
 //! One command on a fresh machine: the reference servers start, the whole
 //! conformance catalog runs against them, then `overhead` measures every
 //! method configuration twice — closed loop for capacity and server CPU, open
-//! loop at half the baseline's capacity for latency — plus mTLS with a
+//! loop at a tenth of the baseline's capacity for latency — plus mTLS with a
 //! handshake per connection. The rows join the two: what each method gets
 //! right (conformance, and the measured replay window and revocation latency)
 //! and what it costs.
@@ -18,8 +18,12 @@ use authbench_reports::{Outcome, Results};
 
 use crate::overhead::{self, LoadChoice, Options};
 
-/// The fraction of baseline capacity the latency columns are measured at.
-pub const LATENCY_FRACTION: f64 = 0.5;
+/// The fraction of baseline capacity the latency columns are measured at:
+/// a load every method but argon2id-per-request Basic sustains with room to
+/// spare, so the added latency is the method's work, not a queue (at half
+/// the baseline's capacity the asymmetric JWT algorithms are saturated on a
+/// 2-core machine, and the figures measure the queue).
+pub const LATENCY_FRACTION: f64 = 0.1;
 
 /// How long each part runs.
 #[derive(Debug, Clone, Copy)]

@@ -92,6 +92,10 @@ pub struct Measured {
     pub pacer_realtime: bool,
     /// Sends dropped because the worker's queue was full.
     pub dropped: u64,
+    /// Sends still waiting for a connection when the phase ended: the target
+    /// could not keep up with the rate. Never sent (draining a backlog would
+    /// stretch the phase without bound), counted instead.
+    pub unsent: u64,
     /// Sends the pacer released (open loop).
     pub intended: u64,
     /// Wall time of the phase.
@@ -109,6 +113,7 @@ impl Measured {
             queued: 0,
             pacer_realtime: false,
             dropped: 0,
+            unsent: 0,
             intended: 0,
             elapsed: Duration::ZERO,
         }
@@ -126,6 +131,7 @@ impl Measured {
         self.queued += other.queued;
         self.pacer_realtime |= other.pacer_realtime;
         self.dropped += other.dropped;
+        self.unsent += other.unsent;
         self.intended += other.intended;
         self.elapsed += other.elapsed;
     }
@@ -287,7 +293,16 @@ fn worker(
         for _ in 0..connections {
             let phase = phase.clone();
             let queue = queue.clone();
-            let shared = Arc::new(Shared { deadline, budget: Arc::clone(&budget) });
+            // Open loop: sends intended before the deadline are still sent
+            // for a short grace (a tenth of the phase, 50 ms to 1 s); later,
+            // what remains queued is counted as unsent.
+            let grace =
+                (phase.duration / 10).clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let shared = Arc::new(Shared {
+                deadline,
+                stop_sending: deadline + grace,
+                budget: Arc::clone(&budget),
+            });
             tasks.spawn(connection_loop(phase, queue, shared));
         }
         let mut total = Measured::new();
@@ -302,6 +317,8 @@ fn worker(
 
 struct Shared {
     deadline: Instant,
+    /// Open loop: after this, queued sends are counted as unsent.
+    stop_sending: Instant,
     /// Requests left (closed loop; the pacer spends it in open loop).
     budget: Arc<AtomicU64>,
 }
@@ -380,10 +397,22 @@ async fn connection_loop(
                 }
                 Instant::now()
             }
-            Some(q) => match q.lock().await.recv().await {
-                Some(t) => t,
-                None => break,
-            },
+            Some(q) => {
+                let mut q = q.lock().await;
+                match q.recv().await {
+                    // The phase is over and the target is behind: what is
+                    // still queued is counted, not sent.
+                    Some(_) if Instant::now() >= shared.stop_sending => {
+                        m.unsent += 1;
+                        while q.try_recv().is_ok() {
+                            m.unsent += 1;
+                        }
+                        break;
+                    }
+                    Some(t) => t,
+                    None => break,
+                }
+            }
         };
         if queue.is_some() && intended.elapsed() > LATE_AFTER {
             m.queued += 1;

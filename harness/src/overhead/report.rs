@@ -38,6 +38,7 @@ fn side_json(s: &Side) -> Value {
         "intended": m.intended,
         "late": m.late,
         "queued": m.queued,
+        "unsent": m.unsent,
         "pacer_realtime": m.pacer_realtime,
         "dropped": m.dropped,
         "behind": m.behind(),
@@ -131,6 +132,7 @@ pub fn to_table(report: &Report) -> String {
         "CPU µs/req",
         "late",
         "queued",
+        "unsent",
         "dropped",
         "errors",
     ]);
@@ -153,6 +155,7 @@ pub fn to_table(report: &Report) -> String {
                 fmt_opt(s.cpu_us_per_request()),
                 m.late.to_string(),
                 m.queued.to_string(),
+                m.unsent.to_string(),
                 m.dropped.to_string(),
                 m.errors.to_string(),
             ]);
@@ -200,6 +203,13 @@ pub fn to_table(report: &Report) -> String {
                         " (the pacer ran at normal priority: real-time pacing needs root)"
                     },
                     m.dropped
+                ));
+            }
+            if m.unsent > 0 {
+                out.push_str(&format!(
+                    "note: {side} could not keep up at {}: {} sends still queued at the end of the phase were not sent\n",
+                    describe_load(r.load),
+                    m.unsent
                 ));
             }
             if let Some(e) = &m.first_error {
