@@ -76,7 +76,8 @@ pub struct Row {
     pub nature: Nature,
     /// Bytes the credential adds per request (mTLS: the chain, per handshake).
     pub credential_bytes: Option<usize>,
-    /// Where the credential bytes go.
+    /// Per what the credential bytes are sent: `req` (headers of every
+    /// request) or `conn` (the certificate chain, once per connection).
     pub credential_bytes_note: &'static str,
     /// Server CPU the method adds per request, µs (closed loop).
     pub added_cpu_us: Option<f64>,
@@ -131,8 +132,8 @@ const CONFIGURATIONS: &[(&str, &str, Nature)] = &[
 
 const USER: Nature = Nature { user_context: "user", delegation: "no" };
 const CLIENT: Nature = Nature { user_context: "application", delegation: "no" };
-const DELEGATED: Nature = Nature { user_context: "user, via client", delegation: "yes (scopes)" };
-const SERVICE: Nature = Nature { user_context: "service (certificate)", delegation: "no" };
+const DELEGATED: Nature = Nature { user_context: "user via client", delegation: "yes" };
+const SERVICE: Nature = Nature { user_context: "service", delegation: "no" };
 
 /// A measured figure from the conformance results.
 fn measured(results: &Results, id: &str) -> Option<u64> {
@@ -148,44 +149,38 @@ fn passed(results: &Results, id: &str) -> bool {
     results.cases.iter().any(|c| c.id == id && c.outcome == Outcome::Pass)
 }
 
+/// A measured lifetime; `*` marks what this run measured.
 fn duration_text(secs: u64) -> String {
     match secs {
-        s if s >= 86_400 && s % 3600 == 0 => format!("{} h (exp)", s / 3600),
-        s if s >= 3600 => format!("{:.1} h (exp)", s as f64 / 3600.0),
-        s if s >= 60 => format!("{} min (exp)", s / 60),
-        s => format!("{s} s (exp)"),
+        s if s >= 3600 && s % 3600 < 60 => format!("{} h (exp)*", s / 3600),
+        s if s >= 3600 => format!("{:.1} h (exp)*", s as f64 / 3600.0),
+        s if s >= 60 => format!("{} min (exp)*", s / 60),
+        s => format!("{s} s (exp)*"),
     }
 }
 
 /// Replay window and revocation, from what the conformance run measured.
 fn facts(label: &str, results: &Results) -> (String, String) {
     let latency = |id: &str| {
-        measured(results, id)
-            .map_or_else(|| "not measured".to_owned(), |ms| format!("{ms} ms (measured)"))
+        measured(results, id).map_or_else(|| "not measured".to_owned(), |ms| format!("{ms} ms*"))
     };
     match label {
-        "basic" | "basic-cached" => (
-            "until the password changes".to_owned(),
-            if label == "basic-cached" {
-                "password change; cache entries keyed to it".to_owned()
-            } else {
-                "password change".to_owned()
-            },
-        ),
-        "api_key" => {
-            ("until revoked or expired".to_owned(), latency("api_key::revocation-latency"))
+        // A cached entry is keyed to the password's version: a change ends it too.
+        "basic" | "basic-cached" => {
+            ("until password change".to_owned(), "password change".to_owned())
         }
+        "api_key" => ("until revoked".to_owned(), latency("api_key::revocation-latency")),
         l if l.starts_with("jwt") => (
             measured(results, "jwt::replay-window")
                 .map_or_else(|| "not measured".to_owned(), duration_text),
             match measured(results, "jwt::revocation-latency") {
-                Some(ms) => format!("until expiry; {ms} ms with a jti denylist (measured)"),
-                None => "until expiry".to_owned(),
+                Some(ms) => format!("at exp; {ms} ms with a jti list*"),
+                None => "at exp".to_owned(),
             },
         ),
         "oauth2-dpop" => (
             if passed(results, "oauth2::dpop-replayed-proof") {
-                "none: each proof is single-use and key-bound (measured)".to_owned()
+                "none (one-use proofs)*".to_owned()
             } else {
                 "not measured".to_owned()
             },
@@ -196,10 +191,7 @@ fn facts(label: &str, results: &Results) -> (String, String) {
                 .map_or_else(|| "not measured".to_owned(), duration_text),
             latency("oauth2::revocation-latency"),
         ),
-        _ => (
-            "none: the private key never leaves the client".to_owned(),
-            latency("mtls::revocation-latency"),
-        ),
+        _ => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
     }
 }
 
@@ -302,16 +294,9 @@ pub async fn run(
         let judged = method_cases.iter().filter(|c| c.outcome != Outcome::Skip).count();
         let passed = method_cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
         let (credential_bytes, credential_bytes_note) = if method == &"mtls" {
-            (
-                chain_bytes,
-                if *label == "mtls" {
-                    "chain, once per connection"
-                } else {
-                    "chain, every request"
-                },
-            )
+            (chain_bytes, if *label == "mtls" { "conn" } else { "req" })
         } else {
-            (closed.as_ref().map(|r| r.credential_header_bytes), "headers, every request")
+            (closed.as_ref().map(|r| r.credential_header_bytes), "req")
         };
         let note = match (&closed, *label) {
             _ if saturated => Some(format!(

@@ -16,7 +16,7 @@ const HEADER: [&str; 11] = [
     "revocation",
     "user context",
     "delegation",
-    "credential bytes",
+    "credential",
     "added CPU/req",
     "added p50",
     "added p99",
@@ -40,7 +40,7 @@ fn cells(r: &Row) -> [String; 11] {
         r.nature.user_context.to_owned(),
         r.nature.delegation.to_owned(),
         r.credential_bytes
-            .map_or_else(|| "n/a".to_owned(), |b| format!("{b} ({})", r.credential_bytes_note)),
+            .map_or_else(|| "n/a".to_owned(), |b| format!("{b} B/{}", r.credential_bytes_note)),
         us(r.added_cpu_us),
         us(r.added_p50_us),
         us(r.added_p99_us),
@@ -50,7 +50,9 @@ fn cells(r: &Row) -> [String; 11] {
 
 fn footer(c: &Comparison) -> String {
     let mut out = format!(
-        "Measured against the reference servers{}, {:.0} s. Conformance: cases passed of those judged, per method. \
+        "Measured against the reference servers{}, {:.0} s; * measured in this run. \
+         Conformance: cases passed of those judged, per method. \
+         Credential: bytes per request (headers) or per connection (the certificate chain). \
          CPU and throughput: closed loop against the same server's baseline{}. \
          Latency: open loop at {:.0}% of baseline capacity{}, added to the baseline's.\n",
         if c.quick { " (--quick: short phases, rougher numbers)" } else { "" },
@@ -125,7 +127,7 @@ pub fn json(c: &Comparison) -> Value {
             "user_context": r.nature.user_context,
             "delegation": r.nature.delegation,
             "credential_bytes": r.credential_bytes,
-            "credential_bytes_note": r.credential_bytes_note,
+            "credential_bytes_per": r.credential_bytes_note,
             "added_cpu_us_per_request": r.added_cpu_us.map(round),
             "added_p50_us": r.added_p50_us.map(round),
             "added_p99_us": r.added_p99_us.map(round),
