@@ -151,10 +151,12 @@ fn passed(results: &Results, id: &str) -> bool {
 
 /// A measured lifetime; `*` marks what this run measured.
 fn duration_text(secs: u64) -> String {
+    // Measured a moment after issue: within a minute of a whole hour is that hour.
+    let hours = (secs as f64 / 3600.0).round();
     match secs {
-        s if s >= 3600 && s % 3600 < 60 => format!("{} h (exp)*", s / 3600),
+        s if s >= 3540 && (s as f64 - hours * 3600.0).abs() < 60.0 => format!("{hours} h (exp)*"),
         s if s >= 3600 => format!("{:.1} h (exp)*", s as f64 / 3600.0),
-        s if s >= 60 => format!("{} min (exp)*", s / 60),
+        s if s >= 60 => format!("{} min (exp)*", (s + 30) / 60),
         s => format!("{s} s (exp)*"),
     }
 }
@@ -353,11 +355,7 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
 /// `authbench compare` from the command line.
 pub fn command(args: crate::cli::CompareArgs) -> anyhow::Result<u8> {
     let budget = if args.quick { Budget::QUICK } else { Budget::FULL };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = overhead::command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
     let comparison = runtime.block_on(run(budget, args.quick, &progress))?;
     write(&comparison, &args.out)?;
@@ -395,4 +393,18 @@ pub fn write(comparison: &Comparison, dir: &Path) -> anyhow::Result<()> {
     }
     crate::conform::emit_files(&comparison.conformance, &dir.join("conformance"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_read_as_people_write_them() {
+        assert_eq!(duration_text(86_399), "24 h (exp)*");
+        assert_eq!(duration_text(86_400), "24 h (exp)*");
+        assert_eq!(duration_text(5_400), "1.5 h (exp)*");
+        assert_eq!(duration_text(599), "10 min (exp)*");
+        assert_eq!(duration_text(42), "42 s (exp)*");
+    }
 }

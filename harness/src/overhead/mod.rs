@@ -449,6 +449,16 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
 /// Longest measured duration per endpoint a run accepts, so every load command is bounded.
 pub const MAX_DURATION: Duration = Duration::from_secs(600);
 
+/// The runtime a measuring command runs on: one worker thread, since the
+/// generator runs threads and runtimes of its own and the target shares the cores.
+pub fn command_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// `authbench overhead` from the command line.
 pub fn command(args: crate::cli::OverheadArgs) -> anyhow::Result<u8> {
     let seconds = |v: f64, flag: &str| -> anyhow::Result<Duration> {
@@ -487,11 +497,7 @@ pub fn command(args: crate::cli::OverheadArgs) -> anyhow::Result<u8> {
         rounds: args.rounds.clamp(1, 100),
         warmup: seconds(args.warmup, "--warmup")?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
     let report = runtime.block_on(run(options, &progress))?;
     let table = report::to_table(&report);
