@@ -144,6 +144,8 @@ pub enum OutputFormat {
     Junit,
     /// Markdown.
     Markdown,
+    /// SARIF 2.1.0: each case a rule, each case that did not pass a result.
+    Sarif,
 }
 
 impl From<OutputFormat> for authbench_reports::Format {
@@ -153,6 +155,7 @@ impl From<OutputFormat> for authbench_reports::Format {
             OutputFormat::Json => authbench_reports::Format::Json,
             OutputFormat::Junit => authbench_reports::Format::Junit,
             OutputFormat::Markdown => authbench_reports::Format::Markdown,
+            OutputFormat::Sarif => authbench_reports::Format::Sarif,
         }
     }
 }
@@ -178,7 +181,7 @@ pub struct ConformArgs {
     /// Format on standard output.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
-    /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt).
+    /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt, results.sarif).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -92,7 +92,7 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
         profile_text["api_key"]["key"].as_str().unwrap(),
         profile_text["jwt"]["token"].as_str().unwrap(),
     ] {
-        for file in ["results.json", "junit.xml", "results.md", "results.txt"] {
+        for file in ["results.json", "junit.xml", "results.md", "results.txt", "results.sarif"] {
             let text = std::fs::read_to_string(out_dir.path().join(file)).unwrap();
             assert!(!text.contains(secret), "{file} holds a secret");
         }

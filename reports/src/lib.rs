@@ -1,10 +1,11 @@
 //! The authbench results model (`authbench.results/1`, DESIGN.md) and its
-//! renderers: terminal table, JSON, JUnit and Markdown. Each renderer writes to
+//! renderers: terminal table, JSON, JUnit, Markdown and SARIF 2.1.0. Each renderer writes to
 //! any `impl Write`, so every format is testable without a terminal.
 
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod sarif;
 pub mod table;
 
 pub use model::{CaseResult, Measurement, Outcome, Results, Summary, Tool};
@@ -20,11 +21,14 @@ pub enum Format {
     Junit,
     /// Markdown.
     Markdown,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
 }
 
 impl Format {
     /// Every format, in the order `--out` writes them.
-    pub const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Junit, Format::Markdown];
+    pub const ALL: [Format; 5] =
+        [Format::Table, Format::Json, Format::Junit, Format::Markdown, Format::Sarif];
 
     /// The file name `--out DIR` writes this format to.
     pub fn file_name(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Format {
             Format::Json => "results.json",
             Format::Junit => "junit.xml",
             Format::Markdown => "results.md",
+            Format::Sarif => "results.sarif",
         }
     }
 }
@@ -51,5 +56,6 @@ pub fn render(
         }
         Format::Junit => junit::render(results, out),
         Format::Markdown => markdown::render(results, out),
+        Format::Sarif => sarif::render(results, out),
     }
 }

@@ -79,6 +79,11 @@ fn markdown() {
 }
 
 #[test]
+fn sarif() {
+    check(Format::Sarif);
+}
+
+#[test]
 fn json_round_trips_and_counts() {
     let r = results();
     assert_eq!(
