@@ -85,7 +85,8 @@ pub struct MtlsService {
     root: CertificateDer<'static>,
     config: RwLock<Arc<rustls::ServerConfig>>,
     verifier: RwLock<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
-    revoked: RwLock<HashSet<String>>,
+    /// The revoked serials, shared with the current handshake policy.
+    revoked: RwLock<Arc<HashSet<String>>>,
     flaws: crate::flaws::Flaws,
 }
 
@@ -134,7 +135,7 @@ impl MtlsService {
             verifier: RwLock::new(Arc::new(verifier::AnyCertificate::new(Arc::new(
                 rustls::crypto::aws_lc_rs::default_provider(),
             )))),
-            revoked: RwLock::new(HashSet::new()),
+            revoked: RwLock::new(Arc::new(HashSet::new())),
             flaws: flaws.clone(),
         };
         service.reload(revoked)?;
@@ -151,7 +152,8 @@ impl MtlsService {
         // The CRL is published (`pki/client-ca.crl`, for other servers and
         // for users); this server checks the same list by serial in its policy.
         self.ca.write_crl(revoked)?;
-        let serials: HashSet<String> = revoked.iter().map(|(s, _)| s.clone()).collect();
+        let serials: Arc<HashSet<String>> =
+            Arc::new(revoked.iter().map(|(s, _)| s.clone()).collect());
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.root.clone()).map_err(|e| MtlsError::Tls(e.to_string()))?;
@@ -165,7 +167,7 @@ impl MtlsService {
         // Only the leaf is checked for revocation: the client CA publishes a
         // CRL, the root (offline, in a real deployment) does not.
         if !self.flaws.has(Flaw::MtlsSkipCrl) {
-            policy.revoked = Some(Arc::new(serials.clone()));
+            policy.revoked = Some(Arc::clone(&serials));
         }
         let mut verifier: Arc<dyn rustls::server::danger::ClientCertVerifier> = Arc::new(policy);
         if self.flaws.has(Flaw::MtlsAcceptAnyCa) {
