@@ -59,6 +59,8 @@ pub struct App {
     pub api_key_throttle: crate::api_key::KeyThrottle,
     /// The OAuth authorization and resource servers.
     pub oauth: crate::oauth::OAuthService,
+    /// DPoP proof identifiers seen (group-committed).
+    pub dpop_jtis: crate::oauth::dpop::JtiLog,
     /// The mTLS server.
     pub mtls: crate::mtls::MtlsService,
     /// SHA-256 of the admin token.

@@ -281,7 +281,10 @@ fn prepare(
         &config.flaws,
     )
     .map_err(ServeError::Seed)?;
+    let dpop_jtis = crate::oauth::dpop::JtiLog::start(Arc::clone(&store))
+        .map_err(|e| ServeError::Seed(format!("cannot start the DPoP proof log: {e}")))?;
     let app = App {
+        dpop_jtis,
         oauth,
         mtls,
         flaws: config.flaws.clone(),

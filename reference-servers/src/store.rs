@@ -105,6 +105,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 4: certificate-bound OAuth tokens (RFC 8705).
     "ALTER TABLE oauth_tokens ADD COLUMN x5t TEXT;",
+    // 5: expired DPoP proof identifiers are swept by time.
+    "CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);",
 ];
 
 const READERS: usize = 4;

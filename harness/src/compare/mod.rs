@@ -306,10 +306,9 @@ pub async fn run(
                 capacity.unwrap_or_default(),
                 rate.unwrap_or_default()
             )),
-            (None, "oauth2-dpop") => Some(
-                "not measured yet: DPoP needs a fresh proof per request, which the generator does not mint"
-                    .to_owned(),
-            ),
+            (None, "oauth2-dpop") => {
+                Some("the authorization server does not advertise DPoP".to_owned())
+            }
             (None, _) => Some("the reference profile does not offer it".to_owned()),
             _ => None,
         };

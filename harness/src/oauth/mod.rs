@@ -675,11 +675,52 @@ pub struct DpopKey {
     /// The public JWK.
     pub jwk: Value,
     private_d: String,
+    /// The PKCS#8 document, for [`DpopKey::minter`].
+    pkcs8: Vec<u8>,
 }
 
 impl std::fmt::Debug for DpopKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DpopKey").field("jwk", &self.jwk).finish_non_exhaustive()
+    }
+}
+
+/// Valid DPoP proofs for one request line and token, each with its own `jti`
+/// and the `iat` of its minting.
+pub struct ProofMinter {
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
+    header: String,
+    htm: String,
+    htu: String,
+    ath: String,
+}
+
+impl std::fmt::Debug for ProofMinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProofMinter").field("htm", &self.htm).field("htu", &self.htu).finish()
+    }
+}
+
+impl ProofMinter {
+    /// A fresh proof.
+    pub fn mint(&self) -> Result<String, String> {
+        let iat = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let claims = json!({
+            "jti": crate::forge::random_string(crate::forge::ALNUM, 22),
+            "htm": self.htm,
+            "htu": self.htu,
+            "iat": iat,
+            "ath": self.ath,
+        });
+        let input = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let sig = self
+            .pair
+            .sign(&rng, input.as_bytes())
+            .map_err(|_| "signing a DPoP proof failed".to_owned())?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
     }
 }
 
@@ -737,7 +778,27 @@ impl DpopKey {
             .and_then(|at| der.get(at + 2..at + 34))
             .map(|d| URL_SAFE_NO_PAD.encode(d))
             .unwrap_or_default();
-        Ok(DpopKey { key, jwk, private_d: d })
+        Ok(DpopKey { key, jwk, private_d: d, pkcs8: der.to_vec() })
+    }
+
+    /// Mints valid proofs for `method` `url` bound to `token`, fast: the key
+    /// parsed once, the header encoded once (for load, where each request
+    /// needs a proof of its own).
+    pub fn minter(&self, method: &str, url: &Url, token: &str) -> Result<ProofMinter, Verdict> {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8)
+            .map_err(|e| Verdict::error("a DPoP key", e.to_string()))?;
+        let mut htu = url.clone();
+        htu.set_query(None);
+        htu.set_fragment(None);
+        let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
+        Ok(ProofMinter {
+            pair,
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            htm: method.to_owned(),
+            htu: htu.to_string(),
+            ath: URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token)),
+        })
     }
 
     /// The RFC 7638 thumbprint of the public key.

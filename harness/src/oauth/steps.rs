@@ -1637,7 +1637,9 @@ async fn replay_window(s: &Session<'_>, sev: Severity) -> Outcome {
 
 // ---------------------------------------------------------------- DPoP
 
-async fn dpop_tokens(s: &Session<'_>, key: &DpopKey) -> Result<Tokens, Verdict> {
+/// Tokens bound to `key`: a user's grant where the profile can log in, else
+/// client credentials.
+pub(crate) async fn dpop_tokens(s: &Session<'_>, key: &DpopKey) -> Result<Tokens, Verdict> {
     if !s.meta.supports_dpop() {
         return Err(Verdict::skip("the authorization server does not advertise DPoP"));
     }

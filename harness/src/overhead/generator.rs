@@ -22,6 +22,7 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -47,8 +48,101 @@ pub struct Endpoint {
     pub url: Url,
     /// Headers sent with every request (the credential, minted before the clock).
     pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    /// A header whose value may be used once only (a DPoP proof), from a pool
+    /// minted before each phase.
+    pub one_use: Option<Arc<OneUse>>,
     /// The TLS configuration (roots, client certificate, ALPN http/1.1).
     pub tls: Arc<rustls::ClientConfig>,
+}
+
+/// Mints a batch of one-use header values.
+pub type Mint = dyn Fn(usize) -> Result<Vec<HeaderValue>, String> + Send + Sync;
+
+/// A pool of one-use credentials (DPoP proofs: a fresh `jti` each, and an
+/// `iat` the server accepts for a limited window). Each phase mints what it
+/// can use before its clock starts, so minting costs the measurement nothing;
+/// a closed-loop phase that uses the pool up ends early (its rate stays right:
+/// requests over the time they took).
+pub struct OneUse {
+    /// The header's name.
+    pub name: HeaderName,
+    mint: Box<Mint>,
+    pool: std::sync::Mutex<Vec<HeaderValue>>,
+    /// The last phase's rate, to size the next closed-loop pool.
+    rate_hint: std::sync::Mutex<Option<f64>>,
+    /// Length of the values minted last.
+    value_len: AtomicU64,
+}
+
+impl std::fmt::Debug for OneUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneUse").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Longest phase a one-use pool serves: its values are minted before the
+/// phase, and a DPoP proof's `iat` is typically accepted for a minute.
+pub const ONE_USE_MAX_PHASE: Duration = Duration::from_secs(30);
+
+/// A closed-loop pool's rate before any phase has measured one.
+const ONE_USE_FIRST_RATE: f64 = 20_000.0;
+
+/// The most values one pool holds.
+const ONE_USE_MAX_POOL: usize = 2_000_000;
+
+impl OneUse {
+    /// A pool of `name` values made by `mint`.
+    pub fn new(name: HeaderName, mint: Box<Mint>) -> OneUse {
+        OneUse {
+            name,
+            mint,
+            pool: std::sync::Mutex::new(Vec::new()),
+            rate_hint: std::sync::Mutex::new(None),
+            value_len: AtomicU64::new(0),
+        }
+    }
+
+    /// Bytes the header adds to a request (`name: value\r\n`), once minted.
+    pub fn header_bytes(&self) -> usize {
+        match self.value_len.load(Ordering::Relaxed) {
+            0 => 0,
+            n => self.name.as_str().len() + n as usize + 4,
+        }
+    }
+
+    /// Refills the pool for `phase`.
+    fn prepare(&self, phase: &Phase) -> Result<(), String> {
+        let secs = phase.duration.as_secs_f64();
+        let wanted = match phase.load {
+            Load::Rate(r) => r * secs * 1.05 + 64.0,
+            Load::Max => {
+                let hint = lock(&self.rate_hint).unwrap_or(ONE_USE_FIRST_RATE);
+                hint * secs * 1.5 + 256.0
+            }
+        };
+        let wanted = (wanted.ceil() as u64).min(phase.max_requests) as usize;
+        let wanted = wanted.min(ONE_USE_MAX_POOL);
+        let values = (self.mint)(wanted)?;
+        if let Some(v) = values.first() {
+            self.value_len.store(v.len() as u64, Ordering::Relaxed);
+        }
+        *lock(&self.pool) = values;
+        Ok(())
+    }
+
+    fn take(&self) -> Option<HeaderValue> {
+        lock(&self.pool).pop()
+    }
+
+    fn learn(&self, rate: f64) {
+        if rate > 0.0 {
+            *lock(&self.rate_hint) = Some(rate);
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What a phase runs.
@@ -157,6 +251,17 @@ pub fn new_histogram() -> Histogram<u64> {
 
 /// Runs `phase` and returns the merged measurements of all workers.
 pub fn run(phase: &Phase) -> Result<Measured, String> {
+    if let Some(pool) = &phase.endpoint.one_use {
+        pool.prepare(phase)?;
+    }
+    let measured = run_prepared(phase)?;
+    if let Some(pool) = &phase.endpoint.one_use {
+        pool.learn(measured.rate());
+    }
+    Ok(measured)
+}
+
+fn run_prepared(phase: &Phase) -> Result<Measured, String> {
     let workers = phase.workers.clamp(1, phase.connections.max(1));
     let deadline = Instant::now() + phase.duration;
     let budget = Arc::new(AtomicU64::new(phase.max_requests));
@@ -346,7 +451,8 @@ async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
     Ok(sender)
 }
 
-fn request(endpoint: &Endpoint) -> hyper::Request<Empty<Bytes>> {
+/// The request, or `None` when the endpoint's one-use pool is spent.
+fn request(endpoint: &Endpoint) -> Option<hyper::Request<Empty<Bytes>>> {
     let mut path = endpoint.url.path().to_owned();
     if let Some(q) = endpoint.url.query() {
         path.push('?');
@@ -360,12 +466,22 @@ fn request(endpoint: &Endpoint) -> hyper::Request<Empty<Bytes>> {
     for (name, value) in &endpoint.headers {
         builder = builder.header(name, value);
     }
-    builder.body(Empty::new()).unwrap_or_else(|_| unreachable!("the request's parts are valid"))
+    if let Some(pool) = &endpoint.one_use {
+        builder = builder.header(&pool.name, pool.take()?);
+    }
+    Some(
+        builder
+            .body(Empty::new())
+            .unwrap_or_else(|_| unreachable!("the request's parts are valid")),
+    )
 }
 
-async fn exchange(sender: &mut Sender, endpoint: &Endpoint) -> Result<u16, String> {
+async fn exchange(
+    sender: &mut Sender,
+    request: hyper::Request<Empty<Bytes>>,
+) -> Result<u16, String> {
     sender.ready().await.map_err(|e| e.to_string())?;
-    let response = sender.send_request(request(endpoint)).await.map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     response.into_body().collect().await.map_err(|e| e.to_string())?;
     Ok(status)
@@ -431,7 +547,9 @@ async fn connection_loop(
             }
         }
         let Some(s) = sender.as_mut() else { continue };
-        match exchange(s, &phase.endpoint).await {
+        // A spent one-use pool ends the phase for this connection.
+        let Some(request) = request(&phase.endpoint) else { break };
+        match exchange(s, request).await {
             Ok(status) if (200..300).contains(&status) => {
                 m.ok += 1;
                 let ns = intended.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;

@@ -188,6 +188,7 @@ pub(crate) async fn configurations(
     let endpoint = |url: &url::Url, headers: Vec<(HeaderName, HeaderValue)>| Endpoint {
         url: url.clone(),
         headers,
+        one_use: None,
         tls: Arc::clone(&tls),
     };
     let baseline_url = target.baseline_url.as_ref().context(
@@ -275,6 +276,11 @@ pub(crate) async fn configurations(
                 });
             }
         }
+        if session.meta.supports_dpop() {
+            out.push(
+                dpop_configuration(&session, endpoint(&session.t.resource_url, Vec::new())).await?,
+            );
+        }
     }
     if let Some(m) = &target.mtls {
         let id = ClientIdentity::from_pem(&m.client.chain_pem, &m.client.key_pem)
@@ -282,10 +288,56 @@ pub(crate) async fn configurations(
         let tls = shared.client.load_config(Some(&id), resumption).map_err(anyhow::Error::msg)?;
         out.push(Configuration {
             label: "mtls".into(),
-            endpoint: Endpoint { url: m.url.clone(), headers: Vec::new(), tls },
+            endpoint: Endpoint { url: m.url.clone(), headers: Vec::new(), one_use: None, tls },
         });
     }
     Ok((baseline, out))
+}
+
+/// `oauth2-dpop`: a DPoP-bound token, and a fresh proof per request from a
+/// pool minted before each phase (RFC 9449 §4.3: one `jti` per proof).
+async fn dpop_configuration(
+    session: &crate::oauth::Session<'_>,
+    mut endpoint: Endpoint,
+) -> anyhow::Result<Configuration> {
+    let failed = |v: crate::engine::judge::Verdict| {
+        anyhow::anyhow!("OAuth DPoP: {}", v.reason.unwrap_or_default())
+    };
+    let key = crate::oauth::DpopKey::generate().map_err(failed)?;
+    let tokens = crate::oauth::steps::dpop_tokens(session, &key).await.map_err(failed)?;
+    if !tokens.token_type.eq_ignore_ascii_case("dpop") {
+        bail!("OAuth DPoP: the token endpoint answered token_type {}", tokens.token_type);
+    }
+    let minter =
+        Arc::new(key.minter("GET", &session.t.resource_url, &tokens.access_token).map_err(failed)?);
+    endpoint.headers.push(header(AUTHORIZATION, &format!("DPoP {}", tokens.access_token))?);
+    let mint = move |n: usize| mint_parallel(&minter, n);
+    endpoint.one_use =
+        Some(Arc::new(generator::OneUse::new(HeaderName::from_static("dpop"), Box::new(mint))));
+    Ok(Configuration { label: "oauth2-dpop".into(), endpoint })
+}
+
+/// `n` proofs, minted on every core.
+fn mint_parallel(minter: &crate::oauth::ProofMinter, n: usize) -> Result<Vec<HeaderValue>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n.max(1));
+    let per = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let count = per.min(n.saturating_sub(t * per));
+                scope.spawn(move || -> Result<Vec<HeaderValue>, String> {
+                    (0..count)
+                        .map(|_| HeaderValue::from_str(&minter.mint()?).map_err(|e| e.to_string()))
+                        .collect()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(n);
+        for h in handles {
+            out.extend(h.join().map_err(|_| "a minting thread panicked".to_owned())??);
+        }
+        Ok(out)
+    })
 }
 
 fn selected(label: &str, methods: &Option<Vec<String>>) -> bool {
@@ -340,13 +392,20 @@ fn compare(
     load: Load,
     cpu: &cpu::CpuSource,
 ) -> anyhow::Result<Row> {
+    // A one-use pool is minted per phase and its values age: phases stay short.
+    let one_use = config.endpoint.one_use.is_some();
+    let warmup =
+        if one_use { options.warmup.min(generator::ONE_USE_MAX_PHASE) } else { options.warmup };
     for endpoint in [baseline, &config.endpoint] {
-        if !options.warmup.is_zero() {
-            generator::run(&phase(options, endpoint, load, options.warmup))
-                .map_err(anyhow::Error::msg)?;
+        if !warmup.is_zero() {
+            generator::run(&phase(options, endpoint, load, warmup)).map_err(anyhow::Error::msg)?;
         }
     }
-    let rounds = options.rounds.max(1);
+    let mut rounds = options.rounds.max(1);
+    if one_use {
+        let needed = options.duration.as_secs_f64() / generator::ONE_USE_MAX_PHASE.as_secs_f64();
+        rounds = rounds.max(needed.ceil() as u32);
+    }
     let slice = options.duration / rounds;
     let mut base: Option<Side> = None;
     let mut method: Option<Side> = None;
@@ -362,7 +421,8 @@ fn compare(
     let (Some(baseline), Some(method)) = (base, method) else { bail!("no rounds ran") };
     // The credential's share of the request: `name: value\r\n` per header.
     let credential_header_bytes =
-        config.endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+        config.endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+            + config.endpoint.one_use.as_ref().map_or(0, |p| p.header_bytes());
     Ok(Row { label: config.label.clone(), load, baseline, method, credential_header_bytes })
 }
 

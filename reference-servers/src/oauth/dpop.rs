@@ -151,16 +151,84 @@ pub async fn check(
     }
     let jkt = jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| DpopError::Key)?;
     if !app.flaws.has(Flaw::OauthDpopSkipReplayCheck) {
-        let store = Arc::clone(&app.store);
-        let key = format!("{jkt}:{jti}");
-        let fresh =
-            tokio::task::spawn_blocking(move || store.record_dpop_jti(&key, iat + window, now))
-                .await
-                .map_err(|_| DpopError::Unavailable)?
-                .map_err(|_| DpopError::Unavailable)?;
+        let fresh = app
+            .dpop_jtis
+            .record(format!("{jkt}:{jti}"), iat + window)
+            .await
+            .map_err(|_| DpopError::Unavailable)?;
         if !fresh {
             return Err(DpopError::Replayed);
         }
     }
     Ok(jkt)
+}
+
+/// The durable record of DPoP proof identifiers seen, with group commit.
+///
+/// Replay detection must hold across a restart (a proof accepted just before
+/// a crash must not be accepted again after it), so each identifier is
+/// committed with `synchronous = FULL` before the request is answered, like
+/// every other write. One fsync per request would cap DPoP at the disk's
+/// sync rate; instead a thread of its own commits everything that arrived
+/// while the previous commit ran in one transaction, so concurrent requests
+/// share an fsync and none waits for more than one commit beyond its own.
+#[derive(Debug, Clone)]
+pub struct JtiLog {
+    queue: std::sync::mpsc::Sender<Pending>,
+}
+
+struct Pending {
+    key: String,
+    expires_at: i64,
+    answer: tokio::sync::oneshot::Sender<Result<bool, ()>>,
+}
+
+/// Most identifiers one transaction records.
+const BATCH: usize = 1024;
+
+impl JtiLog {
+    /// Starts the committing thread; it ends when the last handle is dropped.
+    pub fn start(store: Arc<crate::store::Store>) -> std::io::Result<JtiLog> {
+        let (queue, pending) = std::sync::mpsc::channel::<Pending>();
+        std::thread::Builder::new().name("dpop-jti-log".to_owned()).spawn(move || {
+            let mut last_sweep = i64::MIN;
+            while let Ok(first) = pending.recv() {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match pending.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                // Expired identifiers go at most once a second.
+                let now = now();
+                let sweep = (now > last_sweep).then_some(now);
+                last_sweep = now;
+                let entries: Vec<(&str, i64)> =
+                    batch.iter().map(|p| (p.key.as_str(), p.expires_at)).collect();
+                match store.record_dpop_jtis(&entries, sweep) {
+                    Ok(fresh) => {
+                        for (p, f) in batch.into_iter().zip(fresh) {
+                            let _ = p.answer.send(Ok(f));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "recording DPoP proof identifiers failed");
+                        for p in batch {
+                            let _ = p.answer.send(Err(()));
+                        }
+                    }
+                }
+            }
+        })?;
+        Ok(JtiLog { queue })
+    }
+
+    /// Records `key` (thumbprint and `jti`) until `expires_at`; whether it was
+    /// new. Answers after the commit.
+    pub async fn record(&self, key: String, expires_at: i64) -> Result<bool, ()> {
+        let (answer, reply) = tokio::sync::oneshot::channel();
+        self.queue.send(Pending { key, expires_at, answer }).map_err(|_| ())?;
+        reply.await.map_err(|_| ())?
+    }
 }

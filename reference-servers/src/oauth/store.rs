@@ -498,13 +498,31 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
+        let fresh = self.record_dpop_jtis(&[(jti, expires_at)], Some(now))?;
+        Ok(fresh.first().copied().unwrap_or(false))
+    }
+
+    /// Records a batch of proof identifiers in one transaction (one fsync for
+    /// all): for each, whether it was new. Within a batch a repeated
+    /// identifier is new the first time only. With `sweep_before`, identifiers
+    /// that expired before it are deleted first.
+    pub fn record_dpop_jtis(
+        &self,
+        entries: &[(&str, i64)],
+        sweep_before: Option<i64>,
+    ) -> Result<Vec<bool>, StoreError> {
         self.write(|tx| {
-            tx.execute("DELETE FROM dpop_proofs WHERE expires_at < ?1", [now])?;
-            let inserted = tx.execute(
+            if let Some(now) = sweep_before {
+                tx.prepare_cached("DELETE FROM dpop_proofs WHERE expires_at < ?1")?
+                    .execute([now])?;
+            }
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO dpop_proofs (jti, expires_at) VALUES (?1, ?2) ON CONFLICT (jti) DO NOTHING",
-                params![jti, expires_at],
             )?;
-            Ok(inserted == 1)
+            entries
+                .iter()
+                .map(|(jti, expires_at)| Ok(insert.execute(params![jti, expires_at])? == 1))
+                .collect()
         })
     }
 }
