@@ -37,6 +37,30 @@ pub enum Command {
     Load(LoadArgs),
     /// The security/performance comparison of every method, measured on the reference servers.
     Compare(CompareArgs),
+    /// Re-render saved results (results.json or compare.json); with --baseline, gate on what changed.
+    Report(ReportArgs),
+}
+
+/// `authbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Saved results: a conform results.json or a compare.json.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Also write every format into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// An earlier run of the same kind: print what changed, exit 1 on a new
+    /// failure or an overhead regression.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Overhead regression threshold, percent growth (added CPU and p50
+    /// latency, beyond a small absolute floor; throughput ratio drop).
+    #[arg(long, value_name = "PCT", default_value_t = 25.0)]
+    pub threshold: f64,
 }
 
 /// `authbench compare`.
@@ -45,7 +69,7 @@ pub struct CompareArgs {
     /// Short phases: the whole comparison in under a minute, with rougher numbers.
     #[arg(long)]
     pub quick: bool,
-    /// Where the reports go: compare.{txt,md,json}, the overhead JSON, conformance/.
+    /// Where the reports go: compare.{txt,md,json,html}, the overhead JSON, conformance/.
     #[arg(long, value_name = "DIR", default_value = "authbench-compare")]
     pub out: PathBuf,
 }
@@ -146,6 +170,8 @@ pub enum OutputFormat {
     Markdown,
     /// SARIF 2.1.0: each case a rule, each case that did not pass a result.
     Sarif,
+    /// A self-contained HTML page (no scripts, no external assets).
+    Html,
 }
 
 impl From<OutputFormat> for authbench_reports::Format {
@@ -156,6 +182,7 @@ impl From<OutputFormat> for authbench_reports::Format {
             OutputFormat::Junit => authbench_reports::Format::Junit,
             OutputFormat::Markdown => authbench_reports::Format::Markdown,
             OutputFormat::Sarif => authbench_reports::Format::Sarif,
+            OutputFormat::Html => authbench_reports::Format::Html,
         }
     }
 }
@@ -181,7 +208,7 @@ pub struct ConformArgs {
     /// Format on standard output.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
-    /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt, results.sarif).
+    /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt, results.sarif, report.html).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -241,6 +268,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Overhead(args) => crate::overhead::command(args),
         Command::Load(args) => crate::load::command(args),
         Command::Compare(args) => crate::compare::command(args),
+        Command::Report(args) => crate::report::run(args),
     }
 }
 

@@ -14,5 +14,6 @@ pub mod load;
 pub mod mtls;
 pub mod oauth;
 pub mod overhead;
+pub mod report;
 pub mod serve;
 pub mod target;

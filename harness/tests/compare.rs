@@ -26,24 +26,31 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     assert_eq!(json["schema"], "authbench.compare/1");
     let rows = json["rows"].as_array().unwrap();
     let row = |name: &str| rows.iter().find(|r| r["configuration"] == name).unwrap();
-    // Every configuration the reference servers offer is measured; DPoP says why not.
+    // Every configuration the reference servers offer is measured, DPoP
+    // with a fresh proof per request.
+    assert_eq!(rows.len(), 12, "{json}");
     for r in rows {
         let name = r["configuration"].as_str().unwrap();
         let judged = r["conformance"]["judged"].as_u64().unwrap();
         assert!(judged > 0, "{name}: no conformance cases judged");
         assert_eq!(r["conformance"]["passed"], r["conformance"]["judged"], "{name}");
-        if name == "oauth2-dpop" {
-            assert!(r["note"].as_str().unwrap().contains("DPoP"), "{r}");
-            continue;
-        }
         for field in ["throughput_ratio", "added_cpu_us_per_request", "credential_bytes"] {
             assert!(r[field].is_number(), "{name}: {field} not measured: {r}");
         }
         // Latency at a tenth of the baseline's capacity, unless the method cannot
         // sustain that rate at all (argon2id on every request), which it says.
-        let saturated = r["note"].as_str().is_some_and(|n| n.contains("capacity"));
+        let saturated = r["note"].as_str().is_some_and(|n| n.starts_with("no latency figures"));
         for field in ["added_p50_us", "added_p99_us"] {
             assert_eq!(r[field].is_number(), !saturated, "{name}: {field}: {r}");
+        }
+        // The charts' data: both distributions, rising with the percentile.
+        if !saturated {
+            for side in ["baseline", "method"] {
+                let points = r["latency"][side].as_array().unwrap();
+                assert!(points.len() > 10, "{name}: {side}: {r}");
+                let us: Vec<f64> = points.iter().map(|p| p["us"].as_f64().unwrap()).collect();
+                assert!(us.windows(2).all(|w| w[0] <= w[1]) && us[0] > 0.0, "{name}: {us:?}");
+            }
         }
         let ratio = r["throughput_ratio"].as_f64().unwrap();
         assert!(ratio > 0.0 && ratio < 5.0, "{name}: throughput ratio {ratio}");
@@ -62,11 +69,20 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     assert!(measured_ms(&row("oauth2-opaque")["revocation"]), "{json}");
     assert!(row("jwt-rs256")["replay_window"].as_str().unwrap().ends_with("(exp)*"));
     assert!(row("oauth2-dpop")["replay_window"].as_str().unwrap().contains("one-use"));
-    // The handshake per connection costs the mTLS row more than keep-alive does.
+    // The handshake per connection costs the mTLS row more than keep-alive does;
+    // a proof per request costs DPoP more than its bearer JWT alone.
     assert!(cpu("mtls-handshake") > cpu("mtls"), "{json}");
+    assert!(cpu("oauth2-dpop") > cpu("oauth2-jwt"), "{json}");
+    let bytes = |name: &str| row(name)["credential_bytes"].as_u64().unwrap();
+    assert!(bytes("oauth2-dpop") > bytes("oauth2-jwt") + 300, "{json}");
+    // The conformance results travel inside compare.json, for `report`.
+    assert_eq!(json["conformance"]["schema"], "authbench.results/1");
     for file in [
         "compare.md",
         "compare.txt",
+        "compare.html",
+        "junit.xml",
+        "results.sarif",
         "overhead-closed-loop.json",
         "overhead-open-loop.json",
         "overhead-closed-loop-handshake.json",
@@ -77,4 +93,79 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     }
     let md = std::fs::read_to_string(dir.path().join("compare.md")).unwrap();
     assert!(md.contains("| configuration |") && md.contains("| mtls-handshake |"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("compare.html")).unwrap();
+    assert_eq!(
+        html.matches("<svg").count(),
+        rows.iter().filter(|r| !r["latency"].is_null()).count()
+    );
+    // Self-contained: nothing to fetch.
+    assert!(!html.contains(" src=") && !html.contains(" href=") && !html.contains("<script"));
+
+    report_rerenders_and_gates(dir.path(), &md);
+}
+
+fn report(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).arg("report").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `authbench report` on what `compare` wrote: the same Markdown again; no
+/// change against itself; a regression against a better baseline; a new
+/// failure against a baseline where the case passed.
+fn report_rerenders_and_gates(dir: &std::path::Path, md: &str) {
+    let json = dir.join("compare.json");
+    let path = json.to_str().unwrap();
+    let (code, stdout, stderr) = report(&["--in", path, "--format", "markdown"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, md);
+    let (code, _, stderr) = report(&["--in", path, "--baseline", path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("no change"), "{stderr}");
+
+    // A baseline where JWT ES256 cost nothing and ran as fast as the baseline.
+    let mut better: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    for r in better["rows"].as_array_mut().unwrap() {
+        if r["configuration"] == "jwt-es256" {
+            r["added_cpu_us_per_request"] = serde_json::json!(0.0);
+            r["throughput_ratio"] = serde_json::json!(1.0);
+        }
+    }
+    let better_path = dir.join("better.json");
+    std::fs::write(&better_path, better.to_string()).unwrap();
+    let (code, _, stderr) =
+        report(&["--in", path, "--baseline", better_path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("regression: jwt-es256 added CPU µs/req"), "{stderr}");
+    assert!(stderr.contains("regression: jwt-es256 throughput ratio"), "{stderr}");
+
+    // Conformance: a case that passed in the baseline fails now.
+    let results = dir.join("conformance/results.json");
+    let mut now: Value = serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    now["cases"][0]["outcome"] = serde_json::json!("fail");
+    let id = now["cases"][0]["id"].as_str().unwrap().to_owned();
+    let now_path = dir.join("now.json");
+    std::fs::write(&now_path, now.to_string()).unwrap();
+    let (code, stdout, stderr) = report(&[
+        "--in",
+        now_path.to_str().unwrap(),
+        "--baseline",
+        results.to_str().unwrap(),
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("new failure: {id} (pass → fail)")), "{stderr}");
+    assert!(stdout.starts_with("<?xml"), "{stdout}");
+
+    // Mistakes name the flag.
+    let (code, _, stderr) = report(&["--in", "/nonexistent/results.json"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--in /nonexistent/results.json"), "{stderr}");
+    let (code, _, stderr) = report(&["--in", path, "--baseline", results.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("same kind"), "{stderr}");
 }

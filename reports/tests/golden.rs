@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use authbench_reports::{CaseResult, Format, Outcome, Results, render};
+use authbench_reports::compare::{Comparison, Counts, Distributions, PERCENTILES, Point, Row};
+use authbench_reports::{CaseResult, Format, Outcome, Results, render, render_comparison};
 
 fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
     CaseResult {
@@ -40,14 +41,74 @@ fn results() -> Results {
     )
 }
 
-fn check(format: Format) {
-    let mut out = Vec::new();
-    render(&results(), format, &mut out).unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format.file_name());
+/// A comparison of three rows: one with latency charts, one saturated, one
+/// with a note and no measurements.
+fn comparison() -> Comparison {
+    let curve = |scale: f64| -> Vec<Point> {
+        PERCENTILES
+            .iter()
+            .map(|p| Point {
+                percentile: *p,
+                us: (scale * (1.0 + 100.0 / (100.5 - p)) * 10.0).round() / 10.0,
+            })
+            .collect()
+    };
+    let row = |name: &str, method: &str| Row {
+        configuration: name.to_owned(),
+        method: method.to_owned(),
+        conformance: Counts { passed: 66, judged: 67 },
+        replay_window: "24 h (exp)*".to_owned(),
+        revocation: "at exp; 54 ms with a jti list*".to_owned(),
+        user_context: "user".to_owned(),
+        delegation: "no".to_owned(),
+        credential_bytes: Some(420),
+        credential_bytes_per: "req".to_owned(),
+        added_cpu_us_per_request: Some(97.6),
+        added_p50_us: Some(96.9),
+        added_p99_us: Some(2431.0),
+        throughput_ratio: Some(0.291),
+        note: None,
+        latency: Some(Distributions { rate: 4106.2, baseline: curve(180.0), method: curve(260.0) }),
+    };
+    let mut saturated = row("basic", "basic");
+    saturated.added_cpu_us_per_request = Some(29_970.0);
+    saturated.added_p50_us = None;
+    saturated.added_p99_us = None;
+    saturated.throughput_ratio = Some(0.002);
+    saturated.latency = None;
+    saturated.note = Some(
+        "no latency figures: its capacity (64 req/s) is below the latency run's rate (4106 req/s)"
+            .to_owned(),
+    );
+    let mut unmeasured = row("oauth2-dpop | <x>", "oauth2");
+    unmeasured.credential_bytes = None;
+    unmeasured.added_cpu_us_per_request = None;
+    unmeasured.added_p50_us = None;
+    unmeasured.added_p99_us = None;
+    unmeasured.throughput_ratio = None;
+    unmeasured.latency = None;
+    unmeasured.note = Some("the authorization server does not advertise DPoP".to_owned());
+    let conformance = results();
+    Comparison {
+        schema: authbench_reports::compare::SCHEMA.to_owned(),
+        tool: conformance.tool.clone(),
+        started_at: "2026-11-29T12:00:00Z".to_owned(),
+        duration_secs: 43.2,
+        quick: true,
+        baseline_capacity: Some(41_062.3),
+        latency_rate: Some(4106.2),
+        handshake_latency_rate: Some(205.1),
+        latency_fraction: 0.1,
+        conformance_summary: conformance.summary,
+        rows: vec![row("jwt-es256", "jwt"), saturated, unmeasured],
+        conformance: Some(conformance),
+    }
+}
+
+fn golden(name: &str, out: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
     if std::env::var_os("AUTHBENCH_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &out).unwrap();
+        std::fs::write(&path, out).unwrap();
     }
     let golden = std::fs::read(&path).unwrap_or_default();
     assert_eq!(
@@ -56,6 +117,67 @@ fn check(format: Format) {
         "{} differs from its golden file; rerun with AUTHBENCH_UPDATE_GOLDEN=1 if the change is intended",
         path.display()
     );
+}
+
+fn check(format: Format) {
+    let mut out = Vec::new();
+    render(&results(), format, &mut out).unwrap();
+    golden(format.file_name(), &out);
+}
+
+fn check_comparison(format: Format) {
+    let mut out = Vec::new();
+    render_comparison(&comparison(), format, &mut out).unwrap();
+    golden(format.comparison_file_name(), &out);
+}
+
+#[test]
+fn html() {
+    check(Format::Html);
+}
+
+#[test]
+fn comparison_table() {
+    check_comparison(Format::Table);
+}
+
+#[test]
+fn comparison_markdown() {
+    check_comparison(Format::Markdown);
+}
+
+#[test]
+fn comparison_json_round_trips() {
+    check_comparison(Format::Json);
+    let c = comparison();
+    let back: Comparison = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+}
+
+#[test]
+fn comparison_html() {
+    check_comparison(Format::Html);
+    let mut out = Vec::new();
+    render_comparison(&comparison(), Format::Html, &mut out).unwrap();
+    let html = String::from_utf8(out).unwrap();
+    // One chart per row with a latency run; names escaped.
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("oauth2-dpop | &lt;x&gt;"));
+}
+
+#[test]
+fn comparison_junit_and_sarif_are_its_conformance_results() {
+    let c = comparison();
+    for format in [Format::Junit, Format::Sarif] {
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        render_comparison(&c, format, &mut ours).unwrap();
+        render(c.conformance.as_ref().unwrap(), format, &mut theirs).unwrap();
+        assert_eq!(ours, theirs);
+    }
+    let mut without = c.clone();
+    without.conformance = None;
+    let err = render_comparison(&without, Format::Sarif, &mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("no conformance results"), "{err}");
 }
 
 #[test]

@@ -8,13 +8,12 @@
 //! right (conformance, and the measured replay window and revocation latency)
 //! and what it costs.
 
-pub mod render;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use authbench_reports::{Outcome, Results};
+use authbench_reports::compare::{self as model, Counts, Distributions, PERCENTILES, Point};
+use authbench_reports::{Format, Outcome, Results};
 
 use crate::overhead::{self, LoadChoice, Options};
 
@@ -57,59 +56,12 @@ pub struct Nature {
     pub delegation: &'static str,
 }
 
-/// One row of the comparison.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// The configuration (`jwt-es256`, `mtls-handshake`, …).
-    pub label: String,
-    /// The conformance method it belongs to (`jwt`, `oauth2`, …).
-    pub method: String,
-    /// Conformance: cases passed, and judged (pass + fail + warn + error).
-    pub passed: usize,
-    /// Cases judged.
-    pub judged: usize,
-    /// How long a captured credential can be replayed.
-    pub replay: String,
-    /// How soon a revocation takes effect.
-    pub revocation: String,
-    /// Whose identity the credential carries.
-    pub nature: Nature,
-    /// Bytes the credential adds per request (mTLS: the chain, per handshake).
-    pub credential_bytes: Option<usize>,
-    /// Per what the credential bytes are sent: `req` (headers of every
-    /// request) or `conn` (the certificate chain, once per connection).
-    pub credential_bytes_note: &'static str,
-    /// Server CPU the method adds per request, µs (closed loop).
-    pub added_cpu_us: Option<f64>,
-    /// p50 the method adds at [`LATENCY_FRACTION`] of capacity, µs.
-    pub added_p50_us: Option<f64>,
-    /// p99 the method adds at [`LATENCY_FRACTION`] of capacity, µs.
-    pub added_p99_us: Option<f64>,
-    /// Capacity relative to the baseline's.
-    pub throughput_ratio: Option<f64>,
-    /// Why a performance column is empty.
-    pub note: Option<String>,
-}
-
-/// The whole comparison.
+/// The whole comparison: the model every report renders, and the overhead
+/// runs it came from.
 #[derive(Debug, Clone)]
 pub struct Comparison {
-    /// Start time (RFC 3339).
-    pub started_at: String,
-    /// Seconds the run took.
-    pub duration_secs: f64,
-    /// Whether `--quick`.
-    pub quick: bool,
-    /// The baseline's capacity in the closed-loop run, req/s.
-    pub capacity: Option<f64>,
-    /// The rate the latency columns were measured at.
-    pub latency_rate: Option<f64>,
-    /// The rate of the handshake-per-connection latency run.
-    pub handshake_rate: Option<f64>,
-    /// The rows.
-    pub rows: Vec<Row>,
-    /// The conformance results the rows summarize.
-    pub conformance: Results,
+    /// The rows and conformance results (`authbench.compare/1`).
+    pub model: model::Comparison,
     /// The overhead reports (closed loop, open loop, handshake per connection).
     pub overhead: Vec<overhead::Report>,
 }
@@ -306,44 +258,85 @@ pub async fn run(
                 capacity.unwrap_or_default(),
                 rate.unwrap_or_default()
             )),
+            // Past half its own capacity, a queue forms: say so beside the figures.
+            (Some(_), _) if matches!((capacity, rate), (Some(c), Some(r)) if r > 0.5 * c) => {
+                Some(format!(
+                    "the latency run's rate ({:.0} req/s) is {:.0}% of its own capacity ({:.0} req/s): its latency includes queueing",
+                    rate.unwrap_or_default(),
+                    100.0 * rate.unwrap_or_default() / capacity.unwrap_or(1.0),
+                    capacity.unwrap_or_default()
+                ))
+            }
             (None, "oauth2-dpop") => {
                 Some("the authorization server does not advertise DPoP".to_owned())
             }
             (None, _) => Some("the reference profile does not offer it".to_owned()),
             _ => None,
         };
-        rows.push(Row {
-            label: (*label).to_owned(),
+        rows.push(model::Row {
+            configuration: (*label).to_owned(),
             method: (*method).to_owned(),
-            passed,
-            judged,
-            replay,
+            conformance: Counts { passed, judged },
+            replay_window: replay,
             revocation,
-            nature: *nature,
+            user_context: nature.user_context.to_owned(),
+            delegation: nature.delegation.to_owned(),
             credential_bytes,
-            credential_bytes_note,
-            added_cpu_us: closed.as_ref().and_then(|r| r.added_cpu()),
-            added_p50_us: open.as_ref().map(|r| r.added_p50()),
-            added_p99_us: open.as_ref().map(|r| r.added_p99()),
-            throughput_ratio: closed.as_ref().map(|r| r.throughput_ratio()),
+            credential_bytes_per: credential_bytes_note.to_owned(),
+            added_cpu_us_per_request: closed.as_ref().and_then(|r| r.added_cpu()).map(round),
+            added_p50_us: open.as_ref().map(|r| round(r.added_p50())),
+            added_p99_us: open.as_ref().map(|r| round(r.added_p99())),
+            throughput_ratio: closed
+                .as_ref()
+                .map(|r| (r.throughput_ratio() * 1000.0).round() / 1000.0),
             note,
+            latency: open.as_ref().zip(rate).map(|(r, rate)| distributions(r, rate)),
         });
     }
     let mut reports = vec![capacity_run];
     reports.extend(latency_run);
     reports.push(handshake_run);
     reports.extend(handshake_latency);
-    Ok(Comparison {
+    let model = model::Comparison {
+        schema: model::SCHEMA.to_owned(),
+        tool: conformance.tool.clone(),
         started_at,
-        duration_secs: clock.elapsed().as_secs_f64(),
+        duration_secs: round(clock.elapsed().as_secs_f64()),
         quick,
-        capacity,
-        latency_rate,
-        handshake_rate,
+        baseline_capacity: capacity.map(round),
+        latency_rate: latency_rate.map(round),
+        handshake_latency_rate: handshake_rate.map(round),
+        latency_fraction: LATENCY_FRACTION,
+        conformance_summary: conformance.summary,
         rows,
-        conformance,
-        overhead: reports,
-    })
+        conformance: Some(conformance),
+    };
+    Ok(Comparison { model, overhead: reports })
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// Both sides' latency at [`PERCENTILES`], µs.
+fn distributions(row: &overhead::Row, rate: f64) -> Distributions {
+    let points = |h: &hdrhistogram::Histogram<u64>| -> Vec<Point> {
+        if h.is_empty() {
+            return Vec::new();
+        }
+        PERCENTILES
+            .iter()
+            .map(|p| Point {
+                percentile: *p,
+                us: round(h.value_at_quantile(p / 100.0) as f64 / 1000.0),
+            })
+            .collect()
+    };
+    Distributions {
+        rate: round(rate),
+        baseline: points(&row.baseline.measured.latency),
+        method: points(&row.method.measured.latency),
+    }
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -358,9 +351,9 @@ pub fn command(args: crate::cli::CompareArgs) -> anyhow::Result<u8> {
     let progress = |line: &str| eprintln!("authbench: {line}");
     let comparison = runtime.block_on(run(budget, args.quick, &progress))?;
     write(&comparison, &args.out)?;
-    print!("{}", render::table(&comparison));
+    print!("{}", model::table(&comparison.model));
     eprintln!("authbench: reports in {}", args.out.display());
-    let failed = comparison.conformance.failed(false)
+    let failed = comparison.model.conformance.as_ref().is_some_and(|r| r.failed(false))
         || comparison
             .overhead
             .iter()
@@ -369,15 +362,19 @@ pub fn command(args: crate::cli::CompareArgs) -> anyhow::Result<u8> {
     Ok(if failed { crate::cli::EXIT_FAILED } else { crate::cli::EXIT_OK })
 }
 
-/// Writes every report of `comparison` into `dir`.
+/// Writes every report of `comparison` into `dir`: the comparison in each
+/// format (JUnit and SARIF are its conformance part), the overhead JSONs,
+/// and the conformance results in every format under `conformance/`.
 pub fn write(comparison: &Comparison, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
-    let file = |name: &str| -> PathBuf { dir.join(name) };
-    let json = serde_json::to_string_pretty(&render::json(comparison))?;
-    std::fs::write(file("compare.json"), format!("{json}\n"))?;
-    std::fs::write(file("compare.md"), render::markdown(comparison))?;
-    std::fs::write(file("compare.txt"), render::table(comparison))?;
+    for format in Format::ALL {
+        let path = dir.join(format.comparison_file_name());
+        let mut file = std::fs::File::create(&path)
+            .with_context(|| format!("--out: cannot write {}", path.display()))?;
+        authbench_reports::render_comparison(&comparison.model, format, &mut file)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     for report in &comparison.overhead {
         let name = format!(
             "overhead-{}{}.json",
@@ -388,9 +385,11 @@ pub fn write(comparison: &Comparison, dir: &Path) -> anyhow::Result<()> {
             if report.options.new_connection { "-handshake" } else { "" }
         );
         let json = serde_json::to_string_pretty(&overhead::report::to_json(report))?;
-        std::fs::write(file(&name), format!("{json}\n"))?;
+        std::fs::write(dir.join(&name), format!("{json}\n"))?;
     }
-    crate::conform::emit_files(&comparison.conformance, &dir.join("conformance"))?;
+    if let Some(results) = &comparison.model.conformance {
+        crate::conform::emit_files(results, &dir.join("conformance"))?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,220 @@
+//! The comparison of `authbench compare` (`authbench.compare/1`): its model,
+//! which `compare.json` serializes and `authbench report` reads back, and its
+//! renderers (terminal table, Markdown, HTML; JUnit and SARIF carry its
+//! conformance part).
+
+use serde::{Deserialize, Serialize};
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::model::{Results, Summary, Tool};
+
+/// The schema identifier of `compare.json`.
+pub const SCHEMA: &str = "authbench.compare/1";
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The tool.
+    pub tool: Tool,
+    /// RFC 3339 UTC start time.
+    pub started_at: String,
+    /// Seconds the run took.
+    pub duration_secs: f64,
+    /// Whether `--quick`.
+    pub quick: bool,
+    /// The baseline's capacity in the closed-loop run, req/s.
+    pub baseline_capacity: Option<f64>,
+    /// The rate the latency columns were measured at, req/s.
+    pub latency_rate: Option<f64>,
+    /// The rate of the handshake-per-connection latency run, req/s.
+    pub handshake_latency_rate: Option<f64>,
+    /// The fraction of baseline capacity the latency runs are at.
+    pub latency_fraction: f64,
+    /// Conformance counts over the whole catalog.
+    pub conformance_summary: Summary,
+    /// The rows, in table order.
+    pub rows: Vec<Row>,
+    /// The conformance results the rows summarize (absent in files written
+    /// before they were embedded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<Results>,
+}
+
+/// Conformance counts of one row's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Cases passed.
+    pub passed: usize,
+    /// Cases judged (all but skipped).
+    pub judged: usize,
+}
+
+/// One method configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The configuration (`jwt-es256`, `mtls-handshake`, …).
+    pub configuration: String,
+    /// The conformance method it belongs to.
+    pub method: String,
+    /// Conformance of the method.
+    pub conformance: Counts,
+    /// How long a captured credential can be replayed.
+    pub replay_window: String,
+    /// How soon a revocation takes effect.
+    pub revocation: String,
+    /// Whose identity the credential carries.
+    pub user_context: String,
+    /// Whether a user delegates limited access to a client.
+    pub delegation: String,
+    /// Bytes the credential adds.
+    pub credential_bytes: Option<usize>,
+    /// `req` (headers of every request) or `conn` (once per connection).
+    pub credential_bytes_per: String,
+    /// Server CPU the method adds per request, µs.
+    pub added_cpu_us_per_request: Option<f64>,
+    /// Added median latency at the latency run's rate, µs.
+    pub added_p50_us: Option<f64>,
+    /// Added p99 latency at the latency run's rate, µs.
+    pub added_p99_us: Option<f64>,
+    /// Capacity relative to the baseline's.
+    pub throughput_ratio: Option<f64>,
+    /// Why a performance column is empty.
+    pub note: Option<String>,
+    /// The latency distributions of the latency run, for charts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Distributions>,
+}
+
+/// Latency at percentiles, the baseline's beside the method's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distributions {
+    /// The rate both sides took, req/s.
+    pub rate: f64,
+    /// The baseline's.
+    pub baseline: Vec<Point>,
+    /// The method's.
+    pub method: Vec<Point>,
+}
+
+/// One point of a latency distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The percentile, 0–100.
+    pub percentile: f64,
+    /// Latency at it, µs.
+    pub us: f64,
+}
+
+/// The percentiles a distribution is sampled at.
+pub const PERCENTILES: [f64; 17] = [
+    0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 97.5, 99.0, 99.5, 99.75, 99.9,
+    99.99,
+];
+
+const HEADER: [&str; 11] = [
+    "configuration",
+    "conformance",
+    "replay window",
+    "revocation",
+    "user context",
+    "delegation",
+    "credential",
+    "added CPU/req",
+    "added p50",
+    "added p99",
+    "throughput",
+];
+
+/// `1.23 ms` or `42 µs`.
+pub fn us(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.abs() >= 1000.0 => format!("{:.2} ms", v / 1000.0),
+        Some(v) => format!("{v:.0} µs"),
+        None => "n/a".to_owned(),
+    }
+}
+
+/// The cells of `r`, in [`HEADER`] order.
+fn cells(r: &Row) -> [String; 11] {
+    [
+        r.configuration.clone(),
+        format!("{}/{}", r.conformance.passed, r.conformance.judged),
+        r.replay_window.clone(),
+        r.revocation.clone(),
+        r.user_context.clone(),
+        r.delegation.clone(),
+        r.credential_bytes
+            .map_or_else(|| "n/a".to_owned(), |b| format!("{b} B/{}", r.credential_bytes_per)),
+        us(r.added_cpu_us_per_request),
+        us(r.added_p50_us),
+        us(r.added_p99_us),
+        r.throughput_ratio.map_or_else(|| "n/a".to_owned(), |t| format!("{t:.2}×")),
+    ]
+}
+
+/// The notes under the table, one per line.
+fn footer(c: &Comparison) -> Vec<String> {
+    let pct = c.latency_fraction * 100.0;
+    let mut out = vec![format!(
+        "Measured against the reference servers{}, {:.0} s; * measured in this run. \
+         Conformance: cases passed of those judged, per method. \
+         Credential: bytes per request (headers) or per connection (the certificate chain). \
+         CPU and throughput: closed loop against the same server's baseline{}. \
+         Latency: open loop at {pct:.0}% of baseline capacity{}, added to the baseline's.",
+        if c.quick { " (--quick: short phases, rougher numbers)" } else { "" },
+        c.duration_secs,
+        c.baseline_capacity.map_or_else(String::new, |cap| format!(" (capacity {cap:.0} req/s)")),
+        c.latency_rate.map_or_else(String::new, |r| format!(", {r:.0} req/s")),
+    )];
+    if let Some(r) = c.handshake_latency_rate {
+        out.push(format!(
+            "mtls-handshake: both sides open a connection per request; its latency run is at {pct:.0}% of that baseline's capacity, {r:.0} req/s."
+        ));
+    }
+    out.push(
+        "Added latencies are differences of two measured percentiles: within noise they can be negative."
+            .to_owned(),
+    );
+    for r in &c.rows {
+        if let Some(note) = &r.note {
+            out.push(format!("{}: {note}", r.configuration));
+        }
+    }
+    out
+}
+
+/// The terminal table.
+pub fn table(c: &Comparison) -> String {
+    let mut b = Builder::default();
+    b.push_record(HEADER);
+    for r in &c.rows {
+        b.push_record(cells(r));
+    }
+    let mut table = b.build();
+    table.with(Style::sharp());
+    format!("{table}\n{}\n", footer(c).join("\n"))
+}
+
+/// Markdown, for a pull-request comment or a README.
+pub fn markdown(c: &Comparison) -> String {
+    let escape = |s: &str| s.replace('|', "\\|");
+    let mut out = String::from("## authbench compare\n\n");
+    out.push_str(&format!("| {} |\n", HEADER.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(HEADER.len())));
+    for r in &c.rows {
+        let row: Vec<String> = cells(r).iter().map(|s| escape(s)).collect();
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out.push('\n');
+    out.push_str(&footer(c).join("\n"));
+    out.push('\n');
+    out
+}
+
+/// The HTML report's parts: header cells, row cells and footer lines.
+pub(crate) fn html_parts(c: &Comparison) -> ([&'static str; 11], Vec<[String; 11]>, Vec<String>) {
+    (HEADER, c.rows.iter().map(cells).collect(), footer(c))
+}
