@@ -99,22 +99,28 @@ pub fn comparison(baseline: &Comparison, current: &Comparison, threshold: f64) -
                 regressed("conformance passed", b as f64, a as f64);
             }
         }
-        if let (Some(b), Some(a)) =
-            (before.added_cpu_us_per_request, after.added_cpu_us_per_request)
+        let pairs = [
+            (
+                "added CPU µs/req",
+                before.added_cpu_us_per_request,
+                after.added_cpu_us_per_request,
+                CPU_FLOOR_US,
+            ),
+            ("added p50 µs", before.added_p50_us, after.added_p50_us, P50_FLOOR_US),
+        ];
+        // Costs regress by growing, past the threshold and the noise floor.
+        for (metric, b, a, floor) in pairs {
+            if let (Some(b), Some(a)) = (b, a)
+                && a - b > (threshold * b.abs()).max(floor)
+            {
+                regressed(metric, b, a);
+            }
+        }
+        // Throughput regresses by falling.
+        if let (Some(b), Some(a)) = (before.throughput_ratio, after.throughput_ratio)
+            && b - a > threshold * b
         {
-            if a - b > (threshold * b.abs()).max(CPU_FLOOR_US) {
-                regressed("added CPU µs/req", b, a);
-            }
-        }
-        if let (Some(b), Some(a)) = (before.added_p50_us, after.added_p50_us) {
-            if a - b > (threshold * b.abs()).max(P50_FLOOR_US) {
-                regressed("added p50 µs", b, a);
-            }
-        }
-        if let (Some(b), Some(a)) = (before.throughput_ratio, after.throughput_ratio) {
-            if b - a > threshold * b {
-                regressed("throughput ratio", b, a);
-            }
+            regressed("throughput ratio", b, a);
         }
     }
     diff

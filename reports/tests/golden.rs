@@ -112,7 +112,7 @@ fn golden(name: &str, out: &[u8]) {
     }
     let golden = std::fs::read(&path).unwrap_or_default();
     assert_eq!(
-        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(out),
         String::from_utf8_lossy(&golden),
         "{} differs from its golden file; rerun with AUTHBENCH_UPDATE_GOLDEN=1 if the change is intended",
         path.display()
