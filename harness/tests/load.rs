@@ -158,3 +158,25 @@ fn profile_mistakes_name_the_file_and_field() {
     assert!(stderr.contains("bad.toml") && stderr.contains("carrier-pigeon"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// DPoP under load: each request carries a proof of its own, so none is
+/// refused as a replay.
+#[test]
+fn dpop_users_send_a_fresh_proof_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("dpop.toml");
+    std::fs::write(
+        &profile,
+        "users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"oauth2-dpop\"\n",
+    )
+    .unwrap();
+    let out = authbench(&["load", "--profile", profile.to_str().unwrap(), "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows(&report);
+    let (_, count, failed) =
+        rows.iter().find(|(n, _, _)| n.contains("oauth2-dpop")).expect("no DPoP requests");
+    assert!(*count > 10, "{rows:?}");
+    assert_eq!(*failed, 0, "{rows:?}");
+}

@@ -29,6 +29,8 @@ pub const NAMES: &[&str] = &[
     "api-key",
     "jwt",
     "oauth2",
+    "oauth2-opaque",
+    "oauth2-dpop",
     "mtls",
     "oauth2-journey",
     "api-key-rotation",
@@ -47,6 +49,8 @@ pub struct MethodRequest {
     pub url: Url,
     /// The credential's headers.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// A header minted afresh for every request (a DPoP proof).
+    pub one_use: Option<Arc<crate::overhead::generator::OneUse>>,
 }
 
 /// What the scenarios share: the engine (target, client), the methods'
@@ -290,6 +294,9 @@ fn call_method(
         let mut builder = user.get_request_builder(&GooseMethod::Get, request.url.as_str())?;
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
+        }
+        if let Some(pool) = &request.one_use {
+            builder = builder.header(&pool.name, pool.mint_one().map_err(|e| custom(&e))?);
         }
         send(user, &sc.name, builder, GooseMethod::Get, 200).await?;
         Ok(())

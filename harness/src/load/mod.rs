@@ -127,7 +127,10 @@ pub async fn run(
     let (_, configurations) = crate::overhead::configurations(&shared, true).await?;
     let methods = configurations
         .into_iter()
-        .map(|c| (c.label, MethodRequest { url: c.endpoint.url, headers: c.endpoint.headers }))
+        .map(|c| {
+            let e = c.endpoint;
+            (c.label, MethodRequest { url: e.url, headers: e.headers, one_use: e.one_use })
+        })
         .collect();
     let ctx = Arc::new(Context {
         shared,

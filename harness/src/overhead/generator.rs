@@ -110,6 +110,11 @@ impl OneUse {
         }
     }
 
+    /// One value minted now (for callers that mint as they go, like `load`).
+    pub fn mint_one(&self) -> Result<HeaderValue, String> {
+        (self.mint)(1)?.pop().ok_or_else(|| "nothing minted".to_owned())
+    }
+
     /// Refills the pool for `phase`.
     fn prepare(&self, phase: &Phase) -> Result<(), String> {
         let secs = phase.duration.as_secs_f64();
