@@ -39,6 +39,40 @@ pub enum Command {
     Compare(CompareArgs),
     /// Re-render saved results (results.json or compare.json); with --baseline, gate on what changed.
     Report(ReportArgs),
+    /// Fuzz credential parsing: mutated credentials, judged by an oracle.
+    Fuzz(FuzzArgs),
+}
+
+/// `authbench fuzz`.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// Target profile (TOML). Default: the reference servers, started as a child process.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2).
+    #[arg(long, value_name = "LIST")]
+    pub methods: Option<String>,
+    /// Candidates to send at most.
+    #[arg(long, value_name = "N", default_value_t = crate::fuzz::DEFAULT_ITERATIONS)]
+    pub iterations: u64,
+    /// Seconds to run at most.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    pub duration: f64,
+    /// The generator's seed (default: random, printed); a seed names the same candidates.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Concurrent connections.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub connections: usize,
+    /// An answer slower than this many milliseconds is a finding.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub slow_ms: u64,
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Also write every format into DIR, and the findings' exact requests into DIR/reproducers.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `authbench report`.
@@ -269,6 +303,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Load(args) => crate::load::command(args),
         Command::Compare(args) => crate::compare::command(args),
         Command::Report(args) => crate::report::run(args),
+        Command::Fuzz(args) => crate::fuzz::command(args),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod compare;
 pub mod conform;
 pub mod engine;
 pub mod forge;
+pub mod fuzz;
 pub mod load;
 pub mod mtls;
 pub mod oauth;

@@ -523,7 +523,7 @@ pub fn hmac_sign(header: &str, claims: &str, secret: &[u8]) -> String {
 
 /// The public JWK of `key` in RFC 7638 canonical member order (the form a
 /// confused verifier would most likely have as text).
-fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
+pub(crate) fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<String, Skip> {
     let jwk = Jwk::from_encoding_key(key, alg)
         .map_err(|e| Skip(format!("cannot derive the public JWK: {e}")))?;
     let value = serde_json::to_value(&jwk).unwrap_or(Value::Null);

@@ -436,14 +436,27 @@ struct Shared {
 type Sender = http1::SendRequest<Empty<Bytes>>;
 
 async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
-    let host = endpoint.url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
-    let port = endpoint.url.port_or_known_default().unwrap_or(443);
+    connect_to(&endpoint.url, &endpoint.tls).await
+}
+
+/// An HTTP/1.1 connection over TLS to `url`'s origin (also the fuzzer's).
+pub(crate) async fn connect_to<B>(
+    url: &Url,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<http1::SendRequest<B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let host = url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
     let _ = tcp.set_nodelay(true);
     let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::clone(&endpoint.tls))
+    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
         .connect(name, tcp)
         .await
         .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;

@@ -333,21 +333,22 @@ impl Verifier {
 
     fn check_claims(&self, claims: &Members<'_>, now: i64) -> Result<VerifiedToken, TokenError> {
         let iat = numeric_date(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-        if iat > now + self.leeway {
+        // Saturating: a date of i64::MAX must not overflow (the fuzzer's find).
+        if iat > now.saturating_add(self.leeway) {
             return Err(TokenError::IssuedInFuture);
         }
         let exp = numeric_date(claims, "exp")?;
         if !self.flaws.skip_exp {
             let exp = exp.ok_or(TokenError::MissingClaim("exp"))?;
-            if now > exp + self.leeway {
+            if now > exp.saturating_add(self.leeway) {
                 return Err(TokenError::Expired);
             }
-            if exp - iat > self.max_lifetime {
+            if exp.saturating_sub(iat) > self.max_lifetime {
                 return Err(TokenError::LifetimeTooLong);
             }
         }
         if let Some(nbf) = numeric_date(claims, "nbf")?
-            && nbf > now + self.leeway
+            && nbf > now.saturating_add(self.leeway)
         {
             return Err(TokenError::NotYetValid);
         }
@@ -699,6 +700,25 @@ mod tests {
             hs256_verifier(VerifierFlaws { skip_signature: true, ..Default::default() });
         assert!(flawed.remember_header(&encode(header)));
         assert!(flawed.verify(&forged, 15).is_ok());
+    }
+
+    #[test]
+    fn extreme_dates_are_refused_without_overflow() {
+        // Found by `authbench fuzz`: exp = i64::MAX overflowed `exp + leeway`.
+        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#;
+        let verifier = hs256_verifier(VerifierFlaws::default());
+        let with = |iat: i64, exp: i64, nbf: i64| {
+            let claims = format!(
+                r#"{{"iss":"https://issuer","aud":"api","sub":"a","iat":{iat},"exp":{exp},"nbf":{nbf}}}"#
+            );
+            verifier.verify(&signed(header, &claims), 15)
+        };
+        assert_eq!(with(10, i64::MAX, 10), Err(TokenError::LifetimeTooLong));
+        assert_eq!(with(i64::MIN, 20, 10), Err(TokenError::LifetimeTooLong));
+        assert_eq!(with(i64::MAX, 20, 10), Err(TokenError::IssuedInFuture));
+        assert_eq!(with(10, i64::MIN, 10), Err(TokenError::Expired));
+        assert_eq!(with(10, 20, i64::MAX), Err(TokenError::NotYetValid));
+        assert!(with(10, 20, i64::MIN).is_ok());
     }
 
     #[test]
