@@ -56,6 +56,8 @@ pub enum Sig {
     Hmac(HmacKey),
     /// Random bytes.
     Garbage(usize),
+    /// The encoded message, which verifies under an RSA key with e = 1.
+    ExponentOne,
 }
 
 /// What key confusion uses as the HMAC secret.
@@ -106,6 +108,14 @@ pub enum Op {
     Text(TextOp),
     /// The scheme and separator before the token.
     Scheme(&'static str),
+    /// The token replaced by Wycheproof JWS vector i (signed with its own keys).
+    Wycheproof(usize),
+    /// Wycheproof JWK vector i's key as the header's `jwk`.
+    EmbeddedJwk(usize),
+    /// `alg: RS256`, Wycheproof's exponent-one key as `jwk`, and a signature
+    /// that verifies under it (the encoded message): accepted only by a
+    /// server that trusts keys tokens bring.
+    ExponentOneJwk,
 }
 
 /// Edits of the compact serialization.
@@ -147,6 +157,8 @@ pub struct Jwt {
     sig: Sig,
     text: Vec<TextOp>,
     scheme: &'static str,
+    /// A token that replaces the rendered one (a Wycheproof vector).
+    replaced: Option<String>,
 }
 
 fn object_text(members: &[(String, Value)]) -> String {
@@ -235,7 +247,10 @@ impl Op {
     /// A random mutation for a target whose key is asymmetric (`asymmetric`).
     pub fn random(rng: &mut StdRng, base: &Base, asymmetric: bool) -> Op {
         let claim = |rng: &mut StdRng| CLAIM_NAMES[rng.random_range(0..CLAIM_NAMES.len())];
-        match rng.random_range(0..100) {
+        match rng.random_range(0..106) {
+            100..=103 => Op::Wycheproof(rng.random_range(0..super::wycheproof::vector_count())),
+            104 => Op::EmbeddedJwk(rng.random_range(0..super::wycheproof::data().keys.len())),
+            105 => Op::ExponentOneJwk,
             0..=4 => Op::SetAlg(match rng.random_range(0..4) {
                 0 => json!(null),
                 1 => json!([base.alg]),
@@ -377,6 +392,15 @@ impl Op {
             Op::Huge(n) => format!("claim of {n} bytes"),
             Op::Text(t) => format!("{t:?}"),
             Op::Scheme(s) => format!("scheme {s:?}"),
+            Op::Wycheproof(i) => super::wycheproof::vectors().nth(*i).map_or_else(
+                || format!("wycheproof #{i}"),
+                |v| format!("wycheproof tcId {} ({})", v.id, v.comment),
+            ),
+            Op::EmbeddedJwk(i) => super::wycheproof::data().keys.get(*i).map_or_else(
+                || format!("embedded jwk #{i}"),
+                |k| format!("embedded jwk: {}", k.comment),
+            ),
+            Op::ExponentOneJwk => "embedded jwk with e = 1, signature = encoded message".to_owned(),
         }
     }
 }
@@ -408,6 +432,7 @@ impl Jwt {
             sig: Sig::Valid,
             text: Vec::new(),
             scheme: "Bearer ",
+            replaced: None,
         }
     }
 
@@ -449,6 +474,22 @@ impl Jwt {
             Op::Huge(n) => self.claims.push(("pad".to_owned(), json!("A".repeat(*n)))),
             Op::Text(t) => self.text.push(t.clone()),
             Op::Scheme(s) => self.scheme = s,
+            Op::Wycheproof(i) => {
+                self.replaced = super::wycheproof::vectors().nth(*i).map(|v| v.jws.clone());
+            }
+            Op::EmbeddedJwk(i) => {
+                if let Some(k) = super::wycheproof::data().keys.get(*i) {
+                    set(&mut self.header, "jwk", k.jwk.clone());
+                }
+            }
+            Op::ExponentOneJwk => {
+                if let Some(k) = super::wycheproof::exponent_one() {
+                    set(&mut self.header, "alg", json!("RS256"));
+                    set(&mut self.header, "jwk", k.clone());
+                    self.header.retain(|(name, _)| name != "kid");
+                    self.sig = Sig::ExponentOne;
+                }
+            }
         }
     }
 
@@ -504,8 +545,15 @@ impl Jwt {
                 HmacKey::Empty => hmac_with(b""),
             },
             Sig::Garbage(n) => (0..*n).map(|i| (i * 31 + 7) as u8).collect(),
+            Sig::ExponentOne => super::wycheproof::exponent_one()
+                .and_then(|k| k["n"].as_str())
+                .and_then(|n| super::wycheproof::exponent_one_signature(n, input.as_bytes()))
+                .unwrap_or_default(),
         };
-        let mut token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&sig)).into_bytes();
+        let mut token = match &self.replaced {
+            Some(t) => t.clone().into_bytes(),
+            None => format!("{input}.{}", URL_SAFE_NO_PAD.encode(&sig)).into_bytes(),
+        };
         for op in &self.text {
             token = edit(token, op);
         }

@@ -20,6 +20,7 @@ pub mod credentials;
 pub mod jwt;
 pub mod send;
 pub mod sign;
+pub mod wycheproof;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
