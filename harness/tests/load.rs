@@ -170,7 +170,15 @@ fn dpop_users_send_a_fresh_proof_per_request() {
         "users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"oauth2-dpop\"\n",
     )
     .unwrap();
-    let out = authbench(&["load", "--profile", profile.to_str().unwrap(), "--format", "json"]);
+    let out = authbench(&[
+        "load",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
