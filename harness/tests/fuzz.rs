@@ -6,44 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_authbench");
+mod common;
 
-struct Server {
-    child: Child,
-    profile: String,
-    _state: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(flaws: &[&str]) -> Server {
-    let state = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--bind", "127.0.0.1:0", "--state"]).arg(state.path());
-    for f in flaws {
-        cmd.args(["--flaw", f]);
-    }
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("ready"))
-        .expect("the servers never said ready");
-    let profile =
-        line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
-    Server { child, profile, _state: state }
-}
+use common::{BIN, serve};
 
 fn fuzz(args: &[&str]) -> (Output, Value) {
     let out = Command::new(BIN).arg("fuzz").args(args).args(["--format", "json"]).output().unwrap();

@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_authbench");
+mod common;
+
+use common::{BIN, serve};
 
 fn authbench(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
@@ -82,44 +83,9 @@ fn journeys_run_every_step_and_goose_writes_its_reports() {
     assert_eq!(saved, report);
 }
 
-/// The reference servers with `flaw`, as a child; killed on drop.
-struct Server {
-    child: Child,
-    profile: String,
-    _state: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(flaw: &str) -> Server {
-    let state = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--flaw", flaw, "--state"])
-        .arg(state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    // `serve` prints its ready line once listening (it exits if it cannot start).
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("ready"))
-        .expect("the servers never said ready");
-    let profile =
-        line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
-    Server { child, profile, _state: state }
-}
-
 #[test]
 fn a_revoked_key_still_accepted_is_a_finding_and_fails_the_run() {
-    let server = serve("api-key-accept-revoked");
+    let server = serve(&["api-key-accept-revoked"]);
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("rotation.toml");
     std::fs::write(

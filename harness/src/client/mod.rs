@@ -113,17 +113,9 @@ impl RawRequest {
         self
     }
 
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut target = self.url.path().to_owned();
-        if let Some(q) = self.url.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        let host = match (self.url.host_str(), self.url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_owned(),
-            _ => String::new(),
-        };
+    /// The request exactly as it goes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let (target, host) = target_and_host(&self.url);
         let mut out = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\n", self.method).into_bytes();
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
@@ -139,6 +131,22 @@ impl RawRequest {
         out.extend_from_slice(&self.body);
         out
     }
+}
+
+/// `url`'s request target (path and query, RFC 9112 §3.2.1) and its Host
+/// header value.
+pub fn target_and_host(url: &Url) -> (String, String) {
+    let mut target = url.path().to_owned();
+    if let Some(q) = url.query() {
+        target.push('?');
+        target.push_str(q);
+    }
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    };
+    (target, host)
 }
 
 /// An answer.

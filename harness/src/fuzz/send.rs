@@ -27,30 +27,22 @@ pub struct Request {
 }
 
 impl Request {
-    /// The request as HTTP/1.1 text, for a reproducer file.
+    /// The request for the raw client.
+    fn raw(&self) -> RawRequest {
+        RawRequest {
+            method: self.method.to_owned(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            identity: None,
+            tls_version: None,
+        }
+    }
+
+    /// The request as HTTP/1.1 bytes, as the raw client sends it: a
+    /// reproducer file.
     pub fn to_http(&self) -> Vec<u8> {
-        let mut target = self.url.path().to_owned();
-        if let Some(q) = self.url.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        let host = match self.url.port() {
-            Some(p) => format!("{}:{p}", self.url.host_str().unwrap_or_default()),
-            None => self.url.host_str().unwrap_or_default().to_owned(),
-        };
-        let mut out = format!("{} {target} HTTP/1.1\r\nHost: {host}\r\n", self.method).into_bytes();
-        for (name, value) in &self.headers {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
-        }
-        if !self.body.is_empty() {
-            out.extend_from_slice(format!("Content-Length: {}\r\n", self.body.len()).as_bytes());
-        }
-        out.extend_from_slice(b"Connection: close\r\n\r\n");
-        out.extend_from_slice(&self.body);
-        out
+        self.raw().to_bytes()
     }
 }
 
@@ -84,15 +76,7 @@ impl Connection {
     }
 
     fn hyper_request(req: &Request) -> Option<hyper::Request<Full<Bytes>>> {
-        let mut target = req.url.path().to_owned();
-        if let Some(q) = req.url.query() {
-            target.push('?');
-            target.push_str(q);
-        }
-        let host = match req.url.port() {
-            Some(p) => format!("{}:{p}", req.url.host_str().unwrap_or_default()),
-            None => req.url.host_str().unwrap_or_default().to_owned(),
-        };
+        let (target, host) = crate::client::target_and_host(&req.url);
         let mut builder = hyper::Request::builder()
             .method(req.method)
             .uri(target)
@@ -111,15 +95,7 @@ impl Connection {
         let started = Instant::now();
         let Some(first) = Self::hyper_request(req) else {
             // Bytes hyper will not write: the raw client, a connection of its own.
-            let raw = RawRequest {
-                method: req.method.to_owned(),
-                url: req.url.clone(),
-                headers: req.headers.clone(),
-                body: req.body.clone(),
-                identity: None,
-                tls_version: None,
-            };
-            let answer = match self.raw.send(&raw).await {
+            let answer = match self.raw.send(&req.raw()).await {
                 Ok(r) => Answer::Status(r.status),
                 Err(crate::client::SendError::Timeout(_)) => Answer::Timeout,
                 Err(e) => Answer::Failed(e.to_string()),

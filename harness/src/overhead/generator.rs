@@ -471,15 +471,7 @@ where
 
 /// The request, or `None` when the endpoint's one-use pool is spent.
 fn request(endpoint: &Endpoint) -> Option<hyper::Request<Empty<Bytes>>> {
-    let mut path = endpoint.url.path().to_owned();
-    if let Some(q) = endpoint.url.query() {
-        path.push('?');
-        path.push_str(q);
-    }
-    let host = match endpoint.url.port() {
-        Some(p) => format!("{}:{p}", endpoint.url.host_str().unwrap_or_default()),
-        None => endpoint.url.host_str().unwrap_or_default().to_owned(),
-    };
+    let (path, host) = crate::client::target_and_host(&endpoint.url);
     let mut builder = hyper::Request::get(path).header(hyper::header::HOST, host);
     for (name, value) in &endpoint.headers {
         builder = builder.header(name, value);
