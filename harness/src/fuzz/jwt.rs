@@ -410,12 +410,6 @@ fn short(v: &Value) -> String {
     if s.len() > 40 { format!("{}…", &s[..s.floor_char_boundary(40)]) } else { s }
 }
 
-/// What a candidate renders to: the Authorization value's bytes.
-pub struct Rendered {
-    /// `scheme token` as bytes (may hold non-ASCII or control bytes).
-    pub value: Vec<u8>,
-}
-
 impl Jwt {
     /// The valid token, unmutated.
     pub fn valid(base: &Base) -> Jwt {
@@ -493,8 +487,9 @@ impl Jwt {
         }
     }
 
-    /// The header value, signed with `signer` where the signature mode asks.
-    pub fn render(&self, base: &Base, signer: &Signer) -> Rendered {
+    /// The Authorization value (`scheme token`, possibly with non-ASCII or
+    /// control bytes), signed with `signer` where the signature mode asks.
+    pub fn render(&self, base: &Base, signer: &Signer) -> Vec<u8> {
         let header = self.raw_header.clone().unwrap_or_else(|| object_text(&self.header));
         let claims = self.raw_claims.clone().unwrap_or_else(|| object_text(&self.claims));
         let input = format!(
@@ -559,7 +554,7 @@ impl Jwt {
         }
         let mut value = self.scheme.as_bytes().to_vec();
         value.extend_from_slice(&token);
-        Rendered { value }
+        value
     }
 }
 
@@ -802,7 +797,7 @@ mod tests {
         for op in ops {
             t.apply(op);
         }
-        acceptable(&t.render(&base, &signer).value, &base, &signer, now())
+        acceptable(&t.render(&base, &signer), &base, &signer, now())
     }
 
     #[test]

@@ -348,7 +348,7 @@ fn render(config: &Configuration, ops: &Ops) -> Request {
             for op in ops {
                 t.apply(op);
             }
-            get(vec![("Authorization".into(), t.render(base, signer).value)])
+            get(vec![("Authorization".into(), t.render(base, signer))])
         }
         (Subject::Basic { user, password }, Ops::Basic(ops)) => {
             let mut b = Basic::valid(user, password);
@@ -454,8 +454,6 @@ pub struct Run {
     pub sent: u64,
     /// Requests per second.
     pub rate: f64,
-    /// The seed.
-    pub seed: u64,
 }
 
 /// Runs the fuzzer.
@@ -635,7 +633,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
         }
     }
     let results = Results::new(&target.name, started_at, elapsed.as_millis() as u64, cases);
-    Ok(Run { results, reproducers, sent: total, rate, seed: options.seed })
+    Ok(Run { results, reproducers, sent: total, rate })
 }
 
 fn case(
