@@ -107,7 +107,7 @@ fn presented<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Presented<'a> {
     }
 }
 
-fn challenge() -> String {
+pub(crate) fn challenge() -> String {
     format!("{SCHEME} realm={}", quoted(REALM))
 }
 
@@ -251,7 +251,7 @@ pub async fn resource(
 
 /// Why a request's key was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rejection {
+pub(crate) enum Rejection {
     /// No key anywhere.
     Missing,
     /// A key only in the query string, which is never accepted.
@@ -315,7 +315,7 @@ pub fn admits(
     authenticate(app, peer, headers, uri).is_ok_and(|r| r.scopes.iter().any(|s| s == scope))
 }
 
-fn authenticate(
+pub(crate) fn authenticate(
     app: &App,
     peer: Option<IpAddr>,
     headers: &HeaderMap,

@@ -60,6 +60,12 @@ pub enum Flaw {
     MtlsTrustForwardedHeader,
     /// mTLS: certificate-bound OAuth tokens are accepted over any certificate, or none.
     MtlsSkipTokenBinding,
+    /// Layered: the certificate, key and token are each checked, but not that they belong together.
+    LayeredSkipBinding,
+    /// Layered: any one valid layer is enough.
+    LayeredAnyOneLayer,
+    /// Layered: a refusal reports every layer's verdict, the passed ones too.
+    LayeredVerboseRefusal,
 }
 
 impl Flaw {
@@ -89,6 +95,9 @@ impl Flaw {
         Flaw::MtlsIgnoreExpiry,
         Flaw::MtlsTrustForwardedHeader,
         Flaw::MtlsSkipTokenBinding,
+        Flaw::LayeredSkipBinding,
+        Flaw::LayeredAnyOneLayer,
+        Flaw::LayeredVerboseRefusal,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -118,6 +127,9 @@ impl Flaw {
             Flaw::MtlsIgnoreExpiry => "mtls-ignore-expiry",
             Flaw::MtlsTrustForwardedHeader => "mtls-trust-forwarded-header",
             Flaw::MtlsSkipTokenBinding => "mtls-skip-token-binding",
+            Flaw::LayeredSkipBinding => "layered-skip-binding",
+            Flaw::LayeredAnyOneLayer => "layered-any-one-layer",
+            Flaw::LayeredVerboseRefusal => "layered-verbose-refusal",
         }
     }
 
@@ -189,6 +201,15 @@ impl Flaw {
             }
             Flaw::MtlsSkipTokenBinding => {
                 "mTLS: certificate-bound access tokens (RFC 8705 cnf x5t#S256) work over any certificate or none."
+            }
+            Flaw::LayeredSkipBinding => {
+                "Layered: each layer is verified but not bound: a key of another application, a token for another application or a certificate of another service passes."
+            }
+            Flaw::LayeredAnyOneLayer => {
+                "Layered: the resource is served when any one of certificate, API key and token is valid."
+            }
+            Flaw::LayeredVerboseRefusal => {
+                "Layered: a refusal reports each layer's verdict, telling a caller which stolen credentials still work."
             }
         }
     }

@@ -21,6 +21,7 @@ pub mod basic;
 pub mod files;
 pub mod flaws;
 pub mod jwt;
+pub mod layered;
 pub mod metrics;
 pub mod mtls;
 pub mod oauth;

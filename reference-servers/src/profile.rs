@@ -31,6 +31,8 @@ pub struct Profile {
     pub oauth2: OAuth2Section,
     /// Mutual TLS.
     pub mtls: MtlsSection,
+    /// Certificate, API key and JWT on one request, bound to one application.
+    pub layered: LayeredSection,
     /// Extension: what only the reference servers offer.
     pub reference: ReferenceSection,
 }
@@ -192,6 +194,85 @@ pub struct MtlsSection {
     pub forbidden_client_key_file: String,
     /// Extension: reports the identity a certificate maps to.
     pub whoami_url: String,
+}
+
+/// `[layered]`: one resource requiring the three layers. Its sub-tables take
+/// the fields of `[mtls]`, `[api_key]` and `[jwt]` (without `url`: the
+/// layered resource's is above).
+#[derive(Debug, Serialize)]
+pub struct LayeredSection {
+    /// The layered resource on the mTLS listener.
+    pub url: String,
+    /// The application the valid certificate's service is bound to; it owns
+    /// the key, and tokens minted for the cases name it in `client_id`.
+    pub application: String,
+    /// The service layer.
+    pub mtls: LayeredMtls,
+    /// The application layer.
+    pub api_key: LayeredApiKey,
+    /// The user layer.
+    pub jwt: LayeredJwt,
+    /// A second, valid set of another service and application, for the
+    /// cross-binding cases.
+    pub other: LayeredOther,
+}
+
+/// `[layered.mtls]`.
+#[derive(Debug, Serialize)]
+pub struct LayeredMtls {
+    /// The service's certificate chain.
+    pub client_cert_file: String,
+    /// Its key.
+    pub client_key_file: String,
+    /// The client CA's certificate.
+    pub client_ca_cert_file: String,
+    /// The client CA's key.
+    pub client_ca_key_file: String,
+    /// A revoked client certificate.
+    pub revoked_client_cert_file: String,
+    /// Its key.
+    pub revoked_client_key_file: String,
+}
+
+/// `[layered.api_key]`.
+#[derive(Debug, Serialize)]
+pub struct LayeredApiKey {
+    /// The header carrying the key.
+    pub header: String,
+    /// A key of `application`.
+    pub key: String,
+    /// A revoked key of `application`.
+    pub revoked_key: String,
+}
+
+/// `[layered.jwt]`.
+#[derive(Debug, Serialize)]
+pub struct LayeredJwt {
+    /// Accepted `iss`.
+    pub issuer: String,
+    /// Accepted `aud`.
+    pub audience: String,
+    /// The algorithm.
+    pub algorithm: String,
+    /// The key to mint user tokens with.
+    pub signing_key_file: String,
+    /// The scope the resource requires.
+    pub required_scope: String,
+    /// Clock skew tolerated (seconds).
+    pub leeway_seconds: i64,
+}
+
+/// `[layered.other]`.
+#[derive(Debug, Serialize)]
+pub struct LayeredOther {
+    /// The other application.
+    pub application: String,
+    /// A certificate of the service bound to it.
+    pub client_cert_file: String,
+    /// Its key.
+    pub client_key_file: String,
+    /// A key of the other application.
+    pub key: String,
 }
 
 /// `[reference]`.

@@ -44,7 +44,18 @@ pub struct Seed {
     /// Secret of [`OAUTH_OTHER_CLIENT`].
     #[serde(default)]
     pub oauth_other_client_secret: Option<String>,
+    /// An active key of [`PARTNER_APP`], scope `read` (for the layered
+    /// resource's cross-binding cases).
+    #[serde(default)]
+    pub partner_api_key: Option<String>,
 }
+
+/// The application the layered resource's second service (`client-rsa`) is
+/// bound to; [`DEMO_CLIENT`] is the first's (`client-a`).
+pub const PARTNER_APP: &str = "partner-app";
+/// The services (mTLS identities) bound to an application, for the layered resource.
+pub const LAYERED_BINDINGS: [(&str, &str); 2] =
+    [("client-a", DEMO_CLIENT), ("client-rsa", PARTNER_APP)];
 
 /// The OAuth client whose access tokens are JWTs.
 pub const OAUTH_CLIENT: &str = "authbench-client";
@@ -105,6 +116,7 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
                 oauth_client_secret: None,
                 oauth_opaque_client_secret: None,
                 oauth_other_client_secret: None,
+                partner_api_key: None,
             };
             let seed = with_keys(store, seed)?;
             let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
@@ -156,6 +168,18 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
             *secret = Some(format!("cs_{}", random_text(32)));
             changed = true;
         }
+    }
+    let partner_key_known = match &seed.partner_api_key {
+        Some(key) => {
+            store.api_key_by_hash(&api_key::hash(key)).map_err(|e| e.to_string())?.is_some()
+        }
+        None => false,
+    };
+    if !partner_key_known {
+        let (_, key) = issue_key(store, PARTNER_APP, vec!["read".to_owned()], KeyMode::Live, None)
+            .map_err(|e| e.to_string())?;
+        seed.partner_api_key = Some(key);
+        changed = true;
     }
     if changed {
         let text = toml::to_string(&seed).map_err(|e| e.to_string())?;

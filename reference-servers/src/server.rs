@@ -28,8 +28,9 @@ use crate::jwt::{self, JwtConfig, JwtService};
 use crate::metrics::Metrics;
 use crate::pki::Pki;
 use crate::profile::{
-    ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LoginFields,
-    MtlsSection, OAuth2Section, Profile, ReferenceSection, TlsClientAuth,
+    ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LayeredApiKey,
+    LayeredJwt, LayeredMtls, LayeredOther, LayeredSection, LoginFields, MtlsSection, OAuth2Section,
+    Profile, ReferenceSection, TlsClientAuth,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -308,6 +309,11 @@ fn seed_mtls(dir: &Path, store: &Store, mtls: &crate::mtls::MtlsService) -> Resu
         // client-b is known but may not read: the 403 case.
         let permissions = if name == "client-b" { "" } else { "read" };
         store.upsert_mtls_identity(name, permissions)?;
+        if let Some((_, application)) =
+            seed::LAYERED_BINDINGS.iter().find(|(service, _)| service == name)
+        {
+            store.bind_mtls_application(name, application)?;
+        }
         if name == "client-revoked" {
             let pem = std::fs::read(dir.join(cert_file))
                 .map_err(|source| ServeError::StateDir { path: dir.join(cert_file), source })?;
@@ -431,6 +437,40 @@ fn build_profile(
                 forbidden_client_cert_file: client("client-b.pem"),
                 forbidden_client_key_file: client("client-b.key"),
                 whoami_url: format!("{mtls_base_url}{}", crate::mtls::paths::WHOAMI),
+            }
+        },
+        layered: {
+            let client = |name: &str| format!("pki/clients/{name}");
+            LayeredSection {
+                url: format!("{mtls_base_url}{}", crate::layered::paths::RESOURCE),
+                application: seed::DEMO_CLIENT.to_owned(),
+                mtls: LayeredMtls {
+                    client_cert_file: client("client-a.pem"),
+                    client_key_file: client("client-a.key"),
+                    client_ca_cert_file: "pki/client-ca.pem".to_owned(),
+                    client_ca_key_file: "pki/client-ca.key".to_owned(),
+                    revoked_client_cert_file: client("client-revoked.pem"),
+                    revoked_client_key_file: client("client-revoked.key"),
+                },
+                api_key: LayeredApiKey {
+                    header: "X-API-Key".to_owned(),
+                    key: seed.api_key.clone(),
+                    revoked_key: seed.revoked_api_key.clone(),
+                },
+                jwt: LayeredJwt {
+                    issuer: jwt::ISSUER.to_owned(),
+                    audience: jwt::AUDIENCE.to_owned(),
+                    algorithm: "RS256".to_owned(),
+                    signing_key_file: relative(&keys.get(Algorithm::RS256).private_file),
+                    required_scope: "read".to_owned(),
+                    leeway_seconds: app.jwt.config().leeway_secs,
+                },
+                other: LayeredOther {
+                    application: seed::PARTNER_APP.to_owned(),
+                    client_cert_file: client("client-rsa.pem"),
+                    client_key_file: client("client-rsa.key"),
+                    key: seed.partner_api_key.clone().unwrap_or_default(),
+                },
             }
         },
         reference: ReferenceSection {

@@ -107,6 +107,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE oauth_tokens ADD COLUMN x5t TEXT;",
     // 5: expired DPoP proof identifiers are swept by time.
     "CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);",
+    // 6: the application a service (mTLS identity) acts for, on the layered resource.
+    "ALTER TABLE mtls_identities ADD COLUMN application TEXT;",
 ];
 
 const READERS: usize = 4;
@@ -503,6 +505,38 @@ impl Store {
                 params![identity, permissions],
             )?;
             Ok(())
+        })
+    }
+
+    /// Binds service `identity` to `application` (the owner of API keys and the
+    /// `azp`/`client_id` of user tokens), for the layered resource.
+    pub fn bind_mtls_application(
+        &self,
+        identity: &str,
+        application: &str,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE mtls_identities SET application = ?2 WHERE identity = ?1",
+                params![identity, application],
+            )? == 1)
+        })
+    }
+
+    /// The permissions of `identity` and the application it is bound to; `None` if unknown.
+    pub fn mtls_identity(
+        &self,
+        identity: &str,
+    ) -> Result<Option<(Vec<String>, Option<String>)>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT permissions, application FROM mtls_identities WHERE identity = ?1",
+            )?
+            .query_row([identity], |row| {
+                let permissions: String = row.get(0)?;
+                Ok((permissions.split_whitespace().map(str::to_owned).collect(), row.get(1)?))
+            })
+            .optional()
         })
     }
 

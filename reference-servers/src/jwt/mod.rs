@@ -180,7 +180,7 @@ fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn bearer_challenge(error: Option<(&str, &str)>, scope: Option<&str>) -> String {
+pub(crate) fn bearer_challenge(error: Option<(&str, &str)>, scope: Option<&str>) -> String {
     let mut challenge = format!("Bearer realm={}", quoted(REALM));
     if let Some((code, description)) = error {
         challenge.push_str(&format!(
@@ -254,7 +254,7 @@ fn metric_method(label: &str) -> &'static str {
 
 /// Why a request's bearer token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Rejection {
+pub(crate) enum Rejection {
     /// No Bearer token in the Authorization header (a token in the query
     /// string counts as none): a challenge without an error code (RFC 6750 §3.1).
     Missing,
@@ -325,7 +325,7 @@ pub fn admits(
         .is_ok_and(|token| token.scopes.iter().any(|s| s == scope))
 }
 
-fn authenticate(
+pub(crate) fn authenticate(
     app: &App,
     headers: &HeaderMap,
     uri: &Uri,

@@ -90,6 +90,10 @@ pub struct VerifiedToken {
     pub cnf_jkt: Option<String>,
     /// `cnf.x5t#S256`: the client certificate it is bound to (RFC 8705 §3.1).
     pub cnf_x5t: Option<String>,
+    /// `client_id` (RFC 9068 §2.2): the client the token was issued to.
+    pub client_id: Option<String>,
+    /// `azp` (OpenID Connect Core §2): the authorized party.
+    pub azp: Option<String>,
 }
 
 /// The switches the flaws turn; all `false` on a correct server.
@@ -393,7 +397,23 @@ impl Verifier {
         };
         let cnf_jkt = cnf.get("jkt").and_then(Value::as_str).map(str::to_owned);
         let cnf_x5t = cnf.get("x5t#S256").and_then(Value::as_str).map(str::to_owned);
-        Ok(VerifiedToken { subject, scopes, jti, expires_at: exp, cnf_jkt, cnf_x5t })
+        let party = |name: &'static str| match claims.string(name) {
+            None => Ok(None),
+            Some(Ok(value)) if !value.is_empty() => Ok(Some(value.into_owned())),
+            Some(_) => Err(TokenError::InvalidClaim(name)),
+        };
+        let client_id = party("client_id")?;
+        let azp = party("azp")?;
+        Ok(VerifiedToken {
+            subject,
+            scopes,
+            jti,
+            expires_at: exp,
+            cnf_jkt,
+            cnf_x5t,
+            client_id,
+            azp,
+        })
     }
 }
 

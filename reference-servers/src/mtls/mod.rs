@@ -199,7 +199,7 @@ impl MtlsService {
         Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn is_revoked(&self, serial: &str) -> bool {
+    pub(crate) fn is_revoked(&self, serial: &str) -> bool {
         !self.flaws.has(crate::flaws::Flaw::MtlsSkipCrl)
             && self.revoked.read().unwrap_or_else(|p| p.into_inner()).contains(serial)
     }
@@ -207,7 +207,7 @@ impl MtlsService {
     /// The certificate a request authenticates with: the connection's, or —
     /// only with the `mtls-trust-forwarded-header` flaw — one named in a
     /// forwarded-certificate header.
-    fn certificate(
+    pub(crate) fn certificate(
         &self,
         connection: Option<ClientCert>,
         headers: &axum::http::HeaderMap,
@@ -228,6 +228,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route(paths::WHOAMI, get(whoami))
         .route(paths::RESOURCE, any(resource))
+        .route(crate::layered::paths::RESOURCE, any(crate::layered::resource))
         // RFC 8705: the token endpoint's mTLS alias (tls_client_auth, binding
         // tokens to the certificate) and the resource server that checks it.
         .route(crate::oauth::paths::TOKEN, axum::routing::post(crate::oauth::token::token))
@@ -241,7 +242,7 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-fn challenge() -> String {
+pub(crate) fn challenge() -> String {
     format!("Mutual realm={}", quoted("authbench-mtls"))
 }
 
