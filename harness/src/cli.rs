@@ -41,6 +41,36 @@ pub enum Command {
     Report(ReportArgs),
     /// Fuzz credential parsing: mutated credentials, judged by an oracle.
     Fuzz(FuzzArgs),
+    /// Which method fits what you are building: the recommendation, why, measured figures, the cases that matter.
+    Advise(AdviseArgs),
+}
+
+/// `authbench advise`.
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// What is being built (asked on a terminal when absent): internal-tool,
+    /// public-api-own-data, public-api-user-data, mobile-spa, internal-services,
+    /// zero-trust-services, partners, partners-user-data.
+    #[arg(long = "for", value_name = "WHAT")]
+    pub r#for: Option<String>,
+    /// The comparison to take figures from (default: authbench-compare/compare.json
+    /// when it exists, else a quick run of the recommended configurations).
+    #[arg(long, value_name = "FILE")]
+    pub compare: Option<PathBuf>,
+    /// Format on standard output.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: AdviseFormat,
+}
+
+/// Output formats of `advise`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AdviseFormat {
+    /// Text and tables.
+    Table,
+    /// Markdown.
+    Markdown,
+    /// JSON (schema authbench.advice/1).
+    Json,
 }
 
 /// `authbench fuzz`.
@@ -150,7 +180,7 @@ pub struct OverheadArgs {
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
     /// Only these configurations (comma-separated; a prefix selects a family):
-    /// baseline, basic, basic-cached, api_key, jwt (jwt-rs256, jwt-es256, …), oauth2, mtls.
+    /// baseline, basic, basic-cached, api_key, jwt (jwt-rs256, jwt-es256, …), oauth2, mtls, layered.
     #[arg(long, value_name = "LIST")]
     pub methods: Option<String>,
     /// Open loop at this many requests per second (latency timed from the intended send).
@@ -227,7 +257,7 @@ pub struct ConformArgs {
     /// Target profile (TOML). Default: start the reference servers on loopback and test them.
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2,mtls).
+    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2,mtls,layered).
     #[arg(long, value_name = "LIST")]
     pub methods: Option<String>,
     /// Only cases whose id matches GLOB (`*` and `?`), e.g. 'jwt::alg-none*'.
@@ -304,6 +334,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Compare(args) => crate::compare::command(args),
         Command::Report(args) => crate::report::run(args),
         Command::Fuzz(args) => crate::fuzz::command(args),
+        Command::Advise(args) => crate::advise::command(args),
     }
 }
 

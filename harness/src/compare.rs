@@ -80,12 +80,19 @@ const CONFIGURATIONS: &[(&str, &str, Nature)] = &[
     ("oauth2-dpop", "oauth2", DELEGATED),
     ("mtls", "mtls", SERVICE),
     ("mtls-handshake", "mtls", SERVICE),
+    ("layered", "layered", LAYERED),
 ];
+
+/// The configuration labels of the comparison, in table order.
+pub fn labels() -> impl Iterator<Item = &'static str> {
+    CONFIGURATIONS.iter().map(|(label, _, _)| *label)
+}
 
 const USER: Nature = Nature { user_context: "user", delegation: "no" };
 const CLIENT: Nature = Nature { user_context: "application", delegation: "no" };
 const DELEGATED: Nature = Nature { user_context: "user via client", delegation: "yes" };
 const SERVICE: Nature = Nature { user_context: "service", delegation: "no" };
+const LAYERED: Nature = Nature { user_context: "user + application + service", delegation: "no" };
 
 /// A measured figure from the conformance results.
 fn measured(results: &Results, id: &str) -> Option<u64> {
@@ -145,24 +152,70 @@ fn facts(label: &str, results: &Results) -> (String, String) {
                 .map_or_else(|| "not measured".to_owned(), duration_text),
             latency("oauth2::revocation-latency"),
         ),
+        // The user layer is a JWT; any layer revoked ends the set.
+        "layered" => (
+            measured(results, "jwt::replay-window")
+                .map_or_else(|| "not measured".to_owned(), duration_text),
+            format!(
+                "key {}, certificate {}",
+                latency("api_key::revocation-latency"),
+                latency("mtls::revocation-latency")
+            ),
+        ),
         _ => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
     }
 }
 
 /// Runs the comparison against the reference servers.
+///
+/// `only` limits the run to some configurations (labels of [`labels`]): the
+/// conformance cases of their methods (and of those their facts come from)
+/// and their overhead; `None` runs everything.
 pub async fn run(
     budget: Budget,
     quick: bool,
+    only: Option<&[&str]>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Comparison> {
+    let wanted = |label: &str| only.is_none_or(|o| o.contains(&label));
+    let conformance_methods: Option<Vec<String>> = only.map(|labels| {
+        let mut methods: Vec<String> = CONFIGURATIONS
+            .iter()
+            .filter(|(label, _, _)| labels.contains(label))
+            .flat_map(|(label, method, _)| {
+                // The layered row's replay window and revocation are its layers'.
+                let facts: &[&str] =
+                    if *label == "layered" { &["jwt", "api_key", "mtls"] } else { &[] };
+                std::iter::once(*method).chain(facts.iter().copied())
+            })
+            .map(str::to_owned)
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    });
+    let overhead_labels: Option<Vec<String>> = only.map(|labels| {
+        let mut out: Vec<String> = labels
+            .iter()
+            .map(|l| if *l == "mtls-handshake" { "mtls" } else { l })
+            .map(str::to_owned)
+            .collect();
+        out.dedup();
+        out
+    });
     let clock = Instant::now();
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
 
-    progress("conformance: the whole catalog against the reference servers");
+    progress(&match &conformance_methods {
+        Some(methods) => {
+            format!("conformance: the {} cases against the reference servers", methods.join(", "))
+        }
+        None => "conformance: the whole catalog against the reference servers".to_owned(),
+    });
     let catalog = crate::conform::load_catalog(None)?;
-    let cases = crate::conform::select(catalog, None, None)?;
+    let cases = crate::conform::select(catalog, conformance_methods.as_deref(), None)?;
     let embedded = crate::conform::Embedded::start(&[]).await?;
     let profile = embedded.profile_path();
     let conformance = crate::conform::run_against(&profile, cases, false).await;
@@ -195,21 +248,30 @@ pub async fn run(
         warmup: budget.warmup,
     };
     let step = |line: &str| progress(&format!("overhead: {line}"));
-    let capacity_run = overhead::run(options(LoadChoice::Max, false, None), &step).await?;
+    let capacity_run =
+        overhead::run(options(LoadChoice::Max, false, overhead_labels.clone()), &step).await?;
     let capacity = mean(capacity_run.rows.iter().map(|r| r.baseline.measured.rate()));
     let latency_rate = capacity.map(|c| (c * LATENCY_FRACTION).max(1.0));
     let latency_run = match latency_rate {
-        Some(rate) => {
-            Some(overhead::run(options(LoadChoice::Rate(rate), false, None), &step).await?)
-        }
+        Some(rate) => Some(
+            overhead::run(options(LoadChoice::Rate(rate), false, overhead_labels), &step).await?,
+        ),
         None => None,
     };
-    step("mtls with a handshake per connection");
-    let handshake_run =
-        overhead::run(options(LoadChoice::Max, true, Some(vec!["mtls".to_owned()])), &step).await?;
+    let handshake_run = if wanted("mtls-handshake") {
+        step("mtls with a handshake per connection");
+        Some(
+            overhead::run(options(LoadChoice::Max, true, Some(vec!["mtls".to_owned()])), &step)
+                .await?,
+        )
+    } else {
+        None
+    };
     // With a handshake per request the baseline's capacity is lower: the
     // latency run takes the same fraction of that capacity.
-    let handshake_rate = mean(handshake_run.rows.iter().map(|r| r.baseline.measured.rate()))
+    let handshake_rate = handshake_run
+        .as_ref()
+        .and_then(|run| mean(run.rows.iter().map(|r| r.baseline.measured.rate())))
         .map(|c| (c * LATENCY_FRACTION).max(1.0));
     let handshake_latency = match handshake_rate {
         Some(rate) => Some(
@@ -226,10 +288,10 @@ pub async fn run(
         report.and_then(|r| r.rows.iter().find(|row| row.label == label).cloned())
     };
     let mut rows = Vec::new();
-    for (label, method, nature) in CONFIGURATIONS {
+    for (label, method, nature) in CONFIGURATIONS.iter().filter(|(l, _, _)| wanted(l)) {
         let (closed, open, rate) = if *label == "mtls-handshake" {
             (
-                find(Some(&handshake_run), "mtls"),
+                find(handshake_run.as_ref(), "mtls"),
                 find(handshake_latency.as_ref(), "mtls"),
                 handshake_rate,
             )
@@ -295,7 +357,7 @@ pub async fn run(
     }
     let mut reports = vec![capacity_run];
     reports.extend(latency_run);
-    reports.push(handshake_run);
+    reports.extend(handshake_run);
     reports.extend(handshake_latency);
     let model = model::Comparison {
         schema: model::SCHEMA.to_owned(),
@@ -349,7 +411,7 @@ pub fn command(args: crate::cli::CompareArgs) -> anyhow::Result<u8> {
     let budget = if args.quick { Budget::QUICK } else { Budget::FULL };
     let runtime = overhead::command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
-    let comparison = runtime.block_on(run(budget, args.quick, &progress))?;
+    let comparison = runtime.block_on(run(budget, args.quick, None, &progress))?;
     write(&comparison, &args.out)?;
     print!("{}", model::table(&comparison.model));
     eprintln!("authbench: reports in {}", args.out.display());

@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`cli::run`]; each command lives in its own
 //! module.
 
+pub mod advise;
 pub mod cases;
 pub mod cli;
 pub mod client;
@@ -11,6 +12,7 @@ pub mod conform;
 pub mod engine;
 pub mod forge;
 pub mod fuzz;
+pub mod layered;
 pub mod load;
 pub mod mtls;
 pub mod oauth;

@@ -94,13 +94,13 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
     step.await.unwrap_or_else(|v| v)
 }
 
-fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, Verdict> {
+pub(crate) fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, Verdict> {
     ClientIdentity::from_pem(&files.chain_pem, &files.key_pem)
         .map(Arc::new)
         .map_err(|e| Verdict::error("a client certificate", e))
 }
 
-fn describe_error(e: &SendError) -> String {
+pub(crate) fn describe_error(e: &SendError) -> String {
     match e {
         SendError::Alert { alert } => format!("TLS alert {alert}"),
         SendError::Protocol(reason) => {
@@ -113,13 +113,83 @@ fn describe_error(e: &SendError) -> String {
 /// A refusal at the TLS level: an alert, or a connection the server closed
 /// after the handshake without answering. A failure to connect or a timeout
 /// is not one: nothing was judged.
-fn is_refusal(e: &SendError) -> bool {
+pub(crate) fn is_refusal(e: &SendError) -> bool {
     matches!(e, SendError::Alert { .. } | SendError::Protocol(_))
 }
 
 /// Statuses that refuse a client certificate in HTTP (nginx uses 400, and
 /// its own 495/496 internally).
-const HTTP_REFUSALS: &[u16] = &[400, 401, 403, 495, 496];
+pub(crate) const HTTP_REFUSALS: &[u16] = &[400, 401, 403, 495, 496];
+
+/// The client CA to mint with: the profile's, or (for the kinds that do not
+/// need the target's trust) a throwaway one.
+fn client_ca(t: &MtlsTarget, kind: BadCertificate) -> Result<ClientCa, Verdict> {
+    if let Some((cert, key)) = &t.client_ca {
+        return ClientCa::from_pem(cert, key)
+            .map_err(|e| Verdict::error("the client CA", e.to_string()));
+    }
+    if !matches!(kind, BadCertificate::SelfSigned | BadCertificate::UntrustedCa) {
+        return Err(Verdict::skip(
+            "needs the client CA the target trusts: give [mtls] client_ca_cert_file and client_ca_key_file",
+        ));
+    }
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert =
+        params.self_signed(&key).map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
+    ClientCa::from_pem(&cert.pem(), &key.serialize_pem())
+        .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))
+}
+
+/// The DER of the profile's client certificate (the template of minted ones).
+fn leaf_der(t: &MtlsTarget) -> Result<Vec<u8>, Verdict> {
+    CertificateDer::pem_slice_iter(&t.client.chain_pem)
+        .next()
+        .and_then(Result::ok)
+        .map(|c| c.to_vec())
+        .ok_or_else(|| Verdict::error("the client certificate", "no certificate in the chain"))
+}
+
+/// A certificate like the profile's, spoiled as `kind` says.
+pub(crate) fn bad_identity(
+    t: &MtlsTarget,
+    kind: BadCertificate,
+) -> Result<Arc<ClientIdentity>, Verdict> {
+    let ca = client_ca(t, kind)?;
+    let template = leaf_der(t)?;
+    let (chain, key) = ca
+        .mint_bad_like(&template, kind)
+        .map_err(|e| Verdict::error("a bad certificate", e.to_string()))?;
+    ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes())
+        .map(Arc::new)
+        .map_err(|e| Verdict::error("a bad certificate", e))
+}
+
+/// A valid certificate from the client CA the target trusts, for an identity
+/// it does not know.
+pub(crate) fn unknown_identity(t: &MtlsTarget) -> Result<Arc<ClientIdentity>, Verdict> {
+    let Some((cert, key)) = &t.client_ca else {
+        return Err(Verdict::skip(
+            "needs the client CA: give client_ca_cert_file and client_ca_key_file",
+        ));
+    };
+    let ca = ClientCa::from_pem(cert, key)
+        .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
+    let name = format!("authbench-unknown-{}", crate::forge::random_string(crate::forge::ALNUM, 8));
+    let (leaf_key, key_pem) =
+        authbench_servers::mtls::pki::generate_key(authbench_servers::mtls::pki::KeyType::P256)
+            .map_err(|e| Verdict::error("a key", e.to_string()))?;
+    let params = authbench_servers::mtls::pki::client_params(&name)
+        .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+    let leaf =
+        ca.issue(&params, &leaf_key).map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+    let chain = format!("{leaf}{}", ca.cert_pem);
+    ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
+        .map(Arc::new)
+        .map_err(|e| Verdict::error("a certificate", e))
+}
 
 enum Forwarded {
     ClientCert,
@@ -147,35 +217,8 @@ impl Mtls<'_> {
         self.shared.client.send(&request).await
     }
 
-    /// The client CA to mint with: the profile's, or (for the kinds that do
-    /// not need the target's trust) a throwaway one.
-    fn ca(&self, kind: BadCertificate) -> Result<ClientCa, Verdict> {
-        if let Some((cert, key)) = &self.t.client_ca {
-            return ClientCa::from_pem(cert, key)
-                .map_err(|e| Verdict::error("the client CA", e.to_string()));
-        }
-        if !matches!(kind, BadCertificate::SelfSigned | BadCertificate::UntrustedCa) {
-            return Err(Verdict::skip(
-                "needs the client CA the target trusts: give [mtls] client_ca_cert_file and client_ca_key_file",
-            ));
-        }
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
-        let mut params = rcgen::CertificateParams::default();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
-        ClientCa::from_pem(&cert.pem(), &key.serialize_pem())
-            .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))
-    }
-
     fn leaf_der(&self) -> Result<Vec<u8>, Verdict> {
-        CertificateDer::pem_slice_iter(&self.t.client.chain_pem)
-            .next()
-            .and_then(Result::ok)
-            .map(|c| c.to_vec())
-            .ok_or_else(|| Verdict::error("the client certificate", "no certificate in the chain"))
+        leaf_der(self.t)
     }
 
     /// Judges an attempt that must not reach the resource.
@@ -235,13 +278,7 @@ impl Mtls<'_> {
     }
 
     async fn bad(&self, sev: Severity, kind: BadCertificate) -> Outcome {
-        let ca = self.ca(kind)?;
-        let template = self.leaf_der()?;
-        let (chain, key) = ca
-            .mint_bad_like(&template, kind)
-            .map_err(|e| Verdict::error("a bad certificate", e.to_string()))?;
-        let id = ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes())
-            .map_err(|e| Verdict::error("a bad certificate", e))?;
+        let id = bad_identity(self.t, kind)?;
         let what = match kind {
             BadCertificate::SelfSigned => "a self-signed certificate",
             BadCertificate::UntrustedCa => "a certificate from an untrusted CA",
@@ -252,7 +289,7 @@ impl Mtls<'_> {
             BadCertificate::CaAsLeaf => "a CA certificate as client certificate",
             BadCertificate::WeakKey => "an RSA-1024 certificate",
         };
-        self.refused(sev, Some(Arc::new(id)), what).await
+        self.refused(sev, Some(id), what).await
     }
 
     async fn revoked(&self, sev: Severity) -> Outcome {
@@ -275,29 +312,15 @@ impl Mtls<'_> {
     }
 
     async fn unknown_identity(&self, sev: Severity) -> Outcome {
-        let Some((cert, key)) = &self.t.client_ca else {
-            return Err(Verdict::skip(
+        let id = unknown_identity(self.t).map_err(|v| match v.outcome {
+            authbench_reports::Outcome::Skip => Verdict::skip(
                 "needs the client CA: give [mtls] client_ca_cert_file and client_ca_key_file",
-            ));
-        };
-        let ca = ClientCa::from_pem(cert, key)
-            .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
-        let name =
-            format!("authbench-unknown-{}", crate::forge::random_string(crate::forge::ALNUM, 8));
-        let (leaf_key, key_pem) =
-            authbench_servers::mtls::pki::generate_key(authbench_servers::mtls::pki::KeyType::P256)
-                .map_err(|e| Verdict::error("a key", e.to_string()))?;
-        let params = authbench_servers::mtls::pki::client_params(&name)
-            .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
-        let leaf = ca
-            .issue(&params, &leaf_key)
-            .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
-        let chain = format!("{leaf}{}", ca.cert_pem);
-        let id = ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
-            .map_err(|e| Verdict::error("a certificate", e))?;
+            ),
+            _ => v,
+        })?;
         let expected =
             "401 (or a TLS refusal) for a valid certificate of an unknown identity (RFC 8705 §2)";
-        let answer = self.send_with(&self.t.url, Some(Arc::new(id)), None, &[]).await;
+        let answer = self.send_with(&self.t.url, Some(id), None, &[]).await;
         Self::judge_refusal(sev, expected, answer)
     }
 

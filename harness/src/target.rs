@@ -36,8 +36,7 @@ struct RawProfile {
     jwt: Option<RawJwt>,
     oauth2: Option<RawOAuth2>,
     mtls: Option<RawMtls>,
-    // The layered issue's section: accepted, used when that method lands.
-    layered: Option<toml::Table>,
+    layered: Option<RawLayered>,
     reference: Option<RawReference>,
 }
 
@@ -53,7 +52,8 @@ struct RawBasic {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawApiKey {
-    url: Spanned<String>,
+    /// Required at top level; absent under `[layered]` (its own `url` applies).
+    url: Option<Spanned<String>>,
     header: Option<String>,
     scheme: Option<String>,
     key: String,
@@ -64,7 +64,8 @@ struct RawApiKey {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawJwt {
-    url: Spanned<String>,
+    /// Required at top level; absent under `[layered]`.
+    url: Option<Spanned<String>>,
     issuer: String,
     audience: String,
     algorithm: Spanned<String>,
@@ -118,7 +119,8 @@ struct RawTlsClientAuth {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMtls {
-    url: Spanned<String>,
+    /// Required at top level; absent under `[layered]`.
+    url: Option<Spanned<String>>,
     client_cert_file: Spanned<String>,
     client_key_file: Spanned<String>,
     client_ca_cert_file: Option<Spanned<String>>,
@@ -128,6 +130,29 @@ struct RawMtls {
     forbidden_client_cert_file: Option<Spanned<String>>,
     forbidden_client_key_file: Option<Spanned<String>>,
     whoami_url: Option<Spanned<String>>,
+}
+
+/// `[layered]`: one resource, its three layers in sub-tables that take the
+/// fields of `[mtls]`, `[api_key]` and `[jwt]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayered {
+    url: Spanned<String>,
+    application: Option<String>,
+    mtls: RawMtls,
+    api_key: RawApiKey,
+    jwt: RawJwt,
+    other: Option<RawLayeredOther>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayeredOther {
+    application: Option<String>,
+    client_cert_file: Spanned<String>,
+    client_key_file: Spanned<String>,
+    key: String,
+    token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +197,8 @@ pub struct Target {
     pub oauth2: Option<OAuth2Target>,
     /// `[mtls]`.
     pub mtls: Option<MtlsTarget>,
+    /// `[layered]`.
+    pub layered: Option<LayeredTarget>,
     /// Flaws the reference servers run with (`[reference] flaws`).
     pub flaws: Vec<String>,
     /// The reference servers' admin API and its token file, when the target is them.
@@ -288,6 +315,40 @@ pub struct MtlsTarget {
     pub whoami_url: Option<Url>,
 }
 
+/// `[layered]`: a resource that requires a client certificate (the service),
+/// an API key (the application) and a bearer token (the user) on one request.
+/// Each layer is parsed as its own section would be, with the layered URL.
+#[derive(Debug, Clone)]
+pub struct LayeredTarget {
+    /// The layered resource.
+    pub url: Url,
+    /// The application the valid certificate's service is bound to: the key's
+    /// owner, named in the `client_id` of the tokens minted for the cases.
+    pub application: Option<String>,
+    /// The service layer (`[layered.mtls]`).
+    pub mtls: MtlsTarget,
+    /// The application layer (`[layered.api_key]`; always in its own header).
+    pub api_key: ApiKeyTarget,
+    /// The user layer (`[layered.jwt]`).
+    pub jwt: JwtTarget,
+    /// A second valid set, of another service and application (`[layered.other]`).
+    pub other: Option<LayeredOther>,
+}
+
+/// `[layered.other]`: another service's certificate, another application's
+/// key, and that application's id (or a token for it), for cross-binding.
+#[derive(Debug, Clone)]
+pub struct LayeredOther {
+    /// The other application.
+    pub application: Option<String>,
+    /// A certificate of the service bound to it.
+    pub client: CertificateFiles,
+    /// A key of the other application.
+    pub key: String,
+    /// A user token for the other application, when none can be minted.
+    pub token: Option<String>,
+}
+
 /// A signing key from the profile.
 #[derive(Clone)]
 pub struct SigningKey {
@@ -392,6 +453,41 @@ impl Ctx<'_> {
             ));
         }
         Ok(url)
+    }
+
+    /// The `url` a top-level section requires.
+    fn section_url(
+        &self,
+        base: &Url,
+        value: &Option<Spanned<String>>,
+        section: &str,
+    ) -> Result<Url, ProfileError> {
+        match value {
+            Some(v) => self.url(base, v, &format!("{section}.url")),
+            None => Err(self.err(
+                self.section_offset(section),
+                section,
+                format!("missing field `url`: the resource [{section}] describes"),
+            )),
+        }
+    }
+
+    /// Where `[section]` starts in the text (0 when it cannot be found).
+    fn section_offset(&self, section: &str) -> usize {
+        let header = format!("[{section}]");
+        self.text
+            .match_indices(&header)
+            .find(|(i, _)| *i == 0 || self.text.as_bytes()[i - 1] == b'\n')
+            .map_or(0, |(i, _)| i)
+    }
+
+    /// Where `field` is set inside `[section]`, if it can be found.
+    fn field_offset(&self, section: &str, field: &str) -> Option<usize> {
+        let start = self.section_offset(section);
+        let rest = &self.text[start..];
+        rest.match_indices(field)
+            .find(|(i, _)| *i == 0 || rest.as_bytes()[i - 1] == b'\n')
+            .map(|(i, _)| start + i)
     }
 
     fn opt_url(
@@ -562,9 +658,15 @@ impl Target {
             }
             None => None,
         };
-        let _ = &raw.layered;
         let oauth2 = raw.oauth2.map(|o| parse_oauth2(&ctx, &base, o)).transpose()?;
-        let mtls = raw.mtls.map(|m| parse_mtls(&ctx, &base, m)).transpose()?;
+        let mtls = raw
+            .mtls
+            .map(|m| {
+                let url = ctx.section_url(&base, &m.url, "mtls")?;
+                parse_mtls(&ctx, &base, m, "mtls", url)
+            })
+            .transpose()?;
+        let layered = raw.layered.map(|l| parse_layered(&ctx, &base, l)).transpose()?;
         let basic = raw
             .basic
             .map(|b| {
@@ -579,72 +681,15 @@ impl Target {
         let api_key = raw
             .api_key
             .map(|a| {
-                if a.header.is_some() && a.scheme.is_some() {
-                    return Err(ctx.err(
-                        a.url.span().start,
-                        "api_key",
-                        "give `header` or `scheme`, not both",
-                    ));
-                }
-                Ok(ApiKeyTarget {
-                    url: ctx.url(&base, &a.url, "api_key.url")?,
-                    header: if a.scheme.is_none() {
-                        Some(a.header.unwrap_or_else(|| "X-API-Key".to_owned()))
-                    } else {
-                        None
-                    },
-                    scheme: a.scheme,
-                    key: a.key,
-                    revoked_key: a.revoked_key,
-                    insufficient_scope_url: ctx.opt_url(
-                        &base,
-                        &a.insufficient_scope_url,
-                        "api_key.insufficient_scope_url",
-                    )?,
-                })
+                let url = ctx.section_url(&base, &a.url, "api_key")?;
+                parse_api_key(&ctx, &base, a, "api_key", url)
             })
             .transpose()?;
         let jwt = raw
             .jwt
             .map(|j| {
-                let algorithm = ctx.algorithm(&j.algorithm, "jwt.algorithm")?;
-                let signing_key = j
-                    .signing_key_file
-                    .as_ref()
-                    .map(|f| ctx.signing_key(algorithm, f, "jwt.signing_key_file"))
-                    .transpose()?;
-                let _ = (&j.jwks_url, &j.token_url);
-                let variants = j
-                    .variants
-                    .iter()
-                    .map(|v| {
-                        let alg = ctx.algorithm(&v.algorithm, "jwt.variants.algorithm")?;
-                        let key = v
-                            .signing_key_file
-                            .as_ref()
-                            .map(|f| ctx.signing_key(alg, f, "jwt.variants.signing_key_file"))
-                            .transpose()?;
-                        Ok((alg, ctx.url(&base, &v.url, "jwt.variants.url")?, key))
-                    })
-                    .collect::<Result<_, ProfileError>>()?;
-                Ok::<_, ProfileError>(JwtTarget {
-                    url: ctx.url(&base, &j.url, "jwt.url")?,
-                    issuer: j.issuer,
-                    audience: j.audience,
-                    algorithm,
-                    signing_key,
-                    token: j.token,
-                    required_scope: j.required_scope,
-                    revoked_token: j.revoked_token,
-                    revocation_url: ctx.opt_url(&base, &j.revocation_url, "jwt.revocation_url")?,
-                    insufficient_scope_url: ctx.opt_url(
-                        &base,
-                        &j.insufficient_scope_url,
-                        "jwt.insufficient_scope_url",
-                    )?,
-                    leeway_seconds: j.leeway_seconds.unwrap_or(DEFAULT_LEEWAY),
-                    variants,
-                })
+                let url = ctx.section_url(&base, &j.url, "jwt")?;
+                parse_jwt(&ctx, &base, j, "jwt", url)
             })
             .transpose()?;
         Ok(Target {
@@ -659,6 +704,7 @@ impl Target {
             jwt,
             oauth2,
             mtls,
+            layered,
             admin: raw
                 .reference
                 .as_ref()
@@ -685,6 +731,9 @@ impl Target {
         if self.mtls.is_some() {
             out.push("mtls");
         }
+        if self.layered.is_some() {
+            out.push("layered");
+        }
         out
     }
 
@@ -697,6 +746,7 @@ impl Target {
         out.extend(self.oauth2.as_ref().map(|o| &o.issuer));
         out.extend(self.oauth2.as_ref().map(|o| &o.resource_url));
         out.extend(self.mtls.as_ref().map(|m| &m.url));
+        out.extend(self.layered.as_ref().map(|l| &l.url));
         out
     }
 }
@@ -748,18 +798,29 @@ fn parse_oauth2(ctx: &Ctx<'_>, base: &Url, o: RawOAuth2) -> Result<OAuth2Target,
     })
 }
 
-fn parse_mtls(ctx: &Ctx<'_>, base: &Url, m: RawMtls) -> Result<MtlsTarget, ProfileError> {
-    let client = ctx.certificate_files(&m.client_cert_file, &m.client_key_file, "mtls.client")?;
+fn parse_mtls(
+    ctx: &Ctx<'_>,
+    base: &Url,
+    m: RawMtls,
+    section: &str,
+    url: Url,
+) -> Result<MtlsTarget, ProfileError> {
+    let client = ctx.certificate_files(
+        &m.client_cert_file,
+        &m.client_key_file,
+        &format!("{section}.client"),
+    )?;
     let client_ca = match (&m.client_ca_cert_file, &m.client_ca_key_file) {
         (Some(c), Some(k)) => {
-            let cert =
-                String::from_utf8_lossy(&ctx.read(c, "mtls.client_ca_cert_file")?).into_owned();
+            let cert_field = format!("{section}.client_ca_cert_file");
+            let cert = String::from_utf8_lossy(&ctx.read(c, &cert_field)?).into_owned();
             let key =
-                String::from_utf8_lossy(&ctx.read(k, "mtls.client_ca_key_file")?).into_owned();
+                String::from_utf8_lossy(&ctx.read(k, &format!("{section}.client_ca_key_file"))?)
+                    .into_owned();
             authbench_servers::mtls::pki::ClientCa::from_pem(&cert, &key).map_err(|e| {
                 ctx.err(
                     c.span().start,
-                    "mtls.client_ca_cert_file",
+                    &cert_field,
                     format!("cannot issue certificates with this CA certificate and key: {e}"),
                 )
             })?;
@@ -769,26 +830,149 @@ fn parse_mtls(ctx: &Ctx<'_>, base: &Url, m: RawMtls) -> Result<MtlsTarget, Profi
         (Some(v), None) | (None, Some(v)) => {
             return Err(ctx.err(
                 v.span().start,
-                "mtls",
+                section,
                 "give both client_ca_cert_file and client_ca_key_file, or neither",
             ));
         }
     };
     Ok(MtlsTarget {
-        url: ctx.url(base, &m.url, "mtls.url")?,
+        url,
         client,
         client_ca,
         revoked: ctx.optional_pair(
             &m.revoked_client_cert_file,
             &m.revoked_client_key_file,
-            "mtls.revoked_client",
+            &format!("{section}.revoked_client"),
         )?,
         forbidden: ctx.optional_pair(
             &m.forbidden_client_cert_file,
             &m.forbidden_client_key_file,
-            "mtls.forbidden_client",
+            &format!("{section}.forbidden_client"),
         )?,
-        whoami_url: ctx.opt_url(base, &m.whoami_url, "mtls.whoami_url")?,
+        whoami_url: ctx.opt_url(base, &m.whoami_url, &format!("{section}.whoami_url"))?,
+    })
+}
+
+fn parse_api_key(
+    ctx: &Ctx<'_>,
+    base: &Url,
+    a: RawApiKey,
+    section: &str,
+    url: Url,
+) -> Result<ApiKeyTarget, ProfileError> {
+    if let (Some(_), Some(scheme)) = (&a.header, &a.scheme) {
+        return Err(ctx.err(
+            ctx.field_offset(section, "scheme").unwrap_or_default(),
+            section,
+            format!("give `header` or `scheme` (`{scheme}`), not both"),
+        ));
+    }
+    Ok(ApiKeyTarget {
+        url,
+        header: if a.scheme.is_none() {
+            Some(a.header.unwrap_or_else(|| "X-API-Key".to_owned()))
+        } else {
+            None
+        },
+        scheme: a.scheme,
+        key: a.key,
+        revoked_key: a.revoked_key,
+        insufficient_scope_url: ctx.opt_url(
+            base,
+            &a.insufficient_scope_url,
+            &format!("{section}.insufficient_scope_url"),
+        )?,
+    })
+}
+
+fn parse_jwt(
+    ctx: &Ctx<'_>,
+    base: &Url,
+    j: RawJwt,
+    section: &str,
+    url: Url,
+) -> Result<JwtTarget, ProfileError> {
+    let field = |name: &str| format!("{section}.{name}");
+    let algorithm = ctx.algorithm(&j.algorithm, &field("algorithm"))?;
+    let signing_key = j
+        .signing_key_file
+        .as_ref()
+        .map(|f| ctx.signing_key(algorithm, f, &field("signing_key_file")))
+        .transpose()?;
+    let _ = (&j.jwks_url, &j.token_url);
+    let variants = j
+        .variants
+        .iter()
+        .map(|v| {
+            let alg = ctx.algorithm(&v.algorithm, &field("variants.algorithm"))?;
+            let key = v
+                .signing_key_file
+                .as_ref()
+                .map(|f| ctx.signing_key(alg, f, &field("variants.signing_key_file")))
+                .transpose()?;
+            Ok((alg, ctx.url(base, &v.url, &field("variants.url"))?, key))
+        })
+        .collect::<Result<_, ProfileError>>()?;
+    Ok(JwtTarget {
+        url,
+        issuer: j.issuer,
+        audience: j.audience,
+        algorithm,
+        signing_key,
+        token: j.token,
+        required_scope: j.required_scope,
+        revoked_token: j.revoked_token,
+        revocation_url: ctx.opt_url(base, &j.revocation_url, &field("revocation_url"))?,
+        insufficient_scope_url: ctx.opt_url(
+            base,
+            &j.insufficient_scope_url,
+            &field("insufficient_scope_url"),
+        )?,
+        leeway_seconds: j.leeway_seconds.unwrap_or(DEFAULT_LEEWAY),
+        variants,
+    })
+}
+
+fn parse_layered(ctx: &Ctx<'_>, base: &Url, l: RawLayered) -> Result<LayeredTarget, ProfileError> {
+    let url = ctx.url(base, &l.url, "layered.url")?;
+    for (inner, name) in [(&l.mtls.url, "mtls"), (&l.api_key.url, "api_key"), (&l.jwt.url, "jwt")] {
+        if let Some(v) = inner {
+            return Err(ctx.err(
+                v.span().start,
+                &format!("layered.{name}.url"),
+                "the layered resource has one URL: set `url` in [layered] and remove this one",
+            ));
+        }
+    }
+    if let Some(scheme) = &l.api_key.scheme {
+        return Err(ctx.err(
+            ctx.field_offset("layered.api_key", "scheme").unwrap_or_default(),
+            "layered.api_key.scheme",
+            format!(
+                "the bearer token takes the Authorization header, so the key cannot use scheme `{scheme}`: give its `header` instead"
+            ),
+        ));
+    }
+    let other = match l.other {
+        Some(o) => Some(LayeredOther {
+            client: ctx.certificate_files(
+                &o.client_cert_file,
+                &o.client_key_file,
+                "layered.other.client",
+            )?,
+            application: o.application,
+            key: o.key,
+            token: o.token,
+        }),
+        None => None,
+    };
+    Ok(LayeredTarget {
+        mtls: parse_mtls(ctx, base, l.mtls, "layered.mtls", url.clone())?,
+        api_key: parse_api_key(ctx, base, l.api_key, "layered.api_key", url.clone())?,
+        jwt: parse_jwt(ctx, base, l.jwt, "layered.jwt", url.clone())?,
+        application: l.application,
+        other,
+        url,
     })
 }
 

@@ -28,7 +28,7 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     let row = |name: &str| rows.iter().find(|r| r["configuration"] == name).unwrap();
     // Every configuration the reference servers offer is measured, DPoP
     // with a fresh proof per request.
-    assert_eq!(rows.len(), 12, "{json}");
+    assert_eq!(rows.len(), 13, "{json}");
     for r in rows {
         let name = r["configuration"].as_str().unwrap();
         let judged = r["conformance"]["judged"].as_u64().unwrap();
@@ -75,6 +75,9 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     assert!(cpu("oauth2-dpop") > cpu("oauth2-jwt"), "{json}");
     let bytes = |name: &str| row(name)["credential_bytes"].as_u64().unwrap();
     assert!(bytes("oauth2-dpop") > bytes("oauth2-jwt") + 300, "{json}");
+    // Layered: a key and a user token on every request, over the service's certificate.
+    assert!(bytes("layered") > bytes("api_key") + 300, "{json}");
+    assert!(row("layered")["revocation"].as_str().unwrap().starts_with("key "), "{json}");
     // The conformance results travel inside compare.json, for `report`.
     assert_eq!(json["conformance"]["schema"], "authbench.results/1");
     for file in [
@@ -102,6 +105,70 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     assert!(!html.contains(" src=") && !html.contains(" href=") && !html.contains("<script"));
 
     report_rerenders_and_gates(dir.path(), &md);
+    advise_for_every_branch(dir.path(), &json);
+}
+
+/// `advise` for each branch of the guide, from the compare.json just written
+/// and from its default place: the recommendation, its measured rows, the
+/// cases that matter with their outcomes.
+fn advise_for_every_branch(dir: &std::path::Path, compare: &Value) {
+    let file = dir.join("compare.json");
+    let branches = [
+        ("internal-tool", "HTTP Basic over TLS"),
+        ("public-api-own-data", "API keys"),
+        ("public-api-user-data", "OAuth 2.0 authorization code with PKCE"),
+        ("mobile-spa", "DPoP"),
+        ("internal-services", "JWT bearer tokens"),
+        ("zero-trust-services", "mTLS between services"),
+        ("partners", "mTLS with a certificate per partner"),
+        ("partners-user-data", "Layered"),
+    ];
+    let rows = compare["rows"].as_array().unwrap();
+    for (branch, recommendation) in branches {
+        let out = Command::new(BIN)
+            .args(["advise", "--for", branch, "--compare"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{branch}: {stdout}");
+        let recommended = stdout.lines().find(|l| l.starts_with("Recommended:")).unwrap();
+        assert!(recommended.contains(recommendation), "{branch}: {recommended}");
+        assert!(stdout.contains(&file.display().to_string()), "{branch}: no source: {stdout}");
+        // The JSON form: every recommended configuration measured, the same
+        // figures as the comparison's row.
+        let out = Command::new(BIN)
+            .args(["advise", "--for", branch, "--format", "json", "--compare"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let advice: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(advice["missing"].as_array().unwrap().len(), 0, "{branch}: {advice}");
+        for row in advice["rows"].as_array().unwrap() {
+            let name = row["configuration"].as_str().unwrap();
+            let saved = rows.iter().find(|r| r["configuration"] == name).unwrap();
+            assert_eq!(row["added_cpu_us_per_request"], saved["added_cpu_us_per_request"]);
+            assert!(row["throughput_ratio"].is_number(), "{branch}: {name}: {row}");
+            // The table shows the same row.
+            assert!(stdout.contains(name), "{branch}: {name} not shown: {stdout}");
+        }
+        for case in advice["case_outcomes"].as_array().unwrap() {
+            assert_eq!(case["outcome"], "pass", "{branch}: {case}");
+        }
+    }
+    // From the default place, with no flag but --for.
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cwd.path().join("authbench-compare")).unwrap();
+    std::fs::copy(&file, cwd.path().join("authbench-compare/compare.json")).unwrap();
+    let out = Command::new(BIN)
+        .args(["advise", "--for", "partners-user-data", "--format", "markdown"])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{md}");
+    assert!(md.contains("authbench-compare/compare.json") && md.contains("| layered |"), "{md}");
+    assert!(md.contains("`layered::api-key-of-other-application` (pass)"), "{md}");
 }
 
 fn report(args: &[&str]) -> (Option<i32>, String, String) {

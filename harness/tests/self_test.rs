@@ -89,4 +89,7 @@ flaw_is_caught_exactly! {
     mtls_ignore_expiry => Flaw::MtlsIgnoreExpiry,
     mtls_trust_forwarded_header => Flaw::MtlsTrustForwardedHeader,
     mtls_skip_token_binding => Flaw::MtlsSkipTokenBinding,
+    layered_skip_binding => Flaw::LayeredSkipBinding,
+    layered_any_one_layer => Flaw::LayeredAnyOneLayer,
+    layered_verbose_refusal => Flaw::LayeredVerboseRefusal,
 }

@@ -53,9 +53,12 @@ pub struct Seed {
 /// The application the layered resource's second service (`client-rsa`) is
 /// bound to; [`DEMO_CLIENT`] is the first's (`client-a`).
 pub const PARTNER_APP: &str = "partner-app";
-/// The services (mTLS identities) bound to an application, for the layered resource.
-pub const LAYERED_BINDINGS: [(&str, &str); 2] =
-    [("client-a", DEMO_CLIENT), ("client-rsa", PARTNER_APP)];
+/// The services (mTLS identities) bound to an application, for the layered
+/// resource. The revoked certificate's service is bound too: a revoked
+/// certificate is one a legitimate service used to hold, so the CRL is all
+/// that stops it.
+pub const LAYERED_BINDINGS: [(&str, &str); 3] =
+    [("client-a", DEMO_CLIENT), ("client-revoked", DEMO_CLIENT), ("client-rsa", PARTNER_APP)];
 
 /// The OAuth client whose access tokens are JWTs.
 pub const OAUTH_CLIENT: &str = "authbench-client";

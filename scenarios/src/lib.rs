@@ -15,5 +15,6 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("scenarios/conformance/jwt.toml", include_str!("../conformance/jwt.toml")),
     ("scenarios/conformance/oauth2.toml", include_str!("../conformance/oauth2.toml")),
     ("scenarios/conformance/mtls.toml", include_str!("../conformance/mtls.toml")),
+    ("scenarios/conformance/layered.toml", include_str!("../conformance/layered.toml")),
     ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
 ];

@@ -127,6 +127,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         "jwt" => target.jwt.is_some(),
         "oauth2" => target.oauth2.is_some(),
         "mtls" => target.mtls.is_some(),
+        "layered" => target.layered.is_some(),
         _ => false,
     };
     let verdict = if !has_section {

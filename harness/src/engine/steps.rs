@@ -24,9 +24,15 @@ pub const NAMES: &[&str] = &[
     "jwt-revocation-latency",
 ];
 
-/// Every step name the catalog may reference: these, OAuth's and mTLS's.
+/// Every step name the catalog may reference: these, OAuth's, mTLS's and the layered ones.
 pub fn all_names() -> Vec<&'static str> {
-    NAMES.iter().chain(crate::oauth::steps::NAMES).chain(crate::mtls::NAMES).copied().collect()
+    NAMES
+        .iter()
+        .chain(crate::oauth::steps::NAMES)
+        .chain(crate::mtls::NAMES)
+        .chain(crate::layered::NAMES)
+        .copied()
+        .collect()
 }
 
 /// Steps that measure time: they run alone, after every other case, so that
@@ -53,6 +59,7 @@ pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
             }
         }
         other if other.starts_with("mtls-") => crate::mtls::run(shared, case, other).await,
+        other if other.starts_with("layered-") => crate::layered::run(shared, case, other).await,
         other => Verdict::error(
             "",
             format!("no step `{other}` (catalog validation should have caught this)"),

@@ -139,6 +139,19 @@ impl Forge {
                     out
                 })
                 .collect(),
+            "layered" => self
+                .target
+                .layered
+                .iter()
+                .flat_map(|l| {
+                    let mut out = vec![l.api_key.key.clone()];
+                    out.extend(l.api_key.revoked_key.clone());
+                    out.extend(l.jwt.token.clone());
+                    out.extend(l.other.iter().map(|o| o.key.clone()));
+                    out.extend(l.other.iter().filter_map(|o| o.token.clone()));
+                    out
+                })
+                .collect(),
             _ => Vec::new(),
         }
     }

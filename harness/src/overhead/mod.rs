@@ -291,7 +291,38 @@ pub(crate) async fn configurations(
             endpoint: Endpoint { url: m.url.clone(), headers: Vec::new(), one_use: None, tls },
         });
     }
+    if let Some(l) = &target.layered {
+        out.push(layered_configuration(shared, l, resumption)?);
+    }
     Ok((baseline, out))
+}
+
+/// `layered`: the service's certificate on the connection, the application's
+/// key and a user token for it (valid for an hour, so that a long run does
+/// not outlive it) on every request.
+fn layered_configuration(
+    shared: &Shared,
+    l: &crate::target::LayeredTarget,
+    resumption: bool,
+) -> anyhow::Result<Configuration> {
+    let id = ClientIdentity::from_pem(&l.mtls.client.chain_pem, &l.mtls.client.key_pem)
+        .map_err(anyhow::Error::msg)?;
+    let tls = shared.client.load_config(Some(&id), resumption).map_err(anyhow::Error::msg)?;
+    let token = crate::layered::user_token(l, "+1h")
+        .map_err(|v| anyhow::anyhow!("layered: {}", v.reason.unwrap_or_default()))?;
+    let key_header = l.api_key.header.as_deref().unwrap_or("X-API-Key");
+    Ok(Configuration {
+        label: "layered".into(),
+        endpoint: Endpoint {
+            url: l.url.clone(),
+            headers: vec![
+                header(HeaderName::from_bytes(key_header.as_bytes())?, &l.api_key.key)?,
+                header(AUTHORIZATION, &format!("Bearer {token}"))?,
+            ],
+            one_use: None,
+            tls,
+        },
+    })
 }
 
 /// `oauth2-dpop`: a DPoP-bound token, and a fresh proof per request from a
@@ -460,7 +491,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
         configs.into_iter().filter(|c| selected(&c.label, &options.methods)).collect();
     if configs.is_empty() {
         bail!(
-            "no method configuration matches --methods; the profile offers: baseline, basic, basic-cached, api_key, jwt-*, oauth2*, mtls (those it has sections for)"
+            "no method configuration matches --methods; the profile offers: baseline, basic, basic-cached, api_key, jwt-*, oauth2*, mtls, layered (those it has sections for)"
         );
     }
     let started_at = time::OffsetDateTime::now_utc()
