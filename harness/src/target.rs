@@ -1068,6 +1068,55 @@ mod tests {
     }
 
     #[test]
+    fn the_layered_section_reuses_the_three_sections_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert =
+            rcgen::CertificateParams::new(vec!["c".into()]).unwrap().self_signed(&key).unwrap();
+        std::fs::write(dir.path().join("c.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("c.key"), key.serialize_pem()).unwrap();
+        let layered = format!(
+            "{MINIMAL}[layered]\nurl = \"https://api.example.test:8444/l\"\napplication = \"app\"\n\
+             [layered.mtls]\nclient_cert_file = \"c.pem\"\nclient_key_file = \"c.key\"\n\
+             [layered.api_key]\nkey = \"sk_live_x\"\n\
+             [layered.jwt]\nissuer = \"i\"\naudience = \"a\"\nalgorithm = \"RS256\"\n\
+             [layered.other]\napplication = \"other\"\nclient_cert_file = \"c.pem\"\nclient_key_file = \"c.key\"\nkey = \"sk_live_y\"\n"
+        );
+        let parse_in = |text: &str| Target::parse(Path::new("t.toml"), text, dir.path());
+        let t = parse_in(&layered).unwrap();
+        assert_eq!(t.methods(), ["basic", "layered"]);
+        let l = t.layered.unwrap();
+        assert_eq!(l.url.as_str(), "https://api.example.test:8444/l");
+        assert_eq!((l.mtls.url.as_str(), l.jwt.url.as_str()), (l.url.as_str(), l.url.as_str()));
+        assert_eq!(l.api_key.header.as_deref(), Some("X-API-Key"));
+        assert_eq!(l.other.unwrap().application.as_deref(), Some("other"));
+        // One URL: a sub-table's own is refused, naming it.
+        let e = parse_in(&layered.replace("[layered.jwt]\n", "[layered.jwt]\nurl = \"/j\"\n"))
+            .unwrap_err();
+        assert!(e.location.ends_with("layered.jwt.url") && e.message.contains("one URL"), "{e}");
+        // The token takes Authorization: the key cannot.
+        let e =
+            parse_in(&layered.replace("key = \"sk_live_x\"", "key = \"k\"\nscheme = \"ApiKey\""))
+                .unwrap_err();
+        assert!(e.location.ends_with("layered.api_key.scheme"), "{e}");
+        // Fields are checked as their own section's, with the layered name.
+        let e =
+            parse_in(&layered.replace("algorithm = \"RS256\"", "algorithm = \"XS1\"")).unwrap_err();
+        assert!(e.location.ends_with("layered.jwt.algorithm"), "{e}");
+        let e = parse_in(&layered.replacen(
+            "client_cert_file = \"c.pem\"",
+            "client_cert_file = \"no.pem\"",
+            1,
+        ))
+        .unwrap_err();
+        assert!(e.location.ends_with("layered.mtls.client_cert_file"), "{e}");
+        // A top-level section still needs its url, and says so at its line.
+        let e = parse(&format!("{MINIMAL}[api_key]\nkey = \"k\"\n")).unwrap_err();
+        assert_eq!(e.location, ":7: api_key", "{e}");
+        assert!(e.message.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
     fn a_missing_profile_says_what_to_do() {
         let e = Target::load(Path::new("/nonexistent/target.toml")).unwrap_err();
         assert!(e.message.contains("--target"), "{e}");
