@@ -19,7 +19,7 @@ use authbench_servers::app::{App, paths};
 use authbench_servers::jwt::keys::ALGORITHMS;
 use authbench_servers::jwt::verify::alg_name;
 use authbench_servers::mtls::ClientCert;
-use authbench_servers::seed::{DEMO_USER, OAUTH_CLIENT, OAUTH_OPAQUE_CLIENT, Seed};
+use authbench_servers::seed::{DEMO_CLIENT, DEMO_USER, OAUTH_CLIENT, OAUTH_OPAQUE_CLIENT, Seed};
 use authbench_servers::{ServeConfig, server};
 use aws_lc_rs::signature;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
@@ -311,6 +311,50 @@ fn oauth(c: &mut Criterion, f: &Fixture) {
     group.finish();
 }
 
+/// The layered resource on a kept-alive connection: the certificate's
+/// handshake is behind it, so the per-request work is the three layers'
+/// checks and their binding; the primitive is the token's RS256 signature and
+/// the key's SHA-256.
+fn layered(c: &mut Criterion, f: &Fixture) {
+    use jsonwebtoken::Algorithm;
+    let clients = f.app.mtls.ca().demo_clients(&f.dir).unwrap();
+    let (_, cert_file, _) = clients.iter().find(|(n, _, _)| n == "client-a").unwrap();
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(f.dir.join(cert_file)).unwrap().map(Result::unwrap).collect();
+    let cert = ClientCert::parse(&chain[0]).unwrap();
+    let token = f
+        .app
+        .jwt
+        .mint_for(DEMO_CLIENT, Algorithm::RS256, DEMO_USER, "read", 3600, now())
+        .unwrap()
+        .token;
+    let mut headers = header("x-api-key", &f.seed.api_key);
+    headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    let uri: Uri = authbench_servers::layered::paths::RESOURCE.parse().unwrap();
+    let peer = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    assert!(authbench_servers::layered::admits(&f.app, &cert, peer, &headers, &uri));
+    let other = f.seed.partner_api_key.clone().unwrap();
+    let mut crossed = headers.clone();
+    crossed.insert("x-api-key", HeaderValue::from_str(&other).unwrap());
+    assert!(!authbench_servers::layered::admits(&f.app, &cert, peer, &crossed, &uri));
+    let verifier = f.app.jwt.verifier(Algorithm::RS256);
+    let at = token.rfind('.').unwrap();
+    let (message, signature) = (&token[..at], URL_SAFE_NO_PAD.decode(&token[at + 1..]).unwrap());
+    let mut group = c.benchmark_group("layered");
+    group.bench_function("primitive", |b| {
+        b.iter(|| {
+            verifier.verify_signature(black_box(message.as_bytes()), black_box(&signature))
+                && authbench_servers::api_key::hash(black_box(&f.seed.api_key))[0] < 255
+        })
+    });
+    group.bench_function("path", |b| {
+        b.iter(|| {
+            authbench_servers::layered::admits(&f.app, &cert, peer, black_box(&headers), &uri)
+        })
+    });
+    group.finish();
+}
+
 fn all(c: &mut Criterion) {
     let f = fixture();
     jwt(c, &f);
@@ -318,6 +362,7 @@ fn all(c: &mut Criterion) {
     basic(c, &f);
     mtls(c, &f);
     oauth(c, &f);
+    layered(c, &f);
 }
 
 criterion_group!(benches, all);

@@ -69,13 +69,22 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert_eq!(suites, ["basic", "api_key", "jwt", "oauth2", "mtls"]);
+    assert_eq!(suites, ["basic", "api_key", "jwt", "oauth2", "mtls", "layered"]);
     let failed: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("failure")))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert_eq!(failed, ["jwt::exp-past-leeway", "jwt::exp-long-past", "jwt::exp-missing"]);
+    // The JWT verifier's flaw reaches the layered resource's user layer too.
+    assert_eq!(
+        failed,
+        [
+            "jwt::exp-past-leeway",
+            "jwt::exp-long-past",
+            "jwt::exp-missing",
+            "layered::expired-token"
+        ]
+    );
     let failure = doc.descendants().find(|n| n.has_tag_name("failure")).unwrap();
     let message = failure.attribute("message").unwrap();
     assert!(message.starts_with("expected 401") && message.contains("observed 200"), "{message}");
@@ -85,12 +94,13 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
     let json = std::fs::read_to_string(out_dir.path().join("results.json")).unwrap();
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(results["schema"], "authbench.results/1");
-    assert_eq!(results["summary"]["fail"], 3);
+    assert_eq!(results["summary"]["fail"], 4);
     let profile_text: toml::Table = std::fs::read_to_string(&profile).unwrap().parse().unwrap();
     for secret in [
         profile_text["basic"]["password"].as_str().unwrap(),
         profile_text["api_key"]["key"].as_str().unwrap(),
         profile_text["jwt"]["token"].as_str().unwrap(),
+        profile_text["layered"]["other"]["key"].as_str().unwrap(),
     ] {
         for file in ["results.json", "junit.xml", "results.md", "results.txt", "results.sarif"] {
             let text = std::fs::read_to_string(out_dir.path().join(file)).unwrap();

@@ -149,8 +149,8 @@ fn service(app: &App, cert: Option<&ClientCert>) -> ServiceLayer {
         return Err(Failure::Unauthorized("The client certificate was revoked".into()));
     }
     match app.store.mtls_identity(&cert.identity) {
-        Ok(Some((permissions, application))) if permissions.iter().any(|p| p == SCOPE) => {
-            Ok((cert.identity.clone(), application))
+        Ok(Some(service)) if service.permissions.iter().any(|p| p == SCOPE) => {
+            Ok((cert.identity.clone(), service.application.clone()))
         }
         Ok(Some(_)) => {
             Err(Failure::Forbidden("The calling service may not use this resource".into()))

@@ -206,6 +206,15 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// What an mTLS identity (a service) may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MtlsIdentity {
+    /// Its permissions.
+    pub permissions: Vec<String>,
+    /// The application it is bound to, for the layered resource.
+    pub application: Option<String>,
+}
+
 /// The state database: one writer connection and a pool of readers.
 pub struct Store {
     path: PathBuf,
@@ -219,6 +228,9 @@ pub struct Store {
     /// Every user by name, likewise: the Basic cache's hit needs the user's
     /// password version on every request.
     user_index: RwLock<HashMap<String, Arc<UserRecord>>>,
+    /// Every mTLS identity (permissions, bound application), likewise: the
+    /// mTLS and layered resources look one up on every request.
+    mtls_index: RwLock<HashMap<String, Arc<MtlsIdentity>>>,
     /// The OAuth tokens that have not expired, likewise (see
     /// [`crate::oauth::store::TokenIndex`]).
     pub(crate) oauth_index: RwLock<crate::oauth::store::TokenIndex>,
@@ -268,6 +280,7 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             api_key_index: RwLock::new(HashMap::new()),
             user_index: RwLock::new(HashMap::new()),
+            mtls_index: RwLock::new(HashMap::new()),
             oauth_index: RwLock::new(crate::oauth::store::TokenIndex::default()),
         };
         store.load_oauth_index(crate::app::now())?;
@@ -283,6 +296,26 @@ impl Store {
         let mut index = store.api_key_index.write().unwrap_or_else(|p| p.into_inner());
         for key in all {
             index.insert(key.key_hash, Arc::new(key));
+        }
+        drop(index);
+        let identities = store.read(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT identity, permissions, application FROM mtls_identities")?;
+            stmt.query_map([], |row| {
+                let permissions: String = row.get(1)?;
+                Ok((
+                    row.get::<_, String>(0)?,
+                    MtlsIdentity {
+                        permissions: permissions.split_whitespace().map(str::to_owned).collect(),
+                        application: row.get(2)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let mut index = store.mtls_index.write().unwrap_or_else(|p| p.into_inner());
+        for (identity, record) in identities {
+            index.insert(identity, Arc::new(record));
         }
         drop(index);
         Ok(store)
@@ -498,14 +531,22 @@ impl Store {
         identity: &str,
         permissions: &str,
     ) -> Result<(), StoreError> {
-        self.write(|tx| {
+        let mut index = self.mtls_index.write().unwrap_or_else(|p| p.into_inner());
+        let application = self.write(|tx| {
             tx.execute(
                 "INSERT INTO mtls_identities (identity, permissions) VALUES (?1, ?2)
                  ON CONFLICT (identity) DO UPDATE SET permissions = ?2",
                 params![identity, permissions],
             )?;
-            Ok(())
-        })
+            tx.query_row(
+                "SELECT application FROM mtls_identities WHERE identity = ?1",
+                [identity],
+                |row| row.get(0),
+            )
+        })?;
+        let permissions = permissions.split_whitespace().map(str::to_owned).collect();
+        index.insert(identity.to_owned(), Arc::new(MtlsIdentity { permissions, application }));
+        Ok(())
     }
 
     /// Binds service `identity` to `application` (the owner of API keys and the
@@ -515,39 +556,31 @@ impl Store {
         identity: &str,
         application: &str,
     ) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        // The index lock is held across the commit, so readers never see
+        // the index behind the database.
+        let mut index = self.mtls_index.write().unwrap_or_else(|p| p.into_inner());
+        let bound = self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE mtls_identities SET application = ?2 WHERE identity = ?1",
                 params![identity, application],
             )? == 1)
-        })
+        })?;
+        if let Some(record) = index.get_mut(identity) {
+            Arc::make_mut(record).application = Some(application.to_owned());
+        }
+        Ok(bound)
     }
 
     /// The permissions of `identity` and the application it is bound to; `None` if unknown.
-    pub fn mtls_identity(
-        &self,
-        identity: &str,
-    ) -> Result<Option<(Vec<String>, Option<String>)>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(
-                "SELECT permissions, application FROM mtls_identities WHERE identity = ?1",
-            )?
-            .query_row([identity], |row| {
-                let permissions: String = row.get(0)?;
-                Ok((permissions.split_whitespace().map(str::to_owned).collect(), row.get(1)?))
-            })
-            .optional()
-        })
+    pub fn mtls_identity(&self, identity: &str) -> Result<Option<Arc<MtlsIdentity>>, StoreError> {
+        // From the index, which every committed change updates.
+        let index = self.mtls_index.read().unwrap_or_else(|p| p.into_inner());
+        Ok(index.get(identity).cloned())
     }
 
     /// The permissions of `identity`, `None` if unknown.
     pub fn mtls_permissions(&self, identity: &str) -> Result<Option<Vec<String>>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached("SELECT permissions FROM mtls_identities WHERE identity = ?1")?
-                .query_row([identity], |row| row.get::<_, String>(0))
-                .optional()
-                .map(|p| p.map(|p| p.split_whitespace().map(str::to_owned).collect()))
-        })
+        Ok(self.mtls_identity(identity)?.map(|i| i.permissions.clone()))
     }
 
     /// Records the revocation of the certificate with serial `serial` (hex).
@@ -685,6 +718,28 @@ mod tests {
         assert!(store.revoke_api_key("missing", 30).unwrap().is_none());
         assert!(store.set_password("alice", "h2").unwrap());
         assert_eq!(store.user("alice").unwrap().unwrap().password_version, 2);
+    }
+
+    #[test]
+    fn the_mtls_index_agrees_with_the_database_across_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = Store::open(&path).unwrap();
+        store.upsert_mtls_identity("svc", "read").unwrap();
+        assert!(store.bind_mtls_application("svc", "app").unwrap());
+        assert!(!store.bind_mtls_application("nobody", "app").unwrap());
+        // Changing permissions keeps the binding.
+        store.upsert_mtls_identity("svc", "read write").unwrap();
+        let expected = MtlsIdentity {
+            permissions: vec!["read".into(), "write".into()],
+            application: Some("app".into()),
+        };
+        assert_eq!(*store.mtls_identity("svc").unwrap().unwrap(), expected);
+        assert_eq!(store.mtls_identity("nobody").unwrap(), None);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(*store.mtls_identity("svc").unwrap().unwrap(), expected);
+        assert_eq!(store.mtls_permissions("svc").unwrap().unwrap(), ["read", "write"]);
     }
 
     #[test]

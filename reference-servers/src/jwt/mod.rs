@@ -147,6 +147,20 @@ impl JwtService {
         lifetime_secs: i64,
         now: i64,
     ) -> Result<Minted, jsonwebtoken::errors::Error> {
+        self.mint_for(CLIENT_ID, alg, subject, scope, lifetime_secs, now)
+    }
+
+    /// Mints an access token issued to client `client_id` (an application of
+    /// the layered resource, say).
+    pub fn mint_for(
+        &self,
+        client_id: &str,
+        alg: Algorithm,
+        subject: &str,
+        scope: &str,
+        lifetime_secs: i64,
+        now: i64,
+    ) -> Result<Minted, jsonwebtoken::errors::Error> {
         let key = self.keys.get(alg);
         let mut header = Header::new(alg);
         header.typ = Some("at+jwt".to_owned());
@@ -157,7 +171,7 @@ impl JwtService {
             "iss": ISSUER,
             "sub": subject,
             "aud": AUDIENCE,
-            "client_id": CLIENT_ID,
+            "client_id": client_id,
             "iat": now,
             "nbf": now,
             "exp": expires_at,

@@ -311,8 +311,10 @@ fn authorize(app: &App, cert: Option<&ClientCert>, permission: &str) -> Result<S
     if app.mtls.is_revoked(&cert.serial) {
         return Err(Refusal::Revoked);
     }
-    match app.store.mtls_permissions(&cert.identity) {
-        Ok(Some(perms)) if perms.iter().any(|p| p == permission) => Ok(cert.identity.clone()),
+    match app.store.mtls_identity(&cert.identity) {
+        Ok(Some(known)) if known.permissions.iter().any(|p| p == permission) => {
+            Ok(cert.identity.clone())
+        }
         Ok(Some(_)) => Err(Refusal::Forbidden),
         Ok(None) => Err(Refusal::UnknownIdentity),
         Err(e) => {
