@@ -124,7 +124,8 @@ async fn each_single_layer_break_is_refused_and_names_only_that_layer() {
     let unknown_key = format!("sk_live_{}", "A".repeat(43));
 
     // (what, client, key, token, status, the layer that failed)
-    let breaks: Vec<(&str, reqwest::Client, Option<&str>, Option<&str>, u16, &str)> = vec![
+    type Break<'a> = (&'a str, reqwest::Client, Option<&'a str>, Option<&'a str>, u16, &'a str);
+    let breaks: Vec<Break<'_>> = vec![
         ("no key", a.clone(), None, Some(&good), 401, "api key"),
         ("unknown key", a.clone(), Some(&unknown_key), Some(&good), 401, "api key"),
         ("revoked key", a.clone(), Some(&revoked), Some(&good), 401, "api key"),
