@@ -43,6 +43,49 @@ pub enum Command {
     Fuzz(FuzzArgs),
     /// Which method fits what you are building: the recommendation, why, measured figures, the cases that matter.
     Advise(AdviseArgs),
+    /// Join a Locust master as a worker and run authbench scenarios as its users.
+    Worker(WorkerArgs),
+    /// Write the master-side locustfile for `authbench worker` runs.
+    Locustfile(LocustfileArgs),
+}
+
+/// `authbench worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The Locust master's HOST:PORT (its --master-bind-port, 5557 by default).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub master: String,
+    /// Target profile (TOML), read here: no credential crosses the wire.
+    /// Default: the reference servers, started as a child process.
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
+    /// This worker's node id (default: host name and a random suffix, as Locust's).
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Write this worker's own counts and histograms into DIR/worker-<node id>.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seconds to keep trying to reach the master before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub connect_timeout: f64,
+    /// Seconds without an answer from the master before reconnecting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub master_timeout: f64,
+}
+
+/// `authbench locustfile`.
+#[derive(Debug, Args)]
+pub struct LocustfileArgs {
+    /// The scenarios, comma-separated, each with an optional weight
+    /// (`baseline,api_key:3,jwt-es256`). Default: all of them.
+    #[arg(long, value_name = "LIST")]
+    pub scenarios: Option<String>,
+    /// Requests per second per user, unless the master's --authbench-rate says otherwise.
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 10.0)]
+    pub rate: f64,
+    /// Write it to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `authbench advise`.
@@ -335,6 +378,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(args) => crate::report::run(args),
         Command::Fuzz(args) => crate::fuzz::command(args),
         Command::Advise(args) => crate::advise::command(args),
+        Command::Worker(args) => crate::worker::command(args),
+        Command::Locustfile(args) => crate::worker::locustfile::command(args),
     }
 }
 

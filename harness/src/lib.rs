@@ -20,3 +20,4 @@ pub mod overhead;
 pub mod report;
 pub mod serve;
 pub mod target;
+pub mod worker;

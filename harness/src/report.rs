@@ -46,10 +46,11 @@ pub fn load(path: &Path, flag: &str) -> anyhow::Result<Saved> {
             path.display()
         ),
         other => bail!(
-            "{flag} {}: schema `{other}` is not one `report` reads ({} or {})",
+            "{flag} {}: schema `{other}` is not one `report` reads ({}, {} or {})",
             path.display(),
             authbench_reports::model::SCHEMA,
-            authbench_reports::compare::SCHEMA
+            authbench_reports::compare::SCHEMA,
+            crate::worker::merge::SCHEMA
         ),
     };
     parsed.with_context(|| format!("{flag} {}: not a valid {schema} file", path.display()))
@@ -66,6 +67,9 @@ fn render(saved: &Saved, format: Format, out: &mut dyn std::io::Write) -> std::i
 pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
     if !(args.threshold.is_finite() && args.threshold >= 0.0) {
         bail!("--threshold must be a percentage of 0 or more");
+    }
+    if crate::worker::merge::is_saved(&args.input) {
+        return crate::worker::merge::command(&args);
     }
     let saved = load(&args.input, "--in")?;
     let format: Format = args.format.into();

@@ -457,13 +457,25 @@ fn compare(
     Ok(Row { label: config.label.clone(), load, baseline, method, credential_header_bytes })
 }
 
-/// Runs `overhead`; `progress` gets a line per configuration.
-pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Report> {
-    let child = match &options.target {
+/// The target a load command runs against: the profile given, or the
+/// reference servers as a child process (stopped when this is dropped).
+pub(crate) struct LoadTarget {
+    /// The reference servers, when no profile was given.
+    _child: Option<ChildServer>,
+    /// The target, the forge and the client.
+    pub(crate) shared: Shared,
+    /// Where server CPU time comes from.
+    pub(crate) cpu: cpu::CpuSource,
+}
+
+/// Loads `target` (or starts the reference servers) and checks that every
+/// URL it names answers.
+pub(crate) async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
+    let child = match target {
         Some(_) => None,
         None => Some(start_child_server()?),
     };
-    let profile: &Path = match (&options.target, &child) {
+    let profile: &Path = match (target, &child) {
         (Some(p), _) => p,
         (None, Some(c)) => &c.profile,
         (None, None) => unreachable!("a child server runs whenever --target is absent"),
@@ -479,14 +491,20 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
             );
         }
     }
-    let name = target.name.clone();
     let cpu = match (&child, &target.metrics_url) {
         (Some(c), _) => cpu::CpuSource::Proc(c.child.id()),
         (None, Some(url)) => cpu::CpuSource::Metrics { url: url.clone(), client: client.clone() },
         (None, None) => cpu::CpuSource::None,
     };
-    let shared = Shared::new(Forge::new(Arc::new(target)), client);
-    let (baseline, configs) = configurations(&shared, !options.new_connection).await?;
+    Ok(LoadTarget { _child: child, shared: Shared::new(Forge::new(Arc::new(target)), client), cpu })
+}
+
+/// Runs `overhead`; `progress` gets a line per configuration.
+pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Report> {
+    let loaded = load_target(options.target.as_deref()).await?;
+    let (shared, cpu) = (&loaded.shared, &loaded.cpu);
+    let name = shared.forge.target().name.clone();
+    let (baseline, configs) = configurations(shared, !options.new_connection).await?;
     let configs: Vec<_> =
         configs.into_iter().filter(|c| selected(&c.label, &options.methods)).collect();
     if configs.is_empty() {
@@ -509,7 +527,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
             LoadChoice::Sweep => {
                 progress("measuring baseline capacity");
                 let clock = Instant::now();
-                let side = measure(&opts, &baseline, Load::Max, opts.duration, &cpu)?;
+                let side = measure(&opts, &baseline, Load::Max, opts.duration, cpu)?;
                 let c = side.measured.rate();
                 if c <= 0.0 {
                     bail!(
@@ -528,12 +546,12 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
         for config in &configs {
             for load in &loads {
                 progress(&format!("{} at {}", config.label, report::describe_load(*load)));
-                rows.push(compare(&opts, &baseline, config, *load, &cpu)?);
+                rows.push(compare(&opts, &baseline, config, *load, cpu)?);
             }
         }
         Ok((rows, capacity))
     })?;
-    drop(child);
+    drop(loaded);
     Ok(Report { target: name, started_at, options, cpu_source, rows, capacity })
 }
 

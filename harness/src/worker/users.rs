@@ -1,0 +1,259 @@
+//! The users a worker runs. A user of a scenario is an open-loop arrival
+//! stream: it sends at its rate whatever the answers do, each request timed
+//! from its *intended* send time (so a slow target is not hidden by a user
+//! waiting on it), on kept-alive connections shared by the scenario.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use super::stats::Stats;
+use crate::overhead::generator::Endpoint;
+
+/// Requests one user may have in flight; a send due beyond that is dropped
+/// (and counted): the target cannot keep up with the arrival rate.
+pub const MAX_IN_FLIGHT_PER_USER: usize = 64;
+
+/// A send is late when it starts more than this after its intended time
+/// (tokio's timer wheel ticks in milliseconds: a millisecond is its noise).
+pub const LATE_AFTER: Duration = Duration::from_millis(5);
+
+/// How long stopping users waits for their requests in flight.
+pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(2);
+
+/// A scenario a worker can run: a Locust user class name and its endpoint.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The authbench label (`api_key`, `jwt-es256`, …).
+    pub label: String,
+    /// The endpoint, with its credential.
+    pub endpoint: Endpoint,
+}
+
+/// The Locust user class name of authbench scenario `label`: a Python identifier.
+pub fn class_name(label: &str) -> String {
+    label.replace('-', "_")
+}
+
+type Sender = http1::SendRequest<Empty<Bytes>>;
+
+struct Run {
+    scenario: Scenario,
+    idle: Mutex<Vec<Sender>>,
+}
+
+struct User {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Every user of this worker.
+pub struct Users {
+    runs: BTreeMap<String, Arc<Run>>,
+    users: BTreeMap<String, Vec<User>>,
+    stats: Arc<Mutex<Stats>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Users {
+    /// Users of `scenarios`, recording into `stats`.
+    pub fn new(scenarios: Vec<Scenario>, stats: Arc<Mutex<Stats>>) -> Users {
+        let runs = scenarios
+            .into_iter()
+            .map(|s| (class_name(&s.label), Arc::new(Run { scenario: s, idle: Mutex::new(Vec::new()) })))
+            .collect();
+        Users { runs, users: BTreeMap::new(), stats }
+    }
+
+    /// The class names this worker can run.
+    pub fn classes(&self) -> Vec<String> {
+        self.runs.keys().cloned().collect()
+    }
+
+    /// Users running per class, every known class listed.
+    pub fn counts(&self) -> Vec<(String, u64)> {
+        self.runs
+            .keys()
+            .map(|c| (c.clone(), self.users.get(c).map_or(0, |u| u.len() as u64)))
+            .collect()
+    }
+
+    /// Users running in all.
+    pub fn total(&self) -> u64 {
+        self.users.values().map(|u| u.len() as u64).sum()
+    }
+
+    /// Brings each class to its wanted count, each user sending `rate`
+    /// requests per second. Returns the classes this worker cannot run.
+    pub async fn set(&mut self, wanted: &[(String, u64)], rate: f64) -> Vec<String> {
+        let mut unknown = Vec::new();
+        for (class, count) in wanted {
+            let Some(run) = self.runs.get(class).cloned() else {
+                if *count > 0 {
+                    unknown.push(class.clone());
+                }
+                continue;
+            };
+            let running = self.users.entry(class.clone()).or_default();
+            let count = *count as usize;
+            while running.len() < count {
+                running.push(spawn_user(Arc::clone(&run), Arc::clone(&self.stats), rate));
+            }
+            let mut stopping = Vec::new();
+            while running.len() > count {
+                stopping.extend(running.pop());
+            }
+            stop_all(stopping).await;
+        }
+        // Classes the master did not mention have no users on this worker.
+        let mentioned: Vec<&String> = wanted.iter().map(|(c, _)| c).collect();
+        let idle: Vec<String> =
+            self.users.keys().filter(|c| !mentioned.contains(c)).cloned().collect();
+        for class in idle {
+            stop_all(self.users.remove(&class).unwrap_or_default()).await;
+        }
+        self.freeze_idle_scenarios();
+        unknown
+    }
+
+    /// Stops every user, waiting for their requests in flight.
+    pub async fn stop(&mut self) {
+        let users: Vec<User> = std::mem::take(&mut self.users).into_values().flatten().collect();
+        stop_all(users).await;
+        self.freeze_idle_scenarios();
+    }
+
+    /// A scenario without users stops its clock.
+    fn freeze_idle_scenarios(&self) {
+        let mut stats = lock(&self.stats);
+        for (class, run) in &self.runs {
+            if self.users.get(class).is_none_or(Vec::is_empty)
+                && let Some(s) = stats.scenarios.get_mut(&run.scenario.label)
+                && let Some(started) = s.started.take()
+            {
+                s.elapsed += started.elapsed();
+            }
+        }
+    }
+}
+
+async fn stop_all(users: Vec<User>) {
+    let mut tasks = Vec::new();
+    for u in users {
+        let _ = u.stop.send(());
+        tasks.push(u.task);
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+fn spawn_user(run: Arc<Run>, stats: Arc<Mutex<Stats>>, rate: f64) -> User {
+    let (stop, stopped) = oneshot::channel();
+    {
+        let mut s = lock(&stats);
+        if s.started_at.is_none() {
+            s.started_at = Some(super::stats::unix_now());
+        }
+        let scenario = s.scenario(&run.scenario.label);
+        if scenario.started.is_none() {
+            scenario.started = Some(Instant::now());
+        }
+    }
+    let task = tokio::spawn(user(run, stats, rate, stopped));
+    User { stop, task }
+}
+
+/// One user: an arrival every `1/rate` seconds from a random phase, each
+/// request a task of its own so the stream does not wait for answers.
+async fn user(run: Arc<Run>, stats: Arc<Mutex<Stats>>, rate: f64, mut stopped: oneshot::Receiver<()>) {
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    // Users started together would send together: spread them over a period.
+    let offset = period.mul_f64(rand::random::<f64>());
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut in_flight = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            intended = ticks.tick() => {
+                let intended = intended.into_std();
+                {
+                    let mut s = lock(&stats);
+                    let scenario = s.scenario(&run.scenario.label);
+                    scenario.intended += 1;
+                    if intended.elapsed() > LATE_AFTER {
+                        scenario.late += 1;
+                    }
+                    if in_flight.len() >= MAX_IN_FLIGHT_PER_USER {
+                        scenario.dropped += 1;
+                        continue;
+                    }
+                }
+                in_flight.spawn(send(Arc::clone(&run), Arc::clone(&stats), intended));
+            }
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+        }
+    }
+    // Requests in flight finish (and count); past the grace they are
+    // abandoned and counted nowhere, on this worker or the master.
+    let _ = tokio::time::timeout(IN_FLIGHT_GRACE, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    in_flight.abort_all();
+}
+
+fn request(endpoint: &Endpoint) -> Result<hyper::Request<Empty<Bytes>>, String> {
+    let (path, host) = crate::client::target_and_host(&endpoint.url);
+    let mut builder = hyper::Request::get(path).header(hyper::header::HOST, host);
+    for (name, value) in &endpoint.headers {
+        builder = builder.header(name, value);
+    }
+    // A one-use credential (a DPoP proof) is minted per request, as a client does.
+    if let Some(pool) = &endpoint.one_use {
+        builder = builder.header(&pool.name, pool.mint_one()?);
+    }
+    builder.body(Empty::new()).map_err(|e| e.to_string())
+}
+
+async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
+    let endpoint = &run.scenario.endpoint;
+    let idle = lock(&run.idle).pop();
+    let result = async {
+        let mut sender = match idle {
+            Some(s) => s,
+            None => crate::overhead::generator::connect_to(&endpoint.url, &endpoint.tls).await?,
+        };
+        let request = request(endpoint)?;
+        sender.ready().await.map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((status, body.len() as u64, sender))
+    }
+    .await;
+    let latency = intended.elapsed();
+    let mut s = lock(&stats);
+    let scenario = s.scenario(&run.scenario.label);
+    match result {
+        Ok((status, length, sender)) => {
+            lock(&run.idle).push(sender);
+            if (200..300).contains(&status) {
+                scenario.success(latency, length);
+            } else {
+                scenario.failure(latency, format!("HTTP {status}"));
+            }
+        }
+        Err(e) => scenario.failure(latency, e),
+    }
+}
