@@ -74,10 +74,8 @@ fn locust_counts(csv: &Path) -> (u64, u64) {
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
     let (requests, failures, name) = (col("Request Count"), col("Failure Count"), col("Name"));
-    let row: Vec<&str> = lines
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|r| r[name] == "Aggregated")
-        .unwrap();
+    let row: Vec<&str> =
+        lines.map(|l| l.split(',').collect::<Vec<_>>()).find(|r| r[name] == "Aggregated").unwrap();
     (row[requests].parse().unwrap(), row[failures].parse().unwrap())
 }
 
@@ -137,8 +135,8 @@ fn run_with(version: &str) {
     let files: Vec<_> = std::fs::read_dir(dir.path().join("workers")).unwrap().collect();
     assert_eq!(files.len(), 2);
     for f in files {
-        let w: Value = serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap())
-            .unwrap();
+        let w: Value =
+            serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
         for s in w["scenarios"].as_object().unwrap().values() {
             own += s["ok"].as_u64().unwrap() + s["failed"].as_u64().unwrap();
         }

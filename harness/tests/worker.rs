@@ -93,10 +93,8 @@ impl Seen {
                 self.failures += get(total, "num_failures").unwrap().as_u64().unwrap();
                 // Each entry's requests add up to the total.
                 let entries = get(&m.data, "stats").unwrap().as_array().unwrap();
-                let sum: u64 = entries
-                    .iter()
-                    .map(|e| get(e, "num_requests").unwrap().as_u64().unwrap())
-                    .sum();
+                let sum: u64 =
+                    entries.iter().map(|e| get(e, "num_requests").unwrap().as_u64().unwrap()).sum();
                 assert_eq!(sum, get(total, "num_requests").unwrap().as_u64().unwrap());
             }
             "authbench_histograms" => {
@@ -114,7 +112,9 @@ fn spawn_message(node: &str, timestamp: f64, counts: &[(&str, u64)]) -> Message 
             ("timestamp", Value::from(timestamp)),
             (
                 "user_classes_count",
-                Value::Map(counts.iter().map(|(c, n)| (Value::from(*c), Value::from(*n))).collect()),
+                Value::Map(
+                    counts.iter().map(|(c, n)| (Value::from(*c), Value::from(*n))).collect(),
+                ),
             ),
             ("host", Value::from("")),
             ("stop_timeout", Value::Nil),
@@ -196,7 +196,8 @@ async fn ack_spawn_stop_ready_and_quit_flushing_the_stats() {
     master.expect("stats", &mut seen).await;
     master.expect("authbench_histograms", &mut seen).await;
     drop(master);
-    let stats = tokio::time::timeout(Duration::from_secs(10), worker).await.unwrap().unwrap().unwrap();
+    let stats =
+        tokio::time::timeout(Duration::from_secs(10), worker).await.unwrap().unwrap().unwrap();
     let mine: u64 = stats.scenarios.values().map(|s| s.ok + s.failed).sum();
     assert_eq!(mine, seen.requests);
     embedded.stop().await;

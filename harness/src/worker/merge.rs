@@ -106,7 +106,9 @@ pub fn report(merged: &Merged, source: &Path) -> Report {
     let total_rate: f64 = merged
         .scenarios
         .values()
-        .map(|m| if m.elapsed.is_zero() { 0.0 } else { m.intended as f64 / m.elapsed.as_secs_f64() })
+        .map(
+            |m| if m.elapsed.is_zero() { 0.0 } else { m.intended as f64 / m.elapsed.as_secs_f64() },
+        )
         .sum();
     let rows = merged
         .scenarios
@@ -174,7 +176,8 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
         bail!("--in {}: no worker measured anything yet", args.input.display());
     }
     let report = report(&merged, &args.input);
-    let json = format!("{}\n", serde_json::to_string_pretty(&crate::overhead::report::to_json(&report))?);
+    let json =
+        format!("{}\n", serde_json::to_string_pretty(&crate::overhead::report::to_json(&report))?);
     let mut table = crate::overhead::report::to_table(&report);
     if !merged.scenarios.contains_key("baseline") {
         table.push_str(

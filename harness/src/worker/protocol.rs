@@ -130,9 +130,7 @@ impl FromMaster {
     /// with the reason, so that it is logged and skipped.
     pub fn parse(message: &Message) -> FromMaster {
         match message.kind.as_str() {
-            "ack" => FromMaster::Ack(
-                get(&message.data, "index").and_then(|i| i.as_i64()),
-            ),
+            "ack" => FromMaster::Ack(get(&message.data, "index").and_then(|i| i.as_i64())),
             "spawn" => match parse_spawn(&message.data) {
                 Some(spawn) => FromMaster::Spawn(spawn),
                 None => FromMaster::Other("spawn (malformed: no user_classes_count)".to_owned()),
@@ -212,7 +210,7 @@ mod tests {
         // fixarray of 3, then the type string.
         assert_eq!(bytes[0], 0x93);
         assert_eq!(Message::decode(&bytes).unwrap(), m);
-        assert_eq!(Message::decode(&bytes[..bytes.len() - 1]).map(|_| ()).is_err(), true);
+        assert!(Message::decode(&bytes[..bytes.len() - 1]).is_err());
         let mut extra = bytes.clone();
         extra.push(0xc0);
         assert!(Message::decode(&extra).is_err());
@@ -230,10 +228,7 @@ mod tests {
             "spawn",
             map([
                 ("timestamp", Value::from(1700000000.5)),
-                (
-                    "user_classes_count",
-                    Value::Map(vec![(Value::from("api_key"), Value::from(3))]),
-                ),
+                ("user_classes_count", Value::Map(vec![(Value::from("api_key"), Value::from(3))])),
                 ("host", Value::Nil),
                 ("stop_timeout", Value::Nil),
                 ("parsed_options", map([("authbench_rate", Value::from(20.0))])),
@@ -246,7 +241,10 @@ mod tests {
         assert_eq!(get(&job.options, "authbench_rate").and_then(number), Some(20.0));
         let ack = Message::new("ack", map([("index", Value::from(2))]), "w1");
         assert_eq!(FromMaster::parse(&ack), FromMaster::Ack(Some(2)));
-        assert_eq!(FromMaster::parse(&Message::new("ack", Value::Nil, "w1")), FromMaster::Ack(None));
+        assert_eq!(
+            FromMaster::parse(&Message::new("ack", Value::Nil, "w1")),
+            FromMaster::Ack(None)
+        );
         let unknown = Message::new("update_user_class", Value::Nil, "w1");
         assert_eq!(FromMaster::parse(&unknown), FromMaster::Other("update_user_class".into()));
         let broken = Message::new("spawn", Value::Nil, "w1");

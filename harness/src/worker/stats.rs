@@ -96,11 +96,11 @@ impl LocustEntry {
 
     /// Adds `other` (for the total), as Locust's `StatsEntry.extend` does.
     pub fn extend(&mut self, other: &LocustEntry) {
-        self.last_request_timestamp = match (self.last_request_timestamp, other.last_request_timestamp)
-        {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.last_request_timestamp =
+            match (self.last_request_timestamp, other.last_request_timestamp) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
         self.start_time = self.start_time.min(other.start_time);
         self.num_requests += other.num_requests;
         self.num_failures += other.num_failures;

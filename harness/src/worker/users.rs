@@ -69,7 +69,9 @@ impl Users {
     pub fn new(scenarios: Vec<Scenario>, stats: Arc<Mutex<Stats>>) -> Users {
         let runs = scenarios
             .into_iter()
-            .map(|s| (class_name(&s.label), Arc::new(Run { scenario: s, idle: Mutex::new(Vec::new()) })))
+            .map(|s| {
+                (class_name(&s.label), Arc::new(Run { scenario: s, idle: Mutex::new(Vec::new()) }))
+            })
             .collect();
         Users { runs, users: BTreeMap::new(), stats }
     }
@@ -175,7 +177,12 @@ fn spawn_user(run: Arc<Run>, stats: Arc<Mutex<Stats>>, rate: f64) -> User {
 
 /// One user: an arrival every `1/rate` seconds from a random phase, each
 /// request a task of its own so the stream does not wait for answers.
-async fn user(run: Arc<Run>, stats: Arc<Mutex<Stats>>, rate: f64, mut stopped: oneshot::Receiver<()>) {
+async fn user(
+    run: Arc<Run>,
+    stats: Arc<Mutex<Stats>>,
+    rate: f64,
+    mut stopped: oneshot::Receiver<()>,
+) {
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Users started together would send together: spread them over a period.
     let offset = period.mul_f64(rand::random::<f64>());
