@@ -106,6 +106,10 @@ impl Seen {
 }
 
 fn spawn_message(node: &str, timestamp: f64, counts: &[(&str, u64)]) -> Message {
+    spawn_at_rate(node, timestamp, counts, 40.0)
+}
+
+fn spawn_at_rate(node: &str, timestamp: f64, counts: &[(&str, u64)], rate: f64) -> Message {
     Message::new(
         "spawn",
         map([
@@ -118,7 +122,7 @@ fn spawn_message(node: &str, timestamp: f64, counts: &[(&str, u64)]) -> Message 
             ),
             ("host", Value::from("")),
             ("stop_timeout", Value::Nil),
-            ("parsed_options", map([("authbench_rate", Value::from(40.0))])),
+            ("parsed_options", map([("authbench_rate", Value::from(rate))])),
         ]),
         node,
     )
@@ -250,4 +254,51 @@ fn protocol_values_are_plain_msgpack() {
     let m = protocol::client_ready("n");
     let bytes = m.encode();
     assert_eq!(&bytes[..14], b"\x93\xacclient_ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_run_as_users_each_step_measured() {
+    let embedded = Embedded::start(&[]).await.unwrap();
+    let scenarios = scenarios_for(&embedded.profile_path()).await.unwrap();
+    let mut master = Master::bind(0).await;
+    let node = "journey-host_00000000000000000000000000000002";
+    let worker = tokio::spawn({
+        let options = options(master.port, node);
+        async move { run(&options, scenarios).await }
+    });
+    let mut seen = Seen::default();
+    master.expect("client_ready", &mut seen).await;
+    master.send(&Message::new("ack", Value::Nil, node)).await;
+    let counts = [("oauth2_journey", 1), ("api_key_rotation", 1), ("mtls_users", 1)];
+    master.send(&spawn_at_rate(node, 1.0, &counts, 4.0)).await;
+    let complete = master.expect("spawning_complete", &mut seen).await;
+    assert_eq!(get(&complete.data, "user_count").unwrap().as_u64(), Some(3));
+    // Until a report shows the journeys' steps, each under its own name and method.
+    let mut steps: Vec<(String, String)> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !steps.iter().any(|(n, _)| n == "api-key: revoked key refused") {
+        assert!(Instant::now() < deadline, "steps seen: {steps:?}");
+        let stats = master.expect("stats", &mut seen).await;
+        for e in get(&stats.data, "stats").unwrap().as_array().unwrap() {
+            let name = get(e, "name").unwrap().as_str().unwrap().to_owned();
+            let method = get(e, "method").unwrap().as_str().unwrap().to_owned();
+            if !steps.contains(&(name.clone(), method.clone())) {
+                steps.push((name, method));
+            }
+        }
+    }
+    for step in [
+        ("oauth2: token (code)", "POST"),
+        ("oauth2: resource", "GET"),
+        ("admin: create key", "POST"),
+        ("mtls-users", "GET"),
+    ] {
+        assert!(steps.contains(&(step.0.to_owned(), step.1.to_owned())), "{step:?} in {steps:?}");
+    }
+    assert_eq!(seen.failures, 0, "a journey step failed");
+    master.send(&Message::new("quit", Value::Nil, node)).await;
+    master.expect("authbench_histograms", &mut seen).await;
+    drop(master);
+    tokio::time::timeout(Duration::from_secs(10), worker).await.unwrap().unwrap().unwrap();
+    embedded.stop().await;
 }

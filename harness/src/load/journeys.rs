@@ -72,7 +72,7 @@ impl Context {
     }
 
     /// A client builder trusting the target's CA (or the system's roots).
-    fn client_builder(&self) -> Result<reqwest::ClientBuilder, String> {
+    pub fn client_builder(&self) -> Result<reqwest::ClientBuilder, String> {
         let mut builder = reqwest::Client::builder()
             .timeout(crate::conform::REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -110,8 +110,70 @@ fn custom(message: impl Into<String>) -> Box<TransactionError> {
 }
 
 /// `api-key-rotation`: the user's key in use (id, key), in goose's session data.
-#[derive(Clone)]
-struct CurrentKey(String, String);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentKey(String, String);
+
+/// A boxed future, for the object-safe [`Steps`].
+pub type StepFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a journey sends its requests and has them measured: goose's user for
+/// `load`, a worker's user for `worker`. The journeys are written once
+/// against it.
+pub trait Steps: Send {
+    /// A request builder on this user's client.
+    fn builder(
+        &mut self,
+        method: reqwest::Method,
+        url: &Url,
+    ) -> Result<reqwest::RequestBuilder, String>;
+    /// Sends `builder`, measured as `name`, expecting `expect`: the response,
+    /// or `None` when none came (already counted as a failure).
+    fn send<'a>(
+        &'a mut self,
+        name: &'a str,
+        builder: reqwest::RequestBuilder,
+        expect: u16,
+    ) -> StepFuture<'a, Result<Option<reqwest::Response>, String>>;
+}
+
+/// [`Steps`] on a goose user.
+struct GooseSteps<'u>(&'u mut GooseUser);
+
+fn goose_method(method: &reqwest::Method) -> GooseMethod {
+    match *method {
+        reqwest::Method::POST => GooseMethod::Post,
+        reqwest::Method::PUT => GooseMethod::Put,
+        reqwest::Method::DELETE => GooseMethod::Delete,
+        _ => GooseMethod::Get,
+    }
+}
+
+impl Steps for GooseSteps<'_> {
+    fn builder(
+        &mut self,
+        method: reqwest::Method,
+        url: &Url,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        self.0.get_request_builder(&goose_method(&method), url.as_str()).map_err(|e| e.to_string())
+    }
+
+    fn send<'a>(
+        &'a mut self,
+        name: &'a str,
+        builder: reqwest::RequestBuilder,
+        expect: u16,
+    ) -> StepFuture<'a, Result<Option<reqwest::Response>, String>> {
+        Box::pin(async move {
+            let method = builder
+                .try_clone()
+                .and_then(|b| b.build().ok())
+                .map_or(GooseMethod::Get, |r| goose_method(r.method()));
+            let response =
+                send(self.0, name, builder, method, expect).await.map_err(|e| e.to_string())?;
+            Ok(response.response.ok())
+        })
+    }
+}
 
 /// Builds the scenario `name` with `weight`; fails, naming what the target
 /// profile lacks, when it cannot run against this target.
@@ -251,21 +313,25 @@ fn setup_own_certificate(
     sc: Arc<ScenarioContext>,
 ) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
     Box::pin(async move {
-        let m = sc.ctx.shared.forge.target().mtls.as_ref().ok_or_else(|| custom("no [mtls]"))?;
-        let (ca_cert, ca_key) = m.client_ca.as_ref().ok_or_else(|| custom("no client CA"))?;
-        let ca = authbench_servers::mtls::pki::ClientCa::from_pem(ca_cert, ca_key)
-            .map_err(|e| custom(format!("the client CA: {e}")))?;
-        use rustls_pki_types::pem::PemObject as _;
-        let leaf = rustls_pki_types::CertificateDer::pem_slice_iter(&m.client.chain_pem)
-            .next()
-            .and_then(Result::ok)
-            .ok_or_else(|| custom("the profile's client certificate does not parse"))?;
-        let (chain, key) = ca.mint_like(&leaf).map_err(|e| custom(e.to_string()))?;
-        let identity = reqwest::Identity::from_pem(format!("{chain}{key}").as_bytes())
-            .map_err(|e| custom(e.to_string()))?;
+        let identity = own_certificate(&sc.ctx).map_err(custom)?;
         let builder = sc.ctx.client_builder().map_err(custom)?.identity(identity);
         install(user, builder).await
     })
+}
+
+/// A fresh certificate like the profile's `[mtls]` one, from its client CA.
+pub fn own_certificate(ctx: &Context) -> Result<reqwest::Identity, String> {
+    let m = ctx.shared.forge.target().mtls.as_ref().ok_or("no [mtls]")?;
+    let (ca_cert, ca_key) = m.client_ca.as_ref().ok_or("no client CA")?;
+    let ca = authbench_servers::mtls::pki::ClientCa::from_pem(ca_cert, ca_key)
+        .map_err(|e| format!("the client CA: {e}"))?;
+    use rustls_pki_types::pem::PemObject as _;
+    let leaf = rustls_pki_types::CertificateDer::pem_slice_iter(&m.client.chain_pem)
+        .next()
+        .and_then(Result::ok)
+        .ok_or("the profile's client certificate does not parse")?;
+    let (chain, key) = ca.mint_like(&leaf).map_err(|e| e.to_string())?;
+    reqwest::Identity::from_pem(format!("{chain}{key}").as_bytes()).map_err(|e| e.to_string())
 }
 
 /// Sends one request goose measures, named `name`, expecting `expect`.
@@ -305,15 +371,15 @@ fn call_method(
 
 /// POSTs a form to the token or revocation endpoint with the profile client's credentials.
 async fn oauth_post(
-    user: &mut GooseUser,
+    steps: &mut dyn Steps,
     ctx: &Context,
     name: &str,
     url: &Url,
     fields: &[(&str, &str)],
-) -> Result<Option<Value>, Box<TransactionError>> {
-    let t = ctx.shared.forge.target().oauth2.as_ref().ok_or_else(|| custom("no [oauth2]"))?;
+) -> Result<Option<Value>, String> {
+    let t = ctx.shared.forge.target().oauth2.as_ref().ok_or("no [oauth2]")?;
     let mut form: Vec<(&str, &str)> = fields.to_vec();
-    let mut builder = user.get_request_builder(&GooseMethod::Post, url.as_str())?;
+    let mut builder = steps.builder(reqwest::Method::POST, url)?;
     match &t.client_secret {
         Some(secret) => {
             builder = builder.basic_auth(
@@ -326,153 +392,156 @@ async fn oauth_post(
     let body: String =
         url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let builder = builder.header("content-type", "application/x-www-form-urlencoded").body(body);
-    let response = send(user, name, builder, GooseMethod::Post, 200).await?;
-    match response.response {
-        Ok(r) if r.status().is_success() => Ok(r.json::<Value>().await.ok()),
+    match steps.send(name, builder, 200).await? {
+        Some(r) if r.status().is_success() => Ok(r.json::<Value>().await.ok()),
         _ => Ok(None),
     }
 }
 
 async fn call_resource(
-    user: &mut GooseUser,
+    steps: &mut dyn Steps,
     url: &Url,
     name: &str,
     token: &str,
-) -> TransactionResult {
-    let builder = user
-        .get_request_builder(&GooseMethod::Get, url.as_str())?
+) -> Result<(), String> {
+    let builder = steps
+        .builder(reqwest::Method::GET, url)?
         .header("authorization", format!("Bearer {token}"));
-    send(user, name, builder, GooseMethod::Get, 200).await?;
+    steps.send(name, builder, 200).await?;
     Ok(())
+}
+
+fn oauth_journey(
+    user: &mut GooseUser,
+    sc: Arc<ScenarioContext>,
+) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
+    Box::pin(async move { run_oauth_journey(&mut GooseSteps(user), &sc.ctx).await.map_err(custom) })
 }
 
 /// Log in (the authorization walk by the harness, the code exchange
 /// measured), call, refresh, call, revoke. Without a login in the profile,
 /// the client-credentials grant stands in for the log-in, and there is no
 /// refresh.
-fn oauth_journey(
-    user: &mut GooseUser,
-    sc: Arc<ScenarioContext>,
-) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
-    Box::pin(async move {
-        let ctx = &sc.ctx;
-        let session = crate::oauth::Session::open(&ctx.shared)
+pub async fn run_oauth_journey(steps: &mut dyn Steps, ctx: &Context) -> Result<(), String> {
+    let session = crate::oauth::Session::open(&ctx.shared)
+        .await
+        .map_err(|v| format!("OAuth metadata: {}", v.reason.unwrap_or_default()))?;
+    let token_url = session.meta.token_endpoint.clone();
+    let resource = session.t.resource_url.clone();
+    let tokens = if session.t.login.is_some() {
+        let req = session.auth_request();
+        let code = session
+            .code_for(&req)
             .await
-            .map_err(|v| custom(format!("OAuth metadata: {}", v.reason.unwrap_or_default())))?;
-        let token_url = session.meta.token_endpoint.clone();
-        let resource = session.t.resource_url.clone();
-        let tokens = if session.t.login.is_some() {
-            let req = session.auth_request();
-            let code = session
-                .code_for(&req)
-                .await
-                .map_err(|v| custom(format!("log-in: {}", v.reason.unwrap_or_default())))?;
-            let redirect = session.t.redirect_uri.to_string();
-            let mut fields = vec![
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", redirect.as_str()),
-                ("code_verifier", req.pkce.verifier.as_str()),
-            ];
-            if let Some(r) = &session.t.resource {
-                fields.push(("resource", r));
-            }
-            oauth_post(user, ctx, "oauth2: token (code)", &token_url, &fields).await?
-        } else {
-            let mut fields = vec![("grant_type", "client_credentials")];
-            if let Some(scope) = &session.t.scope {
-                fields.push(("scope", scope));
-            }
-            oauth_post(user, ctx, "oauth2: token (client credentials)", &token_url, &fields).await?
-        };
-        // A failed step is already a failed request in goose's metrics.
-        let Some(tokens) = tokens else { return Ok(()) };
-        let Some(access) = tokens["access_token"].as_str().map(str::to_owned) else {
-            return Err(custom("the token response has no access_token"));
-        };
-        call_resource(user, &resource, "oauth2: resource", &access).await?;
-        // Revoke what the session holds last: the (rotated) refresh token,
-        // which ends the grant, or else the access token.
-        let mut last = (access, "access_token");
-        if let Some(refresh) = tokens["refresh_token"].as_str() {
-            last = (refresh.to_owned(), "refresh_token");
-            let fields = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
-            if let Some(fresh) =
-                oauth_post(user, ctx, "oauth2: token (refresh)", &token_url, &fields).await?
-                && let Some(a) = fresh["access_token"].as_str()
-            {
-                call_resource(user, &resource, "oauth2: resource (refreshed)", a).await?;
-                if let Some(rotated) = fresh["refresh_token"].as_str() {
-                    last = (rotated.to_owned(), "refresh_token");
-                }
+            .map_err(|v| format!("log-in: {}", v.reason.unwrap_or_default()))?;
+        let redirect = session.t.redirect_uri.to_string();
+        let mut fields = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("code_verifier", req.pkce.verifier.as_str()),
+        ];
+        if let Some(r) = &session.t.resource {
+            fields.push(("resource", r));
+        }
+        oauth_post(steps, ctx, "oauth2: token (code)", &token_url, &fields).await?
+    } else {
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &session.t.scope {
+            fields.push(("scope", scope));
+        }
+        oauth_post(steps, ctx, "oauth2: token (client credentials)", &token_url, &fields).await?
+    };
+    // A failed step is already a failed request in the metrics.
+    let Some(tokens) = tokens else { return Ok(()) };
+    let Some(access) = tokens["access_token"].as_str().map(str::to_owned) else {
+        return Err("the token response has no access_token".to_owned());
+    };
+    call_resource(steps, &resource, "oauth2: resource", &access).await?;
+    // Revoke what the session holds last: the (rotated) refresh token,
+    // which ends the grant, or else the access token.
+    let mut last = (access, "access_token");
+    if let Some(refresh) = tokens["refresh_token"].as_str() {
+        last = (refresh.to_owned(), "refresh_token");
+        let fields = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+        if let Some(fresh) =
+            oauth_post(steps, ctx, "oauth2: token (refresh)", &token_url, &fields).await?
+            && let Some(a) = fresh["access_token"].as_str()
+        {
+            call_resource(steps, &resource, "oauth2: resource (refreshed)", a).await?;
+            if let Some(rotated) = fresh["refresh_token"].as_str() {
+                last = (rotated.to_owned(), "refresh_token");
             }
         }
-        if let Some(revocation) = session.meta.revocation_endpoint.clone() {
-            let fields = [("token", last.0.as_str()), ("token_type_hint", last.1)];
-            oauth_post(user, ctx, "oauth2: revoke", &revocation, &fields).await?;
-        }
-        Ok(())
-    })
+    }
+    if let Some(revocation) = session.meta.revocation_endpoint.clone() {
+        let fields = [("token", last.0.as_str()), ("token_type_hint", last.1)];
+        oauth_post(steps, ctx, "oauth2: revoke", &revocation, &fields).await?;
+    }
+    Ok(())
 }
 
-/// Creates a key, uses it, revokes the previous one and checks it is refused.
 fn rotation(
     user: &mut GooseUser,
     sc: Arc<ScenarioContext>,
 ) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
     Box::pin(async move {
-        let ctx = &sc.ctx;
-        let (admin, token) = ctx.admin.clone().ok_or_else(|| custom("no admin API"))?;
-        let a = ctx.shared.forge.target().api_key.as_ref().ok_or_else(|| custom("no [api_key]"))?;
-        let with_key = |builder: reqwest::RequestBuilder, key: &str| match (&a.header, &a.scheme) {
-            (Some(h), _) => builder.header(h.as_str(), key),
-            (None, Some(s)) => builder.header("authorization", format!("{s} {key}")),
-            (None, None) => builder,
-        };
-        let create = admin.join("api-keys").map_err(|e| custom(e.to_string()))?;
-        let body = serde_json::json!({
-            "client_id": format!("authbench-load-{}", user.weighted_users_index)
-        });
-        let builder = user
-            .get_request_builder(&GooseMethod::Post, create.as_str())?
-            .bearer_auth(&token)
-            .json(&body);
-        let response = send(user, "admin: create key", builder, GooseMethod::Post, 201).await?;
-        let view = match response.response {
-            Ok(r) if r.status().as_u16() == 201 => r.json::<Value>().await.ok(),
-            _ => None,
-        };
-        let Some((id, key)) = view.as_ref().and_then(|v| {
-            let id: &str = v.get("id")?.as_str()?;
-            let key: &str = v.get("key")?.as_str()?;
-            Some((String::from(id), String::from(key)))
-        }) else {
-            return Ok(());
-        };
-        for _ in 0..2 {
-            let builder =
-                with_key(user.get_request_builder(&GooseMethod::Get, a.url.as_str())?, &key);
-            send(user, "api-key: new key", builder, GooseMethod::Get, 200).await?;
-        }
         let previous = user.get_session_data::<CurrentKey>().cloned();
-        if let Some(CurrentKey(old_id, old_key)) = previous {
-            let revoke = admin
-                .join(&format!("api-keys/{old_id}/revoke"))
-                .map_err(|e| custom(e.to_string()))?;
-            let builder = user
-                .get_request_builder(&GooseMethod::Post, revoke.as_str())?
-                .bearer_auth(&token)
-                .json(&serde_json::json!({}));
-            send(user, "admin: revoke key", builder, GooseMethod::Post, 200).await?;
-            let builder =
-                with_key(user.get_request_builder(&GooseMethod::Get, a.url.as_str())?, &old_key);
-            let refused =
-                send(user, "api-key: revoked key refused", builder, GooseMethod::Get, 401).await?;
-            if refused.response.as_ref().is_ok_and(|r| r.status().is_success()) {
-                ctx.findings.fetch_add(1, Ordering::Relaxed);
-            }
+        let index = user.weighted_users_index;
+        let current =
+            run_rotation(&mut GooseSteps(user), &sc.ctx, index, previous).await.map_err(custom)?;
+        if let Some(key) = current {
+            user.set_session_data(key);
         }
-        user.set_session_data(CurrentKey(id, key));
         Ok(())
     })
+}
+
+/// Creates a key, uses it, revokes the previous one and checks it is
+/// refused; returns the key now in use (the user's next `previous`).
+pub async fn run_rotation(
+    steps: &mut dyn Steps,
+    ctx: &Context,
+    user_index: usize,
+    previous: Option<CurrentKey>,
+) -> Result<Option<CurrentKey>, String> {
+    let (admin, token) = ctx.admin.clone().ok_or("no admin API")?;
+    let a = ctx.shared.forge.target().api_key.as_ref().ok_or("no [api_key]")?;
+    let with_key = |builder: reqwest::RequestBuilder, key: &str| match (&a.header, &a.scheme) {
+        (Some(h), _) => builder.header(h.as_str(), key),
+        (None, Some(s)) => builder.header("authorization", format!("{s} {key}")),
+        (None, None) => builder,
+    };
+    let create = admin.join("api-keys").map_err(|e| e.to_string())?;
+    let body = serde_json::json!({ "client_id": format!("authbench-load-{user_index}") });
+    let builder = steps.builder(reqwest::Method::POST, &create)?.bearer_auth(&token).json(&body);
+    let view = match steps.send("admin: create key", builder, 201).await? {
+        Some(r) if r.status().as_u16() == 201 => r.json::<Value>().await.ok(),
+        _ => None,
+    };
+    let Some((id, key)) = view.as_ref().and_then(|v| {
+        let id: &str = v.get("id")?.as_str()?;
+        let key: &str = v.get("key")?.as_str()?;
+        Some((String::from(id), String::from(key)))
+    }) else {
+        return Ok(previous);
+    };
+    for _ in 0..2 {
+        let builder = with_key(steps.builder(reqwest::Method::GET, &a.url)?, &key);
+        steps.send("api-key: new key", builder, 200).await?;
+    }
+    if let Some(CurrentKey(old_id, old_key)) = previous {
+        let revoke = admin.join(&format!("api-keys/{old_id}/revoke")).map_err(|e| e.to_string())?;
+        let builder = steps
+            .builder(reqwest::Method::POST, &revoke)?
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}));
+        steps.send("admin: revoke key", builder, 200).await?;
+        let builder = with_key(steps.builder(reqwest::Method::GET, &a.url)?, &old_key);
+        let refused = steps.send("api-key: revoked key refused", builder, 401).await?;
+        if refused.as_ref().is_some_and(|r| r.status().is_success()) {
+            ctx.findings.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(Some(CurrentKey(id, key)))
 }

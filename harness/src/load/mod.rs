@@ -80,6 +80,24 @@ impl LoadReport {
     }
 }
 
+/// The reference servers' admin API (base URL, token), when the profile names one.
+pub(crate) fn admin_of(
+    target: &crate::target::Target,
+) -> anyhow::Result<Option<(url::Url, String)>> {
+    match &target.admin {
+        Some((path, token_file)) => {
+            let token = std::fs::read_to_string(token_file)
+                .with_context(|| format!("the admin token {}", token_file.display()))?;
+            let base = target
+                .base_url
+                .join(&format!("{}/", path.trim_end_matches('/')))
+                .context("the admin URL")?;
+            Ok(Some((base, token.trim().to_owned())))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Runs `profile` against the target at `target_file` (or a child reference
 /// server), writing goose's reports into `out`.
 pub async fn run(
@@ -108,18 +126,7 @@ pub async fn run(
             );
         }
     }
-    let admin = match &target.admin {
-        Some((path, token_file)) => {
-            let token = std::fs::read_to_string(token_file)
-                .with_context(|| format!("the admin token {}", token_file.display()))?;
-            let base = target
-                .base_url
-                .join(&format!("{}/", path.trim_end_matches('/')))
-                .context("the admin URL")?;
-            Some((base, token.trim().to_owned()))
-        }
-        None => None,
-    };
+    let admin = admin_of(&target)?;
     let base_url = target.base_url.clone();
     let name = target.name.clone();
     let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));

@@ -463,7 +463,7 @@ pub(crate) struct LoadTarget {
     /// The reference servers, when no profile was given.
     _child: Option<ChildServer>,
     /// The target, the forge and the client.
-    pub(crate) shared: Shared,
+    pub(crate) shared: Arc<Shared>,
     /// Where server CPU time comes from.
     pub(crate) cpu: cpu::CpuSource,
 }
@@ -496,7 +496,8 @@ pub(crate) async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTar
         (None, Some(url)) => cpu::CpuSource::Metrics { url: url.clone(), client: client.clone() },
         (None, None) => cpu::CpuSource::None,
     };
-    Ok(LoadTarget { _child: child, shared: Shared::new(Forge::new(Arc::new(target)), client), cpu })
+    let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
+    Ok(LoadTarget { _child: child, shared, cpu })
 }
 
 /// Runs `overhead`; `progress` gets a line per configuration.

@@ -24,6 +24,9 @@ pub const SCENARIOS: &[&str] = &[
     "oauth2-dpop",
     "mtls",
     "layered",
+    "oauth2-journey",
+    "api-key-rotation",
+    "mtls-users",
 ];
 
 /// Where the master saves the histograms, relative to its working directory.

@@ -103,24 +103,20 @@ pub fn load(path: &Path, flag: &str) -> anyhow::Result<Saved> {
 pub fn report(merged: &Merged, source: &Path) -> Report {
     let baseline = merged.scenarios.get("baseline").cloned().unwrap_or_else(empty);
     let elapsed = merged.scenarios.values().map(|m| m.elapsed).max().unwrap_or_default();
-    let total_rate: f64 = merged
-        .scenarios
-        .values()
-        .map(
-            |m| if m.elapsed.is_zero() { 0.0 } else { m.intended as f64 / m.elapsed.as_secs_f64() },
-        )
-        .sum();
+    // The arrival rate: sends due for a scenario's users, requests made for
+    // a journey's steps (which follow one another, not a schedule).
+    let rate = |m: &Measured| {
+        let sends = if m.intended > 0 { m.intended } else { m.ok + m.errors };
+        if m.elapsed.is_zero() { 0.0 } else { sends as f64 / m.elapsed.as_secs_f64() }
+    };
+    let total_rate: f64 = merged.scenarios.values().map(rate).sum();
     let rows = merged
         .scenarios
         .iter()
-        .filter(|(label, _)| label.as_str() != "baseline")
+        .filter(|(label, m)| label.as_str() != "baseline" && m.ok + m.errors + m.dropped > 0)
         .map(|(label, m)| Row {
             label: label.clone(),
-            load: Load::Rate(if m.elapsed.is_zero() {
-                0.0
-            } else {
-                m.intended as f64 / m.elapsed.as_secs_f64()
-            }),
+            load: Load::Rate(rate(m)),
             baseline: Side { measured: baseline.clone(), cpu_seconds: None },
             method: Side { measured: m.clone(), cpu_seconds: None },
             credential_header_bytes: 0,

@@ -392,16 +392,46 @@ impl CpuMeter {
 }
 
 /// The worker's scenarios: every configuration `overhead` measures on
-/// `shared`'s target, the baseline among them.
-pub async fn scenarios(shared: &crate::engine::Shared) -> anyhow::Result<Vec<Scenario>> {
+/// `shared`'s target, the baseline among them, and `load`'s journeys the
+/// target allows.
+pub async fn scenarios(shared: &Arc<crate::engine::Shared>) -> anyhow::Result<Vec<Scenario>> {
+    use users::{Journey, Kind};
     let (baseline, configurations) = crate::overhead::configurations(shared, true).await?;
-    let mut out = vec![Scenario { label: "baseline".to_owned(), endpoint: baseline }];
+    let mut out = vec![Scenario { label: "baseline".to_owned(), kind: Kind::Request(baseline) }];
     out.extend(
         configurations
             .into_iter()
             .filter(|c| c.label != "baseline")
-            .map(|c| Scenario { label: c.label, endpoint: c.endpoint }),
+            .map(|c| Scenario { label: c.label, kind: Kind::Request(c.endpoint) }),
     );
+    let target = shared.forge.target();
+    let ctx = Arc::new(crate::load::journeys::Context {
+        shared: Arc::clone(shared),
+        methods: Vec::new(),
+        admin: crate::load::admin_of(target)?,
+        findings: std::sync::atomic::AtomicU64::new(0),
+    });
+    let journeys = [
+        ("oauth2-journey", Journey::OAuth2, target.oauth2.is_some()),
+        (
+            "api-key-rotation",
+            Journey::ApiKeyRotation,
+            target.api_key.is_some() && ctx.admin.is_some(),
+        ),
+        (
+            "mtls-users",
+            Journey::MtlsUsers,
+            target.mtls.as_ref().is_some_and(|m| m.client_ca.is_some()),
+        ),
+    ];
+    for (label, journey, offered) in journeys {
+        if offered {
+            out.push(Scenario {
+                label: label.to_owned(),
+                kind: Kind::Journey(journey, Arc::clone(&ctx)),
+            });
+        }
+    }
     Ok(out)
 }
 

@@ -191,9 +191,9 @@ pub struct ScenarioStats {
 }
 
 impl ScenarioStats {
-    fn new(name: &str, now: f64) -> ScenarioStats {
+    fn new(name: &str, method: &str, now: f64) -> ScenarioStats {
         ScenarioStats {
-            entry: LocustEntry::new(name, Some("GET"), now),
+            entry: LocustEntry::new(name, Some(method), now),
             errors: BTreeMap::new(),
             histogram: new_histogram(),
             ok: 0,
@@ -209,6 +209,7 @@ impl ScenarioStats {
 
     /// A request that got a 2xx after `latency` (from its intended send).
     pub fn success(&mut self, latency: Duration, content_length: u64) {
+        self.started.get_or_insert_with(std::time::Instant::now);
         let ns = latency.as_nanos().min(u128::from(u64::MAX)) as u64;
         let _ = self.histogram.record(ns.max(1));
         self.ok += 1;
@@ -217,6 +218,7 @@ impl ScenarioStats {
 
     /// A request that failed with `error` after `latency`.
     pub fn failure(&mut self, latency: Duration, error: String) {
+        self.started.get_or_insert_with(std::time::Instant::now);
         self.failed += 1;
         self.entry.log(unix_now(), latency.as_secs_f64() * 1000.0, 0, true);
         if self.first_error.is_none() {
@@ -242,9 +244,24 @@ pub struct Stats {
 impl Stats {
     /// The scenario's stats, created on first use.
     pub fn scenario(&mut self, name: &str) -> &mut ScenarioStats {
+        self.scenario_with(name, "GET")
+    }
+
+    /// The stats of a request named `name` made with `method` (a journey's step).
+    pub fn scenario_with(&mut self, name: &str, method: &str) -> &mut ScenarioStats {
+        self.started_at.get_or_insert_with(unix_now);
         self.scenarios
             .entry(name.to_owned())
-            .or_insert_with(|| ScenarioStats::new(name, unix_now()))
+            .or_insert_with(|| ScenarioStats::new(name, method, unix_now()))
+    }
+
+    /// Stops every scenario's clock (the users stopped).
+    pub fn freeze(&mut self) {
+        for s in self.scenarios.values_mut() {
+            if let Some(started) = s.started.take() {
+                s.elapsed += started.elapsed();
+            }
+        }
     }
 
     /// Forgets everything: a new test starts.
@@ -262,18 +279,19 @@ impl Stats {
         let mut errors = Vec::new();
         for s in self.scenarios.values_mut() {
             total.extend(&s.entry);
+            let method = s.entry.method.clone().unwrap_or_default();
             if s.entry.num_requests > 0 || s.entry.num_failures > 0 {
                 entries.push(s.entry.take(now));
             } else {
-                s.entry = LocustEntry::new(&s.entry.name, Some("GET"), now);
+                s.entry = LocustEntry::new(&s.entry.name, Some(&method), now);
             }
             for (error, occurrences) in std::mem::take(&mut s.errors) {
-                let key = format!("GET.{}.{error}", s.entry.name);
+                let key = format!("{method}.{}.{error}", s.entry.name);
                 errors.push((
                     Value::from(key),
                     map([
                         ("name", Value::from(s.entry.name.as_str())),
-                        ("method", Value::from("GET")),
+                        ("method", Value::from(method.as_str())),
                         ("error", Value::from(error)),
                         ("occurrences", Value::from(occurrences)),
                     ]),

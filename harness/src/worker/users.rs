@@ -27,13 +27,34 @@ pub const LATE_AFTER: Duration = Duration::from_millis(5);
 /// How long stopping users waits for their requests in flight.
 pub const IN_FLIGHT_GRACE: Duration = Duration::from_secs(2);
 
-/// A scenario a worker can run: a Locust user class name and its endpoint.
-#[derive(Debug, Clone)]
+/// A scenario a worker can run, as a Locust user class.
+#[derive(Clone)]
 pub struct Scenario {
-    /// The authbench label (`api_key`, `jwt-es256`, …).
+    /// The authbench label (`api_key`, `jwt-es256`, `oauth2-journey`, …).
     pub label: String,
-    /// The endpoint, with its credential.
-    pub endpoint: Endpoint,
+    /// What one arrival does.
+    pub kind: Kind,
+}
+
+/// What one arrival of a scenario does.
+#[derive(Clone)]
+pub enum Kind {
+    /// One request, with the credential minted before the test.
+    Request(Endpoint),
+    /// A journey (`authbench load`'s), on a client of the user's own; each
+    /// step is measured under its own name.
+    Journey(Journey, Arc<crate::load::journeys::Context>),
+}
+
+/// The journeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journey {
+    /// Log in, call, refresh, call, revoke.
+    OAuth2,
+    /// Create a key, use it, revoke the previous one, check it is refused.
+    ApiKeyRotation,
+    /// Each user with a certificate of its own.
+    MtlsUsers,
 }
 
 /// The Locust user class name of authbench scenario `label`: a Python identifier.
@@ -131,7 +152,7 @@ impl Users {
     pub async fn stop(&mut self) {
         let users: Vec<User> = std::mem::take(&mut self.users).into_values().flatten().collect();
         stop_all(users).await;
-        self.freeze_idle_scenarios();
+        lock(&self.stats).freeze();
     }
 
     /// A scenario without users stops its clock.
@@ -161,17 +182,24 @@ async fn stop_all(users: Vec<User>) {
 
 fn spawn_user(run: Arc<Run>, stats: Arc<Mutex<Stats>>, rate: f64) -> User {
     let (stop, stopped) = oneshot::channel();
-    {
+    // A request scenario's clock starts with its first user; a journey's
+    // steps start theirs with their first request.
+    if let Kind::Request(_) = run.scenario.kind {
         let mut s = lock(&stats);
-        if s.started_at.is_none() {
-            s.started_at = Some(super::stats::unix_now());
-        }
         let scenario = s.scenario(&run.scenario.label);
         if scenario.started.is_none() {
             scenario.started = Some(Instant::now());
         }
     }
-    let task = tokio::spawn(user(run, stats, rate, stopped));
+    let task = tokio::spawn(async move {
+        match &run.scenario.kind {
+            Kind::Request(_) => user(run, stats, rate, stopped).await,
+            Kind::Journey(journey, ctx) => {
+                let (journey, ctx) = (*journey, Arc::clone(ctx));
+                journey_user(run, journey, ctx, stats, rate, stopped).await;
+            }
+        }
+    });
     User { stop, task }
 }
 
@@ -234,7 +262,7 @@ fn request(endpoint: &Endpoint) -> Result<hyper::Request<Empty<Bytes>>, String> 
 }
 
 async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
-    let endpoint = &run.scenario.endpoint;
+    let Kind::Request(endpoint) = &run.scenario.kind else { return };
     let idle = lock(&run.idle).pop();
     let result = async {
         let mut sender = match idle {
@@ -262,5 +290,153 @@ async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
             }
         }
         Err(e) => scenario.failure(latency, e),
+    }
+}
+
+/// Arrivals of a journey user: the same open-loop stream, each arrival a
+/// journey on the user's own client; a user's journeys take turns on its
+/// state (the key in use), so a late one waits and its latency shows it.
+async fn journey_user(
+    run: Arc<Run>,
+    journey: Journey,
+    ctx: Arc<crate::load::journeys::Context>,
+    stats: Arc<Mutex<Stats>>,
+    rate: f64,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let client = match user_client(journey, &ctx) {
+        Ok(c) => c,
+        Err(e) => {
+            lock(&stats).scenario(&run.scenario.label).failure(Duration::ZERO, e);
+            return;
+        }
+    };
+    let state: Arc<tokio::sync::Mutex<Option<crate::load::journeys::CurrentKey>>> =
+        Arc::new(tokio::sync::Mutex::new(None));
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    let offset = period.mul_f64(rand::random::<f64>());
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut in_flight = JoinSet::new();
+    let index = rand::random::<u32>() as usize;
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            intended = ticks.tick() => {
+                if in_flight.len() >= MAX_IN_FLIGHT_PER_USER {
+                    lock(&stats).scenario(&run.scenario.label).dropped += 1;
+                    continue;
+                }
+                let mut steps = WorkerSteps {
+                    client: client.clone(),
+                    stats: Arc::clone(&stats),
+                    intended: Some(intended.into_std()),
+                };
+                let (ctx, state, label) = (Arc::clone(&ctx), Arc::clone(&state), run.scenario.label.clone());
+                in_flight.spawn(async move {
+                    let result = match journey {
+                        Journey::OAuth2 => crate::load::journeys::run_oauth_journey(&mut steps, &ctx).await,
+                        Journey::ApiKeyRotation => {
+                            let mut key = state.lock().await;
+                            match crate::load::journeys::run_rotation(&mut steps, &ctx, index, key.take()).await {
+                                Ok(next) => {
+                                    *key = next;
+                                    Ok(())
+                                }
+                                Err(e) => Err(e),
+                            }
+                        }
+                        Journey::MtlsUsers => mtls_call(&mut steps, &ctx).await,
+                    };
+                    if let Err(e) = result {
+                        lock(&steps.stats).scenario(&label).failure(Duration::ZERO, e);
+                    }
+                });
+            }
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+        }
+    }
+    let _ = tokio::time::timeout(IN_FLIGHT_GRACE, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    in_flight.abort_all();
+}
+
+/// A journey user's client: the target's CA, and for `mtls-users` a
+/// certificate of its own from the profile's client CA.
+fn user_client(
+    journey: Journey,
+    ctx: &crate::load::journeys::Context,
+) -> Result<reqwest::Client, String> {
+    let mut builder = ctx.client_builder()?;
+    if journey == Journey::MtlsUsers {
+        builder = builder.identity(crate::load::journeys::own_certificate(ctx)?);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+async fn mtls_call(
+    steps: &mut WorkerSteps,
+    ctx: &crate::load::journeys::Context,
+) -> Result<(), String> {
+    use crate::load::journeys::Steps as _;
+    let m = ctx.shared.forge.target().mtls.as_ref().ok_or("no [mtls]")?;
+    let builder = steps.builder(reqwest::Method::GET, &m.url)?;
+    steps.send("mtls-users", builder, 200).await?;
+    Ok(())
+}
+
+/// A journey's requests on a worker: each measured under its step's name,
+/// the first from the arrival's intended time.
+struct WorkerSteps {
+    client: reqwest::Client,
+    stats: Arc<Mutex<Stats>>,
+    intended: Option<Instant>,
+}
+
+impl crate::load::journeys::Steps for WorkerSteps {
+    fn builder(
+        &mut self,
+        method: reqwest::Method,
+        url: &url::Url,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(self.client.request(method, url.clone()))
+    }
+
+    fn send<'a>(
+        &'a mut self,
+        name: &'a str,
+        builder: reqwest::RequestBuilder,
+        expect: u16,
+    ) -> crate::load::journeys::StepFuture<'a, Result<Option<reqwest::Response>, String>> {
+        Box::pin(async move {
+            let started = self.intended.take().unwrap_or_else(Instant::now);
+            let method = builder
+                .try_clone()
+                .and_then(|b| b.build().ok())
+                .map_or_else(|| "GET".to_owned(), |r| r.method().to_string());
+            let answer = builder.send().await;
+            let latency = started.elapsed();
+            let mut s = lock(&self.stats);
+            let step = s.scenario_with(name, &method);
+            match answer {
+                Ok(r) if r.status().as_u16() == expect => {
+                    step.success(latency, r.content_length().unwrap_or(0));
+                    Ok(Some(r))
+                }
+                Ok(r) => {
+                    step.failure(
+                        latency,
+                        format!("HTTP {} (expected {expect})", r.status().as_u16()),
+                    );
+                    Ok(Some(r))
+                }
+                Err(e) => {
+                    step.failure(latency, e.to_string());
+                    Ok(None)
+                }
+            }
+        })
     }
 }
