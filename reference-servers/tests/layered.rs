@@ -19,23 +19,6 @@ fn layered_url(s: &TestServer) -> String {
     format!("{}/layered/resource", s.servers.as_ref().unwrap().mtls_base_url)
 }
 
-fn client_with(s: &TestServer, identity: Option<(&[u8], &[u8])>) -> reqwest::Client {
-    let ca = std::fs::read(s.dir.path().join("pki/ca.pem")).unwrap();
-    let mut builder =
-        reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
-    if let Some((cert, key)) = identity {
-        builder = builder.identity(reqwest::Identity::from_pem(&[cert, key].concat()).unwrap());
-    }
-    builder.build().unwrap()
-}
-
-/// A client presenting demo certificate `name`.
-fn service(s: &TestServer, name: &str) -> reqwest::Client {
-    let cert = s.key_file(&format!("pki/clients/{name}.pem"));
-    let key = s.key_file(&format!("pki/clients/{name}.key"));
-    client_with(s, Some((&cert, &key)))
-}
-
 /// A client presenting a certificate the client CA issued to an unknown service.
 fn stranger(s: &TestServer) -> reqwest::Client {
     let root = String::from_utf8(s.key_file("pki/ca.pem")).unwrap();
@@ -96,11 +79,11 @@ async fn the_profile_describes_a_resource_that_takes_all_three_layers() {
     let s = TestServer::start(&[]).await;
     assert_eq!(s.profile["layered"]["application"].as_str(), Some(DEMO_APP));
     assert_eq!(s.profile["layered"]["other"]["application"].as_str(), Some(PARTNER_APP));
-    let a = service(&s, "client-a");
+    let a = demo(&s, "client-a");
     let o = send(&s, &a, Some(&demo_key(&s)), Some(&token(&s, Some(DEMO_APP), |_| {}))).await;
     assert_eq!(o.status, 200, "{o:?}");
     // The other service, its application's key, a token for that application.
-    let rsa = service(&s, "client-rsa");
+    let rsa = demo(&s, "client-rsa");
     let o =
         send(&s, &rsa, Some(&partner_key(&s)), Some(&token(&s, Some(PARTNER_APP), |_| {}))).await;
     assert_eq!(o.status, 200, "{o:?}");
@@ -113,7 +96,7 @@ async fn the_profile_describes_a_resource_that_takes_all_three_layers() {
 #[tokio::test]
 async fn each_single_layer_break_is_refused_and_names_only_that_layer() {
     let s = TestServer::start(&[]).await;
-    let a = service(&s, "client-a");
+    let a = demo(&s, "client-a");
     let key = demo_key(&s);
     let good = token(&s, Some(DEMO_APP), |_| {});
     let expired = token(&s, Some(DEMO_APP), |c| c["exp"] = (now() - 600).into());
@@ -134,14 +117,7 @@ async fn each_single_layer_break_is_refused_and_names_only_that_layer() {
         ("wrong audience", a.clone(), Some(&key), Some(&wrong_aud), 401, "access token"),
         ("bad signature", a.clone(), Some(&key), Some(&bad_signature), 401, "access token"),
         ("unknown service", stranger(&s), Some(&key), Some(&good), 401, "certificate"),
-        (
-            "service without read",
-            service(&s, "client-b"),
-            Some(&key),
-            Some(&good),
-            403,
-            "certificate",
-        ),
+        ("service without read", demo(&s, "client-b"), Some(&key), Some(&good), 403, "certificate"),
     ];
     let layers = ["certificate", "api key", "access token"];
     for (what, client, key, token, status, failed) in breaks {
@@ -168,8 +144,8 @@ async fn each_single_layer_break_is_refused_and_names_only_that_layer() {
 #[tokio::test]
 async fn each_cross_binding_is_refused() {
     let s = TestServer::start(&[]).await;
-    let a = service(&s, "client-a");
-    let rsa = service(&s, "client-rsa");
+    let a = demo(&s, "client-a");
+    let rsa = demo(&s, "client-rsa");
     let (key, partner) = (demo_key(&s), partner_key(&s));
     let demo_token = token(&s, Some(DEMO_APP), |_| {});
     let partner_token = token(&s, Some(PARTNER_APP), |_| {});
@@ -193,7 +169,7 @@ async fn each_cross_binding_is_refused() {
 #[tokio::test]
 async fn the_verdict_does_not_depend_on_header_order() {
     let s = TestServer::start(&[]).await;
-    let a = service(&s, "client-a");
+    let a = demo(&s, "client-a");
     let key = demo_key(&s);
     let good = token(&s, Some(DEMO_APP), |_| {});
     for token in [good.clone(), format!("{good}x")] {
@@ -215,7 +191,7 @@ async fn layered_skip_binding() {
     differs(Flaw::LayeredSkipBinding, |s| async move {
         let o = send(
             &s,
-            &service(&s, "client-a"),
+            &demo(&s, "client-a"),
             Some(&partner_key(&s)),
             Some(&token(&s, Some(DEMO_APP), |_| {})),
         )
@@ -228,7 +204,7 @@ async fn layered_skip_binding() {
 #[tokio::test]
 async fn layered_any_one_layer() {
     differs(Flaw::LayeredAnyOneLayer, |s| async move {
-        let o = send(&s, &service(&s, "client-a"), None, None).await;
+        let o = send(&s, &demo(&s, "client-a"), None, None).await;
         (o.status == 200, s)
     })
     .await;
@@ -237,7 +213,7 @@ async fn layered_any_one_layer() {
 #[tokio::test]
 async fn layered_verbose_refusal() {
     differs(Flaw::LayeredVerboseRefusal, |s| async move {
-        let o = send(&s, &service(&s, "client-a"), Some(&demo_key(&s)), None).await;
+        let o = send(&s, &demo(&s, "client-a"), Some(&demo_key(&s)), None).await;
         assert_eq!(o.status, 401);
         (names(&o, "certificate"), s)
     })

@@ -16,22 +16,6 @@ fn mtls_url(s: &TestServer, path: &str) -> String {
     format!("{}{path}", s.servers.as_ref().unwrap().mtls_base_url)
 }
 
-fn client_with(s: &TestServer, identity: Option<(&[u8], &[u8])>) -> reqwest::Client {
-    let ca = std::fs::read(s.dir.path().join("pki/ca.pem")).unwrap();
-    let mut builder =
-        reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
-    if let Some((cert, key)) = identity {
-        builder = builder.identity(reqwest::Identity::from_pem(&[cert, key].concat()).unwrap());
-    }
-    builder.build().unwrap()
-}
-
-fn demo(s: &TestServer, name: &str) -> reqwest::Client {
-    let cert = s.key_file(&format!("pki/clients/{name}.pem"));
-    let key = s.key_file(&format!("pki/clients/{name}.key"));
-    client_with(s, Some((&cert, &key)))
-}
-
 fn client_ca(s: &TestServer) -> ClientCa {
     let root = String::from_utf8(s.key_file("pki/ca.pem")).unwrap();
     let root_key = String::from_utf8(s.key_file("pki/ca.key")).unwrap();

@@ -202,7 +202,8 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn new() -> Self {
+    /// Nothing measured yet.
+    pub(crate) fn new() -> Self {
         Measured {
             latency: new_histogram(),
             ok: 0,

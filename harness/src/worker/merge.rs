@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::stats::{WorkerHistograms, decode_histogram};
-use crate::overhead::generator::{Load, Measured, new_histogram};
+use crate::overhead::generator::{Load, Measured};
 use crate::overhead::{LoadChoice, Options, Report, Row, Side};
 
 /// The schema of the saved file.
@@ -71,19 +71,11 @@ pub fn merge(saved: &Saved) -> anyhow::Result<Merged> {
 }
 
 fn empty() -> Measured {
-    Measured {
-        latency: new_histogram(),
-        ok: 0,
-        errors: 0,
-        first_error: None,
-        late: 0,
-        queued: 0,
-        pacer_realtime: true,
-        dropped: 0,
-        unsent: 0,
-        intended: 0,
-        elapsed: Duration::ZERO,
-    }
+    let mut m = Measured::new();
+    // No pacer thread: the users' own timers; the report's note on pacing
+    // priority does not apply.
+    m.pacer_realtime = true;
+    m
 }
 
 /// Reads a saved file, naming `flag` in every error.

@@ -110,6 +110,24 @@ impl TestServer {
     }
 }
 
+/// A client trusting the servers' CA, presenting `identity` (chain, key) if given.
+pub fn client_with(s: &TestServer, identity: Option<(&[u8], &[u8])>) -> reqwest::Client {
+    let ca = std::fs::read(s.dir.path().join("pki/ca.pem")).unwrap();
+    let mut builder =
+        reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
+    if let Some((cert, key)) = identity {
+        builder = builder.identity(reqwest::Identity::from_pem(&[cert, key].concat()).unwrap());
+    }
+    builder.build().unwrap()
+}
+
+/// A client presenting demo client certificate `name` (`client-a`, …).
+pub fn demo(s: &TestServer, name: &str) -> reqwest::Client {
+    let cert = s.key_file(&format!("pki/clients/{name}.pem"));
+    let key = s.key_file(&format!("pki/clients/{name}.key"));
+    client_with(s, Some((&cert, &key)))
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
