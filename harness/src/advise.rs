@@ -316,8 +316,10 @@ impl Advice {
                 out.push_str(&format!("- {line}\n"));
             }
             out.push_str(&format!("\n**Measured** — from {source}:\n\n"));
-            let table = model::markdown(&self.comparison);
-            out.push_str(table.trim_start_matches("## authbench compare\n\n"));
+            if !self.rows.is_empty() {
+                let table = model::markdown(&self.comparison);
+                out.push_str(table.trim_start_matches("## authbench compare\n\n"));
+            }
         } else {
             out.push_str(&format!("Building:     {}\n", b.situation));
             out.push_str(&format!("Recommended:  {}\n\nWhy:\n", b.recommendation));
@@ -325,7 +327,9 @@ impl Advice {
                 out.push_str(&format!("  - {line}\n"));
             }
             out.push_str(&format!("\nMeasured, from {source}:\n"));
-            out.push_str(&model::table(&self.comparison));
+            if !self.rows.is_empty() {
+                out.push_str(&model::table(&self.comparison));
+            }
         }
         for label in &self.missing {
             out.push_str(&format!(

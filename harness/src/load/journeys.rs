@@ -32,6 +32,7 @@ pub const NAMES: &[&str] = &[
     "oauth2-opaque",
     "oauth2-dpop",
     "mtls",
+    "layered",
     "oauth2-journey",
     "api-key-rotation",
     "mtls-users",
@@ -181,6 +182,7 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
     let target = ctx.shared.forge.target();
     let request = match name {
         "mtls" | "mtls-users" => ctx.method("mtls").cloned(),
+        "layered" => ctx.method("layered").cloned(),
         "oauth2-journey" | "api-key-rotation" => None,
         method => {
             let label = method_label(method, ctx)?;
@@ -227,6 +229,17 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                     transaction("setup", ctx, setup_own_certificate).set_on_start(),
                 )
                 .register_transaction(transaction("mtls", ctx, call_method))
+        }
+        "layered" => {
+            target
+                .layered
+                .as_ref()
+                .context("scenario layered needs a [layered] section in the target profile")?;
+            scenario
+                .register_transaction(
+                    transaction("setup", ctx, setup_layered_certificate).set_on_start(),
+                )
+                .register_transaction(transaction("layered", ctx, call_method))
         }
         "mtls" => {
             target
@@ -300,6 +313,22 @@ fn setup_profile_certificate(
         let m = sc.ctx.shared.forge.target().mtls.as_ref().ok_or_else(|| custom("no [mtls]"))?;
         let mut pem = m.client.chain_pem.clone();
         pem.extend_from_slice(&m.client.key_pem);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| custom(e.to_string()))?;
+        let builder = sc.ctx.client_builder().map_err(custom)?.identity(identity);
+        install(user, builder).await
+    })
+}
+
+/// The layered resource's service certificate (`[layered.mtls]`).
+fn setup_layered_certificate(
+    user: &mut GooseUser,
+    sc: Arc<ScenarioContext>,
+) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
+    Box::pin(async move {
+        let l =
+            sc.ctx.shared.forge.target().layered.as_ref().ok_or_else(|| custom("no [layered]"))?;
+        let mut pem = l.mtls.client.chain_pem.clone();
+        pem.extend_from_slice(&l.mtls.client.key_pem);
         let identity = reqwest::Identity::from_pem(&pem).map_err(|e| custom(e.to_string()))?;
         let builder = sc.ctx.client_builder().map_err(custom)?.identity(identity);
         install(user, builder).await
