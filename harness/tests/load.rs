@@ -125,15 +125,13 @@ fn profile_mistakes_name_the_file_and_field() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
-/// Layered under load: each user presents the service's certificate, and
-/// every request the application's key and a user token bound to it.
-#[test]
-fn layered_users_present_all_three_layers() {
+/// Runs one scenario, two users for two seconds: its requests and failures.
+fn one_scenario(name: &str) -> (u64, u64) {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("layered.toml");
+    let profile = dir.path().join("one.toml");
     std::fs::write(
         &profile,
-        "users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"layered\"\n",
+        format!("users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"{name}\"\n"),
     )
     .unwrap();
     let out = authbench(&[
@@ -149,38 +147,25 @@ fn layered_users_present_all_three_layers() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = rows(&report);
-    let (_, count, failed) =
-        rows.iter().find(|(n, _, _)| n.contains("layered")).expect("no layered requests");
-    assert!(*count > 10, "{rows:?}");
-    assert_eq!(*failed, 0, "{rows:?}");
+    let (_, count, failed) = rows
+        .iter()
+        .find(|(n, _, _)| n.contains(name))
+        .unwrap_or_else(|| panic!("no {name} requests: {rows:?}"));
+    (*count, *failed)
+}
+
+/// Layered under load: each user presents the service's certificate, and
+/// every request the application's key and a user token bound to it.
+#[test]
+fn layered_users_present_all_three_layers() {
+    let (count, failed) = one_scenario("layered");
+    assert!(count > 10 && failed == 0, "{count} requests, {failed} failed");
 }
 
 /// DPoP under load: each request carries a proof of its own, so none is
 /// refused as a replay.
 #[test]
 fn dpop_users_send_a_fresh_proof_per_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("dpop.toml");
-    std::fs::write(
-        &profile,
-        "users = 2\nduration = 2\nmax_requests = 2000\n[[scenario]]\nname = \"oauth2-dpop\"\n",
-    )
-    .unwrap();
-    let out = authbench(&[
-        "load",
-        "--profile",
-        profile.to_str().unwrap(),
-        "--format",
-        "json",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows(&report);
-    let (_, count, failed) =
-        rows.iter().find(|(n, _, _)| n.contains("oauth2-dpop")).expect("no DPoP requests");
-    assert!(*count > 10, "{rows:?}");
-    assert_eq!(*failed, 0, "{rows:?}");
+    let (count, failed) = one_scenario("oauth2-dpop");
+    assert!(count > 10 && failed == 0, "{count} requests, {failed} failed");
 }
