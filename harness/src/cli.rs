@@ -309,15 +309,41 @@ pub struct ConformArgs {
     /// Load the catalog from DIR (*.toml) instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,
-    /// Treat warnings as failures for the exit code.
+    /// Fail on every finding, `should` ones included (without it, only `must` findings and unjudged cases fail the run).
     #[arg(long)]
     pub strict: bool,
+    /// How many cases run at once (the default never overflows a small listen backlog).
+    #[arg(long, value_name = "N", default_value_t = crate::engine::CONCURRENCY, value_parser = parse_concurrency)]
+    pub concurrency: usize,
+    /// How long one request may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+    /// List every case on the terminal, not only those that did not pass.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Format on standard output.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Also write every format into DIR (results.json, junit.xml, results.md, results.txt, results.sarif, report.html).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `--concurrency`: 1 to 256.
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of cases from 1 to 256")),
+    }
+}
+
+/// `--timeout`: seconds, more than 0 and at most an hour.
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!("{text} s is out of range: give more than 0 and at most 3600"));
+    }
+    Ok(seconds)
 }
 
 /// List formats of `cases`.

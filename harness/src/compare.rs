@@ -218,7 +218,8 @@ pub async fn run(
     let cases = crate::conform::select(catalog, conformance_methods.as_deref(), None)?;
     let embedded = crate::conform::Embedded::start(&[]).await?;
     let profile = embedded.profile_path();
-    let conformance = crate::conform::run_against(&profile, cases, false).await;
+    let conformance =
+        crate::conform::run_against(&profile, cases, &crate::conform::RunOptions::default()).await;
     let chain_bytes = crate::target::Target::load(&profile).ok().and_then(|t| {
         t.mtls.map(|m| {
             use rustls_pki_types::pem::PemObject as _;

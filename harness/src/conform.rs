@@ -19,6 +19,87 @@ use crate::target::Target;
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the pre-flight waits for each selected URL: a target that answers
+/// none of them within this is reported at once (exit 2), not after every
+/// case has waited out its own timeout.
+pub const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a conformance run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Show a progress line on stderr.
+    pub progress: bool,
+    /// How many cases run at once.
+    pub concurrency: usize,
+    /// How long one request may take.
+    pub timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { progress: false, concurrency: engine::CONCURRENCY, timeout: REQUEST_TIMEOUT }
+    }
+}
+
+/// The URLs the selected methods' cases are sent to, for the pre-flight.
+fn selected_urls<'t>(target: &'t Target, cases: &[Case]) -> Vec<(&'static str, &'t url::Url)> {
+    let mut out: Vec<(&'static str, &url::Url)> = Vec::new();
+    let wants = |m: &str| cases.iter().any(|c| c.method == m);
+    if wants("basic") {
+        out.extend(target.basic.as_ref().map(|b| ("basic", &b.url)));
+    }
+    if wants("api_key") {
+        out.extend(target.api_key.as_ref().map(|a| ("api_key", &a.url)));
+    }
+    if wants("jwt") {
+        out.extend(target.jwt.as_ref().map(|j| ("jwt", &j.url)));
+    }
+    if wants("oauth2") {
+        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.issuer)));
+        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.resource_url)));
+    }
+    if wants("mtls") {
+        out.extend(target.mtls.as_ref().map(|m| ("mtls", &m.url)));
+    }
+    if wants("layered") {
+        out.extend(target.layered.as_ref().map(|l| ("layered", &l.url)));
+    }
+    out
+}
+
+/// Sends one plain GET to every selected URL at once; fails when none
+/// answers at all (an HTTP answer of any status, or a TLS alert, is an answer).
+async fn preflight(
+    target: &Target,
+    cases: &[Case],
+    client: &HttpClient,
+    profile: &Path,
+) -> anyhow::Result<()> {
+    let urls = selected_urls(target, cases);
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let quick = client.clone().with_timeout(PREFLIGHT_TIMEOUT.min(client.timeout()));
+    let attempts = urls.iter().map(|(_, url)| {
+        let quick = quick.clone();
+        let request = crate::client::RawRequest::get((*url).clone());
+        async move { quick.send(&request).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut problems = Vec::new();
+    for ((method, url), answer) in urls.iter().zip(answers) {
+        match answer {
+            Ok(_) | Err(crate::client::SendError::Alert { .. }) => return Ok(()),
+            Err(e) => problems.push(format!("[{method}] {url}: {e}")),
+        }
+    }
+    bail!(
+        "no selected URL of {} answers: {}; is the target running, and are its URLs right?",
+        profile.display(),
+        problems.join("; ")
+    )
+}
+
 /// The flaw names, for catalog validation.
 pub fn flaw_names() -> Vec<&'static str> {
     Flaw::ALL.iter().map(|f| f.name()).collect()
@@ -129,25 +210,22 @@ impl Embedded {
     }
 }
 
-/// Runs `cases` against the profile at `profile`, checking first that it is reachable.
+/// Runs `cases` against the profile at `profile`, checking first that the
+/// selected methods' URLs answer at all.
 pub async fn run_against(
     profile: &Path,
     cases: Vec<Case>,
-    progress: bool,
+    options: &RunOptions,
 ) -> anyhow::Result<Results> {
     let target = Target::load(profile)?;
-    let client = HttpClient::new(target.ca_pem.as_deref(), REQUEST_TIMEOUT)
+    let client = HttpClient::new(target.ca_pem.as_deref(), options.timeout)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
-    for url in target.urls() {
-        if let Err(e) = client.probe(url).await {
-            bail!(
-                "target unreachable: {url}: {e}; is it running, and is base_url right in {}?",
-                profile.display()
-            );
-        }
-    }
+    preflight(&target, &cases, &client, profile).await?;
+    let progress = options.progress;
     let name = target.name.clone();
-    let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
+    let shared = Arc::new(
+        Shared::new(Forge::new(Arc::new(target)), client).with_concurrency(options.concurrency),
+    );
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -157,11 +235,13 @@ pub async fn run_against(
         let f: engine::OnDone = Arc::new(move |r: &authbench_reports::CaseResult| b.tick(&r.id));
         f
     });
-    let results = engine::run(shared, cases, on_done).await;
+    let results = engine::run(shared, cases.clone(), on_done).await;
     if let Some(b) = bar {
         b.finish();
     }
-    Ok(Results::new(&name, started_at, clock.elapsed().as_millis() as u64, results))
+    let findings = engine::findings::collect(&cases, &results);
+    Ok(Results::new(&name, started_at, clock.elapsed().as_millis() as u64, results)
+        .with_findings(findings))
 }
 
 /// A one-line progress counter on stderr (only when it is a terminal).
@@ -188,13 +268,23 @@ impl Progress {
     }
 }
 
-/// Writes `results` to stdout in `format`, and every format into `out` if given.
-pub fn emit(results: &Results, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+/// Writes `results` to stdout in `format`, and every format into `out` if
+/// given. The table on stdout lists only the cases that did not pass unless
+/// `verbose`; the files hold every case.
+pub fn emit(
+    results: &Results,
+    format: Format,
+    out: Option<&Path>,
+    verbose: bool,
+) -> anyhow::Result<()> {
     if let Some(dir) = out {
         emit_files(results, dir)?;
     }
     let mut stdout = std::io::stdout().lock();
-    authbench_reports::render(results, format, &mut stdout)?;
+    match format {
+        Format::Table if !verbose => authbench_reports::table::render_brief(results, &mut stdout)?,
+        _ => authbench_reports::render(results, format, &mut stdout)?,
+    }
     stdout.flush()?;
     Ok(())
 }
@@ -217,20 +307,24 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     let catalog = load_catalog(args.catalog.as_deref())?;
     let methods = parse_methods(args.methods.as_deref())?;
     let cases = select(catalog, methods.as_deref(), args.cases.as_deref())?;
-    let progress = std::io::stderr().is_terminal();
+    let options = RunOptions {
+        progress: std::io::stderr().is_terminal(),
+        concurrency: args.concurrency,
+        timeout: Duration::from_secs_f64(args.timeout),
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let results = runtime.block_on(async {
         match &args.target {
-            Some(profile) => run_against(profile, cases, progress).await,
+            Some(profile) => run_against(profile, cases, &options).await,
             None => {
                 let embedded = Embedded::start(&[]).await?;
-                let results = run_against(&embedded.profile_path(), cases, progress).await;
+                let results = run_against(&embedded.profile_path(), cases, &options).await;
                 embedded.stop().await;
                 results
             }
         }
     })?;
-    emit(&results, args.format.into(), args.out.as_deref())?;
+    emit(&results, args.format.into(), args.out.as_deref(), args.verbose)?;
     Ok(if results.failed(args.strict) { EXIT_FAILED } else { EXIT_OK })
 }
 

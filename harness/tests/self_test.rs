@@ -7,15 +7,20 @@
 use std::collections::BTreeSet;
 
 use authbench::conform::{Embedded, load_catalog, run_against};
-use authbench_reports::Outcome;
+use authbench_reports::{FindingKind, Outcome, Results};
 use authbench_servers::Flaw;
 
-async fn not_passing(flaws: &[Flaw]) -> (BTreeSet<String>, Vec<String>) {
+async fn run(flaws: &[Flaw]) -> Results {
     let catalog = load_catalog(None).unwrap();
     let cases = catalog.cases;
     let embedded = Embedded::start(flaws).await.unwrap();
-    let results = run_against(&embedded.profile_path(), cases, false).await.unwrap();
+    let results = run_against(&embedded.profile_path(), cases, &Default::default()).await.unwrap();
     embedded.stop().await;
+    results
+}
+
+async fn not_passing(flaws: &[Flaw]) -> (BTreeSet<String>, Vec<String>) {
+    let results = run(flaws).await;
     let failing = results.cases.iter().filter(|c| c.outcome != Outcome::Pass);
     let ids = failing.clone().map(|c| c.id.clone()).collect();
     let details = failing
@@ -57,7 +62,8 @@ macro_rules! flaw_is_caught_exactly {
         #[test]
         fn every_flaw_has_a_row() {
             let rows = [$($flaw),*];
-            for flaw in Flaw::ALL {
+            // `no-challenge` touches every refusal's form: its own tests below.
+            for flaw in Flaw::ALL.iter().filter(|f| **f != Flaw::NoChallenge) {
                 assert!(rows.contains(flaw), "no self-test row for {flaw}");
             }
         }
@@ -92,4 +98,68 @@ flaw_is_caught_exactly! {
     layered_skip_binding => Flaw::LayeredSkipBinding,
     layered_any_one_layer => Flaw::LayeredAnyOneLayer,
     layered_verbose_refusal => Flaw::LayeredVerboseRefusal,
+}
+
+fn declaring(flaw: Flaw) -> BTreeSet<String> {
+    let catalog = load_catalog(None).unwrap();
+    catalog
+        .cases
+        .iter()
+        .filter(|c| c.flaws.iter().any(|f| f == flaw.name()))
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn summary(results: &Results) -> Vec<String> {
+    results.findings.iter().map(|f| format!("{} {:?}", f.id, f.cases)).collect()
+}
+
+/// A server that refuses everything it must but never sends a challenge: no
+/// security failure, one form finding (a MUST of RFC 9110 §15.5.2, so the
+/// run fails) naming every case that saw a bare refusal.
+#[tokio::test]
+async fn without_challenges_one_form_finding_and_no_security_finding() {
+    let results = run(&[Flaw::NoChallenge]).await;
+    let broken: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error))
+        .map(|c| format!("{} {:?} {}", c.id, c.reason, c.observed))
+        .collect();
+    assert!(broken.is_empty(), "{broken:#?}");
+    assert_eq!(results.findings.len(), 1, "{:#?}", summary(&results));
+    let finding = &results.findings[0];
+    assert_eq!((finding.id.as_str(), finding.kind), ("form:no-challenge", FindingKind::Form));
+    assert_eq!(finding.severity, "must");
+    let warned: Vec<String> =
+        results.cases.iter().filter(|c| c.outcome == Outcome::Warn).map(|c| c.id.clone()).collect();
+    assert_eq!(finding.cases, warned);
+    assert!(finding.cases.len() > 50, "only {} cases saw a bare refusal", finding.cases.len());
+    assert!(finding.cases.iter().any(|c| c == "jwt::alg-none"));
+    assert!(results.failed(false));
+}
+
+/// `jwt-skip-exp` with `no-challenge`: two findings, each with exactly its
+/// cases — the lifetime hole (a security finding naming the cases that
+/// declare the flaw) and the missing challenges (every other non-pass).
+#[tokio::test]
+async fn skip_exp_and_no_challenge_are_two_findings_with_exactly_their_cases() {
+    let results = run(&[Flaw::JwtSkipExp, Flaw::NoChallenge]).await;
+    assert_eq!(results.findings.len(), 2, "{:#?}", summary(&results));
+    let security = &results.findings[0];
+    assert_eq!(security.kind, FindingKind::Security, "{:#?}", summary(&results));
+    assert_eq!(security.id, "security:exp-not-enforced");
+    let cases: BTreeSet<String> = security.cases.iter().cloned().collect();
+    assert_eq!(cases, declaring(Flaw::JwtSkipExp));
+    let form = &results.findings[1];
+    assert_eq!(form.id, "form:no-challenge");
+    assert!(form.cases.iter().all(|c| !cases.contains(c)));
+    let not_passing: BTreeSet<String> = results
+        .cases
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass && c.outcome != Outcome::Skip)
+        .map(|c| c.id.clone())
+        .collect();
+    let explained: BTreeSet<String> = security.cases.iter().chain(&form.cases).cloned().collect();
+    assert_eq!(explained, not_passing);
 }

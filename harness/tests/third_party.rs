@@ -49,7 +49,7 @@ fn wait_ready(child: &mut Child, what: &str) -> String {
 async fn not_passing(profile: &Path, method: &str) -> BTreeMap<String, String> {
     let cases: Vec<_> =
         load_catalog(None).unwrap().cases.into_iter().filter(|c| c.method == method).collect();
-    let results = run_against(profile, cases, false).await.unwrap();
+    let results = run_against(profile, cases, &Default::default()).await.unwrap();
     results
         .cases
         .into_iter()

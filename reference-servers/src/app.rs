@@ -130,7 +130,20 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::oauth::routes())
         .nest(paths::ADMIN, admin::routes())
         .fallback(not_found)
+        .layer(axum::middleware::map_response_with_state(Arc::clone(&app), drop_challenges))
         .with_state(app)
+}
+
+/// The `no-challenge` flaw: every answer loses its `WWW-Authenticate`, the
+/// way a framework's error handler that writes its own 401 drops it.
+pub(crate) async fn drop_challenges(
+    State(app): State<Arc<App>>,
+    mut response: Response,
+) -> Response {
+    if app.flaws.has(crate::flaws::Flaw::NoChallenge) {
+        response.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    response
 }
 
 async fn baseline(method: Method) -> Response {

@@ -16,6 +16,9 @@ pub enum Flaw {
     BasicNoChallenge,
     /// Basic: an unknown user gets a different, faster answer than a wrong password.
     BasicUserEnumeration,
+    /// Every method: answers lose their `WWW-Authenticate` challenge, as behind
+    /// an error handler that writes its own bare 401 (a form flaw only).
+    NoChallenge,
     /// API keys: a revoked key is still accepted.
     ApiKeyAcceptRevoked,
     /// API keys: a key in the query string is accepted.
@@ -73,6 +76,7 @@ impl Flaw {
     pub const ALL: &'static [Flaw] = &[
         Flaw::BasicNoChallenge,
         Flaw::BasicUserEnumeration,
+        Flaw::NoChallenge,
         Flaw::ApiKeyAcceptRevoked,
         Flaw::ApiKeyAcceptQuery,
         Flaw::ApiKeyPrefixMatch,
@@ -105,6 +109,7 @@ impl Flaw {
         match self {
             Flaw::BasicNoChallenge => "basic-no-challenge",
             Flaw::BasicUserEnumeration => "basic-user-enumeration",
+            Flaw::NoChallenge => "no-challenge",
             Flaw::ApiKeyAcceptRevoked => "api-key-accept-revoked",
             Flaw::ApiKeyAcceptQuery => "api-key-accept-query",
             Flaw::ApiKeyPrefixMatch => "api-key-prefix-match",
@@ -141,6 +146,9 @@ impl Flaw {
             }
             Flaw::BasicUserEnumeration => {
                 "Basic: an unknown user gets a different body and skips the password hash, so users can be enumerated."
+            }
+            Flaw::NoChallenge => {
+                "Every method: refusals carry no WWW-Authenticate challenge, as behind an error handler that writes a bare 401 (RFC 9110 §15.5.2); what is refused stays refused."
             }
             Flaw::ApiKeyAcceptRevoked => "API keys: revoked keys keep working.",
             Flaw::ApiKeyAcceptQuery => {

@@ -178,6 +178,8 @@ mod tests {
             reason: None,
             duration_ms: 1,
             measurement: None,
+            parts: None,
+            findings: Vec::new(),
         }
     }
 

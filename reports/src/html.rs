@@ -9,7 +9,7 @@ use crate::model::{CaseResult, Outcome, Results};
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
+    for ch in crate::model::printable(s).chars() {
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -75,8 +75,44 @@ fn cases_table(out: &mut String, cases: &[&CaseResult]) {
     out.push_str("</table>\n");
 }
 
-/// The conformance section: counts per method and the cases not passed.
+/// The findings, one per root cause, before anything else.
+fn findings_section(out: &mut String, results: &Results) {
+    if results.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<h2>Findings</h2>\n<p>{}</p>\n<ol class=\"findings\">",
+        escape(&crate::table::findings_summary(&results.findings))
+    );
+    for f in &results.findings {
+        let class = match (f.kind, f.severity.as_str()) {
+            (crate::model::FindingKind::Error, _) => "error",
+            (_, "must") => "fail",
+            _ => "warn",
+        };
+        let ids: Vec<String> =
+            f.cases.iter().map(|c| format!("<code>{}</code>", escape(c))).collect();
+        let _ = writeln!(
+            out,
+            "<li><p><span class=\"{class}\">{} · {}</span> <strong>{}</strong> ({} case{})</p>\
+             <p>Requirement: {}. Fix: {}</p><p>Cases: {}</p></li>",
+            escape(f.kind.as_str()),
+            escape(&f.severity),
+            escape(&f.title),
+            f.cases.len(),
+            if f.cases.len() == 1 { "" } else { "s" },
+            escape(&f.requirements.join(", ")),
+            escape(&f.remediation),
+            ids.join(", ")
+        );
+    }
+    out.push_str("</ol>\n");
+}
+
+/// The conformance section: the findings, counts per method and the cases not passed.
 fn conformance_section(out: &mut String, results: &Results) {
+    findings_section(out, results);
     let s = &results.summary;
     let _ = writeln!(
         out,

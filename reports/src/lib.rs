@@ -13,7 +13,10 @@ pub mod model;
 pub mod sarif;
 pub mod table;
 
-pub use model::{CaseResult, Measurement, Outcome, Results, Summary, Tool};
+pub use model::{
+    CaseResult, Finding, FindingKind, Measurement, Outcome, Parts, Results, Summary, Tool,
+    printable,
+};
 
 /// An output format of `conform` and `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

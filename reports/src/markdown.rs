@@ -1,11 +1,54 @@
-//! Markdown: for a pull-request comment or a README.
+//! Markdown: for a pull-request comment or a README. The findings come
+//! first, one per root cause; the cases follow, per method. Everything the
+//! target sent is escaped: no raw HTML, no terminal escapes, no table breaks.
 
 use std::io::Write;
 
-use crate::model::{Outcome, Results};
+use crate::model::{FindingKind, Outcome, Results, printable};
 
+/// `text` safe in a Markdown table cell or paragraph: HTML and Markdown
+/// metacharacters escaped, control characters written as escapes.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push(' '),
+            '`' | '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Our own text (titles, remedies, requirements): Markdown kept, HTML and
+/// table separators escaped.
+fn prose(text: &str) -> String {
+    printable(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
+}
+
+/// An id as inline code, safe in a table cell.
+fn code(id: &str) -> String {
+    format!("`{}`", printable(id).replace('`', "'").replace('|', "\\|"))
+}
+
+fn finding_mark(kind: FindingKind, severity: &str) -> &'static str {
+    match (kind, severity) {
+        (FindingKind::Form | FindingKind::Policy, "should") => "⚠️",
+        (FindingKind::Error, _) => "💥",
+        _ => "❌",
+    }
 }
 
 fn mark(outcome: Outcome) -> &'static str {
@@ -28,6 +71,32 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
         "{} cases: **{} pass**, **{} fail**, {} warn, {} skip, {} error ({} ms, {}).",
         s.total, s.pass, s.fail, s.warn, s.skip, s.error, results.duration_ms, results.started_at
     )?;
+    if !results.findings.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "## Findings ({})",
+            cell(&crate::table::findings_summary(&results.findings))
+        )?;
+        for (i, f) in results.findings.iter().enumerate() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}. {} **{}** · {} — {} ({} case{})",
+                i + 1,
+                finding_mark(f.kind, &f.severity),
+                f.kind.as_str(),
+                f.severity,
+                prose(&f.title),
+                f.cases.len(),
+                if f.cases.len() == 1 { "" } else { "s" }
+            )?;
+            writeln!(out, "   - Requirement: {}", prose(&f.requirements.join(", ")))?;
+            writeln!(out, "   - Fix: {}", prose(&f.remediation))?;
+            let ids: Vec<String> = f.cases.iter().map(|c| code(c)).collect();
+            writeln!(out, "   - Cases: {}", ids.join(", "))?;
+        }
+    }
     for method in results.methods() {
         writeln!(out)?;
         writeln!(out, "## {method}")?;
@@ -39,15 +108,19 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
                 (Outcome::Skip | Outcome::Error, Some(reason)) => reason.as_str(),
                 _ => c.observed.as_str(),
             };
+            let observed = match (&c.outcome, &c.reason) {
+                (Outcome::Warn | Outcome::Fail, Some(reason)) => format!("{observed} — {reason}"),
+                _ => observed.to_owned(),
+            };
             writeln!(
                 out,
-                "| {} | `{}` {} | {} | {} | {} |",
+                "| {} | {} {} | {} | {} | {} |",
                 mark(c.outcome),
-                c.id,
-                cell(&c.title),
-                cell(&c.requirements.join(", ")),
+                code(&c.id),
+                prose(&c.title),
+                prose(&c.requirements.join(", ")),
                 cell(&c.expected),
-                cell(observed)
+                cell(&observed)
             )?;
         }
     }

@@ -105,6 +105,82 @@ pub struct CaseResult {
     /// `compare` and for trends; absent when the case measures nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measurement: Option<Measurement>,
+    /// The verdict in two parts, where both apply: what the target did with
+    /// the credential, apart from how it answered (DESIGN.md, "Judging
+    /// principles"). Absent for cases that judge one thing only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Parts>,
+    /// The ids of the findings (in [`Results::findings`]) this case belongs to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
+}
+
+/// A verdict in two parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parts {
+    /// Was a bad credential served, or a good one refused? `pass` when the
+    /// target did what the requirement says, `fail`/`warn` when not, `error`
+    /// when nothing could be told.
+    pub outcome: Outcome,
+    /// How it answered: status, challenge, error code, headers.
+    pub form: Outcome,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// A bad credential was served (or a security property did not hold).
+    Security,
+    /// A valid credential was refused: the method does not work as specified.
+    Function,
+    /// The answer deviates in form (status, challenge, error code, headers)
+    /// while the outcome held.
+    Form,
+    /// A declared policy (throttling, lifetimes, identity mapping) did not hold.
+    Policy,
+    /// Cases that could not be judged, for one shared reason.
+    Error,
+}
+
+impl FindingKind {
+    /// The kind as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Security => "security",
+            FindingKind::Function => "function",
+            FindingKind::Form => "form",
+            FindingKind::Policy => "policy",
+            FindingKind::Error => "error",
+        }
+    }
+}
+
+/// One root cause, with every case it explains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable id: `security:jwt::exp-missing`, `form:no-challenge`.
+    pub id: String,
+    /// What it is about.
+    pub kind: FindingKind,
+    /// What was observed, in a sentence.
+    pub title: String,
+    /// The requirements it breaks.
+    pub requirements: Vec<String>,
+    /// `must` or `should`: a `must` finding fails the run; a `should` one
+    /// only under `--strict`.
+    pub severity: String,
+    /// The cases it explains, in catalog order.
+    pub cases: Vec<String>,
+    /// What to change, in a sentence or two.
+    pub remediation: String,
+}
+
+impl Finding {
+    /// Whether this finding fails the run.
+    pub fn fails_run(&self, strict: bool) -> bool {
+        strict || self.severity == "must" || self.kind == FindingKind::Error
+    }
 }
 
 /// A measured figure: `revocation_latency_ms`, `replay_window_s`.
@@ -133,6 +209,10 @@ pub struct Results {
     pub summary: Summary,
     /// Every case, in catalog order.
     pub cases: Vec<CaseResult>,
+    /// Root causes, most serious first; every report shows them before the
+    /// cases. Absent from files written before findings existed.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 impl Results {
@@ -149,12 +229,33 @@ impl Results {
             duration_ms,
             summary: Summary::of(cases.iter().map(|c| &c.outcome)),
             cases,
+            findings: Vec::new(),
         }
     }
 
-    /// Whether the run failed: a failure or an error (or, `strict`, a warning).
+    /// These results with `findings`.
+    pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
+        self.findings = findings;
+        self
+    }
+
+    /// Whether the run failed: a case that could not be judged, or a finding
+    /// that fails the run (a `must`, or any under `strict`). Files written
+    /// before findings existed are judged by their case outcomes: a failure
+    /// or an error (or, `strict`, a warning).
     pub fn failed(&self, strict: bool) -> bool {
-        self.summary.fail > 0 || self.summary.error > 0 || (strict && self.summary.warn > 0)
+        if self.summary.error > 0 {
+            return true;
+        }
+        if self.findings.is_empty() {
+            return self.summary.fail > 0 || (strict && self.summary.warn > 0);
+        }
+        self.findings.iter().any(|f| f.fails_run(strict))
+    }
+
+    /// The findings of `kind`.
+    pub fn findings_of(&self, kind: FindingKind) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.kind == kind)
     }
 
     /// The methods present, in first-seen order.
@@ -166,5 +267,62 @@ impl Results {
             }
         }
         out
+    }
+}
+
+/// `text` with every control character (C0 but tab and newline, DEL, C1)
+/// written as an escape (`\\x1b`): what a target sent can neither move a
+/// terminal's cursor nor hide text in a report.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' | '\n' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(printable("a\x1b[2Jb\u{7f}\u{9b}c\td"), "a\\x1b[2Jb\\x7f\\x9bc\td");
+    }
+
+    #[test]
+    fn old_results_without_findings_fail_on_outcomes() {
+        let mut r = Results::new("t", String::new(), 0, Vec::new());
+        assert!(!r.failed(true));
+        r.summary.warn = 1;
+        assert!(!r.failed(false) && r.failed(true));
+        r.summary.fail = 1;
+        assert!(r.failed(false));
+    }
+
+    #[test]
+    fn findings_fail_the_run_by_their_severity() {
+        let finding = |kind, severity: &str| Finding {
+            id: "x".to_owned(),
+            kind,
+            title: String::new(),
+            requirements: Vec::new(),
+            severity: severity.to_owned(),
+            cases: Vec::new(),
+            remediation: String::new(),
+        };
+        let mut r = Results::new("t", String::new(), 0, Vec::new());
+        r.summary.warn = 3;
+        r.findings = vec![finding(FindingKind::Form, "should")];
+        assert!(!r.failed(false), "a should form finding passes without --strict");
+        assert!(r.failed(true));
+        r.findings.push(finding(FindingKind::Form, "must"));
+        assert!(r.failed(false), "a must form finding fails the run");
+        r.findings = vec![finding(FindingKind::Security, "must")];
+        assert!(r.failed(false));
     }
 }

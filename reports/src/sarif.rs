@@ -1,6 +1,8 @@
 //! SARIF 2.1.0 (OASIS): every case of the run a rule (its id the case id),
-//! every case that did not pass — failed, warned, or could not be judged — a
-//! result of its rule, for code-scanning dashboards.
+//! and every finding — one root cause — a rule and one result, with the cases
+//! it explains as related locations: a dashboard shows three alerts for three
+//! root causes, not thirty-two. Results files written before findings existed
+//! get one result per case that did not pass, as below.
 //!
 //! The mapping, decided once:
 //! - `fail` → `kind: fail`, `level: error` (a `must`) — or `warning` when the
@@ -24,7 +26,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use crate::model::{CaseResult, Outcome, Results};
+use crate::model::{CaseResult, Finding, FindingKind, Outcome, Results};
 
 /// The schema URI written in `$schema`.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -69,9 +71,105 @@ fn fingerprint(target: &str, id: &str) -> String {
     format!("{hash:016x}")
 }
 
+fn finding_level(f: &Finding) -> &'static str {
+    match (f.kind, f.severity.as_str()) {
+        (FindingKind::Error, _) | (_, "must") => "error",
+        _ => "warning",
+    }
+}
+
+fn finding_rule(f: &Finding) -> Value {
+    json!({
+        "id": f.id,
+        "shortDescription": { "text": f.title },
+        "fullDescription": { "text": format!("{} ({})", f.title, f.requirements.join(", ")) },
+        "help": { "text": format!("{} Requirements: {}.", f.remediation, f.requirements.join(", ")) },
+        "defaultConfiguration": { "level": finding_level(f) },
+        "properties": {
+            "tags": ["security", "authentication", f.kind.as_str()],
+            "requirements": f.requirements,
+            "severity": f.severity,
+            "kind": f.kind.as_str(),
+        },
+    })
+}
+
+fn finding_result(results: &Results, f: &Finding, rule_index: usize) -> Value {
+    let related: Vec<Value> = f
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let case = results.cases.iter().find(|c| &c.id == id);
+            let method = case.map_or("", |c| c.method.as_str());
+            let text = match case {
+                Some(c) => format!("{}: {}", c.id, message(c)),
+                None => id.clone(),
+            };
+            json!({
+                "id": i,
+                "physicalLocation": {
+                    "artifactLocation": {
+                        "uri": catalog_file(method),
+                        "uriBaseId": "AUTHBENCH_CATALOG",
+                    }
+                },
+                "logicalLocations": [{
+                    "name": id,
+                    "fullyQualifiedName": format!("{}/{id}", results.target),
+                    "kind": "function",
+                }],
+                "message": { "text": text },
+            })
+        })
+        .collect();
+    let first_method = f
+        .cases
+        .first()
+        .and_then(|id| results.cases.iter().find(|c| &c.id == id))
+        .map_or("", |c| c.method.as_str());
+    json!({
+        "ruleId": f.id,
+        "ruleIndex": rule_index,
+        "kind": "fail",
+        "level": finding_level(f),
+        "message": {
+            "text": format!(
+                "{} ({} case{}). Fix: {}",
+                f.title,
+                f.cases.len(),
+                if f.cases.len() == 1 { "" } else { "s" },
+                f.remediation
+            )
+        },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {
+                    "uri": catalog_file(first_method),
+                    "uriBaseId": "AUTHBENCH_CATALOG",
+                }
+            },
+            "logicalLocations": [{
+                "name": results.target,
+                "fullyQualifiedName": results.target,
+                "kind": "module",
+            }],
+        }],
+        "relatedLocations": related,
+        "partialFingerprints": {
+            "authbenchFinding/v1": fingerprint(&results.target, &f.id),
+        },
+        "properties": {
+            "kind": f.kind.as_str(),
+            "severity": f.severity,
+            "cases": f.cases,
+        },
+    })
+}
+
 /// The SARIF log of `results`.
 pub fn to_value(results: &Results) -> Value {
-    let rules: Vec<Value> = results
+    let mut rules: Vec<Value> = results
         .cases
         .iter()
         .map(|c| {
@@ -99,10 +197,18 @@ pub fn to_value(results: &Results) -> Value {
             })
         })
         .collect();
-    let findings: Vec<Value> = results
+    let case_rules = rules.len();
+    rules.extend(results.findings.iter().map(finding_rule));
+    let by_finding = results
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| finding_result(results, f, case_rules + i));
+    let by_case = results
         .cases
         .iter()
         .enumerate()
+        .filter(|_| results.findings.is_empty())
         .filter(|(_, c)| matches!(c.outcome, Outcome::Fail | Outcome::Warn | Outcome::Error))
         .map(|(index, c)| {
             json!({
@@ -134,8 +240,8 @@ pub fn to_value(results: &Results) -> Value {
                     "durationMs": c.duration_ms,
                 },
             })
-        })
-        .collect();
+        });
+    let findings: Vec<Value> = by_finding.chain(by_case).collect();
     json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -164,6 +270,7 @@ pub fn to_value(results: &Results) -> Value {
             "properties": {
                 "target": results.target,
                 "summary": results.summary,
+                "findings": results.findings.len(),
             },
         }],
     })

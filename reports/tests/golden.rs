@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use authbench_reports::compare::{Comparison, Counts, Distributions, PERCENTILES, Point, Row};
-use authbench_reports::{CaseResult, Format, Outcome, Results, render, render_comparison};
+use authbench_reports::{
+    CaseResult, Finding, FindingKind, Format, Outcome, Parts, Results, render, render_comparison,
+};
 
 fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
     CaseResult {
@@ -19,11 +21,13 @@ fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
         reason: reason.map(str::to_owned),
         duration_ms: 3,
         measurement: None,
+        parts: None,
+        findings: Vec::new(),
     }
 }
 
 fn results() -> Results {
-    Results::new(
+    let mut r = Results::new(
         "golden-target",
         "2026-11-29T12:00:00Z".to_owned(),
         1234,
@@ -38,7 +42,47 @@ fn results() -> Results {
             ),
             case("jwt::valid-token", Outcome::Error, Some("no answer within 10s")),
         ],
-    )
+    );
+    // Parts and findings as conform writes them: the warned case refused but
+    // without the right form; the failed one served an expired token.
+    r.cases[1].parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Warn });
+    r.cases[1].findings = vec!["form:header-retry-after".to_owned()];
+    r.cases[2].parts = Some(Parts { outcome: Outcome::Fail, form: Outcome::Skip });
+    r.cases[2].findings = vec!["security:exp-not-enforced".to_owned()];
+    r.cases[2].observed = "200 <script>\u{1b}[2J".to_owned();
+    r.cases[4].findings = vec!["error:timeout".to_owned()];
+    let finding = |id: &str, kind, severity: &str, title: &str, case: &str| Finding {
+        id: id.to_owned(),
+        kind,
+        title: title.to_owned(),
+        requirements: vec!["RFC 7519 §4.1.4".to_owned()],
+        severity: severity.to_owned(),
+        cases: vec![case.to_owned()],
+        remediation: "Require `exp` and refuse a token once it has passed.".to_owned(),
+    };
+    r.with_findings(vec![
+        finding(
+            "security:exp-not-enforced",
+            FindingKind::Security,
+            "must",
+            "The token lifetime (`exp`) is not enforced",
+            "jwt::exp-past-leeway",
+        ),
+        finding(
+            "error:timeout",
+            FindingKind::Error,
+            "must",
+            "The target gave no complete answer within the timeout",
+            "jwt::valid-token",
+        ),
+        finding(
+            "form:header-retry-after",
+            FindingKind::Form,
+            "should",
+            "Answers lack the `Retry-After` header | piped <b>",
+            "basic::throttled | piped",
+        ),
+    ])
 }
 
 /// A comparison of three rows: one with latency charts, one saturated, one

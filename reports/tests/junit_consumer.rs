@@ -41,6 +41,8 @@ fn case(id: &str, outcome: Outcome) -> CaseResult {
         reason: Some("reason".to_owned()),
         duration_ms: 2,
         measurement: None,
+        parts: None,
+        findings: Vec::new(),
     }
 }
 

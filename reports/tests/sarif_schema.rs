@@ -49,6 +49,8 @@ fn case(id: &str, outcome: Outcome, severity: &str) -> CaseResult {
         reason: (outcome != Outcome::Pass).then(|| "because".to_owned()),
         duration_ms: 1,
         measurement: None,
+        parts: None,
+        findings: Vec::new(),
     }
 }
 

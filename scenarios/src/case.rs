@@ -48,6 +48,10 @@ pub struct Case {
     pub body: CaseBody,
     /// Reference-server flaws this case must detect.
     pub flaws: Vec<String>,
+    /// The root cause a failure of this case reports under, when several
+    /// cases hunt the same one (the four spellings of `alg: none`); absent,
+    /// a failure is a finding of its own.
+    pub finding: Option<FindingSpec>,
     /// Cases sharing a lane run one after another, in catalog order (for state
     /// a target keeps, such as failed-login counters); others run concurrently.
     pub lane: Option<String>,
@@ -55,6 +59,20 @@ pub struct Case {
     pub file: String,
     /// Its line in that file.
     pub line: usize,
+}
+
+/// A `[[finding]]` table (`findings.toml`): the root cause shared by the
+/// cases whose `finding = "<id>"` names it, whatever their method.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSpec {
+    /// Kebab-case, unique in the catalog.
+    pub id: String,
+    /// What a failure means, as observed: "unsigned tokens (`alg: none`) are accepted".
+    pub title: String,
+    /// What to change.
+    #[serde(default)]
+    pub remediation: Option<String>,
 }
 
 /// A single exchange described as data, or a named Rust step.
@@ -365,6 +383,14 @@ pub enum StatusSpec {
 }
 
 impl StatusSpec {
+    /// Whether any accepted status satisfies `f`.
+    pub fn any(&self, f: impl Fn(u16) -> bool) -> bool {
+        match self {
+            StatusSpec::One(s) => f(*s),
+            StatusSpec::AnyOf(list) => list.iter().any(|s| f(*s)),
+        }
+    }
+
     /// Whether `status` is accepted.
     pub fn matches(&self, status: u16) -> bool {
         match self {
@@ -425,4 +451,8 @@ pub struct Tolerate {
     /// Statuses tolerated.
     #[serde(default)]
     pub status: Vec<u16>,
+    /// Why they are safe though not exact; reports show it, and the loader
+    /// refuses a tolerated status without one.
+    #[serde(default)]
+    pub reason: Option<String>,
 }

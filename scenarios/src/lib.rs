@@ -17,4 +17,5 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("scenarios/conformance/mtls.toml", include_str!("../conformance/mtls.toml")),
     ("scenarios/conformance/layered.toml", include_str!("../conformance/layered.toml")),
     ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
+    ("scenarios/conformance/findings.toml", include_str!("../conformance/findings.toml")),
 ];

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::case::{
-    Case, CaseBody, Credential, Exchange, Expect, METHODS, RequestSpec, Severity, Tolerate,
+    Case, CaseBody, Credential, Exchange, Expect, FindingSpec, METHODS, RequestSpec, Severity,
+    Tolerate,
 };
 
 /// What the engine knows, against which a catalog is validated.
@@ -39,6 +40,8 @@ pub struct CatalogError {
 struct CatalogFile {
     #[serde(default)]
     case: Vec<RawCase>,
+    #[serde(default)]
+    finding: Vec<Spanned<FindingSpec>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +67,8 @@ struct RawCase {
     flaws: Vec<Spanned<String>>,
     #[serde(default)]
     lane: Option<String>,
+    #[serde(default)]
+    finding: Option<Spanned<String>>,
 }
 
 /// The methods a `*::` template expands to when it names none.
@@ -81,7 +86,44 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Parses and validates one catalog file's text; `file` names it in errors.
+/// Its cases' `finding` references resolve against the file's own
+/// `[[finding]]` tables ([`Catalog::from_sources`] resolves across files).
 pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, CatalogError> {
+    let (mut cases, definitions) = parse_file(file, text, known)?;
+    resolve_findings(&mut cases, &definitions)?;
+    Ok(cases)
+}
+
+/// A `[[finding]]` table and where it was written.
+type Definition = (FindingSpec, String, usize);
+
+/// Replaces each case's `finding` reference with its definition.
+fn resolve_findings(cases: &mut [Case], definitions: &[Definition]) -> Result<(), CatalogError> {
+    for case in cases.iter_mut() {
+        let Some(reference) = &case.finding else { continue };
+        match definitions.iter().find(|(d, _, _)| d.id == reference.id) {
+            Some((definition, _, _)) => case.finding = Some(definition.clone()),
+            None => {
+                return Err(CatalogError {
+                    file: case.file.clone(),
+                    line: case.line,
+                    field: "finding: ".to_owned(),
+                    message: format!(
+                        "no [[finding]] `{}`; define it (id, title, remediation) in findings.toml",
+                        reference.id
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_file(
+    file: &str,
+    text: &str,
+    known: Known<'_>,
+) -> Result<(Vec<Case>, Vec<Definition>), CatalogError> {
     let err = |offset: usize, field: &str, message: String| CatalogError {
         file: file.to_owned(),
         line: line_of(text, offset),
@@ -92,6 +134,22 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
         let offset = e.span().map_or(0, |s| s.start);
         err(offset, "", e.message().trim().to_owned())
     })?;
+    let mut definitions: Vec<Definition> = Vec::new();
+    for spanned in parsed.finding {
+        let at = spanned.span().start;
+        let definition = spanned.into_inner();
+        if !valid_name(&definition.id) {
+            return Err(err(
+                at,
+                "finding.id",
+                format!("`{}` must be lower-case words joined by single hyphens", definition.id),
+            ));
+        }
+        if definition.title.trim().is_empty() {
+            return Err(err(at, "finding.title", "a finding needs a title".to_owned()));
+        }
+        definitions.push((definition, file.to_owned(), line_of(text, at)));
+    }
     let mut cases = Vec::new();
     for raw in parsed.case {
         let at = raw.id.span().start;
@@ -179,6 +237,16 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
             }
             (None, Some(credential), Some(expect)) => {
                 let credential = credential.into_inner();
+                if let Some(t) = &raw.tolerate
+                    && !t.status.is_empty()
+                    && t.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+                {
+                    return Err(err(
+                        at,
+                        "tolerate.reason",
+                        "a tolerated status needs a reason: why is it safe, though not the answer the requirement names?".to_owned(),
+                    ));
+                }
                 if raw.request.as_ref().is_some_and(|r| r.algorithm.is_some()) && methods != ["jwt"]
                 {
                     return Err(err(
@@ -234,13 +302,18 @@ pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, Cata
                 severity: raw.severity,
                 body: body.clone(),
                 flaws,
+                finding: raw.finding.as_ref().map(|f| FindingSpec {
+                    id: f.get_ref().clone(),
+                    title: String::new(),
+                    remediation: None,
+                }),
                 lane: raw.lane.clone(),
                 file: file.to_owned(),
                 line: line_of(text, at),
             });
         }
     }
-    Ok(cases)
+    Ok((cases, definitions))
 }
 
 fn fits(credential: &Credential, method: &str) -> bool {
@@ -266,9 +339,27 @@ impl Catalog {
         known: Known<'_>,
     ) -> Result<Catalog, CatalogError> {
         let mut cases: Vec<Case> = Vec::new();
+        let mut definitions: Vec<Definition> = Vec::new();
         let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
         for (file, text) in sources {
-            for case in parse(file, text, known)? {
+            let (parsed, defined) = parse_file(file, text, known)?;
+            for d in defined {
+                if let Some((_, other_file, other_line)) =
+                    definitions.iter().find(|(o, _, _)| o.id == d.0.id)
+                {
+                    return Err(CatalogError {
+                        file: d.1.clone(),
+                        line: d.2,
+                        field: "finding.id: ".to_owned(),
+                        message: format!(
+                            "`{}` is already defined at {other_file}:{other_line}",
+                            d.0.id
+                        ),
+                    });
+                }
+                definitions.push(d);
+            }
+            for case in parsed {
                 if let Some((other_file, other_line)) = seen.get(&case.id) {
                     return Err(CatalogError {
                         file: case.file.clone(),
@@ -284,6 +375,7 @@ impl Catalog {
                 cases.push(case);
             }
         }
+        resolve_findings(&mut cases, &definitions)?;
         Ok(Catalog { cases })
     }
 
@@ -346,7 +438,7 @@ requirements = ["RFC 7519 §4.1.4"]
 severity = "must"
 credential = { kind = "jwt", claims = { exp = "-1h" } }
 expect = { status = 401, www_authenticate = { scheme = "Bearer", error = "invalid_token" } }
-tolerate = { status = [400, 403] }
+tolerate = { status = [400, 403], reason = "refused, without the exact status" }
 flaws = ["jwt-skip-exp"]
 "#;
 
@@ -382,6 +474,19 @@ flaws = ["jwt-skip-exp"]
         let step = "[[case]]\nid = \"basic::x\"\ntitle = \"t\"\nrequirements = []\nseverity = \"must\"\nstep = \"nope\"\n";
         let e = error(step);
         assert_eq!((e.line, e.field.as_str()), (6, "step: "));
+    }
+
+    #[test]
+    fn a_tolerated_status_without_a_reason_is_an_error() {
+        let e = error(&GOOD.replace(", reason = \"refused, without the exact status\"", ""));
+        assert_eq!((e.line, e.field.as_str()), (3, "tolerate.reason: "), "{e}");
+        let e = error(
+            &GOOD.replace("reason = \"refused, without the exact status\"", "reason = \" \""),
+        );
+        assert_eq!(e.field, "tolerate.reason: ", "{e}");
+        let cases = parse("cases.toml", GOOD, KNOWN).unwrap();
+        let CaseBody::Exchange(exchange) = &cases[0].body else { panic!("an exchange") };
+        assert_eq!(exchange.tolerate.reason.as_deref(), Some("refused, without the exact status"));
     }
 
     #[test]

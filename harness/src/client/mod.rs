@@ -307,6 +307,17 @@ impl HttpClient {
         Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
     }
 
+    /// This client with another per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends `request` on a new connection and reads the whole answer.
     pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
         // Boxed: a TLS exchange is a large future, and cases nest several.

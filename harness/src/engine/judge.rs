@@ -1,10 +1,22 @@
 //! Judging an answer against a case's `expect` and `tolerate`.
 
-use authbench_reports::Outcome;
+use authbench_reports::{FindingKind, Outcome, Parts};
 use authbench_scenarios::Severity;
 use authbench_scenarios::case::{ChallengeSpec, Expect, Tolerate};
 
-use crate::client::RawResponse;
+use crate::client::{RawResponse, SendError};
+
+/// Why a verdict did not pass, as a finding's key: the case's own finding,
+/// or one shared by every case with the same root cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// The requirement the case exists for did not hold: a finding of the
+    /// case (or of its catalog group) of this kind.
+    Own(FindingKind),
+    /// A root cause many cases share: a key of [`super::findings::SHARED`]
+    /// (`form:no-challenge`, `error:server-error`, `form:status-403`).
+    Shared(String),
+}
 
 /// A verdict before it becomes a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,56 +31,122 @@ pub struct Verdict {
     pub reason: Option<String>,
     /// A figure the case measured.
     pub measurement: Option<authbench_reports::Measurement>,
+    /// The two parts, where both were judged.
+    pub parts: Option<Parts>,
+    /// The root causes of anything that did not pass.
+    pub causes: Vec<Cause>,
 }
 
 impl Verdict {
+    fn new(outcome: Outcome, expected: String, observed: String, reason: Option<String>) -> Self {
+        Verdict {
+            outcome,
+            expected,
+            observed,
+            reason,
+            measurement: None,
+            parts: None,
+            causes: Vec::new(),
+        }
+    }
+
     /// A skip with its reason.
     pub fn skip(reason: impl Into<String>) -> Self {
-        Verdict {
-            outcome: Outcome::Skip,
-            expected: String::new(),
-            observed: String::new(),
-            reason: Some(reason.into()),
-            measurement: None,
-        }
+        Verdict::new(Outcome::Skip, String::new(), String::new(), Some(reason.into()))
     }
 
     /// An error: nothing could be judged.
     pub fn error(expected: impl Into<String>, reason: impl Into<String>) -> Self {
-        Verdict {
-            outcome: Outcome::Error,
-            expected: expected.into(),
-            observed: "no answer".to_owned(),
-            reason: Some(reason.into()),
-            measurement: None,
-        }
+        Verdict::new(Outcome::Error, expected.into(), "no answer".to_owned(), Some(reason.into()))
+    }
+
+    /// An error for a request that got no judgeable answer: a timeout, a
+    /// refused connection, a reset, bytes that are not HTTP. Grouped by kind.
+    pub fn unanswered(expected: impl Into<String>, e: &SendError) -> Self {
+        let key = match e {
+            SendError::Connect { .. } => "error:unreachable",
+            SendError::Timeout(_) => "error:timeout",
+            SendError::Tls { .. } | SendError::Alert { .. } => "error:tls",
+            SendError::Protocol(_) => "error:not-http",
+        };
+        Verdict::error(expected, e.to_string()).because(Cause::Shared(key.to_owned()))
+    }
+
+    /// A 5xx where a refusal or the resource was due: `error` (judging
+    /// principle 3: a server error is never a refusal that passes).
+    pub fn server_error(expected: impl Into<String>, observed: String, status: u16) -> Self {
+        let mut v = Verdict::error(
+            expected,
+            format!("the target answered {status} (a server error): nothing to judge"),
+        );
+        v.observed = observed;
+        v.because(Cause::Shared("error:server-error".to_owned()))
     }
 
     /// A requirement did not hold: `fail` for a must, `warn` for a should.
+    /// The cause is the case's own security finding unless another is given.
     pub fn unmet(
         severity: Severity,
         expected: String,
         observed: String,
         reason: impl Into<String>,
     ) -> Self {
-        Verdict {
-            outcome: if severity == Severity::Must { Outcome::Fail } else { Outcome::Warn },
+        Verdict::new(
+            if severity == Severity::Must { Outcome::Fail } else { Outcome::Warn },
             expected,
             observed,
-            reason: Some(reason.into()),
-            measurement: None,
-        }
+            Some(reason.into()),
+        )
+    }
+
+    /// A valid credential was refused: the case's own `function` finding.
+    pub fn refused_valid(
+        severity: Severity,
+        expected: String,
+        observed: String,
+        reason: impl Into<String>,
+    ) -> Self {
+        Verdict::unmet(severity, expected, observed, reason)
+            .because(Cause::Own(FindingKind::Function))
+    }
+
+    /// The outcome held, the form did not: `warn` on the case, the finding
+    /// `key` (shared) carries the requirement and its severity.
+    pub fn form(expected: String, observed: String, key: &str, reason: impl Into<String>) -> Self {
+        let mut v = Verdict::new(Outcome::Warn, expected, observed, Some(reason.into()));
+        v.parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Warn });
+        v.because(Cause::Shared(key.to_owned()))
     }
 
     /// The requirement held.
     pub fn pass(expected: String, observed: String) -> Self {
-        Verdict { outcome: Outcome::Pass, expected, observed, reason: None, measurement: None }
+        Verdict::new(Outcome::Pass, expected, observed, None)
     }
 
     /// The verdict with a measured figure (`name` ends with its unit).
     pub fn measured(mut self, name: &str, value: u64) -> Self {
         self.measurement = Some(authbench_reports::Measurement { name: name.to_owned(), value });
         self
+    }
+
+    /// The verdict with `cause` added.
+    pub fn because(mut self, cause: Cause) -> Self {
+        if !self.causes.contains(&cause) {
+            self.causes.push(cause);
+        }
+        self
+    }
+
+    /// The causes to report: the given ones, else the case's own finding
+    /// (security for a failure, an error of its own for an error).
+    pub fn effective_causes(&self) -> Vec<Cause> {
+        if !self.causes.is_empty() || matches!(self.outcome, Outcome::Pass | Outcome::Skip) {
+            return self.causes.clone();
+        }
+        match self.outcome {
+            Outcome::Error => vec![Cause::Own(FindingKind::Error)],
+            _ => vec![Cause::Own(FindingKind::Security)],
+        }
     }
 }
 
@@ -225,7 +303,18 @@ pub fn observe(response: &RawResponse) -> String {
     text
 }
 
-/// Judges `response` against the case's expectations.
+/// Whether `status` serves the resource: any 2xx. Everything else — a
+/// refusal, a redirect (to a log-in page or the canonical path), 404, 405,
+/// 501 — serves nothing (DESIGN.md, judging principle 2).
+pub fn is_served(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// Judges `response` against the case's expectations, in two parts: the
+/// outcome (was a bad credential served, was a good one refused) and the
+/// form (status, challenge, error code, headers). A case whose outcome
+/// holds and whose form deviates is a `warn` under a shared form finding,
+/// never a security failure; a 5xx is `error` (judging principle 3).
 pub fn judge(
     severity: Severity,
     expect: &Expect,
@@ -236,91 +325,137 @@ pub fn judge(
 ) -> Verdict {
     let expected = describe(expect, tolerate, method_scheme);
     let observed = observe(response);
-    if response.status >= 500 {
-        // A server error on a malformed credential is never acceptable.
-        return Verdict {
-            outcome: Outcome::Fail,
-            expected,
-            observed,
-            reason: Some("the target answered with a server error".to_owned()),
-            measurement: None,
-        };
+    let status = response.status;
+    let wants_refusal = !expect.status.any(is_served);
+    let echoed = expect.no_credential_echo && echoes(response, secrets);
+    if status >= 500 && !expect.status.matches(status) {
+        return Verdict::server_error(expected, observed, status);
     }
-    if !expect.status.matches(response.status) {
-        if tolerate.status.contains(&response.status) {
-            return Verdict {
-                outcome: Outcome::Warn,
+    if wants_refusal && is_served(status) {
+        if tolerate.status.contains(&status) {
+            let reason = tolerate.reason.clone().unwrap_or_default();
+            return Verdict::unmet(
+                Severity::Should,
                 expected,
                 observed,
-                reason: Some(
-                    "a tolerated answer: safe, but not the one the requirement names".to_owned(),
-                ),
-                measurement: None,
-            };
+                format!("served, which is tolerated: {reason}"),
+            );
         }
-        return Verdict::unmet(severity, expected, observed, format!("status {}", response.status));
+        let mut v = Verdict::unmet(
+            severity,
+            expected,
+            observed,
+            format!("a credential that must be refused was served ({status})"),
+        );
+        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
+        return v;
     }
-    let mut problems = Vec::new();
-    if let Some(spec) = &expect.www_authenticate {
-        let scheme = resolve_scheme(&spec.scheme, method_scheme);
-        let challenges: Vec<Challenge> =
-            response.header_values("www-authenticate").flat_map(parse_challenges).collect();
-        let found = challenges
-            .iter()
-            .find(|c| scheme.is_empty() || scheme == "*" || c.scheme.eq_ignore_ascii_case(&scheme));
-        match found {
-            None if challenges.is_empty() => {
-                problems.push("no WWW-Authenticate challenge".to_owned())
+    if !wants_refusal && !is_served(status) {
+        let mut v = Verdict::refused_valid(
+            severity,
+            expected,
+            observed,
+            format!("a credential that must be accepted was refused ({status})"),
+        );
+        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
+        return v;
+    }
+    if echoed {
+        let mut v =
+            Verdict::unmet(severity, expected, observed, "the answer echoes the credential");
+        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
+        return v;
+    }
+    // The outcome held. Now the form.
+    let mut problems: Vec<(String, String)> = Vec::new();
+    if !expect.status.matches(status) {
+        let text = match (&tolerate.reason, tolerate.status.contains(&status)) {
+            (Some(reason), true) => format!("status {status}, tolerated: {reason}"),
+            _ => format!("status {status}, not {}", expect.status.describe()),
+        };
+        problems.push((format!("form:status-{status}"), text));
+    } else {
+        if let Some(spec) = &expect.www_authenticate {
+            problems.extend(challenge_problems(spec, method_scheme, response));
+        }
+        for (name, value) in &expect.headers {
+            let seen: Vec<&str> = response.header_values(name).collect();
+            if !seen.iter().any(|v| v.trim() == value) {
+                problems.push((
+                    format!("form:header-{}", name.to_ascii_lowercase()),
+                    format!("header {name} is {seen:?}, not {value:?}"),
+                ));
             }
-            None => problems.push(format!("no {scheme} challenge")),
-            Some(challenge) => {
-                if let Some(error) = &spec.error
-                    && challenge.param("error") != Some(error.as_str())
-                {
-                    problems.push(format!(
-                        "challenge error is {:?}, not {error:?}",
-                        challenge.param("error")
-                    ));
-                }
-                if spec.no_error && challenge.param("error").is_some() {
-                    problems.push(
-                        "the challenge carries an error code although no credentials were sent"
-                            .to_owned(),
-                    );
-                }
-                for (name, value) in &spec.params {
-                    match challenge.param(name) {
-                        None => problems.push(format!("the challenge lacks {name}")),
-                        Some(v) if value != "*" && !v.eq_ignore_ascii_case(value) => {
-                            problems.push(format!("the challenge's {name} is {v:?}, not {value:?}"))
-                        }
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-    }
-    for (name, value) in &expect.headers {
-        let seen: Vec<&str> = response.header_values(name).collect();
-        if !seen.iter().any(|v| v.trim() == value) {
-            problems.push(format!("header {name} is {seen:?}, not {value:?}"));
-        }
-    }
-    if expect.no_credential_echo {
-        let body = response.body_text();
-        let echoed = secrets.iter().filter(|s| s.len() >= 8).any(|s| {
-            body.contains(s.as_str())
-                || response.headers.iter().any(|(_, v)| v.contains(s.as_str()))
-        });
-        if echoed {
-            problems.push("the answer echoes the credential".to_owned());
         }
     }
     if problems.is_empty() {
-        Verdict::pass(expected, observed)
-    } else {
-        Verdict::unmet(severity, expected, observed, problems.join("; "))
+        let mut v = Verdict::pass(expected, observed);
+        v.parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Pass });
+        return v;
     }
+    let reason = problems.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("; ");
+    let mut v = Verdict::form(expected, observed, &problems[0].0, reason);
+    for (key, _) in &problems[1..] {
+        v = v.because(Cause::Shared(key.clone()));
+    }
+    v
+}
+
+fn echoes(response: &RawResponse, secrets: &[String]) -> bool {
+    let body = response.body_text();
+    secrets.iter().filter(|s| s.len() >= 8).any(|s| {
+        body.contains(s.as_str()) || response.headers.iter().any(|(_, v)| v.contains(s.as_str()))
+    })
+}
+
+/// What is wrong with the answer's challenges, as (finding key, text).
+fn challenge_problems(
+    spec: &ChallengeSpec,
+    method_scheme: &str,
+    response: &RawResponse,
+) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let scheme = resolve_scheme(&spec.scheme, method_scheme);
+    let challenges: Vec<Challenge> =
+        response.header_values("www-authenticate").flat_map(parse_challenges).collect();
+    let found = challenges
+        .iter()
+        .find(|c| scheme.is_empty() || scheme == "*" || c.scheme.eq_ignore_ascii_case(&scheme));
+    let Some(challenge) = found else {
+        if challenges.is_empty() {
+            problems
+                .push(("form:no-challenge".to_owned(), "no WWW-Authenticate challenge".to_owned()));
+        } else {
+            problems.push(("form:challenge-scheme".to_owned(), format!("no {scheme} challenge")));
+        }
+        return problems;
+    };
+    if let Some(error) = &spec.error
+        && challenge.param("error") != Some(error.as_str())
+    {
+        problems.push((
+            "form:error-code".to_owned(),
+            format!("challenge error is {:?}, not {error:?}", challenge.param("error")),
+        ));
+    }
+    if spec.no_error && challenge.param("error").is_some() {
+        problems.push((
+            "form:error-without-credentials".to_owned(),
+            "the challenge carries an error code although no credentials were sent".to_owned(),
+        ));
+    }
+    for (name, value) in &spec.params {
+        match challenge.param(name) {
+            None => problems
+                .push(("form:challenge-params".to_owned(), format!("the challenge lacks {name}"))),
+            Some(v) if value != "*" && !v.eq_ignore_ascii_case(value) => problems.push((
+                "form:challenge-params".to_owned(),
+                format!("the challenge's {name} is {v:?}, not {value:?}"),
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
 }
 
 /// Replaces every secret in `text` with its first characters and an ellipsis.

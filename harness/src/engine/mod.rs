@@ -1,6 +1,7 @@
 //! The conformance engine: runs selected cases against a target, each lane in
 //! order and lanes concurrently, and turns answers into verdicts.
 
+pub mod findings;
 pub mod judge;
 pub mod revocation;
 pub mod steps;
@@ -19,8 +20,11 @@ use crate::client::{HttpClient, RawRequest};
 use crate::forge::Forge;
 use judge::Verdict;
 
-/// How many cases run at once.
-pub const CONCURRENCY: usize = 16;
+/// How many cases run at once by default: few enough that a development
+/// server with a listen backlog of 5 (Python's `http.server`, a TLS
+/// handshake in its accept thread) never drops a connection and makes the
+/// client wait out a SYN retransmission.
+pub const CONCURRENCY: usize = 4;
 
 /// What every case needs: the target (through the forge) and the client.
 #[derive(Debug)]
@@ -31,12 +35,75 @@ pub struct Shared {
     pub client: HttpClient,
     /// The OAuth authorization server's metadata, fetched once per run.
     pub oauth_metadata: tokio::sync::OnceCell<Result<Arc<crate::oauth::Metadata>, String>>,
+    /// How many cases run at once.
+    pub concurrency: usize,
+    /// The positive controls, by method and algorithm: does the valid
+    /// credential get the resource? Asked once, on first need.
+    controls: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Control>>>>,
 }
+
+/// The answer to the positive control: `Ok` when the valid credential is
+/// served, else what the target answered instead.
+pub type Control = Result<(), String>;
 
 impl Shared {
     /// Engine state for `forge`'s target, sending with `client`.
     pub fn new(forge: Forge, client: HttpClient) -> Self {
-        Shared { forge, client, oauth_metadata: tokio::sync::OnceCell::new() }
+        Shared {
+            forge,
+            client,
+            oauth_metadata: tokio::sync::OnceCell::new(),
+            concurrency: CONCURRENCY,
+            controls: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Whether the valid credential of `method` (on the JWT resource of
+    /// `algorithm`) is served. A refusal proves something only where the
+    /// valid credential is served: against a resource that answers 404 or
+    /// 401 to everything every refusal case would otherwise pass (judging
+    /// principle 3). A control that cannot be formed (no valid credential in
+    /// the profile) does not block.
+    pub async fn control(&self, method: &str, algorithm: Option<&str>) -> Control {
+        let key = format!("{method}/{}", algorithm.unwrap_or(""));
+        let cell = {
+            let mut controls = self.controls.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(controls.entry(key).or_default())
+        };
+        cell.get_or_init(|| async {
+            let credential = authbench_scenarios::case::Credential::Valid;
+            let Ok(forged) = self.forge.forge_for(method, &credential, algorithm) else {
+                return Ok(());
+            };
+            let base = match algorithm {
+                Some(_) => match self.forge.jwt_forge(algorithm) {
+                    Ok(forge) => forge.url().clone(),
+                    Err(_) => return Ok(()),
+                },
+                None => match resolve_url(self, method, UrlSelector::Url) {
+                    Ok(u) => u,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let Ok(url) = extend_url(&base, None, forged.query.as_deref()) else {
+                return Ok(());
+            };
+            let mut request = RawRequest::get(url.clone());
+            request.headers.extend(forged.headers.iter().cloned());
+            match self.client.send(&request).await {
+                Ok(r) if judge::is_served(r.status) => Ok(()),
+                Ok(r) => Err(format!("the valid credential got {} at {url}", r.status)),
+                Err(e) => Err(format!("the valid credential got no answer at {url}: {e}")),
+            }
+        })
+        .await
+        .clone()
+    }
+
+    /// The same, running `n` cases at once (at least one).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 }
 
@@ -61,7 +128,7 @@ pub async fn run(
         let lane = case.lane.clone().unwrap_or_else(|| format!("\u{0}{i}"));
         lanes.entry(lane).or_default().push((i, case));
     }
-    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let permits = Arc::new(Semaphore::new(shared.concurrency));
     let mut tasks = tokio::task::JoinSet::new();
     for (_, lane) in lanes {
         let shared = Arc::clone(&shared);
@@ -112,6 +179,8 @@ pub async fn run(
                 reason: Some("internal error: the case's task panicked".to_owned()),
                 duration_ms: 0,
                 measurement: None,
+                parts: None,
+                findings: Vec::new(),
             })
         })
         .collect()
@@ -139,6 +208,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         }
     };
     let secrets = shared.forge.valid_secrets(&case.method);
+    let findings = verdict.effective_causes().iter().map(|c| findings::id_of(c, case)).collect();
     CaseResult {
         id: case.id.clone(),
         method: case.method.clone(),
@@ -151,6 +221,8 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         reason: verdict.reason.map(|r| judge::redact(&r, &secrets)),
         duration_ms: started.elapsed().as_millis() as u64,
         measurement: verdict.measurement,
+        parts: verdict.parts,
+        findings,
     }
 }
 
@@ -246,12 +318,23 @@ async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verd
         request.headers.push((name.clone(), value.clone().into_bytes()));
     }
     let scheme = shared.forge.scheme(&case.method);
+    let wants_refusal = !exchange.expect.status.any(judge::is_served);
+    if wants_refusal
+        && matches!(exchange.request.url, UrlSelector::Url | UrlSelector::RevocationUrl)
+        && let Err(why) = shared.control(&case.method, algorithm).await
+    {
+        return Verdict::error(
+            judge::describe(&exchange.expect, &exchange.tolerate, &scheme),
+            format!("{why}, so a refusal here proves nothing"),
+        )
+        .because(judge::Cause::Shared("error:control".to_owned()));
+    }
     let response = match shared.client.send(&request).await {
         Ok(r) => r,
         Err(e) => {
-            return Verdict::error(
+            return Verdict::unanswered(
                 judge::describe(&exchange.expect, &exchange.tolerate, &scheme),
-                e.to_string(),
+                &e,
             );
         }
     };

@@ -686,6 +686,8 @@ fn case(
         reason: None,
         duration_ms: 0,
         measurement: None,
+        parts: None,
+        findings: Vec::new(),
     }
 }
 
@@ -756,6 +758,6 @@ pub fn command(args: crate::cli::FuzzArgs) -> anyhow::Result<u8> {
         crate::conform::emit_files(&run.results, dir)?;
         write_reproducers(dir, &run.reproducers)?;
     }
-    crate::conform::emit(&run.results, args.format.into(), None)?;
+    crate::conform::emit(&run.results, args.format.into(), None, true)?;
     Ok(if run.results.failed(false) { crate::cli::EXIT_FAILED } else { crate::cli::EXIT_OK })
 }

@@ -13,7 +13,7 @@ use url::Url;
 use super::{Authorized, ClientAuth, DpopKey, Pkce, ProofFlaw, Session, Tokens};
 use crate::client::{RawRequest, RawResponse};
 use crate::engine::Shared;
-use crate::engine::judge::{Verdict, observe, parse_challenges};
+use crate::engine::judge::{Verdict, is_served, observe, parse_challenges};
 
 type Outcome = Result<Verdict, Verdict>;
 type StepFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
@@ -324,6 +324,16 @@ fn unmet(sev: Severity, expected: &str, observed: impl Into<String>, why: &str) 
     Ok(Verdict::unmet(sev, expected.to_owned(), observed.into(), why))
 }
 
+/// The outcome held, the form did not: a `warn` under the shared form finding `key`.
+fn form(key: &str, expected: &str, observed: impl Into<String>, why: &str) -> Outcome {
+    Ok(Verdict::form(expected.to_owned(), observed.into(), key, why))
+}
+
+/// A 5xx: nothing to judge.
+fn server_error(expected: &str, r: &RawResponse) -> Outcome {
+    Ok(Verdict::server_error(expected, observe(r), r.status))
+}
+
 /// A tolerated answer: safe, not what the RFC says.
 fn warn(expected: &str, observed: impl Into<String>, why: &str) -> Outcome {
     unmet(Severity::Should, expected, observed, why)
@@ -340,12 +350,14 @@ fn judge_error(sev: Severity, expected: &str, r: &RawResponse, codes: &[&str]) -
         return unmet(sev, expected, observed, "the request was granted");
     }
     if r.status >= 500 {
-        return unmet(sev, expected, observed, "a server error");
+        return server_error(expected, r);
     }
     match error_code(r) {
         Some(code) if codes.contains(&code.as_str()) => pass(expected, observed),
-        Some(_) => warn(expected, observed, "refused, with another error code"),
-        None => warn(expected, observed, "refused, but without an OAuth error body"),
+        Some(_) => form("form:oauth-error", expected, observed, "refused, with another error code"),
+        None => {
+            form("form:oauth-error", expected, observed, "refused, but without an OAuth error body")
+        }
     }
 }
 
@@ -362,7 +374,8 @@ async fn judge_refused_at_rs(
     match r.status {
         401 => pass(expected, observed),
         s if (200..300).contains(&s) => unmet(sev, expected, observed, "the token still works"),
-        _ => warn(expected, observed, "refused, but not with 401"),
+        s if s >= 500 => server_error(expected, &r),
+        _ => form("form:refusal-status", expected, observed, "refused, but not with 401"),
     }
 }
 
@@ -766,7 +779,9 @@ async fn pkce_downgrade(s: &Session<'_>, sev: Severity) -> Outcome {
         return pass(expected, format!("no code without a challenge: {}", outcome.describe()));
     };
     let r = s.exchange(&req, &code).await?;
-    judge_error(sev, expected, &r, &["invalid_grant"])
+    // RFC 9700 §4.8.2 requires the refusal and names no error code: any
+    // RFC 6749 §5.2 code will do (`invalid_grant` and `invalid_request` are both seen).
+    judge_error(sev, expected, &r, &["invalid_grant", "invalid_request"])
 }
 
 async fn pkce_plain(s: &Session<'_>, sev: Severity) -> Outcome {
@@ -919,12 +934,20 @@ async fn client_auth_bad(s: &Session<'_>, sev: Severity, kind: BadAuth) -> Outco
     }
     let code = error_code(&r);
     if !statuses.contains(&r.status) || !code.as_deref().is_some_and(|c| codes.contains(&c)) {
-        return warn(expected, observed, "refused, but not as RFC 6749 §5.2 says");
+        if r.status >= 500 {
+            return server_error(expected, &r);
+        }
+        return form(
+            "form:oauth-error",
+            expected,
+            observed,
+            "refused, but not as RFC 6749 §5.2 says",
+        );
     }
     if matches!(kind, BadAuth::WrongSecret | BadAuth::UnknownClient)
         && r.header("www-authenticate").is_none()
     {
-        return unmet(sev, expected, observed, "401 without WWW-Authenticate");
+        return form("form:no-challenge", expected, observed, "401 without WWW-Authenticate");
     }
     pass(expected, observed)
 }
@@ -1397,7 +1420,7 @@ async fn introspect_without_auth(s: &Session<'_>, sev: Severity) -> Outcome {
     } else if r.status == 401 {
         pass(expected, observe(&r))
     } else if (400..500).contains(&r.status) {
-        warn(expected, observe(&r), "refused, but not with 401")
+        form("form:refusal-status", expected, observe(&r), "refused, but not with 401")
     } else {
         unmet(sev, expected, observe(&r), "not refused")
     }
@@ -1465,31 +1488,64 @@ fn bearer_challenge(r: &RawResponse) -> Option<crate::engine::judge::Challenge> 
         .find(|c| c.scheme.eq_ignore_ascii_case("bearer") || c.scheme.eq_ignore_ascii_case("dpop"))
 }
 
+/// Judges a resource server's refusal in two parts: served (security),
+/// then the form — the status, and a Bearer (or DPoP) challenge with `error`
+/// (`None`: no error code, as for a request without a token).
+fn judge_bearer_refusal(
+    sev: Severity,
+    expected: &str,
+    r: &RawResponse,
+    status: u16,
+    error: Option<&str>,
+) -> Outcome {
+    let observed = observe(r);
+    if is_served(r.status) {
+        return unmet(sev, expected, observed, "served without a usable token");
+    }
+    if r.status >= 500 {
+        return server_error(expected, r);
+    }
+    if r.status != status {
+        return form(
+            &format!("form:status-{}", r.status),
+            expected,
+            observed,
+            &format!("not {status}"),
+        );
+    }
+    let Some(challenge) = bearer_challenge(r) else {
+        let key = if r.header("www-authenticate").is_none() {
+            "form:no-challenge"
+        } else {
+            "form:challenge-scheme"
+        };
+        return form(key, expected, observed, "no Bearer challenge");
+    };
+    match (error, challenge.param("error")) {
+        (None, None) => pass(expected, observed),
+        (None, Some(_)) => form(
+            "form:error-without-credentials",
+            expected,
+            observed,
+            "an error code though no credentials were sent",
+        ),
+        (Some(want), Some(got)) if want == got => pass(expected, observed),
+        (Some(want), _) => {
+            form("form:error-code", expected, observed, &format!("no error=\"{want}\""))
+        }
+    }
+}
+
 async fn rs_no_token(s: &Session<'_>, sev: Severity) -> Outcome {
     let r = s.send(&RawRequest::get(s.t.resource_url.clone())).await?;
     let expected = "401 with a Bearer challenge and no error code (RFC 6750 §3.1)";
-    let observed = observe(&r);
-    if r.status != 401 {
-        return unmet(sev, expected, observed, "not 401");
-    }
-    match bearer_challenge(&r) {
-        Some(c) if c.param("error").is_none() => pass(expected, observed),
-        Some(_) => unmet(sev, expected, observed, "an error code though no credentials were sent"),
-        None => unmet(sev, expected, observed, "no Bearer challenge"),
-    }
+    judge_bearer_refusal(sev, expected, &r, 401, None)
 }
 
 async fn rs_invalid(s: &Session<'_>, sev: Severity) -> Outcome {
     let r = s.call(&s.t.resource_url, "Bearer", "authbench-not-a-token").await?;
     let expected = "401 Bearer error=\"invalid_token\" (RFC 6750 §3.1)";
-    let observed = observe(&r);
-    if r.status != 401 {
-        return unmet(sev, expected, observed, "not 401");
-    }
-    match bearer_challenge(&r) {
-        Some(c) if c.param("error") == Some("invalid_token") => pass(expected, observed),
-        _ => unmet(sev, expected, observed, "no Bearer challenge with error=invalid_token"),
-    }
+    judge_bearer_refusal(sev, expected, &r, 401, Some("invalid_token"))
 }
 
 async fn rs_in_query(s: &Session<'_>, sev: Severity) -> Outcome {
@@ -1505,7 +1561,7 @@ async fn rs_in_query(s: &Session<'_>, sev: Severity) -> Outcome {
     }
 }
 
-async fn rs_header_and_body(s: &Session<'_>, sev: Severity) -> Outcome {
+async fn rs_header_and_body(s: &Session<'_>, _sev: Severity) -> Outcome {
     let tokens = s.any_tokens().await?;
     let request = RawRequest::form(
         s.t.resource_url.clone(),
@@ -1519,8 +1575,13 @@ async fn rs_header_and_body(s: &Session<'_>, sev: Severity) -> Outcome {
         s if (200..300).contains(&s) => {
             warn(expected, observe(&r), "accepted a request carrying the token twice")
         }
-        s if s >= 500 => unmet(sev, expected, observe(&r), "a server error"),
-        _ => warn(expected, observe(&r), "refused, but not with 400"),
+        // A resource that takes no POST cannot be asked (RFC 9110 §15.5.6, §15.6.2).
+        405 | 501 => Err(Verdict::skip(format!(
+            "the resource answers POST with {}: it takes no form body, so a token in two places cannot be tried",
+            r.status
+        ))),
+        s if s >= 500 => server_error(expected, &r),
+        s => form(&format!("form:status-{s}"), expected, observe(&r), "refused, but not with 400"),
     }
 }
 
@@ -1541,17 +1602,9 @@ async fn rs_insufficient_scope(s: &Session<'_>, sev: Severity) -> Outcome {
     };
     let tokens = s.any_tokens().await?;
     let r = s.call(&url, "Bearer", &tokens.access_token).await?;
-    let expected = "403 Bearer error=\"insufficient_scope\" with scope= (RFC 6750 §3.1)";
-    let observed = observe(&r);
-    if r.status != 403 {
-        return unmet(sev, expected, observed, "not 403");
-    }
-    match bearer_challenge(&r) {
-        Some(c) if c.param("error") == Some("insufficient_scope") && c.param("scope").is_some() => {
-            pass(expected, observed)
-        }
-        _ => warn(expected, observed, "403 without the insufficient_scope challenge"),
-    }
+    // `scope=` in the challenge is a MAY (RFC 6750 §3): not required.
+    let expected = "403 Bearer error=\"insufficient_scope\" (RFC 6750 §3.1)";
+    judge_bearer_refusal(sev, expected, &r, 403, Some("insufficient_scope"))
 }
 
 async fn rs_other_audience(s: &Session<'_>, sev: Severity) -> Outcome {
@@ -1572,7 +1625,7 @@ async fn rs_other_audience(s: &Session<'_>, sev: Severity) -> Outcome {
         s if (200..300).contains(&s) => {
             unmet(sev, expected, observe(&used), "the audience is not checked")
         }
-        _ => warn(expected, observe(&used), "refused, but not with 401"),
+        _ => form("form:refusal-status", expected, observe(&used), "refused, but not with 401"),
     }
 }
 
@@ -1762,7 +1815,7 @@ async fn dpop_misuse(s: &Session<'_>, sev: Severity, misuse: DpopMisuse) -> Outc
         401 => pass(expected, observe(&r)),
         st if (200..300).contains(&st) => unmet(sev, expected, observe(&r), "accepted"),
         st if st >= 500 => unmet(sev, expected, observe(&r), "a server error"),
-        _ => warn(expected, observe(&r), "refused, but not with 401"),
+        _ => form("form:refusal-status", expected, observe(&r), "refused, but not with 401"),
     }
 }
 

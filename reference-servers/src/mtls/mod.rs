@@ -239,6 +239,10 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(|| async {
             respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such resource")
         })
+        .layer(axum::middleware::map_response_with_state(
+            Arc::clone(&app),
+            crate::app::drop_challenges,
+        ))
         .with_state(app)
 }
 
