@@ -114,7 +114,10 @@ pub(crate) fn describe_error(e: &SendError) -> String {
 /// after the handshake without answering. A failure to connect or a timeout
 /// is not one: nothing was judged.
 pub(crate) fn is_refusal(e: &SendError) -> bool {
-    matches!(e, SendError::Alert { .. } | SendError::Protocol(_))
+    // Only an alert: bytes that are not HTTP, or a close without one after
+    // the handshake, come from a broken server as readily as from a refusing
+    // one, and prove nothing (judging principle 3).
+    matches!(e, SendError::Alert { .. })
 }
 
 /// Statuses that refuse a client certificate in HTTP (nginx uses 400, and
@@ -229,7 +232,8 @@ impl Mtls<'_> {
     ) -> Outcome {
         match answer {
             Err(e) if is_refusal(&e) => Ok(Verdict::pass(expected.to_owned(), describe_error(&e))),
-            Err(e) => Err(Verdict::error(expected, e.to_string())),
+            Err(e) => Err(Verdict::unanswered(expected, &e)),
+            Ok(r) if r.status >= 500 => Ok(Verdict::server_error(expected, observe(&r), r.status)),
             Ok(r) if HTTP_REFUSALS.contains(&r.status) => {
                 Ok(Verdict::pass(expected.to_owned(), observe(&r)))
             }
@@ -312,6 +316,19 @@ impl Mtls<'_> {
     }
 
     async fn unknown_identity(&self, sev: Severity) -> Outcome {
+        match self.t.identities {
+            Some(crate::target::Identities::Mapped) => {}
+            Some(crate::target::Identities::Any) => {
+                return Err(Verdict::skip(
+                    "the profile declares [mtls] identities = \"any\": every certificate from the client CA is a client",
+                ));
+            }
+            None => {
+                return Err(Verdict::skip(
+                    "policy not declared: set [mtls] identities = \"mapped\" (only known identities are clients) or \"any\" to run this case",
+                ));
+            }
+        }
         let id = unknown_identity(self.t).map_err(|v| match v.outcome {
             authbench_reports::Outcome::Skip => Verdict::skip(
                 "needs the client CA: give [mtls] client_ca_cert_file and client_ca_key_file",

@@ -15,7 +15,7 @@ use crate::cli::{EXIT_FAILED, EXIT_OK, ReportArgs};
 #[derive(Debug)]
 pub enum Saved {
     /// `authbench.results/1`.
-    Results(Results),
+    Results(Box<Results>),
     /// `authbench.compare/1`.
     Comparison(Box<Comparison>),
 }
@@ -37,7 +37,7 @@ pub fn load(path: &Path, flag: &str) -> anyhow::Result<Saved> {
         .with_context(|| format!("{flag} {}: not JSON", path.display()))?;
     let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
     let parsed = match schema.as_str() {
-        authbench_reports::model::SCHEMA => serde_json::from_value(value).map(Saved::Results),
+        authbench_reports::model::SCHEMA => serde_json::from_value(value).map(|r| Saved::Results(Box::new(r))),
         authbench_reports::compare::SCHEMA => {
             serde_json::from_value(value).map(|c| Saved::Comparison(Box::new(c)))
         }

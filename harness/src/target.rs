@@ -77,7 +77,7 @@ struct RawJwt {
     revocation_url: Option<Spanned<String>>,
     insufficient_scope_url: Option<Spanned<String>>,
     token_url: Option<Spanned<String>>,
-    leeway_seconds: Option<i64>,
+    leeway_seconds: Option<Spanned<i64>>,
     #[serde(default)]
     variants: Vec<RawVariant>,
 }
@@ -130,6 +130,20 @@ struct RawMtls {
     forbidden_client_cert_file: Option<Spanned<String>>,
     forbidden_client_key_file: Option<Spanned<String>>,
     whoami_url: Option<Spanned<String>>,
+    identities: Option<Identities>,
+}
+
+/// `[mtls] identities`: the target's declared policy for certificates from
+/// its client CA. Whether an unknown identity is refused is policy, not a
+/// protocol rule, so the case that checks it runs only when this is declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Identities {
+    /// Only identities the target maps to a client are clients.
+    Mapped,
+    /// Every certificate the client CA issued is a client (nginx with
+    /// `ssl_verify_client on` and nothing more).
+    Any,
 }
 
 /// `[layered]`: one resource, its three layers in sub-tables that take the
@@ -313,6 +327,8 @@ pub struct MtlsTarget {
     pub forbidden: Option<CertificateFiles>,
     /// Reports the identity a certificate maps to.
     pub whoami_url: Option<Url>,
+    /// The declared identity policy, if any.
+    pub identities: Option<Identities>,
 }
 
 /// `[layered]`: a resource that requires a client certificate (the service),
@@ -396,6 +412,11 @@ pub struct JwtTarget {
     /// Other algorithms' keys (and resources).
     pub variants: Vec<(Algorithm, Url, Option<SigningKey>)>,
 }
+
+/// The largest leeway a profile may state: five minutes, the most any
+/// common library defaults to; more is a mistake, and would make the
+/// `exp`/`nbf` cases mint tokens whose verdicts mean nothing.
+pub const MAX_LEEWAY: i64 = 300;
 
 /// The leeway assumed when a profile does not state one: RFC 8725 asks for a
 /// small one, and a minute is the most common ceiling.
@@ -554,6 +575,16 @@ impl Ctx<'_> {
     ) -> Result<CertificateFiles, ProfileError> {
         let chain_pem = self.read(cert, &format!("{field}_cert_file"))?;
         let key_pem = self.read(key, &format!("{field}_key_file"))?;
+        {
+            use rustls_pki_types::pem::PemObject;
+            if rustls_pki_types::PrivateKeyDer::from_pem_slice(&key_pem).is_err() {
+                return Err(self.err(
+                    key.span().start,
+                    &format!("{field}_key_file"),
+                    "not a PEM private key; give the certificate's key as PEM (PKCS#8, PKCS#1 or SEC1)",
+                ));
+            }
+        }
         crate::client::ClientIdentity::from_pem(&chain_pem, &key_pem).map_err(|e| {
             self.err(
                 cert.span().start,
@@ -850,7 +881,29 @@ fn parse_mtls(
             &format!("{section}.forbidden_client"),
         )?,
         whoami_url: ctx.opt_url(base, &m.whoami_url, &format!("{section}.whoami_url"))?,
+        identities: m.identities,
     })
+}
+
+/// Whether `value` can be sent in a header as written: a field name or auth
+/// scheme must be an RFC 9110 token; a value must hold no control character.
+fn wire_safe(value: &str, token: bool) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if token {
+        let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if let Some(c) = value.chars().find(|c| !tchar(*c)) {
+            return Err(format!(
+                "{c:?} cannot appear in a header name or scheme (RFC 9110 §5.6.2 token)"
+            ));
+        }
+    } else if value.chars().any(|c| c.is_control()) {
+        return Err(
+            "holds a control character (CR, LF, NUL…), which cannot be sent in a header".to_owned()
+        );
+    }
+    Ok(())
 }
 
 fn parse_api_key(
@@ -866,6 +919,23 @@ fn parse_api_key(
             section,
             format!("give `header` or `scheme` (`{scheme}`), not both"),
         ));
+    }
+    // These go on the wire as written: a CR or LF would split the request.
+    for (name, value, token) in [
+        ("header", a.header.as_deref(), true),
+        ("scheme", a.scheme.as_deref(), true),
+        ("key", Some(a.key.as_str()), false),
+        ("revoked_key", a.revoked_key.as_deref(), false),
+    ] {
+        if let Some(value) = value
+            && let Err(why) = wire_safe(value, token)
+        {
+            return Err(ctx.err(
+                ctx.field_offset(section, name).unwrap_or_default(),
+                &format!("{section}.{name}"),
+                why,
+            ));
+        }
     }
     Ok(ApiKeyTarget {
         url,
@@ -913,6 +983,19 @@ fn parse_jwt(
             Ok((alg, ctx.url(base, &v.url, &field("variants.url"))?, key))
         })
         .collect::<Result<_, ProfileError>>()?;
+    for (name, value) in
+        [("token", j.token.as_deref()), ("revoked_token", j.revoked_token.as_deref())]
+    {
+        if let Some(value) = value
+            && let Err(why) = wire_safe(value, false)
+        {
+            return Err(ctx.err(
+                ctx.field_offset(section, name).unwrap_or_default(),
+                &field(name),
+                why,
+            ));
+        }
+    }
     Ok(JwtTarget {
         url,
         issuer: j.issuer,
@@ -928,7 +1011,20 @@ fn parse_jwt(
             &j.insufficient_scope_url,
             &field("insufficient_scope_url"),
         )?,
-        leeway_seconds: j.leeway_seconds.unwrap_or(DEFAULT_LEEWAY),
+        leeway_seconds: match j.leeway_seconds {
+            None => DEFAULT_LEEWAY,
+            Some(l) if (0..=MAX_LEEWAY).contains(l.get_ref()) => l.into_inner(),
+            Some(l) => {
+                return Err(ctx.err(
+                    l.span().start,
+                    &field("leeway_seconds"),
+                    format!(
+                        "{} is out of range: give the target's clock-skew allowance, 0 to {MAX_LEEWAY} seconds",
+                        l.get_ref()
+                    ),
+                ));
+            }
+        },
         variants,
     })
 }

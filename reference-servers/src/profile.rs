@@ -194,6 +194,8 @@ pub struct MtlsSection {
     pub forbidden_client_key_file: String,
     /// Extension: reports the identity a certificate maps to.
     pub whoami_url: String,
+    /// The declared identity policy: only mapped identities are clients.
+    pub identities: String,
 }
 
 /// `[layered]`: one resource requiring the three layers. Its sub-tables take

@@ -437,6 +437,7 @@ fn build_profile(
                 forbidden_client_cert_file: client("client-b.pem"),
                 forbidden_client_key_file: client("client-b.key"),
                 whoami_url: format!("{mtls_base_url}{}", crate::mtls::paths::WHOAMI),
+                identities: "mapped".to_owned(),
             }
         },
         layered: {

@@ -167,8 +167,7 @@ pub struct Finding {
     pub title: String,
     /// The requirements it breaks.
     pub requirements: Vec<String>,
-    /// `must` or `should`: a `must` finding fails the run; a `should` one
-    /// only under `--strict`.
+    /// `must` or `should` (see [`Finding::fails_run`]).
     pub severity: String,
     /// The cases it explains, in catalog order.
     pub cases: Vec<String>,
@@ -177,9 +176,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// Whether this finding fails the run.
+    /// Whether this finding fails the run: a bad credential served or a
+    /// case that could not be judged always does; a form, function or
+    /// policy finding when its requirement is a `must`, or under `strict`.
     pub fn fails_run(&self, strict: bool) -> bool {
-        strict || self.severity == "must" || self.kind == FindingKind::Error
+        strict
+            || self.severity == "must"
+            || matches!(self.kind, FindingKind::Security | FindingKind::Error)
     }
 }
 

@@ -326,7 +326,10 @@ pub fn judge(
     let expected = describe(expect, tolerate, method_scheme);
     let observed = observe(response);
     let status = response.status;
+    // Refusal cases name no 2xx, acceptance cases only 2xx; a case naming
+    // both (a large valid token may be served or refused) judges form only.
     let wants_refusal = !expect.status.any(is_served);
+    let wants_service = !expect.status.any(|s| !is_served(s));
     let echoed = expect.no_credential_echo && echoes(response, secrets);
     if status >= 500 && !expect.status.matches(status) {
         return Verdict::server_error(expected, observed, status);
@@ -350,7 +353,7 @@ pub fn judge(
         v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
         return v;
     }
-    if !wants_refusal && !is_served(status) {
+    if wants_service && !is_served(status) {
         let mut v = Verdict::refused_valid(
             severity,
             expected,

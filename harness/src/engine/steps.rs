@@ -86,6 +86,27 @@ async fn send(
     Ok((response, forged))
 }
 
+/// Comparative steps compare refusals: they mean something only when the
+/// method's valid credential is served (else two identical 404s or 500s are
+/// "the same answer") and every answer compared is a refusal, not a 5xx
+/// (judging principle 3). Served answers are the step's own verdict.
+async fn comparable(
+    shared: &Shared,
+    method: &str,
+    answers: &[&RawResponse],
+) -> Result<(), Verdict> {
+    if let Some(r) = answers.iter().find(|r| r.status >= 500) {
+        return Err(Verdict::server_error("refusals to compare", observe(r), r.status));
+    }
+    shared.control(method, None).await.map_err(|why| {
+        Verdict::error(
+            "refusals to compare",
+            format!("{why}, so comparing refusals proves nothing"),
+        )
+        .because(super::judge::Cause::Shared("error:control".to_owned()))
+    })
+}
+
 fn challenge(r: &RawResponse) -> Vec<&str> {
     r.header_values("www-authenticate").collect()
 }
@@ -128,6 +149,12 @@ async fn basic_same_answer(shared: &Shared, case: &Case) -> Verdict {
     };
     let expected = "the same status, challenge and body for both".to_owned();
     let observed = format!("wrong password: {}; unknown user: {}", observe(&a), observe(&b));
+    if super::judge::is_served(a.status) || super::judge::is_served(b.status) {
+        return Verdict::unmet(case.severity, expected, observed, "a wrong credential was served");
+    }
+    if let Err(v) = comparable(shared, "basic", &[&a, &b]).await {
+        return v;
+    }
     if a.status == b.status && challenge(&a) == challenge(&b) && a.body == b.body {
         Verdict::pass(expected, observed)
     } else {
@@ -209,6 +236,10 @@ async fn api_key_same_answer(shared: &Shared, case: &Case) -> Verdict {
             observed,
             format!("the {label} key was accepted"),
         );
+    }
+    let refusals: Vec<&RawResponse> = answers.iter().map(|(_, r)| r).collect();
+    if let Err(v) = comparable(shared, "api_key", &refusals).await {
+        return v;
     }
     let (_, first) = &answers[0];
     match answers.iter().find(|(_, r)| {
@@ -318,6 +349,12 @@ async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict>
         }
         for (credential, sink) in pair {
             let (r, _) = send(shared, "api_key", credential).await?;
+            if round == 0 {
+                comparable(shared, "api_key", &[&r]).await?;
+            }
+            if r.status >= 500 {
+                return Err(Verdict::server_error("refusals to time", observe(&r), r.status));
+            }
             if (200..300).contains(&r.status) {
                 return Err(Verdict::unmet(
                     case.severity,
@@ -440,6 +477,28 @@ async fn jwt_replay_window(shared: &Shared, case: &Case) -> Verdict {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
+    // The window closes at exp only where exp is enforced: a target that
+    // serves everything would otherwise be credited with a bounded window.
+    let mut expired = authbench_scenarios::case::JwtCredential::default();
+    expired.claims.insert("exp".to_owned(), toml::Value::String("-1h".to_owned()));
+    match send(shared, "jwt", &Credential::Jwt(expired)).await {
+        Ok((r, _)) if super::judge::is_served(r.status) => {
+            return Verdict::unmet(
+                case.severity,
+                expected,
+                format!("a token that expired an hour ago got {}", r.status),
+                "exp is not enforced: a captured token is replayable for ever",
+            );
+        }
+        Ok((r, _)) if r.status >= 500 => {
+            return Verdict::server_error(expected, observe(&r), r.status);
+        }
+        Ok(_) => {}
+        // Without a signing key the check cannot be made; exp is then read
+        // from the profile's token and the verdict says so.
+        Err(v) if v.outcome == authbench_reports::Outcome::Skip => {}
+        Err(v) => return v,
+    }
     match claims.as_ref().and_then(|c| c.get("exp")).and_then(serde_json::Value::as_i64) {
         Some(exp) => Verdict::pass(
             expected,
