@@ -37,7 +37,9 @@ pub fn load(path: &Path, flag: &str) -> anyhow::Result<Saved> {
         .with_context(|| format!("{flag} {}: not JSON", path.display()))?;
     let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
     let parsed = match schema.as_str() {
-        authbench_reports::model::SCHEMA => serde_json::from_value(value).map(|r| Saved::Results(Box::new(r))),
+        authbench_reports::model::SCHEMA => {
+            serde_json::from_value(value).map(|r| Saved::Results(Box::new(r)))
+        }
         authbench_reports::compare::SCHEMA => {
             serde_json::from_value(value).map(|c| Saved::Comparison(Box::new(c)))
         }

@@ -190,7 +190,14 @@ async fn bare_401_refusals_are_one_form_finding_and_no_security_failure() {
     let results = conform(Mode::Bare401).await;
     let security: Vec<_> = results.findings_of(FindingKind::Security).collect();
     assert!(security.is_empty(), "{security:#?}");
-    let failed: Vec<_> = results.cases.iter().filter(|c| c.outcome == Outcome::Fail).collect();
+    // This server compares the scheme case-sensitively, a real deviation
+    // (RFC 9110 §11.1): those cases fail, as function findings.
+    let failed: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .filter(|c| !c.findings.iter().all(|f| f.starts_with("function:")))
+        .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     let no_challenge = results.findings.iter().find(|f| f.id == "form:no-challenge").unwrap();
     assert_eq!(no_challenge.severity, "must");
@@ -200,11 +207,16 @@ async fn bare_401_refusals_are_one_form_finding_and_no_security_failure() {
     assert!(results.failed(false), "a 401 without a challenge breaks a MUST of RFC 9110");
 }
 
+/// Bytes that are not HTTP answer nothing: the pre-flight says so and the
+/// run stops (exit 2) instead of judging garbage.
 #[tokio::test]
-async fn garbage_is_never_a_refusal() {
-    let results = conform(Mode::Garbage).await;
-    assert!(passed(&results).is_empty(), "{:#?}", passed(&results));
-    assert!(results.findings_of(FindingKind::Security).next().is_none(), "{:#?}", results.findings);
+async fn garbage_is_no_answer() {
+    let port = start(Mode::Garbage).await;
+    let (_dir, path) = profile(port);
+    let catalog = load_catalog(None).unwrap();
+    let error = run_against(&path, catalog.cases, &RunOptions::default()).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("no selected URL") && text.contains("not an HTTP answer"), "{text}");
 }
 
 #[tokio::test]

@@ -90,6 +90,14 @@ pub const SHARED: &[SharedFinding] = &[
             without the right, 400 for a malformed or ambiguous request.",
     },
     SharedFinding {
+        key: "form:served-ambiguous",
+        kind: FindingKind::Form,
+        severity: Severity::Should,
+        title: "Ambiguous requests (a credential sent twice, or in two places) are served, not refused as bad requests",
+        requirements: &["RFC 9110 §5.3", "RFC 6750 §2"],
+        remediation: "Refuse a request that carries its credential twice or in two places with 400: which copy was checked is otherwise up to each layer.",
+    },
+    SharedFinding {
         key: "form:header-",
         kind: FindingKind::Form,
         severity: Severity::Should,

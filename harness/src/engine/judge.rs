@@ -336,13 +336,18 @@ pub fn judge(
     }
     if wants_refusal && is_served(status) {
         if tolerate.status.contains(&status) {
+            // Served, but only what the valid credential in it grants (the
+            // same credential twice, a duplicate member whose last value is
+            // valid): a form deviation, with the catalog's reason.
             let reason = tolerate.reason.clone().unwrap_or_default();
-            return Verdict::unmet(
-                Severity::Should,
+            let mut v = Verdict::form(
                 expected,
                 observed,
+                "form:served-ambiguous",
                 format!("served, which is tolerated: {reason}"),
             );
+            v.parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Warn });
+            return v;
         }
         let mut v = Verdict::unmet(
             severity,
