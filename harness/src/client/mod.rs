@@ -221,6 +221,34 @@ pub enum SendError {
     Protocol(String),
 }
 
+/// The most of one answer's body the load tools (`overhead`, `fuzz`,
+/// `worker`) read: they discard bodies as they stream in, and an answer
+/// longer than this is cut off and counted as an error, so a target that
+/// streams without end costs neither memory nor more than a request's time.
+pub const MAX_BODY: u64 = 8 << 20;
+
+/// Reads `body` to its end, discarding it, and returns its length; an error
+/// past `cap` bytes (the caller drops the connection).
+pub async fn drain_body<B>(mut body: B, cap: u64) -> Result<u64, String>
+where
+    B: hyper::body::Body + Unpin,
+    B::Error: std::fmt::Display,
+{
+    use bytes::Buf as _;
+    use http_body_util::BodyExt as _;
+    let mut length = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Some(data) = frame.data_ref() {
+            length += data.remaining() as u64;
+        }
+        if length > cap {
+            return Err(format!("the answer's body runs past {} MiB: cut off", cap >> 20));
+        }
+    }
+    Ok(length)
+}
+
 /// The client: TLS settings shared by every request.
 #[derive(Clone)]
 pub struct HttpClient {

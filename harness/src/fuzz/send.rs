@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use hyper::client::conn::http1;
 use hyper::header::{HeaderName, HeaderValue};
 use url::Url;
@@ -133,7 +133,7 @@ impl Connection {
             sender.ready().await.map_err(|e| e.to_string())?;
             let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
-            response.into_body().collect().await.map_err(|e| e.to_string())?;
+            crate::client::drain_body(response.into_body(), crate::client::MAX_BODY).await?;
             Ok(Answer::Status(status))
         };
         match tokio::time::timeout(self.timeout, work).await {

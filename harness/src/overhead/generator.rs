@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper::client::conn::http1;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
@@ -437,7 +437,9 @@ struct Shared {
 type Sender = http1::SendRequest<Empty<Bytes>>;
 
 async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
-    connect_to(&endpoint.url, &endpoint.tls).await
+    tokio::time::timeout(REQUEST_TIMEOUT, connect_to(&endpoint.url, &endpoint.tls))
+        .await
+        .map_err(|_| format!("no connection within {} s", REQUEST_TIMEOUT.as_secs()))?
 }
 
 /// An HTTP/1.1 connection over TLS to `url`'s origin (also the fuzzer's).
@@ -487,15 +489,25 @@ fn request(endpoint: &Endpoint) -> Option<hyper::Request<Empty<Bytes>>> {
     )
 }
 
+/// How long one request (or one connection's handshakes) may take: a target
+/// that accepts and never answers, or stalls a body, holds a connection no
+/// longer than this, so a phase ends within its duration plus this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn exchange(
     sender: &mut Sender,
     request: hyper::Request<Empty<Bytes>>,
 ) -> Result<u16, String> {
-    sender.ready().await.map_err(|e| e.to_string())?;
-    let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    response.into_body().collect().await.map_err(|e| e.to_string())?;
-    Ok(status)
+    let work = async {
+        sender.ready().await.map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        crate::client::drain_body(response.into_body(), crate::client::MAX_BODY).await?;
+        Ok(status)
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, work)
+        .await
+        .map_err(|_| format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()))?
 }
 
 async fn connection_loop(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper::client::conn::http1;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -264,7 +264,7 @@ fn request(endpoint: &Endpoint) -> Result<hyper::Request<Empty<Bytes>>, String> 
 async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
     let Kind::Request(endpoint) = &run.scenario.kind else { return };
     let idle = lock(&run.idle).pop();
-    let result = async {
+    let work = async {
         let mut sender = match idle {
             Some(s) => s,
             None => crate::overhead::generator::connect_to(&endpoint.url, &endpoint.tls).await?,
@@ -273,10 +273,16 @@ async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
         sender.ready().await.map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-        Ok::<_, String>((status, body.len() as u64, sender))
-    }
-    .await;
+        let length =
+            crate::client::drain_body(response.into_body(), crate::client::MAX_BODY).await?;
+        Ok::<_, String>((status, length, sender))
+    };
+    // A stalled answer holds this request no longer than the generator's timeout.
+    let timeout = crate::overhead::generator::REQUEST_TIMEOUT;
+    let result = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no complete answer within {} s", timeout.as_secs())),
+    };
     let latency = intended.elapsed();
     let mut s = lock(&stats);
     let scenario = s.scenario(&run.scenario.label);
