@@ -94,7 +94,7 @@ async fn preflight(
         }
     }
     bail!(
-        "no selected URL of {} answers: {}; is the target running, and are its URLs right?",
+        "target unreachable: no selected URL of {} answers: {}; is the target running, and are its URLs right?",
         profile.display(),
         problems.join("; ")
     )

@@ -47,6 +47,7 @@ struct RawBasic {
     username: String,
     password: String,
     cached_url: Option<Spanned<String>>,
+    throttle_after: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,7 @@ struct RawApiKey {
     key: String,
     revoked_key: Option<String>,
     insufficient_scope_url: Option<Spanned<String>>,
+    throttle_after: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +80,8 @@ struct RawJwt {
     insufficient_scope_url: Option<Spanned<String>>,
     token_url: Option<Spanned<String>>,
     leeway_seconds: Option<Spanned<i64>>,
+    max_lifetime_seconds: Option<Spanned<u64>>,
+    access_token_profile: Option<Spanned<String>>,
     #[serde(default)]
     variants: Vec<RawVariant>,
 }
@@ -230,6 +234,8 @@ pub struct BasicTarget {
     pub username: String,
     /// Its password.
     pub password: String,
+    /// Declared policy: failed logins for one user before the target answers 429.
+    pub throttle_after: Option<u32>,
 }
 
 /// `[api_key]`.
@@ -247,6 +253,8 @@ pub struct ApiKeyTarget {
     pub revoked_key: Option<String>,
     /// A resource the key's scopes do not cover.
     pub insufficient_scope_url: Option<Url>,
+    /// Declared policy: invalid keys from one client before the target answers 429.
+    pub throttle_after: Option<u32>,
 }
 
 /// A client's id and secret.
@@ -409,6 +417,10 @@ pub struct JwtTarget {
     pub insufficient_scope_url: Option<Url>,
     /// Clock skew the target tolerates (60 s assumed when the profile is silent).
     pub leeway_seconds: i64,
+    /// Declared policy: the longest lifetime (`exp` − now) the target accepts.
+    pub max_lifetime_seconds: Option<u64>,
+    /// Declared: the tokens are RFC 9068 JWT access tokens (`typ: at+jwt`, `sub` required).
+    pub rfc9068: bool,
     /// Other algorithms' keys (and resources).
     pub variants: Vec<(Algorithm, Url, Option<SigningKey>)>,
 }
@@ -576,8 +588,12 @@ impl Ctx<'_> {
         let chain_pem = self.read(cert, &format!("{field}_cert_file"))?;
         let key_pem = self.read(key, &format!("{field}_key_file"))?;
         {
+            // Name the file at fault: the chain first, then the key.
             use rustls_pki_types::pem::PemObject;
-            if rustls_pki_types::PrivateKeyDer::from_pem_slice(&key_pem).is_err() {
+            let chain_parses = rustls_pki_types::CertificateDer::pem_slice_iter(&chain_pem)
+                .next()
+                .is_some_and(|c| c.is_ok());
+            if chain_parses && rustls_pki_types::PrivateKeyDer::from_pem_slice(&key_pem).is_err() {
                 return Err(self.err(
                     key.span().start,
                     &format!("{field}_key_file"),
@@ -706,6 +722,7 @@ impl Target {
                     cached_url: ctx.opt_url(&base, &b.cached_url, "basic.cached_url")?,
                     username: b.username,
                     password: b.password,
+                    throttle_after: throttle(&ctx, b.throttle_after, "basic.throttle_after")?,
                 })
             })
             .transpose()?;
@@ -766,6 +783,24 @@ impl Target {
             out.push("layered");
         }
         out
+    }
+
+    /// Whether the profile declares `policy` (a key of
+    /// `authbench_scenarios::case::POLICIES`).
+    pub fn declares(&self, policy: &str) -> bool {
+        match policy {
+            "basic.throttle_after" => {
+                self.basic.as_ref().is_some_and(|b| b.throttle_after.is_some())
+            }
+            "api_key.throttle_after" => {
+                self.api_key.as_ref().is_some_and(|a| a.throttle_after.is_some())
+            }
+            "jwt.max_lifetime_seconds" => {
+                self.jwt.as_ref().is_some_and(|j| j.max_lifetime_seconds.is_some())
+            }
+            "jwt.access_token_profile" => self.jwt.as_ref().is_some_and(|j| j.rfc9068),
+            _ => false,
+        }
     }
 
     /// Every URL the profile names, to check reachability before a run.
@@ -952,7 +987,32 @@ fn parse_api_key(
             &a.insufficient_scope_url,
             &format!("{section}.insufficient_scope_url"),
         )?,
+        throttle_after: throttle(ctx, a.throttle_after, &format!("{section}.throttle_after"))?,
     })
+}
+
+/// The most failures a `throttle_after` may declare: the throttling cases
+/// send one more than it, so it bounds their run time.
+pub const MAX_THROTTLE_AFTER: u32 = 10_000;
+
+/// A declared throttling threshold, 1 to [`MAX_THROTTLE_AFTER`].
+fn throttle(
+    ctx: &Ctx<'_>,
+    value: Option<Spanned<u32>>,
+    field: &str,
+) -> Result<Option<u32>, ProfileError> {
+    match value {
+        None => Ok(None),
+        Some(v) if (1..=MAX_THROTTLE_AFTER).contains(v.get_ref()) => Ok(Some(v.into_inner())),
+        Some(v) => Err(ctx.err(
+            v.span().start,
+            field,
+            format!(
+                "{} is out of range: give how many failures the target allows before it answers 429, 1 to {MAX_THROTTLE_AFTER}",
+                v.get_ref()
+            ),
+        )),
+    }
 }
 
 fn parse_jwt(
@@ -996,6 +1056,30 @@ fn parse_jwt(
             ));
         }
     }
+    let rfc9068 = match &j.access_token_profile {
+        None => false,
+        Some(p) if p.get_ref() == "rfc9068" => true,
+        Some(p) => {
+            return Err(ctx.err(
+                p.span().start,
+                &field("access_token_profile"),
+                format!(
+                    "`{}` is not a known profile: give \"rfc9068\" (JWT access tokens, RFC 9068) or leave it out",
+                    p.get_ref()
+                ),
+            ));
+        }
+    };
+    let max_lifetime_seconds = match j.max_lifetime_seconds {
+        Some(m) if *m.get_ref() == 0 => {
+            return Err(ctx.err(
+                m.span().start,
+                &field("max_lifetime_seconds"),
+                "give the longest token lifetime the target accepts, in seconds (more than 0)",
+            ));
+        }
+        other => other.map(Spanned::into_inner),
+    };
     Ok(JwtTarget {
         url,
         issuer: j.issuer,
@@ -1025,6 +1109,8 @@ fn parse_jwt(
                 ));
             }
         },
+        max_lifetime_seconds,
+        rfc9068,
         variants,
     })
 }
@@ -1111,6 +1197,50 @@ mod tests {
         assert_eq!(e.location, ":1: version");
     }
 
+    const JWT: &str = "[jwt]\nurl = \"/j\"\nissuer = \"i\"\naudience = \"a\"\nalgorithm = \"RS256\"\ntoken = \"t.t.t\"\n";
+
+    #[test]
+    fn declared_policies_are_read_and_every_policy_is_known() {
+        let t = parse(&format!("{MINIMAL}{JWT}")).unwrap();
+        for (policy, _) in authbench_scenarios::case::POLICIES {
+            assert!(!t.declares(policy), "{policy} declared by a profile that says nothing");
+        }
+        let all = format!(
+            "{}throttle_after = 5\n[api_key]\nurl = \"/k\"\nkey = \"k\"\nthrottle_after = 100\n{JWT}max_lifetime_seconds = 3600\naccess_token_profile = \"rfc9068\"\n",
+            MINIMAL
+        );
+        let t = parse(&all).unwrap();
+        for (policy, _) in authbench_scenarios::case::POLICIES {
+            assert!(t.declares(policy), "{policy} is not read from the profile");
+        }
+        let e = parse(&all.replace("\"rfc9068\"", "\"rfc9999\"")).unwrap_err();
+        assert!(e.location.ends_with("jwt.access_token_profile"), "{e}");
+        let e = parse(&all.replace("throttle_after = 5", "throttle_after = 0")).unwrap_err();
+        assert!(e.location.ends_with("basic.throttle_after"), "{e}");
+    }
+
+    #[test]
+    fn leeway_and_header_values_are_checked() {
+        for bad in ["-5", "86400"] {
+            let e = parse(&format!("{MINIMAL}{JWT}leeway_seconds = {bad}\n")).unwrap_err();
+            assert!(e.location.ends_with("jwt.leeway_seconds") && e.message.contains(bad), "{e}");
+        }
+        let t = parse(&format!("{MINIMAL}{JWT}leeway_seconds = 30\n")).unwrap();
+        assert_eq!(t.jwt.unwrap().leeway_seconds, 30);
+        let key = |header: &str, key: &str| {
+            parse(&format!(
+                "{MINIMAL}[api_key]\nurl = \"/k\"\nheader = \"{header}\"\nkey = \"{key}\"\n"
+            ))
+        };
+        let e = key("X-Key\\r\\nEvil: 1", "k").unwrap_err();
+        assert!(e.location.ends_with("api_key.header"), "{e}");
+        let e = key("X-Key", "k\\nEvil: 1").unwrap_err();
+        assert!(e.location.ends_with("api_key.key"), "{e}");
+        let e = parse(&format!("{MINIMAL}{}", JWT.replace("t.t.t", "t.t\\r\\nX: 1"))).unwrap_err();
+        assert!(e.location.ends_with("jwt.token"), "{e}");
+        assert!(key("X-Key", "sk_ok").is_ok());
+    }
+
     #[test]
     fn a_key_file_that_is_not_a_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -1124,6 +1254,26 @@ mod tests {
                 && e.message.contains("not an RSA private key"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_client_key_that_is_not_pem_is_reported_as_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["client".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.path().join("c.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("c.key"), key.serialize_der()).unwrap();
+        let text = format!(
+            "{MINIMAL}[mtls]\nurl = \"https://api.example.test:8444/r\"\nclient_cert_file = \"c.pem\"\nclient_key_file = \"c.key\"\n"
+        );
+        let e = Target::parse(Path::new("t.toml"), &text, dir.path()).unwrap_err();
+        assert!(e.location.ends_with("mtls.client_key_file"), "{e}");
+        std::fs::write(dir.path().join("c.key"), key.serialize_pem()).unwrap();
+        let t = Target::parse(Path::new("t.toml"), &text, dir.path()).unwrap();
+        assert!(t.mtls.unwrap().identities.is_none());
     }
 
     #[test]

@@ -61,7 +61,8 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
-    // JUnit: valid XML, one suite per method, failures carrying expected and observed.
+    // JUnit: valid XML, the findings suite then one suite per method, failures
+    // carrying expected and observed.
     let xml = String::from_utf8(out.stdout).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suites: Vec<&str> = doc
@@ -69,23 +70,31 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    assert_eq!(suites, ["basic", "api_key", "jwt", "oauth2", "mtls", "layered"]);
+    assert_eq!(suites, ["findings", "basic", "api_key", "jwt", "oauth2", "mtls", "layered"]);
     let failed: Vec<&str> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("failure")))
         .map(|n| n.attribute("name").unwrap())
         .collect();
-    // The JWT verifier's flaw reaches the layered resource's user layer too.
+    // One root cause: the JWT verifier's flaw, which reaches the layered
+    // resource's user layer and the replay window too.
     assert_eq!(
         failed,
         [
+            "security:exp-not-enforced",
             "jwt::exp-past-leeway",
             "jwt::exp-long-past",
             "jwt::exp-missing",
+            "jwt::replay-window",
             "layered::expired-token"
         ]
     );
-    let failure = doc.descendants().find(|n| n.has_tag_name("failure")).unwrap();
+    let failure = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("jwt::exp-missing"))
+        .flat_map(|n| n.children())
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
     let message = failure.attribute("message").unwrap();
     assert!(message.starts_with("expected 401") && message.contains("observed 200"), "{message}");
     assert_eq!(std::fs::read_to_string(out_dir.path().join("junit.xml")).unwrap(), xml);
@@ -94,7 +103,11 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
     let json = std::fs::read_to_string(out_dir.path().join("results.json")).unwrap();
     let results: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(results["schema"], "authbench.results/1");
-    assert_eq!(results["summary"]["fail"], 4);
+    assert_eq!(results["summary"]["fail"], 5);
+    let findings = results["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["id"], "security:exp-not-enforced");
+    assert_eq!(findings[0]["cases"].as_array().unwrap().len(), 5);
     let profile_text: toml::Table = std::fs::read_to_string(&profile).unwrap().parse().unwrap();
     for secret in [
         profile_text["basic"]["password"].as_str().unwrap(),
@@ -109,6 +122,8 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
     }
     let markdown = std::fs::read_to_string(out_dir.path().join("results.md")).unwrap();
     assert!(markdown.contains("## jwt") && markdown.contains("`jwt::exp-missing`"));
+    let findings_at = markdown.find("## Findings").unwrap();
+    assert!(findings_at < markdown.find("## basic").unwrap(), "the findings lead");
     serve.start_kill().unwrap();
 }
 

@@ -127,6 +127,81 @@ other_client = {{ client_id = "authbench-other-client", client_secret = "authben
     check(found, OIDC_PROVIDER_DEVIATIONS);
 }
 
+/// Deviations of the Express API (`third-party/express-api`), as README.md
+/// explains them.
+const EXPRESS_DEVIATIONS: &[(&str, &str)] = &[];
+
+/// Runs `methods`' cases against `profile`; every non-passing case.
+async fn not_passing_of(profile: &Path, methods: &[&str]) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for method in methods {
+        found.extend(not_passing(profile, method).await);
+    }
+    found
+}
+
+#[tokio::test]
+async fn express_api_from_npm() {
+    let dir = repo().join("third-party/express-api");
+    assert!(
+        dir.join("node_modules/express-jwt").is_dir(),
+        "the Express API is not installed: run `npm ci --prefix third-party/express-api` (.ci/run does)"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let pki = authbench_servers::pki::Pki::load_or_generate(state.path()).unwrap();
+    let pki_dir = pki.ca_cert_path.parent().unwrap().to_owned();
+    let key = "sk_test_express0123456789abcdefghijklmnopqrstuvwx";
+    let password = "correct horse battery staple";
+    let child = Command::new("node")
+        .arg(dir.join("server.mjs"))
+        .arg("0")
+        .arg(pki_dir.join("server.pem"))
+        .arg(pki_dir.join("server.key"))
+        .arg(state.path())
+        .arg(key)
+        .arg(password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node is not installed (.ci/run installs nodejs)");
+    let mut server = Server(child);
+    let ready = wait_ready(&mut server.0, "the Express API");
+    let base = ready.trim_start_matches("ready").trim().to_owned();
+    let profile = state.path().join("target.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            r#"version = 1
+name = "express-api"
+base_url = "{base}"
+baseline_url = "/baseline"
+ca_file = "pki/ca.pem"
+
+[basic]
+url = "/basic/resource"
+username = "alice"
+password = "{password}"
+
+[api_key]
+url = "/api-key/resource"
+header = "X-API-Key"
+key = "{key}"
+
+[jwt]
+url = "/jwt/resource"
+issuer = "https://issuer.express-api.test"
+audience = "https://api.express-api.test"
+algorithm = "RS256"
+signing_key_file = "jwt-signing.pem"
+"#
+        ),
+    )
+    .unwrap();
+    let found = not_passing_of(&profile, &["basic", "api_key", "jwt"]).await;
+    drop(server);
+    check(found, EXPRESS_DEVIATIONS);
+}
+
 /// Deviations of nginx (Debian's 1.22, OpenSSL 3) as README.md explains them.
 const NGINX_DEVIATIONS: &[(&str, &str)] = &[(
     "mtls::ca-as-leaf",

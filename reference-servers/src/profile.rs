@@ -48,6 +48,8 @@ pub struct BasicSection {
     pub password: String,
     /// Extension: the same resource behind the verified-credential cache.
     pub cached_url: String,
+    /// Declared policy: failed logins for one user before 429.
+    pub throttle_after: u32,
 }
 
 /// `[api_key]`.
@@ -63,6 +65,8 @@ pub struct ApiKeySection {
     pub revoked_key: String,
     /// Extension: a resource the key's scopes do not cover (expect 403).
     pub insufficient_scope_url: String,
+    /// Declared policy: invalid keys from one address before 429.
+    pub throttle_after: u32,
 }
 
 /// `[jwt]`.
@@ -92,6 +96,10 @@ pub struct JwtSection {
     pub insufficient_scope_url: String,
     /// Extension: the token endpoint (Basic credentials, form `alg`, `scope`, `expires_in`).
     pub token_url: String,
+    /// Declared policy: the longest lifetime accepted.
+    pub max_lifetime_seconds: i64,
+    /// Declared: the tokens are RFC 9068 JWT access tokens.
+    pub access_token_profile: String,
     /// Extension: clock skew tolerated on `exp`, `nbf`, `iat`.
     pub leeway_seconds: i64,
     /// Extension: the same resource for the other algorithms.

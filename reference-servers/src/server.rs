@@ -366,6 +366,7 @@ fn build_profile(
             username: DEMO_USER.to_owned(),
             password: seed.password.clone(),
             cached_url: paths::BASIC_CACHED.to_owned(),
+            throttle_after: config.throttle.max_failures,
         },
         api_key: ApiKeySection {
             url: paths::API_KEY.to_owned(),
@@ -373,6 +374,7 @@ fn build_profile(
             key: seed.api_key.clone(),
             revoked_key: seed.revoked_api_key.clone(),
             insufficient_scope_url: paths::API_KEY_PRIVILEGED.to_owned(),
+            throttle_after: config.api_key_throttle.max_invalid,
         },
         jwt: JwtSection {
             url: paths::jwt_resource(Algorithm::RS256),
@@ -388,6 +390,8 @@ fn build_profile(
             insufficient_scope_url: paths::JWT_PRIVILEGED.to_owned(),
             token_url: paths::JWT_TOKEN.to_owned(),
             leeway_seconds: app.jwt.config().leeway_secs,
+            max_lifetime_seconds: app.jwt.config().max_lifetime_secs,
+            access_token_profile: "rfc9068".to_owned(),
             variants: keys::ALGORITHMS
                 .iter()
                 .filter(|&&alg| alg != Algorithm::RS256)

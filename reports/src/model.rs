@@ -139,6 +139,9 @@ pub enum FindingKind {
     Form,
     /// A declared policy (throttling, lifetimes, identity mapping) did not hold.
     Policy,
+    /// Something the RFCs allow and best practice advises against was served
+    /// (a key in the query string, a token issued in the future).
+    Hardening,
     /// Cases that could not be judged, for one shared reason.
     Error,
 }
@@ -151,6 +154,7 @@ impl FindingKind {
             FindingKind::Function => "function",
             FindingKind::Form => "form",
             FindingKind::Policy => "policy",
+            FindingKind::Hardening => "hardening",
             FindingKind::Error => "error",
         }
     }
@@ -178,11 +182,12 @@ pub struct Finding {
 impl Finding {
     /// Whether this finding fails the run: a bad credential served or a
     /// case that could not be judged always does; a form, function or
-    /// policy finding when its requirement is a `must`, or under `strict`.
+    /// policy finding when its requirement is a `must`; a hardening finding
+    /// never; any of them under `strict`.
     pub fn fails_run(&self, strict: bool) -> bool {
         strict
-            || self.severity == "must"
             || matches!(self.kind, FindingKind::Security | FindingKind::Error)
+            || (self.severity == "must" && self.kind != FindingKind::Hardening)
     }
 }
 

@@ -11,6 +11,25 @@ use serde::Deserialize;
 /// The authentication methods, as they appear in case ids and on the command line.
 pub const METHODS: &[&str] = &["basic", "api_key", "jwt", "oauth2", "mtls", "layered"];
 
+/// Policies a case may depend on (DESIGN.md, judging principle 4): the
+/// profile field that declares each, and what it means. A case naming one
+/// runs only when the profile declares it, and otherwise skips saying so.
+pub const POLICIES: &[(&str, &str)] = &[
+    ("basic.throttle_after", "[basic] throttle_after = N: failed logins for one user before 429"),
+    (
+        "api_key.throttle_after",
+        "[api_key] throttle_after = N: invalid keys from one client before 429",
+    ),
+    (
+        "jwt.max_lifetime_seconds",
+        "[jwt] max_lifetime_seconds = N: the longest token lifetime the target accepts",
+    ),
+    (
+        "jwt.access_token_profile",
+        "[jwt] access_token_profile = \"rfc9068\": the tokens are JWT access tokens (RFC 9068)",
+    ),
+];
+
 /// How binding a requirement is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +71,11 @@ pub struct Case {
     /// cases hunt the same one (the four spellings of `alg: none`); absent,
     /// a failure is a finding of its own.
     pub finding: Option<FindingSpec>,
+    /// The declared policy the verdict depends on (a key of [`POLICIES`]).
+    pub policy: Option<String>,
+    /// Serving what this case sends is allowed by the RFCs and discouraged by
+    /// best practice: a failure is a hardening finding, not a security one.
+    pub hardening: bool,
     /// Cases sharing a lane run one after another, in catalog order (for state
     /// a target keeps, such as failed-login counters); others run concurrently.
     pub lane: Option<String>,

@@ -69,6 +69,10 @@ struct RawCase {
     lane: Option<String>,
     #[serde(default)]
     finding: Option<Spanned<String>>,
+    #[serde(default)]
+    policy: Option<Spanned<String>>,
+    #[serde(default)]
+    hardening: bool,
 }
 
 /// The methods a `*::` template expands to when it names none.
@@ -212,6 +216,16 @@ fn parse_file(
                 ));
             }
         }
+        if let Some(policy) = &raw.policy
+            && !crate::case::POLICIES.iter().any(|(name, _)| name == policy.get_ref())
+        {
+            let names: Vec<&str> = crate::case::POLICIES.iter().map(|(n, _)| *n).collect();
+            return Err(err(
+                policy.span().start,
+                "policy",
+                format!("no policy `{}`; known: {}", policy.get_ref(), names.join(", ")),
+            ));
+        }
         let body_at = raw.credential.as_ref().map_or(at, |c| c.span().start);
         let body = match (raw.step, raw.credential, raw.expect) {
             (Some(step), None, None) => {
@@ -307,6 +321,8 @@ fn parse_file(
                     title: String::new(),
                     remediation: None,
                 }),
+                policy: raw.policy.as_ref().map(|p| p.get_ref().clone()),
+                hardening: raw.hardening,
                 lane: raw.lane.clone(),
                 file: file.to_owned(),
                 line: line_of(text, at),

@@ -221,6 +221,20 @@ fn own_title(kind: FindingKind, case: &Case) -> String {
             format!("Does not hold: {}", lower_first(title))
         }
         FindingKind::Function => format!("Refused or broken: {}", lower_first(title)),
+        FindingKind::Hardening | FindingKind::Policy => {
+            for (needle, verb) in [
+                (" is refused", "is served"),
+                (" is not accepted", "is accepted"),
+                (" is not a credential", "is accepted as a credential"),
+                (" is throttled", "is not throttled"),
+                (" are throttled", "are not throttled"),
+            ] {
+                if let Some(at) = title.find(needle) {
+                    return format!("{} {verb}", &title[..at]);
+                }
+            }
+            format!("Does not hold: {}", lower_first(title))
+        }
         FindingKind::Error => format!("Could not be judged: {}", lower_first(title)),
         _ => format!("Does not hold: {}", lower_first(title)),
     }
@@ -258,6 +272,9 @@ fn own_remediation(kind: FindingKind, case: &Case, reason: Option<&str>) -> Stri
              (`authbench conform --cases '{}'` re-checks it).",
             case.id
         ),
+        FindingKind::Hardening => format!(
+            "Allowed by the RFCs, advised against ({requirements}): refuse it unless a client depends on it."
+        ),
         _ => format!(
             "Nothing could be judged ({}); `authbench conform --cases '{}' --verbose` shows the answers.",
             reason.unwrap_or("see the case"),
@@ -272,12 +289,13 @@ fn kind_of(id: &str) -> FindingKind {
         Some("form") => FindingKind::Form,
         Some("policy") => FindingKind::Policy,
         Some("error") => FindingKind::Error,
+        Some("hardening") => FindingKind::Hardening,
         _ => FindingKind::Security,
     }
 }
 
 /// Groups the results' finding ids into findings, most serious first: `must`
-/// before `should`, then security, function, policy, error, form.
+/// before `should`, then security, function, policy, error, form, hardening.
 pub fn collect(catalog: &[Case], results: &[CaseResult]) -> Vec<Finding> {
     let by_id: BTreeMap<&str, &Case> = catalog.iter().map(|c| (c.id.as_str(), c)).collect();
     let mut order: Vec<String> = Vec::new();
@@ -341,6 +359,7 @@ pub fn collect(catalog: &[Case], results: &[CaseResult]) -> Vec<Finding> {
             FindingKind::Policy => 2,
             FindingKind::Error => 3,
             FindingKind::Form => 4,
+            FindingKind::Hardening => 5,
         };
         (f.severity != "must", kind)
     };

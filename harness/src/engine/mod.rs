@@ -120,7 +120,12 @@ pub async fn run(
     let total = cases.len();
     let mut lanes: BTreeMap<String, Vec<(usize, Case)>> = BTreeMap::new();
     let mut exclusive = Vec::new();
+    let mut waiting = Vec::new();
     for (i, case) in cases.into_iter().enumerate() {
+        if matches!(&case.body, CaseBody::Step(name) if steps::WAITING.contains(&name.as_str())) {
+            waiting.push((i, case));
+            continue;
+        }
         if matches!(&case.body, CaseBody::Step(name) if steps::EXCLUSIVE.contains(&name.as_str())) {
             exclusive.push((i, case));
             continue;
@@ -130,6 +135,17 @@ pub async fn run(
     }
     let permits = Arc::new(Semaphore::new(shared.concurrency));
     let mut tasks = tokio::task::JoinSet::new();
+    for (i, case) in waiting {
+        let shared = Arc::clone(&shared);
+        let on_done = on_done.clone();
+        tasks.spawn(async move {
+            let result = run_case(&shared, &case).await;
+            if let Some(f) = &on_done {
+                f(&result);
+            }
+            vec![(i, result)]
+        });
+    }
     for (_, lane) in lanes {
         let shared = Arc::clone(&shared);
         let permits = Arc::clone(&permits);
@@ -199,8 +215,17 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         "layered" => target.layered.is_some(),
         _ => false,
     };
+    let undeclared = case.policy.as_deref().filter(|p| !target.declares(p));
     let verdict = if !has_section {
         Verdict::skip(format!("the target profile has no [{}] section", case.method))
+    } else if let Some(policy) = undeclared {
+        let how = authbench_scenarios::case::POLICIES
+            .iter()
+            .find(|(name, _)| *name == policy)
+            .map_or(policy, |(_, how)| *how);
+        Verdict::skip(format!(
+            "the verdict is the target's policy, not a protocol rule: declare it ({how}) to run this case"
+        ))
     } else {
         match &case.body {
             CaseBody::Exchange(exchange) => run_exchange(shared, case, exchange).await,
@@ -208,7 +233,24 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         }
     };
     let secrets = shared.forge.valid_secrets(&case.method);
-    let findings = verdict.effective_causes().iter().map(|c| findings::id_of(c, case)).collect();
+    // What the case's own failure is: a declared policy not kept, or
+    // something allowed but advised against, rather than a hole.
+    let own = match (&case.policy, case.hardening) {
+        (Some(_), _) => Some(authbench_reports::FindingKind::Policy),
+        (None, true) => Some(authbench_reports::FindingKind::Hardening),
+        (None, false) => None,
+    };
+    let findings = verdict
+        .effective_causes()
+        .iter()
+        .map(|c| match (c, own) {
+            (judge::Cause::Own(authbench_reports::FindingKind::Security), Some(kind)) => {
+                judge::Cause::Own(kind)
+            }
+            _ => c.clone(),
+        })
+        .map(|c| findings::id_of(&c, case))
+        .collect();
     CaseResult {
         id: case.id.clone(),
         method: case.method.clone(),
