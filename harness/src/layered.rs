@@ -436,9 +436,24 @@ impl Layered<'_> {
             for token_first in [false, true] {
                 let request = self.request(c, token_first)?;
                 match self.send(&request).await {
+                    Ok(r) if r.status >= 500 => {
+                        return Err(Verdict::server_error(expected, observe(&r), r.status));
+                    }
+                    // The positive control: the valid set must be served, or
+                    // two identical refusals prove nothing.
+                    Ok(r) if c.expect == Served && !(200..300).contains(&r.status) => {
+                        return Err(Verdict::error(
+                            expected,
+                            format!(
+                                "the valid set got {}, so comparing orders proves nothing",
+                                r.status
+                            ),
+                        )
+                        .because(crate::engine::judge::Cause::Shared("error:control".to_owned())));
+                    }
                     Ok(r) => statuses.push(r.status.to_string()),
                     Err(e) if is_refusal(&e) => statuses.push(describe_error(&e)),
-                    Err(e) => return Err(Verdict::error(expected, e.to_string())),
+                    Err(e) => return Err(Verdict::unanswered(expected, &e)),
                 }
             }
             let line = format!("{}: {} / {}", c.describe(), statuses[0], statuses[1]);
@@ -464,26 +479,31 @@ fn judge(sev: Severity, c: Combo, answer: Result<RawResponse, SendError>) -> Ver
             let expected = format!("2xx for {what}");
             match answer {
                 Ok(r) if (200..300).contains(&r.status) => Verdict::pass(expected, observe(&r)),
-                Ok(r) => {
-                    Verdict::unmet(sev, expected, observe(&r), "a valid, bound set was refused")
-                }
-                Err(e) if is_refusal(&e) => Verdict::unmet(
+                Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
+                Ok(r) => Verdict::refused_valid(
+                    sev,
+                    expected,
+                    observe(&r),
+                    "a valid, bound set was refused",
+                ),
+                Err(e) if is_refusal(&e) => Verdict::refused_valid(
                     sev,
                     expected,
                     describe_error(&e),
                     "a valid, bound set was refused at the handshake",
                 ),
-                Err(e) => Verdict::error(expected, e.to_string()),
+                Err(e) => Verdict::unanswered(expected, &e),
             }
         }
         Refused => {
             let expected = format!("{what}: a TLS refusal or 400/401/403/429, never the resource");
             match answer {
                 Err(e) if is_refusal(&e) => Verdict::pass(expected, describe_error(&e)),
-                Err(e) => Verdict::error(expected, e.to_string()),
+                Err(e) => Verdict::unanswered(expected, &e),
                 Ok(r) if (200..300).contains(&r.status) => {
                     Verdict::unmet(sev, expected, observe(&r), "the resource was served")
                 }
+                Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
                 Ok(r) if HTTP_REFUSALS.contains(&r.status) || r.status == 429 => {
                     let passed = c.passed_layers();
                     let named: Vec<_> = named_layers(&refusal_text(&r))
@@ -502,13 +522,19 @@ fn judge(sev: Severity, c: Combo, answer: Result<RawResponse, SendError>) -> Ver
                                 named.join(" and ")
                             ),
                         )
+                        // Refused all the same: what leaks is which layers
+                        // passed, a disclosure to harden, not a hole.
+                        .because(crate::engine::judge::Cause::Own(
+                            authbench_reports::FindingKind::Hardening,
+                        ))
                     }
                 }
-                Ok(r) => Verdict::unmet(
-                    sev,
+                // Served nothing, with another status (404, 405, a redirect).
+                Ok(r) => Verdict::form(
                     expected,
                     observe(&r),
-                    "neither a TLS refusal nor 400/401/403/429",
+                    &format!("form:status-{}", r.status),
+                    "refused, but neither with a TLS alert nor 400/401/403/429",
                 ),
             }
         }

@@ -1,4 +1,4 @@
-//! `overhead` and `fuzz` against TLS servers that answer with a body that
+//! `overhead`, `fuzz` and `load` against TLS servers that answer with a body that
 //! never ends, or never answer at all: each command ends within its duration
 //! plus its timeouts, and stays under 500 MiB of memory.
 
@@ -168,4 +168,18 @@ fn fuzz_survives_an_endless_body() {
 #[test]
 fn fuzz_survives_a_silent_target() {
     check(Mode::Silent, &["fuzz", "--methods", "api_key", "--duration", "2"]);
+}
+
+#[test]
+fn load_survives_an_endless_body() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().display().to_string();
+    check(Mode::Endless, &["load", "--profile", "smoke", "--duration", "2", "--out", &out]);
+}
+
+#[test]
+fn load_survives_a_silent_target() {
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().display().to_string();
+    check(Mode::Silent, &["load", "--profile", "smoke", "--duration", "2", "--out", &out]);
 }

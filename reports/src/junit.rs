@@ -9,7 +9,7 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::model::{Outcome, Results};
+use crate::model::{Outcome, Results, printable};
 
 /// Writes `results` as JUnit XML to `out`.
 pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
@@ -48,30 +48,32 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
     for method in results.methods() {
         let mut suite = TestSuite::new(method);
         for c in results.cases.iter().filter(|c| c.method == method) {
-            let detail = format!(
+            // What the target sent may hold control characters, which XML 1.0 cannot carry.
+            let detail = printable(&format!(
                 "{}\nrequirements: {}\nexpected: {}\nobserved: {}{}",
                 c.title,
                 c.requirements.join(", "),
                 c.expected,
                 c.observed,
                 c.reason.as_ref().map(|r| format!("\nreason: {r}")).unwrap_or_default()
-            );
+            ));
             let status = match c.outcome {
                 // A warning passes the build unless --strict: record it as a
                 // success with the details in system-out.
                 Outcome::Pass | Outcome::Warn => TestCaseStatus::success(),
                 Outcome::Fail => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    s.set_message(format!("expected {}, observed {}", c.expected, c.observed));
+                    s.set_message(printable(&format!(
+                        "expected {}, observed {}",
+                        c.expected, c.observed
+                    )));
                     s.set_type(c.severity.clone());
                     s.set_description(detail.clone());
                     s
                 }
                 Outcome::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                    s.set_message(
-                        c.reason.clone().unwrap_or_else(|| "could not be judged".to_owned()),
-                    );
+                    s.set_message(printable(c.reason.as_deref().unwrap_or("could not be judged")));
                     s.set_description(detail.clone());
                     s
                 }

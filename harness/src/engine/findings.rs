@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use authbench_reports::{CaseResult, Finding, FindingKind, Outcome};
+use authbench_reports::{CaseResult, Finding, FindingKind};
 use authbench_scenarios::{Case, Severity};
 
 use super::judge::Cause;
@@ -337,8 +337,8 @@ pub fn collect(catalog: &[Case], results: &[CaseResult]) -> Vec<Finding> {
                     }
                 }
             }
-            // A finding is a `must` when any of its cases failed a must.
-            let must = cases.iter().any(|c| matches!(c.outcome, Outcome::Fail | Outcome::Error));
+            // The requirement's own keyword: `must` when any of its cases cites one.
+            let must = cases.iter().any(|c| c.severity == "must");
             Finding {
                 kind,
                 title: first.map(|c| own_title(kind, c)).unwrap_or_else(|| cases[0].title.clone()),

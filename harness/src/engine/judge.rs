@@ -137,14 +137,16 @@ impl Verdict {
         self
     }
 
-    /// The causes to report: the given ones, else the case's own finding
-    /// (security for a failure, an error of its own for an error).
+    /// The causes to report: the given ones, else the case's own finding —
+    /// security for a failure (a `must` that did not hold), hardening for a
+    /// warning (a `should`), an error of its own for an error.
     pub fn effective_causes(&self) -> Vec<Cause> {
         if !self.causes.is_empty() || matches!(self.outcome, Outcome::Pass | Outcome::Skip) {
             return self.causes.clone();
         }
         match self.outcome {
             Outcome::Error => vec![Cause::Own(FindingKind::Error)],
+            Outcome::Warn => vec![Cause::Own(FindingKind::Hardening)],
             _ => vec![Cause::Own(FindingKind::Security)],
         }
     }
@@ -349,12 +351,15 @@ pub fn judge(
             v.parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Warn });
             return v;
         }
+        // A failure whatever the cited keyword: the severity says how the
+        // text words it; serving a bad credential is the hole itself.
         let mut v = Verdict::unmet(
-            severity,
+            Severity::Must,
             expected,
             observed,
             format!("a credential that must be refused was served ({status})"),
-        );
+        )
+        .because(Cause::Own(FindingKind::Security));
         v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
         return v;
     }

@@ -227,9 +227,21 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
             "the verdict is the target's policy, not a protocol rule: declare it ({how}) to run this case"
         ))
     } else {
-        match &case.body {
-            CaseBody::Exchange(exchange) => run_exchange(shared, case, exchange).await,
-            CaseBody::Step(name) => steps::run(shared, case, name).await,
+        let work = async {
+            match &case.body {
+                CaseBody::Exchange(exchange) => run_exchange(shared, case, exchange).await,
+                CaseBody::Step(name) => steps::run(shared, case, name).await,
+            }
+        };
+        // A target that answers the pre-flight and then stalls must not hold
+        // a many-request case (the timing check sends hundreds) for hours.
+        let limit = case_deadline(shared.client.timeout());
+        match tokio::time::timeout(limit, Box::pin(work)).await {
+            Ok(verdict) => verdict,
+            Err(_) => {
+                Verdict::error("", format!("the case did not finish within {} s", limit.as_secs()))
+                    .because(judge::Cause::Shared("error:timeout".to_owned()))
+            }
         }
     };
     let secrets = shared.forge.valid_secrets(&case.method);
@@ -240,17 +252,21 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         (None, true) => Some(authbench_reports::FindingKind::Hardening),
         (None, false) => None,
     };
-    let findings = verdict
+    let causes: Vec<judge::Cause> = verdict
         .effective_causes()
         .iter()
         .map(|c| match (c, own) {
-            (judge::Cause::Own(authbench_reports::FindingKind::Security), Some(kind)) => {
-                judge::Cause::Own(kind)
-            }
+            (
+                judge::Cause::Own(
+                    authbench_reports::FindingKind::Security
+                    | authbench_reports::FindingKind::Hardening,
+                ),
+                Some(kind),
+            ) => judge::Cause::Own(kind),
             _ => c.clone(),
         })
-        .map(|c| findings::id_of(&c, case))
         .collect();
+    let findings = causes.iter().map(|c| findings::id_of(c, case)).collect();
     CaseResult {
         id: case.id.clone(),
         method: case.method.clone(),
@@ -266,6 +282,13 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         parts: verdict.parts,
         findings,
     }
+}
+
+/// How long one case may take: long enough for the slowest honest case (a
+/// code's lifetime waited out, a 10 s flood, a few requests at the per-request
+/// timeout), short enough that a stalling target costs minutes, not hours.
+pub fn case_deadline(request_timeout: std::time::Duration) -> std::time::Duration {
+    (request_timeout * 4).max(std::time::Duration::from_secs(60))
 }
 
 /// The URL a selector names for `method`.

@@ -112,6 +112,13 @@ async fn comparable(
     })
 }
 
+/// A credential that must be refused was served: a failure and a security
+/// finding, whatever the keyword of the case's citation.
+fn served(expected: impl Into<String>, observed: String, why: impl Into<String>) -> Verdict {
+    Verdict::unmet(authbench_scenarios::Severity::Must, expected.into(), observed, why)
+        .because(super::judge::Cause::Own(authbench_reports::FindingKind::Security))
+}
+
 fn challenge(r: &RawResponse) -> Vec<&str> {
     r.header_values("www-authenticate").collect()
 }
@@ -155,7 +162,7 @@ async fn basic_same_answer(shared: &Shared, case: &Case) -> Verdict {
     let expected = "the same status, challenge and body for both".to_owned();
     let observed = format!("wrong password: {}; unknown user: {}", observe(&a), observe(&b));
     if super::judge::is_served(a.status) || super::judge::is_served(b.status) {
-        return Verdict::unmet(case.severity, expected, observed, "a wrong credential was served");
+        return served(expected, observed, "a wrong credential was served");
     }
     if let Err(v) = comparable(shared, "basic", &[&a, &b]).await {
         return v;
@@ -250,12 +257,7 @@ async fn api_key_same_answer(shared: &Shared, case: &Case) -> Verdict {
     let observed =
         answers.iter().map(|(l, r)| format!("{l}: {}", r.status)).collect::<Vec<_>>().join(", ");
     if let Some((label, _)) = answers.iter().find(|(_, r)| (200..300).contains(&r.status)) {
-        return Verdict::unmet(
-            case.severity,
-            expected,
-            observed,
-            format!("the {label} key was accepted"),
-        );
+        return served(expected, observed, format!("the {label} key was accepted"));
     }
     let refusals: Vec<&RawResponse> = answers.iter().map(|(_, r)| r).collect();
     if let Err(v) = comparable(shared, "api_key", &refusals).await {
@@ -333,7 +335,7 @@ async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
     let expected = format!("no significant difference (|z| < 4 or under {MIN_DIFFERENCE_US} µs)");
     let mut last = None;
     for _ in 0..2 {
-        match measure_timing(shared, case).await {
+        match measure_timing(shared).await {
             Ok(t) if t.significant(MIN_DIFFERENCE_US) => last = Some(t),
             Ok(t) => return Verdict::pass(expected, t.describe(TIMING_ROUNDS)),
             Err(v) => return v,
@@ -350,7 +352,7 @@ async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
 
 const TIMING_ROUNDS: usize = 120;
 
-async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict> {
+async fn measure_timing(shared: &Shared) -> Result<Timing, Verdict> {
     // Interleaved samples cancel drift in machine load; the decision needs both
     // a significant rank difference and a difference large enough to exploit
     // over a network, so that noise alone does not fail a correct target.
@@ -376,8 +378,7 @@ async fn measure_timing(shared: &Shared, case: &Case) -> Result<Timing, Verdict>
                 return Err(Verdict::server_error("refusals to time", observe(&r), r.status));
             }
             if (200..300).contains(&r.status) {
-                return Err(Verdict::unmet(
-                    case.severity,
+                return Err(served(
                     "near and far misses refused in equal time".to_owned(),
                     format!("{} for a mutated key", r.status),
                     "a key differing from a valid one was accepted",
@@ -455,8 +456,7 @@ async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
                 return Verdict::server_error(expected, observe(&r), r.status);
             }
             if (200..300).contains(&r.status) {
-                return Verdict::unmet(
-                    case.severity,
+                return served(
                     expected,
                     format!("{} for a random key", r.status),
                     "a random key was accepted",
