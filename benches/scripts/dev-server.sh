@@ -10,11 +10,17 @@ cd "$(dirname "$0")/../.."
 bin="${1:-target/release/authbench}"
 [ -x "$bin" ] || cargo build --release -p authbench
 work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$server" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+# A CA and a leaf signed by it, as a real deployment has (a self-signed
+# CA:TRUE certificate is no server certificate to a strict client).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -subj /CN=localhost -addext subjectAltName=DNS:localhost \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-python3 third-party/python-dev/server.py 0 "$work/cert.pem" "$work/key.pem" "$work" > "$work/ready" &
+  -subj /CN=dev-ca -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$work/key.pem" -out "$work/leaf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$work/leaf.ext"
+openssl x509 -req -in "$work/leaf.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+  -days 2 -extfile "$work/leaf.ext" -out "$work/cert.pem" 2>/dev/null
+python3 third-party/python-dev/server.py 0 "$work/cert.pem" "$work/key.pem" "$work" "$work/ca.pem" > "$work/ready" &
 server=$!
 for _ in $(seq 1 100); do
   grep -q '^ready' "$work/ready" 2>/dev/null && break
@@ -28,6 +34,7 @@ set +e
 code=$?
 set -e
 end=$(date +%s.%N)
+if [ "$code" = 2 ]; then echo "authbench could not run against the dev server (exit 2)" >&2; exit 1; fi
 elapsed=$(python3 -c "print(f'{$end - $start:.1f}')")
 python3 - "$work/results.json" "$elapsed" "$code" <<'PY'
 import json, sys
@@ -42,3 +49,4 @@ for e in errors:
 ok = float(sys.argv[2]) <= 60 and not errors
 sys.exit(0 if ok else 1)
 PY
+[ -z "${VERBOSE:-}" ] || "$bin" report --in "$work/results.json"

@@ -312,9 +312,9 @@ pub struct ConformArgs {
     /// Fail on every finding, `should` ones included (without it, only `must` findings and unjudged cases fail the run).
     #[arg(long)]
     pub strict: bool,
-    /// How many cases run at once (the default never overflows a small listen backlog).
-    #[arg(long, value_name = "N", default_value_t = crate::engine::CONCURRENCY, value_parser = parse_concurrency)]
-    pub concurrency: usize,
+    /// How many cases run at once [default: 4 against --target, which never overflows a small listen backlog; 16 against the embedded servers].
+    #[arg(long, value_name = "N", value_parser = parse_concurrency)]
+    pub concurrency: Option<usize>,
     /// How long one request may take, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub timeout: f64,

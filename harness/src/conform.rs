@@ -24,6 +24,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// case has waited out its own timeout.
 pub const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many cases run at once against the embedded reference servers, which
+/// are built for it (against a `--target`, [`engine::CONCURRENCY`]).
+pub const EMBEDDED_CONCURRENCY: usize = 16;
+
+/// The authorization codes' lifetime on the embedded servers.
+pub const EMBEDDED_CODE_LIFETIME_SECS: i64 = 6;
+
 /// How a conformance run is carried out.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -193,6 +200,11 @@ impl Embedded {
             "127.0.0.1:0".parse().context("loopback address")?,
         );
         config.flaws = flaws.iter().copied().collect();
+        // `oauth2::code-expired` waits a code's lifetime out, and it is the
+        // longest case of the run: 6 s instead of `serve`'s 10 keeps the
+        // whole catalog under 10 s, with room for a loaded machine to redeem
+        // every other code in time.
+        config.oauth.code_lifetime_secs = EMBEDDED_CODE_LIFETIME_SECS;
         let servers = authbench_servers::start(config)
             .await
             .context("starting the embedded reference servers")?;
@@ -232,7 +244,7 @@ pub async fn run_against(
     let clock = Instant::now();
     let bar = progress.then(|| progress_line(cases.len()));
     let on_done: Option<engine::OnDone> = bar.clone().map(|b| {
-        let f: engine::OnDone = Arc::new(move |r: &authbench_reports::CaseResult| b.tick(&r.id));
+        let f: engine::OnDone = Arc::new(b);
         f
     });
     let results = engine::run(shared, cases.clone(), on_done).await;
@@ -244,27 +256,63 @@ pub async fn run_against(
         .with_findings(findings))
 }
 
-/// A one-line progress counter on stderr (only when it is a terminal).
+/// A one-line progress line on stderr (only when it is a terminal): how
+/// many cases are done, how many did not pass, and what is running.
 #[derive(Clone)]
 pub struct Progress {
     total: usize,
-    done: Arc<std::sync::atomic::AtomicUsize>,
+    state: Arc<std::sync::Mutex<ProgressState>>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    done: usize,
+    not_passed: usize,
+    running: Vec<String>,
 }
 
 fn progress_line(total: usize) -> Progress {
-    Progress { total, done: Arc::new(std::sync::atomic::AtomicUsize::new(0)) }
+    Progress { total, state: Arc::default() }
 }
 
 impl Progress {
-    fn tick(&self, id: &str) {
-        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    fn draw(&self, state: &ProgressState) {
+        let mut line = format!("[{}/{}]", state.done, self.total);
+        if state.not_passed > 0 {
+            line.push_str(&format!(" {} not passed ·", state.not_passed));
+        }
+        line.push_str(" running ");
+        line.push_str(&state.running.join(", "));
+        // One terminal line: a wrapped line cannot be erased with \r.
+        let clipped: String = line.chars().take(110).collect();
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K[{done}/{}] {id}", self.total);
+        let _ = write!(err, "\r\x1b[2K{clipped}");
         let _ = err.flush();
     }
 
     fn finish(&self) {
         let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
+    }
+}
+
+impl engine::Observer for Progress {
+    fn started(&self, id: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.running.push(id.to_owned());
+        self.draw(&state);
+    }
+
+    fn done(&self, result: &authbench_reports::CaseResult) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.done += 1;
+        if !matches!(
+            result.outcome,
+            authbench_reports::Outcome::Pass | authbench_reports::Outcome::Skip
+        ) {
+            state.not_passed += 1;
+        }
+        state.running.retain(|r| r != &result.id);
+        self.draw(&state);
     }
 }
 
@@ -309,7 +357,11 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     let cases = select(catalog, methods.as_deref(), args.cases.as_deref())?;
     let options = RunOptions {
         progress: std::io::stderr().is_terminal(),
-        concurrency: args.concurrency,
+        concurrency: args.concurrency.unwrap_or(if args.target.is_some() {
+            engine::CONCURRENCY
+        } else {
+            EMBEDDED_CONCURRENCY
+        }),
         timeout: Duration::from_secs_f64(args.timeout),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

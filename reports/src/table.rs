@@ -54,6 +54,7 @@ pub fn findings_summary(findings: &[Finding]) -> String {
         FindingKind::Policy,
         FindingKind::Error,
         FindingKind::Form,
+        FindingKind::Hardening,
     ] {
         let n = findings.iter().filter(|f| f.kind == kind).count();
         if n > 0 {

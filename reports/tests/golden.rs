@@ -261,3 +261,37 @@ fn json_round_trips_and_counts() {
     let back: Results = serde_json::from_str(&text).unwrap();
     assert_eq!(back, r);
 }
+
+/// Every report opens with the findings, and SARIF has one result per
+/// finding with its cases as related locations — not one per case.
+#[test]
+fn reports_lead_with_findings() {
+    let r = results();
+    let text = |format| {
+        let mut out = Vec::new();
+        render(&r, format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let html = text(Format::Html);
+    let findings_at = html.find("<h2>Findings</h2>").unwrap();
+    assert!(findings_at < html.find("Cases not passed").unwrap());
+    let markdown = text(Format::Markdown);
+    assert!(markdown.find("## Findings").unwrap() < markdown.find("## basic").unwrap());
+    let table = text(Format::Table);
+    assert!(table.starts_with("Findings — 3 findings"), "{table}");
+    let sarif: serde_json::Value = serde_json::from_str(&text(Format::Sarif)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), r.findings.len());
+    for (result, finding) in results.iter().zip(&r.findings) {
+        assert_eq!(result["ruleId"], finding.id.as_str());
+        let related = result["relatedLocations"].as_array().unwrap();
+        assert_eq!(related.len(), finding.cases.len());
+    }
+    // Old results without findings keep one result per case not passed.
+    let mut old = r.clone();
+    old.findings.clear();
+    let mut out = Vec::new();
+    render(&old, Format::Sarif, &mut out).unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
+}

@@ -5,7 +5,7 @@ header and HS256 JWTs checked by hand. For ``benches/scripts/dev-server.sh``:
 how long the catalog takes against a modest server, and that nothing in it
 errors. Not tuned to pass authbench's cases.
 
-Usage: python3 server.py PORT CERT KEY STATE_DIR
+Usage: python3 server.py PORT CERT KEY STATE_DIR CA
 Writes STATE_DIR/target.toml (a complete profile) and prints ``ready URL``.
 """
 
@@ -20,7 +20,7 @@ import ssl
 import sys
 import time
 
-PORT, CERT, KEY, STATE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+PORT, CERT, KEY, STATE, CA = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 PASSWORD = "dev-" + secrets.token_urlsafe(12)
 API_KEY = "sk_test_" + secrets.token_urlsafe(32)
 SECRET = secrets.token_bytes(32)
@@ -126,7 +126,7 @@ def main():
 name = "python-dev"
 base_url = "https://localhost:{port}"
 baseline_url = "/baseline"
-ca_file = "{CERT}"
+ca_file = "{CA}"
 
 [basic]
 url = "/basic"

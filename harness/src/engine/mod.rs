@@ -107,8 +107,29 @@ impl Shared {
     }
 }
 
-/// Called after each case, for progress display.
-pub type OnDone = Arc<dyn Fn(&CaseResult) + Send + Sync>;
+/// Watches a run, for the progress line: told when each case starts and
+/// when it ends.
+pub trait Observer: Send + Sync {
+    /// Case `id` starts.
+    fn started(&self, id: &str);
+    /// A case ended with `result`.
+    fn done(&self, result: &CaseResult);
+}
+
+/// An observer shared by the run's tasks.
+pub type OnDone = Arc<dyn Observer>;
+
+/// Runs one case, telling `observer`.
+async fn observed(shared: &Shared, case: &Case, observer: Option<&OnDone>) -> CaseResult {
+    if let Some(o) = observer {
+        o.started(&case.id);
+    }
+    let result = run_case(shared, case).await;
+    if let Some(o) = observer {
+        o.done(&result);
+    }
+    result
+}
 
 /// Runs `cases` and returns their results in the same order.
 pub async fn run(
@@ -138,13 +159,7 @@ pub async fn run(
     for (i, case) in waiting {
         let shared = Arc::clone(&shared);
         let on_done = on_done.clone();
-        tasks.spawn(async move {
-            let result = run_case(&shared, &case).await;
-            if let Some(f) = &on_done {
-                f(&result);
-            }
-            vec![(i, result)]
-        });
+        tasks.spawn(async move { vec![(i, observed(&shared, &case, on_done.as_ref()).await)] });
     }
     for (_, lane) in lanes {
         let shared = Arc::clone(&shared);
@@ -154,11 +169,7 @@ pub async fn run(
             let mut out = Vec::new();
             for (i, case) in lane {
                 let _permit = permits.acquire().await;
-                let result = run_case(&shared, &case).await;
-                if let Some(f) = &on_done {
-                    f(&result);
-                }
-                out.push((i, result));
+                out.push((i, observed(&shared, &case, on_done.as_ref()).await));
             }
             out
         });
@@ -174,11 +185,7 @@ pub async fn run(
         }
     }
     for (i, case) in exclusive {
-        let result = run_case(&shared, &case).await;
-        if let Some(f) = &on_done {
-            f(&result);
-        }
-        results[i] = Some(result);
+        results[i] = Some(observed(&shared, &case, on_done.as_ref()).await);
     }
     results
         .into_iter()
@@ -266,6 +273,19 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
             _ => c.clone(),
         })
         .collect();
+    // A policy or hardening case that served what it sent fails only as
+    // firmly as its text: a `should` is a warning.
+    let mut verdict = verdict;
+    if own.is_some()
+        && case.severity == authbench_scenarios::Severity::Should
+        && verdict.outcome == authbench_reports::Outcome::Fail
+        && verdict.causes.contains(&judge::Cause::Own(authbench_reports::FindingKind::Security))
+    {
+        verdict.outcome = authbench_reports::Outcome::Warn;
+        if let Some(parts) = verdict.parts.as_mut() {
+            parts.outcome = authbench_reports::Outcome::Warn;
+        }
+    }
     let findings = causes.iter().map(|c| findings::id_of(c, case)).collect();
     CaseResult {
         id: case.id.clone(),
