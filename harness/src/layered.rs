@@ -578,7 +578,13 @@ mod tests {
         let crossed = combo(Cert::Valid, Key::Other, Token::Valid, Refused);
         let r = response(403, "", "the certificate, API key and token are not bound");
         assert_eq!(judge(Severity::Must, crossed, Ok(r)).outcome, authbench_reports::Outcome::Pass);
+        // A server error is no refusal: nothing can be judged (principle 3).
         let e = judge(Severity::Must, c, Ok(response(500, "", "")));
-        assert_eq!(e.outcome, authbench_reports::Outcome::Fail);
+        assert_eq!(e.outcome, authbench_reports::Outcome::Error);
+        assert_eq!(e.causes, [crate::engine::judge::Cause::Shared("error:server-error".into())]);
+        // A 404 serves nothing: refused, in another form.
+        let f = judge(Severity::Must, c, Ok(response(404, "", "")));
+        assert_eq!(f.outcome, authbench_reports::Outcome::Warn, "{f:?}");
+        assert_eq!(f.causes, [crate::engine::judge::Cause::Shared("form:status-404".into())]);
     }
 }

@@ -158,6 +158,33 @@ fn every_flaw_is_in_the_matrix() {
         !["oauth-", "mtls-", "layered-"].iter().any(|prefix| f.name().starts_with(prefix))
     }) {
         let variant = format!("{flaw:?}");
-        assert!(source.contains(&format!("Flaw::{variant},")), "no matrix row for {flaw}");
+        assert!(
+            source.contains(&format!("Flaw::{variant},"))
+                || source.contains(&format!("&[Flaw::{variant}]")),
+            "no matrix row for {flaw}"
+        );
     }
+}
+
+/// `no-challenge` drops the challenge from every answer that had one, and
+/// changes nothing else: the statuses stay, what is refused stays refused.
+#[tokio::test]
+async fn no_challenge_changes_only_the_challenges() {
+    let correct = TestServer::start(&[]).await;
+    let flawed = TestServer::start(&[Flaw::NoChallenge]).await;
+    let a = probes(&correct).await;
+    let b = probes(&flawed).await;
+    correct.stop().await;
+    flawed.stop().await;
+    let mut changed = Vec::new();
+    for (name, before) in &a {
+        let after = &b[name];
+        assert_eq!(before.status, after.status, "{name}: the status changed");
+        if normalise(before.clone()) != normalise(after.clone()) {
+            assert!(before.challenge.is_some() && after.challenge.is_none(), "{name}: {after:?}");
+            changed.push(*name);
+        }
+    }
+    // Every refusal of the matrix carried a challenge.
+    assert!(changed.len() >= 14, "{changed:?}");
 }

@@ -204,40 +204,32 @@ fn own_title(kind: FindingKind, case: &Case) -> String {
         return group.title.clone();
     }
     let title = case.title.trim_end_matches('.');
-    match kind {
-        FindingKind::Security => {
-            for (needle, verb) in [
-                (" is refused", "is accepted"),
-                (" are refused", "are accepted"),
-                (" is rejected", "is accepted"),
-                (" are rejected", "are accepted"),
-                (" is not accepted", "is accepted"),
-                (" is not a credential", "is accepted as a credential"),
-            ] {
-                if let Some(at) = title.find(needle) {
-                    return format!("{} {verb}", &title[..at]);
-                }
-            }
-            format!("Does not hold: {}", lower_first(title))
-        }
-        FindingKind::Function => format!("Refused or broken: {}", lower_first(title)),
-        FindingKind::Hardening | FindingKind::Policy => {
-            for (needle, verb) in [
-                (" is refused", "is served"),
-                (" is not accepted", "is accepted"),
-                (" is not a credential", "is accepted as a credential"),
-                (" is throttled", "is not throttled"),
-                (" are throttled", "are not throttled"),
-            ] {
-                if let Some(at) = title.find(needle) {
-                    return format!("{} {verb}", &title[..at]);
-                }
-            }
-            format!("Does not hold: {}", lower_first(title))
-        }
-        FindingKind::Error => format!("Could not be judged: {}", lower_first(title)),
-        _ => format!("Does not hold: {}", lower_first(title)),
-    }
+    // Case titles say what is required ("… is refused"); a finding says what
+    // was observed: the requirement turned round at its verb.
+    let turned: &[(&str, &str)] = match kind {
+        FindingKind::Security => &[
+            (" is refused", "is accepted"),
+            (" are refused", "are accepted"),
+            (" is rejected", "is accepted"),
+            (" are rejected", "are accepted"),
+            (" is not accepted", "is accepted"),
+            (" is not a credential", "is accepted as a credential"),
+        ],
+        FindingKind::Hardening | FindingKind::Policy => &[
+            (" is refused", "is served"),
+            (" is not accepted", "is accepted"),
+            (" is not a credential", "is accepted as a credential"),
+            (" is throttled", "is not throttled"),
+            (" are throttled", "are not throttled"),
+        ],
+        FindingKind::Function => return format!("Refused or broken: {}", lower_first(title)),
+        FindingKind::Error => return format!("Could not be judged: {}", lower_first(title)),
+        FindingKind::Form => &[],
+    };
+    turned
+        .iter()
+        .find_map(|(needle, verb)| title.find(needle).map(|at| format!("{} {verb}", &title[..at])))
+        .unwrap_or_else(|| format!("Does not hold: {}", lower_first(title)))
 }
 
 fn lower_first(text: &str) -> String {

@@ -352,6 +352,9 @@ async fn api_key_timing(shared: &Shared, case: &Case) -> Verdict {
 
 const TIMING_ROUNDS: usize = 120;
 
+/// Fewer samples than this decide nothing.
+const MIN_TIMING_SAMPLES: usize = 30;
+
 async fn measure_timing(shared: &Shared) -> Result<Timing, Verdict> {
     // Interleaved samples cancel drift in machine load; the decision needs both
     // a significant rank difference and a difference large enough to exploit
@@ -363,7 +366,13 @@ async fn measure_timing(shared: &Shared) -> Result<Timing, Verdict> {
     let far =
         Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
     let (mut near_t, mut far_t) = (Vec::new(), Vec::new());
+    // Time-boxed: a slow target yields fewer samples, not a longer run; too
+    // few to decide is `error`, never a pass.
+    let started = std::time::Instant::now();
     for round in 0..TIMING_ROUNDS + 10 {
+        if started.elapsed() > std::time::Duration::from_secs(FLOOD_SECONDS) {
+            break;
+        }
         // Alternate which goes first, so that order effects cancel too.
         let mut pair = [(&near, &mut near_t), (&far, &mut far_t)];
         if round % 2 == 1 {
@@ -388,6 +397,15 @@ async fn measure_timing(shared: &Shared) -> Result<Timing, Verdict> {
                 sink.push(r.elapsed.as_secs_f64() * 1e6);
             }
         }
+    }
+    if near_t.len() < MIN_TIMING_SAMPLES {
+        return Err(Verdict::error(
+            "near and far misses refused in equal time",
+            format!(
+                "only {} samples of each in {FLOOD_SECONDS} s: the target is too slow to time",
+                near_t.len()
+            ),
+        ));
     }
     let z = mann_whitney_z(&near_t, &far_t);
     Ok(Timing { near_median: median(&mut near_t), far_median: median(&mut far_t), z })

@@ -1777,7 +1777,7 @@ async fn dpop_misuse(s: &Session<'_>, sev: Severity, misuse: DpopMisuse) -> Outc
     let url = &s.t.resource_url;
     let (expected, r) = match misuse {
         DpopMisuse::AsBearer => (
-            "401: a DPoP-bound token sent as Bearer (RFC 9449 §7.1)",
+            "401: a DPoP-bound token sent as Bearer (RFC 9449 §7.2)",
             dpop_call(s, "Bearer", token, None).await?,
         ),
         DpopMisuse::NoProof => {
