@@ -14,6 +14,9 @@ struct Row {
     severity: String,
     title: String,
     requirements: String,
+    /// `policy <name>` for a case judged against a declared policy,
+    /// `hardening` for one whose failure is advice, else empty.
+    judged: String,
     flaws: String,
 }
 
@@ -29,6 +32,11 @@ pub fn run(args: CasesArgs) -> anyhow::Result<u8> {
             severity: c.severity.as_str().to_owned(),
             title: c.title,
             requirements: c.requirements.join(", "),
+            judged: match (&c.policy, c.hardening) {
+                (Some(policy), _) => format!("policy {policy}"),
+                (None, true) => "hardening".to_owned(),
+                (None, false) => String::new(),
+            },
             flaws: c.flaws.join(", "),
         })
         .collect();
