@@ -96,7 +96,10 @@ async fn preflight(
     let mut problems = Vec::new();
     for ((method, url), answer) in urls.iter().zip(answers) {
         match answer {
+            // A TLS server that refuses a request without a client
+            // certificate (an alert, or a close after the handshake) is there.
             Ok(_) | Err(crate::client::SendError::Alert { .. }) => return Ok(()),
+            Err(crate::client::SendError::Closed(_)) if url.scheme() == "https" => return Ok(()),
             Err(e) => problems.push(format!("[{method}] {url}: {e}")),
         }
     }

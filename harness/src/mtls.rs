@@ -103,7 +103,7 @@ pub(crate) fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, 
 pub(crate) fn describe_error(e: &SendError) -> String {
     match e {
         SendError::Alert { alert } => format!("TLS alert {alert}"),
-        SendError::Protocol(reason) => {
+        SendError::Protocol(reason) | SendError::Closed(reason) => {
             format!("the connection closed without an answer ({reason})")
         }
         other => other.to_string(),
@@ -114,10 +114,12 @@ pub(crate) fn describe_error(e: &SendError) -> String {
 /// after the handshake without answering. A failure to connect or a timeout
 /// is not one: nothing was judged.
 pub(crate) fn is_refusal(e: &SendError) -> bool {
-    // Only an alert: bytes that are not HTTP, or a close without one after
-    // the handshake, come from a broken server as readily as from a refusing
-    // one, and prove nothing (judging principle 3).
-    matches!(e, SendError::Alert { .. })
+    // An alert, or a close before any byte of an answer: over TLS 1.3 a
+    // server's refusal of the certificate reaches the client after its side
+    // of the handshake is done, and the close can overtake the alert
+    // (DEPENDENCIES.md). Bytes that are not HTTP prove nothing and are no
+    // refusal (judging principle 3).
+    matches!(e, SendError::Alert { .. } | SendError::Closed(_))
 }
 
 /// Statuses that refuse a client certificate in HTTP (nginx uses 400, and

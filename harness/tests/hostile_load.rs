@@ -20,6 +20,9 @@ enum Mode {
     Endless,
     /// The TLS handshake, then silence.
     Silent,
+    /// The TLS handshake, then bytes that are not HTTP (after a first,
+    /// well-formed 401, so that the pre-flight finds a server).
+    Garbage,
 }
 
 /// A TLS server on loopback; returns its port and the CA file to trust.
@@ -44,6 +47,7 @@ fn start(mode: Mode, dir: &std::path::Path) -> (u16, PathBuf) {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = std_listener.local_addr().unwrap().port();
     std_listener.set_nonblocking(true).unwrap();
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
@@ -51,6 +55,7 @@ fn start(mode: Mode, dir: &std::path::Path) -> (u16, PathBuf) {
             loop {
                 let Ok((socket, _)) = listener.accept().await else { return };
                 let acceptor = acceptor.clone();
+                let answered = Arc::clone(&answered);
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(socket).await else { return };
                     let mut buf = [0u8; 8192];
@@ -59,6 +64,17 @@ fn start(mode: Mode, dir: &std::path::Path) -> (u16, PathBuf) {
                     }
                     match mode {
                         Mode::Silent => tokio::time::sleep(Duration::from_secs(600)).await,
+                        Mode::Garbage => {
+                            let first =
+                                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+                            let answer: &[u8] = if first {
+                                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n"
+                            } else {
+                                b"\x00\x17garbage, not HTTP\r\n\r\n"
+                            };
+                            let _ = tls.write_all(answer).await;
+                            let _ = tls.shutdown().await;
+                        }
                         Mode::Endless => {
                             let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
                             if tls.write_all(head.as_bytes()).await.is_err() {
@@ -182,4 +198,48 @@ fn load_survives_a_silent_target() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path().display().to_string();
     check(Mode::Silent, &["load", "--profile", "smoke", "--duration", "2", "--out", &out]);
+}
+
+/// A TLS server that answers bytes that are not HTTP refuses nothing: the
+/// mTLS and layered cases are `error`, never a pass.
+#[test]
+fn garbage_after_the_handshake_is_no_certificate_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, ca) = start(Mode::Garbage, dir.path());
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["client".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.path().join("client.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("client.key"), key.serialize_pem()).unwrap();
+    let path = dir.path().join("target.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\nname = \"garbage\"\nbase_url = \"https://localhost:{port}\"\nca_file = \"{}\"\n\
+             [mtls]\nurl = \"/resource\"\nclient_cert_file = \"client.pem\"\nclient_key_file = \"client.key\"\n",
+            ca.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(common::BIN)
+        .args(["conform", "--methods", "mtls", "--format", "json", "--target"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = results["cases"].as_array().unwrap();
+    let passed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["outcome"] == "pass")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(passed.is_empty(), "passed against garbage: {passed:?}");
+    let errors = cases.iter().filter(|c| c["outcome"] == "error").count();
+    assert!(errors >= 5, "{cases:#?}");
+    let findings = results["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["id"] == "error:not-http"), "{findings:#?}");
+    assert!(findings.iter().all(|f| f["kind"] != "security"), "{findings:#?}");
 }

@@ -216,6 +216,12 @@ pub enum SendError {
     /// No complete answer within the timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// The connection closed or was reset before a single byte of an answer.
+    /// Over TLS 1.3 this is how some servers refuse a client certificate:
+    /// their alert arrives after the client has finished its handshake, and
+    /// the close can overtake it.
+    #[error("the connection closed without an answer ({0})")]
+    Closed(String),
     /// The connection closed before an answer, or the answer was not HTTP.
     #[error("bad answer: {0}")]
     Protocol(String),
@@ -461,7 +467,7 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
     let started = Instant::now();
     let write_failed = |e: std::io::Error| match alert_of(&e) {
         Some(alert) => SendError::Alert { alert },
-        None => SendError::Protocol(format!("writing the request: {e}")),
+        None => SendError::Closed(format!("writing the request: {e}")),
     };
     stream.write_all(request).await.map_err(write_failed)?;
     stream.flush().await.map_err(write_failed)?;
@@ -487,6 +493,7 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
             Err(e) => {
                 return Err(match alert_of(&e) {
                     Some(alert) => SendError::Alert { alert },
+                    None if buf.is_empty() => SendError::Closed(format!("reading the answer: {e}")),
                     None => SendError::Protocol(format!("reading the answer: {e}")),
                 });
             }
@@ -518,7 +525,7 @@ fn complete(buf: &[u8], head_only: bool) -> bool {
 
 fn parse(buf: &[u8], head_only: bool, elapsed: Duration) -> Result<RawResponse, SendError> {
     if buf.is_empty() {
-        return Err(SendError::Protocol("the connection closed without an answer".to_owned()));
+        return Err(SendError::Closed("no byte was sent".to_owned()));
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut response = httparse::Response::new(&mut headers);

@@ -163,6 +163,14 @@ pub const SHARED: &[SharedFinding] = &[
         remediation: "A server that answers garbage or hangs up proves nothing either way; fix what breaks its answers.",
     },
     SharedFinding {
+        key: "error:closed",
+        kind: FindingKind::Error,
+        severity: Severity::Must,
+        title: "The target closed the connection without an answer",
+        requirements: &["RFC 9112 §9.6"],
+        remediation: "A server that hangs up on a request proves nothing either way; its log says why it closed.",
+    },
+    SharedFinding {
         key: "error:control",
         kind: FindingKind::Error,
         severity: Severity::Must,

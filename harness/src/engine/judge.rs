@@ -68,6 +68,7 @@ impl Verdict {
             SendError::Timeout(_) => "error:timeout",
             SendError::Tls { .. } | SendError::Alert { .. } => "error:tls",
             SendError::Protocol(_) => "error:not-http",
+            SendError::Closed(_) => "error:closed",
         };
         Verdict::error(expected, e.to_string()).because(Cause::Shared(key.to_owned()))
     }
