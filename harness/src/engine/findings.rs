@@ -388,6 +388,57 @@ mod tests {
         }
     }
 
+    fn result(id: &str, severity: &str, findings: &[&str]) -> CaseResult {
+        CaseResult {
+            id: id.to_owned(),
+            method: id.split("::").next().unwrap_or_default().to_owned(),
+            title: String::new(),
+            requirements: vec![format!("RFC of {id}")],
+            severity: severity.to_owned(),
+            outcome: authbench_reports::Outcome::Warn,
+            expected: String::new(),
+            observed: String::new(),
+            reason: None,
+            duration_ms: 0,
+            measurement: None,
+            parts: None,
+            findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn findings_group_cases_by_root_cause_most_serious_first() {
+        let results = [
+            result("jwt::a", "should", &["form:no-challenge"]),
+            result("jwt::b", "must", &["security:exp-not-enforced"]),
+            result("layered::c", "should", &["security:exp-not-enforced"]),
+            result("basic::d", "should", &["form:no-challenge", "form:status-403"]),
+            result("basic::e", "should", &["hardening:basic::e"]),
+        ];
+        let findings = collect(&[], &results);
+        let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "security:exp-not-enforced",
+                "form:no-challenge",
+                "form:status-403",
+                "hardening:basic::e"
+            ]
+        );
+        assert_eq!(findings[0].cases, ["jwt::b", "layered::c"]);
+        assert_eq!(findings[0].severity, "must");
+        assert_eq!(findings[0].requirements, ["RFC of jwt::b", "RFC of layered::c"]);
+        assert_eq!(findings[1].cases, ["jwt::a", "basic::d"]);
+        assert_eq!(findings[1].severity, "must", "RFC 9110 §15.5.2's MUST, whatever the cases say");
+        assert_eq!(
+            findings[2].title,
+            "Refusals answer 403 where the requirement names another status"
+        );
+        assert_eq!(findings[3].kind, FindingKind::Hardening);
+        assert!(!findings[3].fails_run(false) && findings[3].fails_run(true));
+    }
+
     #[test]
     fn security_titles_say_what_was_accepted() {
         let case = authbench_scenarios::Catalog::from_sources(
