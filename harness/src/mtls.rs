@@ -264,16 +264,27 @@ impl Mtls<'_> {
             format!("200 for the profile's client certificate {label}").trim().to_owned();
         match self.send_with(&self.t.url, Some(id), version, &[]).await {
             Ok(r) if r.status == 200 => Ok(Verdict::pass(expected, "200".to_owned())),
-            Ok(r) => {
-                Ok(Verdict::unmet(sev, expected, observe(&r), "the valid certificate was refused"))
+            Ok(r) if r.status >= 500 => Ok(Verdict::server_error(expected, observe(&r), r.status)),
+            Ok(r) => Ok(Verdict::refused_valid(
+                sev,
+                expected,
+                observe(&r),
+                "the valid certificate was refused",
+            )),
+            // A server that offers TLS 1.3 only is a configuration, not a
+            // refusal of the certificate: nothing to judge over TLS 1.2.
+            Err(SendError::Alert { alert })
+                if version == Some(TlsVersion::Tls12) && alert == "protocol_version" =>
+            {
+                Err(Verdict::skip("the target does not offer TLS 1.2 (alert protocol_version)"))
             }
-            Err(e) if is_refusal(&e) => Ok(Verdict::unmet(
+            Err(e) if is_refusal(&e) => Ok(Verdict::refused_valid(
                 sev,
                 expected,
                 describe_error(&e),
                 "the valid certificate was refused",
             )),
-            Err(e) => Err(Verdict::error(expected, e.to_string())),
+            Err(e) => Err(Verdict::unanswered(expected, &e)),
         }
     }
 
