@@ -120,6 +120,19 @@ async fn conform_against_a_flawed_server_fails_and_writes_every_report() {
             assert!(!text.contains(secret), "{file} holds a secret");
         }
     }
+    // The terminal: findings first, then only what did not pass; --verbose all.
+    for verbose in [false, true] {
+        let mut args = vec!["conform", "--target", profile.to_str().unwrap(), "--methods", "jwt"];
+        if verbose {
+            args.push("--verbose");
+        }
+        let out = tokio::process::Command::new(BIN).args(&args).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with("Findings — 1 finding: 1 security"), "{text}");
+        assert!(text.contains("jwt::exp-missing"), "{text}");
+        assert_eq!(text.contains("│ pass"), verbose, "{text}");
+    }
     let markdown = std::fs::read_to_string(out_dir.path().join("results.md")).unwrap();
     assert!(markdown.contains("## jwt") && markdown.contains("`jwt::exp-missing`"));
     let findings_at = markdown.find("## Findings").unwrap();

@@ -449,7 +449,7 @@ async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
         return Verdict::skip("declare [api_key] throttle_after to run this case");
     };
     // The declared threshold and one batch more.
-    let flood_max = declared as usize + 8;
+    let flood_max = declared as usize + shared.concurrency.clamp(1, 8);
     let random =
         Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
     let expected = format!("429 with Retry-After within {flood_max} invalid keys from one client");
@@ -460,10 +460,14 @@ async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
     let budget = std::time::Duration::from_secs(FLOOD_SECONDS);
     let mut sent = 0;
     while sent < flood_max && started.elapsed() < budget {
-        // Boxed: eight TLS exchanges side by side are too big for a test thread's stack.
-        let one = || Box::pin(send(shared, "api_key", &random));
-        let batch = tokio::join!(one(), one(), one(), one(), one(), one(), one(), one());
-        let batch = [batch.0, batch.1, batch.2, batch.3, batch.4, batch.5, batch.6, batch.7];
+        // As many side by side as the run's concurrency allows (at most 8),
+        // so a small listen backlog is not overflowed here either. Boxed: TLS
+        // exchanges side by side are too big for a test thread's stack.
+        let width = shared.concurrency.clamp(1, 8);
+        let batch = futures_util::future::join_all(
+            (0..width).map(|_| Box::pin(send(shared, "api_key", &random))),
+        )
+        .await;
         for answer in batch {
             let (r, _) = match answer {
                 Ok(x) => x,
