@@ -333,7 +333,6 @@ pub fn judge(
     // both (a large valid token may be served or refused) judges form only.
     let wants_refusal = !expect.status.any(is_served);
     let wants_service = !expect.status.any(|s| !is_served(s));
-    let echoed = expect.no_credential_echo && echoes(response, secrets);
     if status >= 500 && !expect.status.matches(status) {
         return Verdict::server_error(expected, observed, status);
     }
@@ -343,42 +342,40 @@ pub fn judge(
             // same credential twice, a duplicate member whose last value is
             // valid): a form deviation, with the catalog's reason.
             let reason = tolerate.reason.clone().unwrap_or_default();
-            let mut v = Verdict::form(
+            return Verdict::form(
                 expected,
                 observed,
                 "form:served-ambiguous",
                 format!("served, which is tolerated: {reason}"),
             );
-            v.parts = Some(Parts { outcome: Outcome::Pass, form: Outcome::Warn });
-            return v;
         }
         // A failure whatever the cited keyword: the severity says how the
         // text words it; serving a bad credential is the hole itself.
-        let mut v = Verdict::unmet(
-            Severity::Must,
-            expected,
-            observed,
-            format!("a credential that must be refused was served ({status})"),
-        )
-        .because(Cause::Own(FindingKind::Security));
-        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
-        return v;
+        return outcome_only(
+            Verdict::unmet(
+                Severity::Must,
+                expected,
+                observed,
+                format!("a credential that must be refused was served ({status})"),
+            )
+            .because(Cause::Own(FindingKind::Security)),
+        );
     }
     if wants_service && !is_served(status) {
-        let mut v = Verdict::refused_valid(
+        return outcome_only(Verdict::refused_valid(
             severity,
             expected,
             observed,
             format!("a credential that must be accepted was refused ({status})"),
-        );
-        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
-        return v;
+        ));
     }
-    if echoed {
-        let mut v =
-            Verdict::unmet(severity, expected, observed, "the answer echoes the credential");
-        v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
-        return v;
+    if expect.no_credential_echo && echoes(response, secrets) {
+        return outcome_only(Verdict::unmet(
+            severity,
+            expected,
+            observed,
+            "the answer echoes the credential",
+        ));
     }
     // The outcome held. Now the form.
     let mut problems: Vec<(String, String)> = Vec::new();
@@ -412,6 +409,12 @@ pub fn judge(
     for (key, _) in &problems[1..] {
         v = v.because(Cause::Shared(key.clone()));
     }
+    v
+}
+
+/// A verdict on the outcome alone: the form is not judged once the outcome failed.
+fn outcome_only(mut v: Verdict) -> Verdict {
+    v.parts = Some(Parts { outcome: v.outcome, form: Outcome::Skip });
     v
 }
 

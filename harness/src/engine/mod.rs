@@ -72,24 +72,12 @@ impl Shared {
         };
         cell.get_or_init(|| async {
             let credential = authbench_scenarios::case::Credential::Valid;
-            let Ok(forged) = self.forge.forge_for(method, &credential, algorithm) else {
+            let Ok((request, _)) =
+                request_for(self, method, &credential, algorithm, UrlSelector::Url, None)
+            else {
                 return Ok(());
             };
-            let base = match algorithm {
-                Some(_) => match self.forge.jwt_forge(algorithm) {
-                    Ok(forge) => forge.url().clone(),
-                    Err(_) => return Ok(()),
-                },
-                None => match resolve_url(self, method, UrlSelector::Url) {
-                    Ok(u) => u,
-                    Err(_) => return Ok(()),
-                },
-            };
-            let Ok(url) = extend_url(&base, None, forged.query.as_deref()) else {
-                return Ok(());
-            };
-            let mut request = RawRequest::get(url.clone());
-            request.headers.extend(forged.headers.iter().cloned());
+            let url = request.url.clone();
             match self.client.send(&request).await {
                 Ok(r) if judge::is_served(r.status) => Ok(()),
                 Ok(r) => Err(format!("the valid credential got {} at {url}", r.status)),
@@ -273,11 +261,16 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
             _ => c.clone(),
         })
         .collect();
-    // A policy or hardening case that served what it sent fails only as
-    // firmly as its text: a `should` is a warning.
+    // A policy case that served what it sent fails only as firmly as its
+    // text (a `should` is a warning); a hardening case is always a warning,
+    // since its finding never fails the run without --strict.
     let mut verdict = verdict;
-    if own.is_some()
-        && case.severity == authbench_scenarios::Severity::Should
+    let soft = match own {
+        Some(authbench_reports::FindingKind::Hardening) => true,
+        Some(_) => case.severity == authbench_scenarios::Severity::Should,
+        None => false,
+    };
+    if soft
         && verdict.outcome == authbench_reports::Outcome::Fail
         && verdict.causes.contains(&judge::Cause::Own(authbench_reports::FindingKind::Security))
     {
@@ -364,41 +357,48 @@ pub fn extend_url(url: &Url, suffix: Option<&str>, query: Option<&str>) -> Resul
     Ok(url)
 }
 
+/// The GET request presenting `credential` of `method`: at the URL
+/// `selector` names (with `algorithm`, at that algorithm's JWT resource),
+/// `suffix` appended. A `skip` when the profile lacks what it needs.
+pub(crate) fn request_for(
+    shared: &Shared,
+    method: &str,
+    credential: &authbench_scenarios::case::Credential,
+    algorithm: Option<&str>,
+    selector: UrlSelector,
+    suffix: Option<&str>,
+) -> Result<(RawRequest, crate::forge::Forged), Verdict> {
+    let forged =
+        shared.forge.forge_for(method, credential, algorithm).map_err(|s| Verdict::skip(s.0))?;
+    let base = match algorithm {
+        Some(_) => shared.forge.jwt_forge(algorithm).map_err(|s| Verdict::skip(s.0))?.url().clone(),
+        None => resolve_url(shared, method, selector).map_err(Verdict::skip)?,
+    };
+    let suffix = suffix.map(|s| shared.forge.expand(method, s)).transpose();
+    let suffix = suffix.map_err(|s| Verdict::skip(s.0))?;
+    let url = extend_url(&base, suffix.as_deref(), forged.query.as_deref())
+        .map_err(|e| Verdict::error("", e))?;
+    let mut request = RawRequest::get(url);
+    request.headers.extend(forged.headers.iter().cloned());
+    Ok((request, forged))
+}
+
 async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verdict {
     let algorithm = exchange.request.algorithm.as_deref();
-    let forged = match shared.forge.forge_for(&case.method, &exchange.credential, algorithm) {
-        Ok(f) => f,
-        Err(skip) => return Verdict::skip(skip.0),
+    let (mut request, forged) = match request_for(
+        shared,
+        &case.method,
+        &exchange.credential,
+        algorithm,
+        exchange.request.url,
+        exchange.request.path_suffix.as_deref(),
+    ) {
+        Ok(x) => x,
+        Err(verdict) => return verdict,
     };
-    let base = match algorithm {
-        Some(_) => match shared.forge.jwt_forge(algorithm) {
-            Ok(forge) => forge.url().clone(),
-            Err(skip) => return Verdict::skip(skip.0),
-        },
-        None => match resolve_url(shared, &case.method, exchange.request.url) {
-            Ok(u) => u,
-            Err(reason) => return Verdict::skip(reason),
-        },
-    };
-    let suffix = match exchange
-        .request
-        .path_suffix
-        .as_deref()
-        .map(|s| shared.forge.expand(&case.method, s))
-        .transpose()
-    {
-        Ok(s) => s,
-        Err(skip) => return Verdict::skip(skip.0),
-    };
-    let url = match extend_url(&base, suffix.as_deref(), forged.query.as_deref()) {
-        Ok(u) => u,
-        Err(e) => return Verdict::error("", e),
-    };
-    let mut request = RawRequest::get(url);
     if let Some(method) = &exchange.request.method {
         request.method = method.clone();
     }
-    request.headers.extend(forged.headers.iter().cloned());
     for (name, value) in &exchange.request.headers {
         request.headers.push((name.clone(), value.clone().into_bytes()));
     }

@@ -7,7 +7,7 @@ use authbench_scenarios::case::{
 
 use super::Shared;
 use super::judge::{Verdict, observe};
-use crate::client::{RawRequest, RawResponse, SendError};
+use crate::client::RawResponse;
 use crate::forge::Forged;
 
 /// The steps the engine implements, for catalog validation.
@@ -77,17 +77,9 @@ async fn send(
     method: &str,
     credential: &Credential,
 ) -> Result<(RawResponse, Forged), Verdict> {
-    let forged = shared.forge.forge(method, credential).map_err(|s| Verdict::skip(s.0))?;
-    let url = super::resolve_url(shared, method, Default::default()).map_err(Verdict::skip)?;
-    let url = super::extend_url(&url, None, forged.query.as_deref())
-        .map_err(|e| Verdict::error("", e))?;
-    let mut request = RawRequest::get(url);
-    request.headers.extend(forged.headers.iter().cloned());
-    let response = shared
-        .client
-        .send(&request)
-        .await
-        .map_err(|e: SendError| Verdict::error("", e.to_string()))?;
+    let (request, forged) =
+        super::request_for(shared, method, credential, None, Default::default(), None)?;
+    let response = shared.client.send(&request).await.map_err(|e| Verdict::unanswered("", &e))?;
     Ok((response, forged))
 }
 
