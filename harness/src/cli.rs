@@ -1,4 +1,5 @@
-//! The command line (clap). Thin: each command's work lives in its own module.
+//! The command line: clap's types and the exit codes, read by `main` and the
+//! commands (`commands/`), and depending on nothing of the harness.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +13,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// The harness itself could not run (bad arguments, profile, catalog, target).
 pub const EXIT_HARNESS_ERROR: u8 = 2;
+
+/// `fuzz`'s default number of candidates per configuration.
+pub const DEFAULT_ITERATIONS: u64 = 100_000;
 
 /// Conformance and load testing for HTTP API authentication.
 #[derive(Debug, Parser)]
@@ -126,7 +130,7 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "LIST")]
     pub methods: Option<String>,
     /// Candidates to send at most.
-    #[arg(long, value_name = "N", default_value_t = crate::fuzz::DEFAULT_ITERATIONS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ITERATIONS)]
     pub iterations: u64,
     /// Seconds to run at most.
     #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
@@ -389,29 +393,4 @@ pub struct ServeArgs {
     /// List the flaws, one sentence each, and exit.
     #[arg(long)]
     pub list_flaws: bool,
-}
-
-/// Runs the parsed command; the returned code is the process's exit code.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    init_tracing();
-    match cli.command {
-        Command::Serve(args) => crate::serve::run(args),
-        Command::Conform(args) => crate::conform::run(args),
-        Command::Cases(args) => crate::cases::run(args),
-        Command::Overhead(args) => crate::overhead::command(args),
-        Command::Load(args) => crate::load::command(args),
-        Command::Compare(args) => crate::compare::command(args),
-        Command::Report(args) => crate::report::run(args),
-        Command::Fuzz(args) => crate::fuzz::command(args),
-        Command::Advise(args) => crate::advise::command(args),
-        Command::Worker(args) => crate::worker::command(args),
-        Command::Locustfile(args) => crate::worker::locustfile::command(args),
-    }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AUTHBENCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = authbench::cli::Cli::parse();
-    match authbench::cli::run(cli) {
+    match authbench::commands::run(cli) {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("authbench: error: {e:#}");

@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use authbench::fuzz::jwt::{Base, Jwt, Op, acceptable};
-use authbench::fuzz::sign::Signer;
+use authbench::commands::fuzz::jwt::{Base, Jwt, Op, acceptable};
+use authbench::commands::fuzz::sign::Signer;
 use authbench::target::SigningKey;
 use authbench_servers::jwt::verify::{Verifier, VerifierFlaws, VerifierSettings};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};

@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use authbench::conform::{RunOptions, load_catalog, run_against, select};
+use authbench::catalog::{load_catalog, select};
+use authbench::commands::conform::{RunOptions, run_against};
 use authbench_reports::{FindingKind, Outcome, Results};
 use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

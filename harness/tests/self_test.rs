@@ -6,7 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use authbench::conform::{Embedded, load_catalog, run_against};
+use authbench::catalog::load_catalog;
+use authbench::commands::conform::run_against;
+use authbench::embedded::Embedded;
 use authbench_reports::{FindingKind, Outcome, Results};
 use authbench_servers::Flaw;
 

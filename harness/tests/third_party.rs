@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use authbench::conform::{Embedded, load_catalog, run_against};
+use authbench::catalog::load_catalog;
+use authbench::commands::conform::run_against;
+use authbench::embedded::Embedded;
 use authbench_reports::Outcome;
 
 fn repo() -> PathBuf {

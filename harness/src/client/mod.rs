@@ -3,6 +3,7 @@
 //! casing, bytes no HTTP library would send — and a fresh connection per
 //! request, so no case's state leaks into another's.
 
+pub mod keepalive;
 mod weak_rsa;
 
 use std::sync::Arc;
@@ -15,6 +16,10 @@ use tokio::net::TcpStream;
 use url::Url;
 
 /// Answers larger than this are cut (the cases judge status and headers).
+/// How long one request may take, by default (`--timeout` overrides it in
+/// `conform`).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 const MAX_RESPONSE: usize = 1 << 20;
 
 /// A client certificate chain and its private key, presented in the TLS handshake.

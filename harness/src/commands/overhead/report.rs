@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::generator::{Load, Measured};
+use crate::measure::generator::{Load, Measured};
 use super::{Report, Row, Side};
 
 /// The JSON schema name.

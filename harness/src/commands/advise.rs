@@ -262,7 +262,7 @@ pub fn advise(branch: &Branch, comparison: &Comparison, file: Option<&Path>) -> 
         .filter(|label| !rows.iter().any(|r| r.configuration == **label))
         .map(|l| (*l).to_owned())
         .collect();
-    let catalog = crate::conform::load_catalog(None).ok();
+    let catalog = crate::catalog::load_catalog(None).ok();
     let case_outcomes = branch
         .cases
         .iter()
@@ -393,9 +393,9 @@ fn comparison(args: &AdviseArgs, branch: &Branch) -> anyhow::Result<(Comparison,
         None => Some(PathBuf::from(DEFAULT_COMPARE)).filter(|p| p.is_file()),
     };
     if let Some(path) = path {
-        return match crate::report::load(&path, "--compare")? {
-            crate::report::Saved::Comparison(c) => Ok((*c, Some(path))),
-            crate::report::Saved::Results(_) => bail!(
+        return match crate::commands::report::load(&path, "--compare")? {
+            crate::commands::report::Saved::Comparison(c) => Ok((*c, Some(path))),
+            crate::commands::report::Saved::Results(_) => bail!(
                 "--compare {}: holds conformance results; give the compare.json `authbench compare` writes",
                 path.display()
             ),
@@ -405,10 +405,10 @@ fn comparison(args: &AdviseArgs, branch: &Branch) -> anyhow::Result<(Comparison,
         "authbench: no {DEFAULT_COMPARE}: measuring {} in a quick run (pass --compare FILE to use saved figures)",
         branch.configurations.join(", ")
     );
-    let runtime = crate::overhead::command_runtime()?;
+    let runtime = crate::commands::overhead::command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
-    let comparison = runtime.block_on(crate::compare::run(
-        crate::compare::Budget::QUICK,
+    let comparison = runtime.block_on(crate::commands::compare::run(
+        crate::commands::compare::Budget::QUICK,
         true,
         Some(branch.configurations),
         &progress,
@@ -443,8 +443,8 @@ mod tests {
 
     #[test]
     fn every_branch_names_known_configurations_and_cases() {
-        let catalog = crate::conform::load_catalog(None).unwrap();
-        let labels: Vec<&str> = crate::compare::labels().collect();
+        let catalog = crate::catalog::load_catalog(None).unwrap();
+        let labels: Vec<&str> = crate::commands::compare::labels().collect();
         let mut ids = std::collections::BTreeSet::new();
         for b in BRANCHES {
             assert!(ids.insert(b.id), "{} twice", b.id);

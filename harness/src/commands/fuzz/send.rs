@@ -124,7 +124,7 @@ impl Connection {
         let work = async {
             if self.sender.as_ref().is_none_or(|(o, s)| *o != origin || s.is_closed()) {
                 let sender =
-                    crate::overhead::generator::connect_to::<Full<Bytes>>(&url, &self.tls).await?;
+                    crate::client::keepalive::connect_to::<Full<Bytes>>(&url, &self.tls).await?;
                 self.sender = Some((origin, sender));
             }
             let Some((_, sender)) = self.sender.as_mut() else {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use tabled::settings::Style;
 
 use crate::cli::{CasesArgs, EXIT_OK, ListFormat};
-use crate::conform::{load_catalog, parse_methods, select};
+use crate::catalog::{load_catalog, parse_methods, select};
 
 #[derive(Serialize, tabled::Tabled)]
 struct Row {

@@ -51,7 +51,7 @@ pub struct MethodRequest {
     /// The credential's headers.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// A header minted afresh for every request (a DPoP proof).
-    pub one_use: Option<Arc<crate::overhead::generator::OneUse>>,
+    pub one_use: Option<Arc<crate::measure::generator::OneUse>>,
 }
 
 /// What the scenarios share: the engine (target, client), the methods'
@@ -75,7 +75,7 @@ impl Context {
     /// A client builder trusting the target's CA (or the system's roots).
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder, String> {
         let mut builder = reqwest::Client::builder()
-            .timeout(crate::conform::REQUEST_TIMEOUT)
+            .timeout(crate::client::REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("authbench/", env!("CARGO_PKG_VERSION"), " (load)"));
         if let Some(pem) = &self.shared.forge.target().ca_pem {

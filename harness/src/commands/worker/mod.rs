@@ -372,7 +372,7 @@ impl CpuMeter {
         let now = Instant::now();
         let cpu = std::fs::read_to_string("/proc/self/stat")
             .ok()
-            .and_then(|s| crate::overhead::cpu::parse_proc_stat(&s));
+            .and_then(|s| crate::measure::cpu::parse_proc_stat(&s));
         let percent = match (self.last, cpu) {
             (Some((then, before)), Some(cpu)) => {
                 let wall = now.duration_since(then).as_secs_f64();
@@ -396,7 +396,7 @@ impl CpuMeter {
 /// target allows.
 pub async fn scenarios(shared: &Arc<crate::engine::Shared>) -> anyhow::Result<Vec<Scenario>> {
     use users::{Journey, Kind};
-    let (baseline, configurations) = crate::overhead::configurations(shared, true).await?;
+    let (baseline, configurations) = crate::measure::configurations(shared, true).await?;
     let mut out = vec![Scenario { label: "baseline".to_owned(), kind: Kind::Request(baseline) }];
     out.extend(
         configurations
@@ -405,10 +405,10 @@ pub async fn scenarios(shared: &Arc<crate::engine::Shared>) -> anyhow::Result<Ve
             .map(|c| Scenario { label: c.label, kind: Kind::Request(c.endpoint) }),
     );
     let target = shared.forge.target();
-    let ctx = Arc::new(crate::load::journeys::Context {
+    let ctx = Arc::new(crate::commands::load::journeys::Context {
         shared: Arc::clone(shared),
         methods: Vec::new(),
-        admin: crate::load::admin_of(target)?,
+        admin: crate::commands::load::admin_of(target)?,
         findings: std::sync::atomic::AtomicU64::new(0),
     });
     let journeys = [
@@ -437,7 +437,7 @@ pub async fn scenarios(shared: &Arc<crate::engine::Shared>) -> anyhow::Result<Ve
 
 /// The scenarios of the target profile at `profile` (which must be running).
 pub async fn scenarios_for(profile: &std::path::Path) -> anyhow::Result<Vec<Scenario>> {
-    let target = crate::overhead::load_target(Some(profile)).await?;
+    let target = crate::measure::load_target(Some(profile)).await?;
     scenarios(&target.shared).await
 }
 
@@ -451,7 +451,7 @@ pub fn command(args: crate::cli::WorkerArgs) -> anyhow::Result<u8> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let target = crate::overhead::load_target(args.target.as_deref()).await?;
+        let target = crate::measure::load_target(args.target.as_deref()).await?;
         let scenarios = scenarios(&target.shared).await?;
         let options = WorkerOptions {
             master: args.master.clone(),

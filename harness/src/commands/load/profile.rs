@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 /// The built-in profiles, by file stem.
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("smoke", include_str!("../../../scenarios/load/smoke.toml")),
-    ("journeys", include_str!("../../../scenarios/load/journeys.toml")),
+    ("smoke", include_str!("../../../../scenarios/load/smoke.toml")),
+    ("journeys", include_str!("../../../../scenarios/load/journeys.toml")),
 ];
 
 /// Longest run a profile may ask for (every load command is bounded).

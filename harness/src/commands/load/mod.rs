@@ -108,7 +108,7 @@ pub async fn run(
 ) -> anyhow::Result<LoadReport> {
     let child = match target_file {
         Some(_) => None,
-        None => Some(crate::overhead::start_child_server()?),
+        None => Some(crate::embedded::start_child_server()?),
     };
     let profile_path = match (target_file, &child) {
         (Some(p), _) => p.to_path_buf(),
@@ -116,7 +116,7 @@ pub async fn run(
         (None, None) => unreachable!("a child server runs whenever --target is absent"),
     };
     let target = Target::load(&profile_path)?;
-    let client = HttpClient::new(target.ca_pem.as_deref(), crate::conform::REQUEST_TIMEOUT)
+    let client = HttpClient::new(target.ca_pem.as_deref(), crate::client::REQUEST_TIMEOUT)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile_path.display()))?;
     for url in target.urls() {
         if let Err(e) = client.probe(url).await {
@@ -131,7 +131,7 @@ pub async fn run(
     let name = target.name.clone();
     let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
     progress("minting credentials");
-    let (_, configurations) = crate::overhead::configurations(&shared, true).await?;
+    let (_, configurations) = crate::measure::configurations(&shared, true).await?;
     let methods = configurations
         .into_iter()
         .map(|c| {

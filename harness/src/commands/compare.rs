@@ -15,7 +15,7 @@ use anyhow::Context;
 use authbench_reports::compare::{self as model, Counts, Distributions, PERCENTILES, Point};
 use authbench_reports::{Format, Outcome, Results};
 
-use crate::overhead::{self, LoadChoice, Options};
+use crate::commands::overhead::{self, LoadChoice, Options};
 
 /// The fraction of baseline capacity the latency columns are measured at:
 /// a load every method but argon2id-per-request Basic sustains with room to
@@ -214,12 +214,12 @@ pub async fn run(
         }
         None => "conformance: the whole catalog against the reference servers".to_owned(),
     });
-    let catalog = crate::conform::load_catalog(None)?;
-    let cases = crate::conform::select(catalog, conformance_methods.as_deref(), None)?;
-    let embedded = crate::conform::Embedded::start(&[]).await?;
+    let catalog = crate::catalog::load_catalog(None)?;
+    let cases = crate::catalog::select(catalog, conformance_methods.as_deref(), None)?;
+    let embedded = crate::embedded::Embedded::start(&[]).await?;
     let profile = embedded.profile_path();
     let conformance =
-        crate::conform::run_against(&profile, cases, &crate::conform::RunOptions::default()).await;
+        crate::commands::conform::run_against(&profile, cases, &crate::commands::conform::RunOptions::default()).await;
     let chain_bytes = crate::target::Target::load(&profile).ok().and_then(|t| {
         t.mtls.map(|m| {
             use rustls_pki_types::pem::PemObject as _;
@@ -451,7 +451,7 @@ pub fn write(comparison: &Comparison, dir: &Path) -> anyhow::Result<()> {
         std::fs::write(dir.join(&name), format!("{json}\n"))?;
     }
     if let Some(results) = &comparison.model.conformance {
-        crate::conform::emit_files(results, &dir.join("conformance"))?;
+        crate::output::emit_files(results, &dir.join("conformance"))?;
     }
     Ok(())
 }

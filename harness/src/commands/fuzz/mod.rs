@@ -57,8 +57,7 @@ pub struct Options {
     pub slow: Duration,
 }
 
-/// Default candidates per run.
-pub const DEFAULT_ITERATIONS: u64 = 100_000;
+pub use crate::cli::DEFAULT_ITERATIONS;
 
 /// What a configuration's credentials are, valid, and how to judge them.
 enum Subject {
@@ -460,7 +459,7 @@ pub struct Run {
 pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Run> {
     let child = match &options.target {
         Some(_) => None,
-        None => Some(crate::overhead::start_child_server()?),
+        None => Some(crate::embedded::start_child_server()?),
     };
     let profile: PathBuf = match (&options.target, &child) {
         (Some(p), _) => p.clone(),
@@ -718,10 +717,10 @@ pub fn write_reproducers(dir: &Path, reproducers: &[(String, Vec<u8>)]) -> anyho
 
 /// `authbench fuzz` from the command line.
 pub fn command(args: crate::cli::FuzzArgs) -> anyhow::Result<u8> {
-    if !(args.duration > 0.0 && args.duration <= crate::overhead::MAX_DURATION.as_secs_f64()) {
+    if !(args.duration > 0.0 && args.duration <= crate::commands::overhead::MAX_DURATION.as_secs_f64()) {
         bail!(
             "--duration must be between 0 and {} seconds",
-            crate::overhead::MAX_DURATION.as_secs()
+            crate::commands::overhead::MAX_DURATION.as_secs()
         );
     }
     if args.iterations == 0 || args.iterations > 100_000_000 {
@@ -731,7 +730,7 @@ pub fn command(args: crate::cli::FuzzArgs) -> anyhow::Result<u8> {
         bail!("--connections must be between 1 and 1024");
     }
     let seed = args.seed.unwrap_or_else(rand::random);
-    let methods = crate::conform::parse_methods(args.methods.as_deref())?;
+    let methods = crate::catalog::parse_methods(args.methods.as_deref())?;
     let options = Options {
         target: args.target,
         methods,
@@ -755,9 +754,9 @@ pub fn command(args: crate::cli::FuzzArgs) -> anyhow::Result<u8> {
         run.rate
     );
     if let Some(dir) = &args.out {
-        crate::conform::emit_files(&run.results, dir)?;
+        crate::output::emit_files(&run.results, dir)?;
         write_reproducers(dir, &run.reproducers)?;
     }
-    crate::conform::emit(&run.results, args.format.into(), None, true)?;
+    crate::output::emit(&run.results, args.format.into(), None, true)?;
     Ok(if run.results.failed(false) { crate::cli::EXIT_FAILED } else { crate::cli::EXIT_OK })
 }

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use super::stats::Stats;
-use crate::overhead::generator::Endpoint;
+use crate::measure::generator::Endpoint;
 
 /// Requests one user may have in flight; a send due beyond that is dropped
 /// (and counted): the target cannot keep up with the arrival rate.
@@ -43,7 +43,7 @@ pub enum Kind {
     Request(Endpoint),
     /// A journey (`authbench load`'s), on a client of the user's own; each
     /// step is measured under its own name.
-    Journey(Journey, Arc<crate::load::journeys::Context>),
+    Journey(Journey, Arc<crate::commands::load::journeys::Context>),
 }
 
 /// The journeys.
@@ -267,7 +267,7 @@ async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
     let work = async {
         let mut sender = match idle {
             Some(s) => s,
-            None => crate::overhead::generator::connect_to(&endpoint.url, &endpoint.tls).await?,
+            None => crate::client::keepalive::connect_to(&endpoint.url, &endpoint.tls).await?,
         };
         let request = request(endpoint)?;
         sender.ready().await.map_err(|e| e.to_string())?;
@@ -278,7 +278,7 @@ async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
         Ok::<_, String>((status, length, sender))
     };
     // A stalled answer holds this request no longer than the generator's timeout.
-    let timeout = crate::overhead::generator::REQUEST_TIMEOUT;
+    let timeout = crate::client::keepalive::REQUEST_TIMEOUT;
     let result = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
         Err(_) => Err(format!("no complete answer within {} s", timeout.as_secs())),
@@ -305,7 +305,7 @@ async fn send(run: Arc<Run>, stats: Arc<Mutex<Stats>>, intended: Instant) {
 async fn journey_user(
     run: Arc<Run>,
     journey: Journey,
-    ctx: Arc<crate::load::journeys::Context>,
+    ctx: Arc<crate::commands::load::journeys::Context>,
     stats: Arc<Mutex<Stats>>,
     rate: f64,
     mut stopped: oneshot::Receiver<()>,
@@ -317,7 +317,7 @@ async fn journey_user(
             return;
         }
     };
-    let state: Arc<tokio::sync::Mutex<Option<crate::load::journeys::CurrentKey>>> =
+    let state: Arc<tokio::sync::Mutex<Option<crate::commands::load::journeys::CurrentKey>>> =
         Arc::new(tokio::sync::Mutex::new(None));
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let offset = period.mul_f64(rand::random::<f64>());
@@ -341,10 +341,10 @@ async fn journey_user(
                 let (ctx, state, label) = (Arc::clone(&ctx), Arc::clone(&state), run.scenario.label.clone());
                 in_flight.spawn(async move {
                     let result = match journey {
-                        Journey::OAuth2 => crate::load::journeys::run_oauth_journey(&mut steps, &ctx).await,
+                        Journey::OAuth2 => crate::commands::load::journeys::run_oauth_journey(&mut steps, &ctx).await,
                         Journey::ApiKeyRotation => {
                             let mut key = state.lock().await;
-                            match crate::load::journeys::run_rotation(&mut steps, &ctx, index, key.take()).await {
+                            match crate::commands::load::journeys::run_rotation(&mut steps, &ctx, index, key.take()).await {
                                 Ok(next) => {
                                     *key = next;
                                     Ok(())
@@ -373,20 +373,20 @@ async fn journey_user(
 /// certificate of its own from the profile's client CA.
 fn user_client(
     journey: Journey,
-    ctx: &crate::load::journeys::Context,
+    ctx: &crate::commands::load::journeys::Context,
 ) -> Result<reqwest::Client, String> {
     let mut builder = ctx.client_builder()?;
     if journey == Journey::MtlsUsers {
-        builder = builder.identity(crate::load::journeys::own_certificate(ctx)?);
+        builder = builder.identity(crate::commands::load::journeys::own_certificate(ctx)?);
     }
     builder.build().map_err(|e| e.to_string())
 }
 
 async fn mtls_call(
     steps: &mut WorkerSteps,
-    ctx: &crate::load::journeys::Context,
+    ctx: &crate::commands::load::journeys::Context,
 ) -> Result<(), String> {
-    use crate::load::journeys::Steps as _;
+    use crate::commands::load::journeys::Steps as _;
     let m = ctx.shared.forge.target().mtls.as_ref().ok_or("no [mtls]")?;
     let builder = steps.builder(reqwest::Method::GET, &m.url)?;
     steps.send("mtls-users", builder, 200).await?;
@@ -401,7 +401,7 @@ struct WorkerSteps {
     intended: Option<Instant>,
 }
 
-impl crate::load::journeys::Steps for WorkerSteps {
+impl crate::commands::load::journeys::Steps for WorkerSteps {
     fn builder(
         &mut self,
         method: reqwest::Method,
@@ -415,7 +415,7 @@ impl crate::load::journeys::Steps for WorkerSteps {
         name: &'a str,
         builder: reqwest::RequestBuilder,
         expect: u16,
-    ) -> crate::load::journeys::StepFuture<'a, Result<Option<reqwest::Response>, String>> {
+    ) -> crate::commands::load::journeys::StepFuture<'a, Result<Option<reqwest::Response>, String>> {
         Box::pin(async move {
             let started = self.intended.take().unwrap_or_else(Instant::now);
             let method = builder

@@ -13,7 +13,7 @@ use rmpv::Value;
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{self, Message, map};
-use crate::overhead::generator::new_histogram;
+use crate::measure::generator::new_histogram;
 
 /// The custom message carrying a worker's histograms.
 pub const HISTOGRAMS_MESSAGE: &str = "authbench_histograms";

@@ -52,7 +52,7 @@ pub fn load(path: &Path, flag: &str) -> anyhow::Result<Saved> {
             path.display(),
             authbench_reports::model::SCHEMA,
             authbench_reports::compare::SCHEMA,
-            crate::worker::merge::SCHEMA
+            crate::commands::worker::merge::SCHEMA
         ),
     };
     parsed.with_context(|| format!("{flag} {}: not a valid {schema} file", path.display()))
@@ -70,8 +70,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<u8> {
     if !(args.threshold.is_finite() && args.threshold >= 0.0) {
         bail!("--threshold must be a percentage of 0 or more");
     }
-    if crate::worker::merge::is_saved(&args.input) {
-        return crate::worker::merge::command(&args);
+    if crate::commands::worker::merge::is_saved(&args.input) {
+        return crate::commands::worker::merge::command(&args);
     }
     let saved = load(&args.input, "--in")?;
     let format: Format = args.format.into();

@@ -23,11 +23,10 @@ use hdrhistogram::Histogram;
 use http_body_util::Empty;
 use hyper::client::conn::http1;
 use hyper::header::{HeaderName, HeaderValue};
-use hyper_util::rt::TokioIo;
-use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio::sync::{Mutex, mpsc};
 use url::Url;
+
+use crate::client::keepalive::{self, REQUEST_TIMEOUT};
 
 /// A send is late when it starts more than this after its intended time.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
@@ -437,39 +436,9 @@ struct Shared {
 type Sender = http1::SendRequest<Empty<Bytes>>;
 
 async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
-    tokio::time::timeout(REQUEST_TIMEOUT, connect_to(&endpoint.url, &endpoint.tls))
+    tokio::time::timeout(REQUEST_TIMEOUT, keepalive::connect_to(&endpoint.url, &endpoint.tls))
         .await
         .map_err(|_| format!("no connection within {} s", REQUEST_TIMEOUT.as_secs()))?
-}
-
-/// An HTTP/1.1 connection over TLS to `url`'s origin (also the fuzzer's).
-pub(crate) async fn connect_to<B>(
-    url: &Url,
-    tls: &Arc<rustls::ClientConfig>,
-) -> Result<http1::SendRequest<B>, String>
-where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let host = url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
-    let port = url.port_or_known_default().unwrap_or(443);
-    let tcp = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
-    let (sender, conn) = http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
 }
 
 /// The request, or `None` when the endpoint's one-use pool is spent.
@@ -488,11 +457,6 @@ fn request(endpoint: &Endpoint) -> Option<hyper::Request<Empty<Bytes>>> {
             .unwrap_or_else(|_| unreachable!("the request's parts are valid")),
     )
 }
-
-/// How long one request (or one connection's handshakes) may take: a target
-/// that accepts and never answers, or stalls a body, holds a connection no
-/// longer than this, so a phase ends within its duration plus this.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn exchange(
     sender: &mut Sender,

@@ -12,8 +12,8 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::stats::{WorkerHistograms, decode_histogram};
-use crate::overhead::generator::{Load, Measured};
-use crate::overhead::{LoadChoice, Options, Report, Row, Side};
+use crate::measure::generator::{Load, Measured};
+use crate::commands::overhead::{LoadChoice, Options, Report, Row, Side};
 
 /// The schema of the saved file.
 pub const SCHEMA: &str = "authbench.locust/1";
@@ -165,8 +165,8 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
     }
     let report = report(&merged, &args.input);
     let json =
-        format!("{}\n", serde_json::to_string_pretty(&crate::overhead::report::to_json(&report))?);
-    let mut table = crate::overhead::report::to_table(&report);
+        format!("{}\n", serde_json::to_string_pretty(&crate::commands::overhead::report::to_json(&report))?);
+    let mut table = crate::commands::overhead::report::to_table(&report);
     if !merged.scenarios.contains_key("baseline") {
         table.push_str(
             "note: no baseline scenario ran, so nothing is added to it: run the `baseline` user class beside the others\n",
@@ -192,7 +192,7 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::stats::Stats;
+    use crate::commands::worker::stats::Stats;
 
     #[test]
     fn workers_add_up_exactly() {
@@ -218,7 +218,7 @@ mod tests {
         let report = report(&merged, Path::new("histograms.json"));
         assert_eq!(report.rows.len(), 1);
         assert_eq!(report.rows[0].baseline.measured.ok, 3);
-        let table = crate::overhead::report::to_table(&report);
+        let table = crate::commands::overhead::report::to_table(&report);
         assert!(table.contains("api_key"), "{table}");
         // A broken histogram names its worker and scenario.
         let mut broken = saved.clone();

@@ -1,0 +1,100 @@
+//! The catalog as commands use it: loaded (embedded or from `--catalog`) and
+//! checked against the flaws and steps that exist, then narrowed by
+//! `--methods` and `--cases`.
+
+use std::path::Path;
+
+use anyhow::bail;
+use authbench_scenarios::{Case, Catalog, Known};
+use authbench_servers::Flaw;
+
+use crate::engine;
+
+/// The flaw names, for catalog validation.
+pub fn flaw_names() -> Vec<&'static str> {
+    Flaw::ALL.iter().map(|f| f.name()).collect()
+}
+
+/// Loads the embedded catalog, or `dir`'s.
+pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
+    let flaws = flaw_names();
+    let steps = engine::steps::all_names();
+    let known = Known { flaws: &flaws, steps: &steps };
+    let catalog = match dir {
+        Some(dir) => Catalog::from_dir(dir, known),
+        None => Catalog::embedded(known),
+    };
+    // The error names file, line and field already.
+    catalog.map_err(|e| anyhow::anyhow!("catalog: {e}"))
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// Parses `--methods a,b` against the known method names.
+pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(list) = list else { return Ok(None) };
+    let methods: Vec<String> =
+        list.split(',').map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
+    for m in &methods {
+        if !authbench_scenarios::case::METHODS.contains(&m.as_str()) {
+            bail!(
+                "--methods: unknown method `{m}`; use a comma-separated list of {}",
+                authbench_scenarios::case::METHODS.join(", ")
+            );
+        }
+    }
+    Ok(Some(methods))
+}
+
+/// Selects the cases `--methods` and `--cases` name.
+pub fn select(
+    catalog: Catalog,
+    methods: Option<&[String]>,
+    glob: Option<&str>,
+) -> anyhow::Result<Vec<Case>> {
+    let cases: Vec<Case> = catalog
+        .cases
+        .into_iter()
+        .filter(|c| methods.is_none_or(|m| m.contains(&c.method)))
+        .filter(|c| glob.is_none_or(|g| glob_match(g, &c.id)))
+        .collect();
+    if cases.is_empty() {
+        bail!("--cases/--methods select no case; `authbench cases` lists them");
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("jwt::*", "jwt::alg-none"));
+        assert!(glob_match("*alg-none*", "jwt::alg-none-mixed"));
+        assert!(glob_match("basic::?rong-password", "basic::wrong-password"));
+        assert!(!glob_match("jwt::*", "basic::wrong-password"));
+        assert!(glob_match("*", ""));
+    }
+}

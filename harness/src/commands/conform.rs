@@ -1,0 +1,168 @@
+//! `authbench conform`: run the catalog against a target and report.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use authbench_reports::Results;
+use authbench_scenarios::Case;
+
+use crate::catalog::{load_catalog, parse_methods, select};
+use crate::cli::{ConformArgs, EXIT_FAILED, EXIT_OK};
+use crate::client::{HttpClient, REQUEST_TIMEOUT};
+use crate::embedded::{EMBEDDED_CONCURRENCY, Embedded};
+use crate::output::{emit, progress_line};
+use crate::engine::{self, Shared};
+use crate::forge::Forge;
+use crate::target::Target;
+
+/// How long the pre-flight waits for each selected URL: a target that answers
+/// none of them within this is reported at once (exit 2), not after every
+/// case has waited out its own timeout.
+pub const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a conformance run is carried out.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Show a progress line on stderr.
+    pub progress: bool,
+    /// How many cases run at once.
+    pub concurrency: usize,
+    /// How long one request may take.
+    pub timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { progress: false, concurrency: engine::CONCURRENCY, timeout: REQUEST_TIMEOUT }
+    }
+}
+
+/// The URLs the selected methods' cases are sent to, for the pre-flight.
+fn selected_urls<'t>(target: &'t Target, cases: &[Case]) -> Vec<(&'static str, &'t url::Url)> {
+    let mut out: Vec<(&'static str, &url::Url)> = Vec::new();
+    let wants = |m: &str| cases.iter().any(|c| c.method == m);
+    if wants("basic") {
+        out.extend(target.basic.as_ref().map(|b| ("basic", &b.url)));
+    }
+    if wants("api_key") {
+        out.extend(target.api_key.as_ref().map(|a| ("api_key", &a.url)));
+    }
+    if wants("jwt") {
+        out.extend(target.jwt.as_ref().map(|j| ("jwt", &j.url)));
+    }
+    if wants("oauth2") {
+        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.issuer)));
+        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.resource_url)));
+    }
+    if wants("mtls") {
+        out.extend(target.mtls.as_ref().map(|m| ("mtls", &m.url)));
+    }
+    if wants("layered") {
+        out.extend(target.layered.as_ref().map(|l| ("layered", &l.url)));
+    }
+    out
+}
+
+/// Sends one plain GET to every selected URL at once; fails when none
+/// answers at all (an HTTP answer of any status, or a TLS alert, is an answer).
+async fn preflight(
+    target: &Target,
+    cases: &[Case],
+    client: &HttpClient,
+    profile: &Path,
+) -> anyhow::Result<()> {
+    let urls = selected_urls(target, cases);
+    if urls.is_empty() {
+        return Ok(());
+    }
+    let quick = client.clone().with_timeout(PREFLIGHT_TIMEOUT.min(client.timeout()));
+    let attempts = urls.iter().map(|(_, url)| {
+        let quick = quick.clone();
+        let request = crate::client::RawRequest::get((*url).clone());
+        async move { quick.send(&request).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut problems = Vec::new();
+    for ((method, url), answer) in urls.iter().zip(answers) {
+        match answer {
+            // A TLS server that refuses a request without a client
+            // certificate (an alert, or a close after the handshake) is there.
+            Ok(_) | Err(crate::client::SendError::Alert { .. }) => return Ok(()),
+            Err(crate::client::SendError::Closed(_)) if url.scheme() == "https" => return Ok(()),
+            Err(e) => problems.push(format!("[{method}] {url}: {e}")),
+        }
+    }
+    bail!(
+        "target unreachable: no selected URL of {} answers: {}; is the target running, and are its URLs right?",
+        profile.display(),
+        problems.join("; ")
+    )
+}
+
+/// Runs `cases` against the profile at `profile`, checking first that the
+/// selected methods' URLs answer at all.
+pub async fn run_against(
+    profile: &Path,
+    cases: Vec<Case>,
+    options: &RunOptions,
+) -> anyhow::Result<Results> {
+    let target = Target::load(profile)?;
+    let client = HttpClient::new(target.ca_pem.as_deref(), options.timeout)
+        .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
+    preflight(&target, &cases, &client, profile).await?;
+    let progress = options.progress;
+    let name = target.name.clone();
+    let shared = Arc::new(
+        Shared::new(Forge::new(Arc::new(target)), client).with_concurrency(options.concurrency),
+    );
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let clock = Instant::now();
+    let bar = progress.then(|| progress_line(cases.len()));
+    let on_done: Option<engine::OnDone> = bar.clone().map(|b| {
+        let f: engine::OnDone = Arc::new(b);
+        f
+    });
+    let results = engine::run(shared, cases.clone(), on_done).await;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    let findings = engine::findings::collect(&cases, &results);
+    Ok(Results::new(&name, started_at, clock.elapsed().as_millis() as u64, results)
+        .with_findings(findings))
+}
+
+/// Runs `conform`.
+pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    let methods = parse_methods(args.methods.as_deref())?;
+    let cases = select(catalog, methods.as_deref(), args.cases.as_deref())?;
+    let options = RunOptions {
+        progress: std::io::stderr().is_terminal(),
+        concurrency: args.concurrency.unwrap_or(if args.target.is_some() {
+            engine::CONCURRENCY
+        } else {
+            EMBEDDED_CONCURRENCY
+        }),
+        timeout: Duration::from_secs_f64(args.timeout),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let results = runtime.block_on(async {
+        match &args.target {
+            Some(profile) => run_against(profile, cases, &options).await,
+            None => {
+                let embedded = Embedded::start(&[]).await?;
+                let results = run_against(&embedded.profile_path(), cases, &options).await;
+                embedded.stop().await;
+                results
+            }
+        }
+    })?;
+    emit(&results, args.format.into(), args.out.as_deref(), args.verbose)?;
+    Ok(if results.failed(args.strict) { EXIT_FAILED } else { EXIT_OK })
+}
+
