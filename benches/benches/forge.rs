@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use authbench::forge::jwt::JwtForge;
+use authbench::methods::jwt::forge::JwtForge;
 use authbench::target::Target;
 use authbench_scenarios::case::{JwtCredential, JwtMutation};
 use authbench_servers::jwt::keys::JwtKeys;

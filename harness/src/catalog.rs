@@ -5,10 +5,8 @@
 use std::path::Path;
 
 use anyhow::bail;
-use authbench_scenarios::{Case, Catalog, Known};
+use authbench_scenarios::{Case, Catalog, Known, Method};
 use authbench_servers::Flaw;
-
-use crate::engine;
 
 /// The flaw names, for catalog validation.
 pub fn flaw_names() -> Vec<&'static str> {
@@ -18,7 +16,8 @@ pub fn flaw_names() -> Vec<&'static str> {
 /// Loads the embedded catalog, or `dir`'s.
 pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
     let flaws = flaw_names();
-    let steps = engine::steps::all_names();
+    let steps = crate::methods::step_ids();
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
     let known = Known { flaws: &flaws, steps: &steps };
     let catalog = match dir {
         Some(dir) => Catalog::from_dir(dir, known),
@@ -52,16 +51,16 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// Parses `--methods a,b` against the known method names.
-pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<String>>> {
+pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<Method>>> {
     let Some(list) = list else { return Ok(None) };
-    let methods: Vec<String> =
-        list.split(',').map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()).collect();
-    for m in &methods {
-        if !authbench_scenarios::case::METHODS.contains(&m.as_str()) {
-            bail!(
+    let mut methods = Vec::new();
+    for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        match Method::from_name(m) {
+            Some(m) => methods.push(m),
+            None => bail!(
                 "--methods: unknown method `{m}`; use a comma-separated list of {}",
-                authbench_scenarios::case::METHODS.join(", ")
-            );
+                Method::names()
+            ),
         }
     }
     Ok(Some(methods))
@@ -70,7 +69,7 @@ pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<String>>> 
 /// Selects the cases `--methods` and `--cases` name.
 pub fn select(
     catalog: Catalog,
-    methods: Option<&[String]>,
+    methods: Option<&[Method]>,
     glob: Option<&str>,
 ) -> anyhow::Result<Vec<Case>> {
     let cases: Vec<Case> = catalog

@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use authbench_servers::{Flaw, ServeConfig};
 
 /// How many cases run at once against the embedded reference servers, which
-/// are built for it (against a `--target`, [`engine::CONCURRENCY`]).
+/// are built for it (against a `--target`, [`crate::methods::CONCURRENCY`]).
 pub const EMBEDDED_CONCURRENCY: usize = 16;
 
 /// The authorization codes' lifetime on the embedded servers.
@@ -109,4 +109,3 @@ pub fn start_child_server() -> anyhow::Result<ChildServer> {
         .context("the ready line names no profile")?;
     Ok(ChildServer { child, profile, _state: state })
 }
-

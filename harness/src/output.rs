@@ -105,4 +105,3 @@ pub fn emit_files(results: &Results, dir: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
-

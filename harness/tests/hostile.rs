@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use authbench::catalog::{load_catalog, select};
 use authbench::commands::conform::{RunOptions, run_against};
+use authbench::methods::Method;
 use authbench_reports::{FindingKind, Outcome, Results};
 use base64::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,7 +131,7 @@ async fn conform(mode: Mode) -> Results {
     let port = start(mode).await;
     let (_dir, path) = profile(port);
     let catalog = load_catalog(None).unwrap();
-    let methods = ["basic".to_owned(), "api_key".to_owned(), "jwt".to_owned()];
+    let methods = [Method::Basic, Method::ApiKey, Method::Jwt];
     let cases = select(catalog, Some(&methods), None).unwrap();
     let options = RunOptions { timeout: Duration::from_secs(3), ..RunOptions::default() };
     run_against(&path, cases, &options).await.unwrap()

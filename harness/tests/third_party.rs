@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use authbench::catalog::load_catalog;
 use authbench::commands::conform::run_against;
 use authbench::embedded::Embedded;
+use authbench::methods::Method;
 use authbench_reports::Outcome;
 
 fn repo() -> PathBuf {
@@ -344,7 +345,7 @@ signing_key_file = "jwt-signing.pem"
         .unwrap()
         .cases
         .into_iter()
-        .filter(|c| ["basic", "api_key", "jwt"].contains(&c.method.as_str()))
+        .filter(|c| [Method::Basic, Method::ApiKey, Method::Jwt].contains(&c.method))
         .collect();
     let results = run_against(&profile, cases, &Default::default()).await.unwrap();
     drop(server);

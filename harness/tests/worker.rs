@@ -6,10 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use authbench::embedded::Embedded;
 use authbench::commands::worker::protocol::{self, Message, get, map};
 use authbench::commands::worker::stats::WorkerHistograms;
 use authbench::commands::worker::{WorkerOptions, run, scenarios_for};
+use authbench::embedded::Embedded;
 use rmpv::Value;
 use zeromq::{Socket, SocketRecv, SocketSend, ZmqMessage};
 

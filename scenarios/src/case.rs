@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// The authentication methods, as they appear in case ids and on the command line.
-pub const METHODS: &[&str] = &["basic", "api_key", "jwt", "oauth2", "mtls", "layered"];
+pub use crate::method::Method;
 
 /// Policies a case may depend on (DESIGN.md, judging principle 4): the
 /// profile field that declares each, and what it means. A case naming one
@@ -56,7 +55,7 @@ pub struct Case {
     /// Stable id `<method>::<kebab-name>`.
     pub id: String,
     /// The method prefix of the id.
-    pub method: String,
+    pub method: Method,
     /// What the case checks, in a sentence.
     pub title: String,
     /// The requirements cited (RFC sections, ASVS items, CWE ids).
@@ -104,7 +103,8 @@ pub struct FindingSpec {
 pub enum CaseBody {
     /// One request, one judged answer.
     Exchange(Box<Exchange>),
-    /// A named multi-exchange step implemented by the engine.
+    /// A multi-exchange step implemented in Rust, by the case id it is
+    /// registered under (the case's own id for `step = true`).
     Step(String),
 }
 

@@ -4,9 +4,11 @@
 
 pub mod case;
 pub mod load;
+pub mod method;
 
 pub use case::{Case, CaseBody, Severity};
 pub use load::{Catalog, CatalogError, Known};
+pub use method::Method;
 
 /// The built-in catalog files, by name.
 pub const EMBEDDED: &[(&str, &str)] = &[

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::case::{
-    Case, CaseBody, Credential, Exchange, Expect, FindingSpec, METHODS, RequestSpec, Severity,
-    Tolerate,
+    Case, CaseBody, Credential, Exchange, Expect, FindingSpec, RequestSpec, Severity, Tolerate,
 };
+use crate::method::Method;
 
 /// What the engine knows, against which a catalog is validated.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +62,7 @@ struct RawCase {
     #[serde(default)]
     tolerate: Option<Tolerate>,
     #[serde(default)]
-    step: Option<Spanned<String>>,
+    step: Option<Spanned<StepRef>>,
     #[serde(default)]
     flaws: Vec<Spanned<String>>,
     #[serde(default)]
@@ -75,8 +75,17 @@ struct RawCase {
     hardening: bool,
 }
 
+/// A case's `step`: `true` for the step registered under the case's own id,
+/// or the id of the case whose step to run.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StepRef {
+    Own(bool),
+    Of(String),
+}
+
 /// The methods a `*::` template expands to when it names none.
-const TEMPLATE_METHODS: &[&str] = &["basic", "api_key", "jwt"];
+const TEMPLATE_METHODS: &[Method] = &[Method::Basic, Method::ApiKey, Method::Jwt];
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
@@ -168,33 +177,37 @@ fn parse_file(
                 format!("`{name}` must be lower-case words joined by single hyphens"),
             ));
         }
-        let methods: Vec<String> = if prefix == "*" {
-            let list = raw.methods.as_ref().map_or_else(
-                || TEMPLATE_METHODS.iter().map(|m| (*m).to_owned()).collect(),
+        let methods: Vec<Method> = if prefix == "*" {
+            let mut out = Vec::new();
+            let names: Vec<String> = raw.methods.as_ref().map_or_else(
+                || TEMPLATE_METHODS.iter().map(|m| m.name().to_owned()).collect(),
                 |m| m.get_ref().clone(),
             );
-            for m in &list {
-                if !METHODS.contains(&m.as_str()) {
-                    let offset = raw.methods.as_ref().map_or(at, |m| m.span().start);
-                    return Err(err(
-                        offset,
-                        "methods",
-                        format!("unknown method `{m}`; known: {}", METHODS.join(", ")),
-                    ));
+            let offset = raw.methods.as_ref().map_or(at, |m| m.span().start);
+            for m in &names {
+                match Method::from_name(m) {
+                    Some(m) => out.push(m),
+                    None => {
+                        return Err(err(
+                            offset,
+                            "methods",
+                            format!("unknown method `{m}`; known: {}", Method::names()),
+                        ));
+                    }
                 }
             }
-            list
+            out
         } else {
-            if !METHODS.contains(&prefix) {
+            let Some(method) = Method::from_name(prefix) else {
                 return Err(err(
                     at,
                     "id",
                     format!(
                         "unknown method `{prefix}`; known: {}, or `*` for every method",
-                        METHODS.join(", ")
+                        Method::names()
                     ),
                 ));
-            }
+            };
             if let Some(m) = &raw.methods {
                 return Err(err(
                     m.span().start,
@@ -202,7 +215,7 @@ fn parse_file(
                     "only `*::` cases list methods".to_owned(),
                 ));
             }
-            vec![prefix.to_owned()]
+            vec![method]
         };
         for flaw in &raw.flaws {
             if !known.flaws.contains(&flaw.get_ref().as_str()) {
@@ -229,14 +242,31 @@ fn parse_file(
         let body_at = raw.credential.as_ref().map_or(at, |c| c.span().start);
         let body = match (raw.step, raw.credential, raw.expect) {
             (Some(step), None, None) => {
-                if !known.steps.contains(&step.get_ref().as_str()) {
+                let step_at = step.span().start;
+                let step_id = match step.into_inner() {
+                    StepRef::Own(true) => id.clone(),
+                    StepRef::Own(false) => {
+                        return Err(err(
+                            step_at,
+                            "step",
+                            "`step = false` is not a step; remove the field, or write `step = true`".to_owned(),
+                        ));
+                    }
+                    StepRef::Of(other) => other,
+                };
+                if !known.steps.contains(&step_id.as_str()) {
                     return Err(err(
-                        step.span().start,
+                        step_at,
                         "step",
                         format!(
-                            "no step `{}`; known steps: {}",
-                            step.get_ref(),
-                            known.steps.join(", ")
+                            "no step `{step_id}`: `step = true` runs the step registered under the case's own id, `step = \"<case id>\"` another case's; known: {}",
+                            known
+                                .steps
+                                .iter()
+                                .filter(|s| s.starts_with(&format!("{prefix}::")))
+                                .copied()
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ));
                 }
@@ -247,7 +277,7 @@ fn parse_file(
                         "a step case takes no request or tolerate".to_owned(),
                     ));
                 }
-                CaseBody::Step(step.into_inner())
+                CaseBody::Step(step_id)
             }
             (None, Some(credential), Some(expect)) => {
                 let credential = credential.into_inner();
@@ -261,7 +291,8 @@ fn parse_file(
                         "a tolerated status needs a reason: why is it safe, though not the answer the requirement names?".to_owned(),
                     ));
                 }
-                if raw.request.as_ref().is_some_and(|r| r.algorithm.is_some()) && methods != ["jwt"]
+                if raw.request.as_ref().is_some_and(|r| r.algorithm.is_some())
+                    && methods != [Method::Jwt]
                 {
                     return Err(err(
                         at,
@@ -270,7 +301,7 @@ fn parse_file(
                     ));
                 }
                 for method in &methods {
-                    if !fits(&credential, method) {
+                    if !fits(&credential, *method) {
                         return Err(err(
                             body_at,
                             "credential.kind",
@@ -306,7 +337,7 @@ fn parse_file(
                 .flaws
                 .iter()
                 .map(|f| f.get_ref().clone())
-                .filter(|f| !templated || f.starts_with(&format!("{}-", method.replace('_', "-"))))
+                .filter(|f| !templated || f.starts_with(&format!("{}-", method.flaw_prefix())))
                 .collect();
             cases.push(Case {
                 id: format!("{method}::{name}"),
@@ -332,12 +363,12 @@ fn parse_file(
     Ok((cases, definitions))
 }
 
-fn fits(credential: &Credential, method: &str) -> bool {
+fn fits(credential: &Credential, method: Method) -> bool {
     match credential {
         Credential::None | Credential::Valid | Credential::Raw(_) => true,
-        Credential::Basic(_) => method == "basic",
-        Credential::ApiKey(_) => method == "api_key",
-        Credential::Jwt(_) => method == "jwt",
+        Credential::Basic(_) => method == Method::Basic,
+        Credential::ApiKey(_) => method == Method::ApiKey,
+        Credential::Jwt(_) => method == Method::Jwt,
     }
 }
 
@@ -440,7 +471,8 @@ impl Catalog {
 mod tests {
     use super::*;
 
-    const KNOWN: Known<'static> = Known { flaws: &["jwt-skip-exp"], steps: &["basic-same-answer"] };
+    const KNOWN: Known<'static> =
+        Known { flaws: &["jwt-skip-exp"], steps: &["basic::same-answer"] };
 
     fn error(text: &str) -> CatalogError {
         parse("cases.toml", text, KNOWN).unwrap_err()
@@ -490,6 +522,16 @@ flaws = ["jwt-skip-exp"]
         let step = "[[case]]\nid = \"basic::x\"\ntitle = \"t\"\nrequirements = []\nseverity = \"must\"\nstep = \"nope\"\n";
         let e = error(step);
         assert_eq!((e.line, e.field.as_str()), (6, "step: "));
+        assert!(e.message.contains("basic::same-answer"), "{e}");
+        // `true` is the step registered under the case's own id; a string names another case's.
+        let own = step.replace("step = \"nope\"", "step = true");
+        assert_eq!(error(&own).line, 6, "basic::x has no step of its own");
+        let same = own.replace("basic::x", "basic::same-answer");
+        let cases = Catalog::from_sources([("t.toml", same.as_str())], KNOWN).unwrap().cases;
+        assert_eq!(cases[0].body, CaseBody::Step("basic::same-answer".to_owned()));
+        let other = step.replace("\"nope\"", "\"basic::same-answer\"");
+        let cases = Catalog::from_sources([("t.toml", other.as_str())], KNOWN).unwrap().cases;
+        assert_eq!(cases[0].body, CaseBody::Step("basic::same-answer".to_owned()));
     }
 
     #[test]

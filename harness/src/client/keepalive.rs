@@ -4,9 +4,11 @@
 //! hyper refuses to.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::client::conn::http1;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -47,3 +49,109 @@ where
     Ok(sender)
 }
 
+/// One endpoint under load: where, with which prepared credential.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The URL.
+    pub url: Url,
+    /// Headers sent with every request (the credential, minted before the clock).
+    pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
+    /// A header whose value may be used once only (a DPoP proof), from a pool
+    /// minted before each phase.
+    pub one_use: Option<Arc<OneUse>>,
+    /// The TLS configuration (roots, client certificate, ALPN http/1.1).
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl Endpoint {
+    /// `url` with `headers` on every request, over `tls`.
+    pub fn new(
+        url: &Url,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Endpoint {
+        Endpoint { url: url.clone(), headers, one_use: None, tls: Arc::clone(tls) }
+    }
+}
+
+/// Mints a batch of one-use header values.
+pub type Mint = dyn Fn(usize) -> Result<Vec<HeaderValue>, String> + Send + Sync;
+
+/// A pool of one-use credentials (DPoP proofs: a fresh `jti` each, and an
+/// `iat` the server accepts for a limited window). Each phase mints what it
+/// can use before its clock starts, so minting costs the measurement nothing;
+/// a closed-loop phase that uses the pool up ends early (its rate stays right:
+/// requests over the time they took).
+pub struct OneUse {
+    /// The header's name.
+    pub name: HeaderName,
+    mint: Box<Mint>,
+    pool: std::sync::Mutex<Vec<HeaderValue>>,
+    /// The last phase's rate, to size the next closed-loop pool.
+    rate_hint: std::sync::Mutex<Option<f64>>,
+    /// Length of the values minted last.
+    value_len: AtomicU64,
+}
+
+impl std::fmt::Debug for OneUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneUse").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl OneUse {
+    /// A pool of `name` values made by `mint`.
+    pub fn new(name: HeaderName, mint: Box<Mint>) -> OneUse {
+        OneUse {
+            name,
+            mint,
+            pool: std::sync::Mutex::new(Vec::new()),
+            rate_hint: std::sync::Mutex::new(None),
+            value_len: AtomicU64::new(0),
+        }
+    }
+
+    /// Bytes the header adds to a request (`name: value\r\n`), once minted.
+    pub fn header_bytes(&self) -> usize {
+        match self.value_len.load(Ordering::Relaxed) {
+            0 => 0,
+            n => self.name.as_str().len() + n as usize + 4,
+        }
+    }
+
+    /// One value minted now (for callers that mint as they go, like `load`).
+    pub fn mint_one(&self) -> Result<HeaderValue, String> {
+        (self.mint)(1)?.pop().ok_or_else(|| "nothing minted".to_owned())
+    }
+
+    /// Replaces the pool with `wanted` values minted now.
+    pub fn refill(&self, wanted: usize) -> Result<(), String> {
+        let values = (self.mint)(wanted)?;
+        if let Some(v) = values.first() {
+            self.value_len.store(v.len() as u64, Ordering::Relaxed);
+        }
+        *lock(&self.pool) = values;
+        Ok(())
+    }
+
+    /// The last phase's rate, if one was learnt.
+    pub fn rate_hint(&self) -> Option<f64> {
+        *lock(&self.rate_hint)
+    }
+
+    /// A value, used up; `None` when the pool is spent.
+    pub fn take(&self) -> Option<HeaderValue> {
+        lock(&self.pool).pop()
+    }
+
+    /// Remembers the rate a phase reached, to size the next pool.
+    pub fn learn(&self, rate: f64) {
+        if rate > 0.0 {
+            *lock(&self.rate_hint) = Some(rate);
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

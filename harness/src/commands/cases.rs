@@ -5,8 +5,8 @@ use std::io::Write;
 use serde::Serialize;
 use tabled::settings::Style;
 
-use crate::cli::{CasesArgs, EXIT_OK, ListFormat};
 use crate::catalog::{load_catalog, parse_methods, select};
+use crate::cli::{CasesArgs, EXIT_OK, ListFormat};
 
 #[derive(Serialize, tabled::Tabled)]
 struct Row {

@@ -16,6 +16,7 @@ use authbench_reports::compare::{self as model, Counts, Distributions, PERCENTIL
 use authbench_reports::{Format, Outcome, Results};
 
 use crate::commands::overhead::{self, LoadChoice, Options};
+use crate::methods::Method;
 
 /// The fraction of baseline capacity the latency columns are measured at:
 /// a load every method but argon2id-per-request Basic sustains with room to
@@ -67,20 +68,20 @@ pub struct Comparison {
 }
 
 /// The configurations, in table order: label, conformance method, nature.
-const CONFIGURATIONS: &[(&str, &str, Nature)] = &[
-    ("basic", "basic", USER),
-    ("basic-cached", "basic", USER),
-    ("api_key", "api_key", CLIENT),
-    ("jwt-hs256", "jwt", USER),
-    ("jwt-rs256", "jwt", USER),
-    ("jwt-es256", "jwt", USER),
-    ("jwt-eddsa", "jwt", USER),
-    ("oauth2-jwt", "oauth2", DELEGATED),
-    ("oauth2-opaque", "oauth2", DELEGATED),
-    ("oauth2-dpop", "oauth2", DELEGATED),
-    ("mtls", "mtls", SERVICE),
-    ("mtls-handshake", "mtls", SERVICE),
-    ("layered", "layered", LAYERED),
+const CONFIGURATIONS: &[(&str, Method, Nature)] = &[
+    ("basic", Method::Basic, USER),
+    ("basic-cached", Method::Basic, USER),
+    ("api_key", Method::ApiKey, CLIENT),
+    ("jwt-hs256", Method::Jwt, USER),
+    ("jwt-rs256", Method::Jwt, USER),
+    ("jwt-es256", Method::Jwt, USER),
+    ("jwt-eddsa", Method::Jwt, USER),
+    ("oauth2-jwt", Method::OAuth2, DELEGATED),
+    ("oauth2-opaque", Method::OAuth2, DELEGATED),
+    ("oauth2-dpop", Method::OAuth2, DELEGATED),
+    ("mtls", Method::Mtls, SERVICE),
+    ("mtls-handshake", Method::Mtls, SERVICE),
+    ("layered", Method::Layered, LAYERED),
 ];
 
 /// The configuration labels of the comparison, in table order.
@@ -120,26 +121,26 @@ fn duration_text(secs: u64) -> String {
     }
 }
 
-/// Replay window and revocation, from what the conformance run measured.
-fn facts(label: &str, results: &Results) -> (String, String) {
+/// Replay window and revocation of configuration `label` of `method`, from
+/// what the conformance run measured.
+fn facts(label: &str, method: Method, results: &Results) -> (String, String) {
     let latency = |id: &str| {
         measured(results, id).map_or_else(|| "not measured".to_owned(), |ms| format!("{ms} ms*"))
     };
-    match label {
+    let replay_window =
+        |id: &str| measured(results, id).map_or_else(|| "not measured".to_owned(), duration_text);
+    match method {
         // A cached entry is keyed to the password's version: a change ends it too.
-        "basic" | "basic-cached" => {
-            ("until password change".to_owned(), "password change".to_owned())
-        }
-        "api_key" => ("until revoked".to_owned(), latency("api_key::revocation-latency")),
-        l if l.starts_with("jwt") => (
-            measured(results, "jwt::replay-window")
-                .map_or_else(|| "not measured".to_owned(), duration_text),
+        Method::Basic => ("until password change".to_owned(), "password change".to_owned()),
+        Method::ApiKey => ("until revoked".to_owned(), latency("api_key::revocation-latency")),
+        Method::Jwt => (
+            replay_window("jwt::replay-window"),
             match measured(results, "jwt::revocation-latency") {
                 Some(ms) => format!("at exp; {ms} ms with a jti list*"),
                 None => "at exp".to_owned(),
             },
         ),
-        "oauth2-dpop" => (
+        Method::OAuth2 if label == "oauth2-dpop" => (
             if passed(results, "oauth2::dpop-replayed-proof") {
                 "none (one-use proofs)*".to_owned()
             } else {
@@ -147,22 +148,19 @@ fn facts(label: &str, results: &Results) -> (String, String) {
             },
             latency("oauth2::revocation-latency"),
         ),
-        l if l.starts_with("oauth2") => (
-            measured(results, "oauth2::replay-window")
-                .map_or_else(|| "not measured".to_owned(), duration_text),
-            latency("oauth2::revocation-latency"),
-        ),
+        Method::OAuth2 => {
+            (replay_window("oauth2::replay-window"), latency("oauth2::revocation-latency"))
+        }
         // The user layer is a JWT; any layer revoked ends the set.
-        "layered" => (
-            measured(results, "jwt::replay-window")
-                .map_or_else(|| "not measured".to_owned(), duration_text),
+        Method::Layered => (
+            replay_window("jwt::replay-window"),
             format!(
                 "key {}, certificate {}",
                 latency("api_key::revocation-latency"),
                 latency("mtls::revocation-latency")
             ),
         ),
-        _ => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
+        Method::Mtls => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
     }
 }
 
@@ -178,17 +176,19 @@ pub async fn run(
     progress: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<Comparison> {
     let wanted = |label: &str| only.is_none_or(|o| o.contains(&label));
-    let conformance_methods: Option<Vec<String>> = only.map(|labels| {
-        let mut methods: Vec<String> = CONFIGURATIONS
+    let conformance_methods: Option<Vec<Method>> = only.map(|labels| {
+        let mut methods: Vec<Method> = CONFIGURATIONS
             .iter()
             .filter(|(label, _, _)| labels.contains(label))
-            .flat_map(|(label, method, _)| {
+            .flat_map(|(_, method, _)| {
                 // The layered row's replay window and revocation are its layers'.
-                let facts: &[&str] =
-                    if *label == "layered" { &["jwt", "api_key", "mtls"] } else { &[] };
+                let facts: &[Method] = if *method == Method::Layered {
+                    &[Method::Jwt, Method::ApiKey, Method::Mtls]
+                } else {
+                    &[]
+                };
                 std::iter::once(*method).chain(facts.iter().copied())
             })
-            .map(str::to_owned)
             .collect();
         methods.sort();
         methods.dedup();
@@ -210,7 +210,10 @@ pub async fn run(
 
     progress(&match &conformance_methods {
         Some(methods) => {
-            format!("conformance: the {} cases against the reference servers", methods.join(", "))
+            format!(
+                "conformance: the {} cases against the reference servers",
+                methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+            )
         }
         None => "conformance: the whole catalog against the reference servers".to_owned(),
     });
@@ -218,8 +221,12 @@ pub async fn run(
     let cases = crate::catalog::select(catalog, conformance_methods.as_deref(), None)?;
     let embedded = crate::embedded::Embedded::start(&[]).await?;
     let profile = embedded.profile_path();
-    let conformance =
-        crate::commands::conform::run_against(&profile, cases, &crate::commands::conform::RunOptions::default()).await;
+    let conformance = crate::commands::conform::run_against(
+        &profile,
+        cases,
+        &crate::commands::conform::RunOptions::default(),
+    )
+    .await;
     let chain_bytes = crate::target::Target::load(&profile).ok().and_then(|t| {
         t.mtls.map(|m| {
             use rustls_pki_types::pem::PemObject as _;
@@ -305,12 +312,12 @@ pub async fn run(
         let capacity = closed.as_ref().map(|r| r.method.measured.rate());
         let saturated = matches!((capacity, rate), (Some(c), Some(r)) if c < r);
         let open = if saturated { None } else { open };
-        let (replay, revocation) = facts(label, &conformance);
+        let (replay, revocation) = facts(label, *method, &conformance);
         let method_cases: Vec<_> =
-            conformance.cases.iter().filter(|c| c.method == *method).collect();
+            conformance.cases.iter().filter(|c| *method == c.method.as_str()).collect();
         let judged = method_cases.iter().filter(|c| c.outcome != Outcome::Skip).count();
         let passed = method_cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
-        let (credential_bytes, credential_bytes_note) = if method == &"mtls" {
+        let (credential_bytes, credential_bytes_note) = if *method == Method::Mtls {
             (chain_bytes, if *label == "mtls" { "conn" } else { "req" })
         } else {
             (closed.as_ref().map(|r| r.credential_header_bytes), "req")
@@ -338,7 +345,7 @@ pub async fn run(
         };
         rows.push(model::Row {
             configuration: (*label).to_owned(),
-            method: (*method).to_owned(),
+            method: method.name().to_owned(),
             conformance: Counts { passed, judged },
             replay_window: replay,
             revocation,

@@ -13,9 +13,10 @@ use crate::catalog::{load_catalog, parse_methods, select};
 use crate::cli::{ConformArgs, EXIT_FAILED, EXIT_OK};
 use crate::client::{HttpClient, REQUEST_TIMEOUT};
 use crate::embedded::{EMBEDDED_CONCURRENCY, Embedded};
+use crate::engine::{self};
+use crate::methods::Shared;
+use crate::methods::forge::Forge;
 use crate::output::{emit, progress_line};
-use crate::engine::{self, Shared};
-use crate::forge::Forge;
 use crate::target::Target;
 
 /// How long the pre-flight waits for each selected URL: a target that answers
@@ -36,7 +37,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { progress: false, concurrency: engine::CONCURRENCY, timeout: REQUEST_TIMEOUT }
+        RunOptions {
+            progress: false,
+            concurrency: crate::methods::CONCURRENCY,
+            timeout: REQUEST_TIMEOUT,
+        }
     }
 }
 
@@ -144,7 +149,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     let options = RunOptions {
         progress: std::io::stderr().is_terminal(),
         concurrency: args.concurrency.unwrap_or(if args.target.is_some() {
-            engine::CONCURRENCY
+            crate::methods::CONCURRENCY
         } else {
             EMBEDDED_CONCURRENCY
         }),
@@ -165,4 +170,3 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     emit(&results, args.format.into(), args.out.as_deref(), args.verbose)?;
     Ok(if results.failed(args.strict) { EXIT_FAILED } else { EXIT_OK })
 }
-

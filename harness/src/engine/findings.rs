@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use authbench_reports::{CaseResult, Finding, FindingKind};
 use authbench_scenarios::{Case, Severity};
 
-use super::judge::Cause;
+use crate::verdict::Cause;
 
 /// A root cause many cases can share, defined once.
 #[derive(Debug, Clone, Copy)]

@@ -1,10 +1,10 @@
 //! The conformance engine: runs selected cases against a target, each lane in
-//! order and lanes concurrently, and turns answers into verdicts.
+//! order and lanes concurrently; a single exchange is built by the method's
+//! forge and judged here, a step is the method's own (the registry in
+//! `methods/` finds it from the case id); verdicts become results, and
+//! results are grouped into findings ([`findings`]).
 
 pub mod findings;
-pub mod judge;
-pub mod revocation;
-pub mod steps;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,86 +14,9 @@ use authbench_reports::CaseResult;
 use authbench_scenarios::case::{Exchange, UrlSelector};
 use authbench_scenarios::{Case, CaseBody};
 use tokio::sync::Semaphore;
-use url::Url;
 
-use crate::client::{HttpClient, RawRequest};
-use crate::forge::Forge;
-use judge::Verdict;
-
-/// How many cases run at once by default: few enough that a development
-/// server with a listen backlog of 5 (Python's `http.server`, a TLS
-/// handshake in its accept thread) never drops a connection and makes the
-/// client wait out a SYN retransmission.
-pub const CONCURRENCY: usize = 4;
-
-/// What every case needs: the target (through the forge) and the client.
-#[derive(Debug)]
-pub struct Shared {
-    /// Mints and spoils credentials.
-    pub forge: Forge,
-    /// Sends requests.
-    pub client: HttpClient,
-    /// The OAuth authorization server's metadata, fetched once per run.
-    pub oauth_metadata: tokio::sync::OnceCell<Result<Arc<crate::oauth::Metadata>, String>>,
-    /// How many cases run at once.
-    pub concurrency: usize,
-    /// The positive controls, by method and algorithm: does the valid
-    /// credential get the resource? Asked once, on first need.
-    controls: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Control>>>>,
-}
-
-/// The answer to the positive control: `Ok` when the valid credential is
-/// served, else what the target answered instead.
-pub type Control = Result<(), String>;
-
-impl Shared {
-    /// Engine state for `forge`'s target, sending with `client`.
-    pub fn new(forge: Forge, client: HttpClient) -> Self {
-        Shared {
-            forge,
-            client,
-            oauth_metadata: tokio::sync::OnceCell::new(),
-            concurrency: CONCURRENCY,
-            controls: std::sync::Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Whether the valid credential of `method` (on the JWT resource of
-    /// `algorithm`) is served. A refusal proves something only where the
-    /// valid credential is served: against a resource that answers 404 or
-    /// 401 to everything every refusal case would otherwise pass (judging
-    /// principle 3). A control that cannot be formed (no valid credential in
-    /// the profile) does not block.
-    pub async fn control(&self, method: &str, algorithm: Option<&str>) -> Control {
-        let key = format!("{method}/{}", algorithm.unwrap_or(""));
-        let cell = {
-            let mut controls = self.controls.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(controls.entry(key).or_default())
-        };
-        cell.get_or_init(|| async {
-            let credential = authbench_scenarios::case::Credential::Valid;
-            let Ok((request, _)) =
-                request_for(self, method, &credential, algorithm, UrlSelector::Url, None)
-            else {
-                return Ok(());
-            };
-            let url = request.url.clone();
-            match self.client.send(&request).await {
-                Ok(r) if judge::is_served(r.status) => Ok(()),
-                Ok(r) => Err(format!("the valid credential got {} at {url}", r.status)),
-                Err(e) => Err(format!("the valid credential got no answer at {url}: {e}")),
-            }
-        })
-        .await
-        .clone()
-    }
-
-    /// The same, running `n` cases at once (at least one).
-    pub fn with_concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
-        self
-    }
-}
+use crate::methods::{self, Schedule, Shared, request_for, spec};
+use crate::verdict::{self as judge, Verdict};
 
 /// Watches a run, for the progress line: told when each case starts and
 /// when it ends.
@@ -131,11 +54,15 @@ pub async fn run(
     let mut exclusive = Vec::new();
     let mut waiting = Vec::new();
     for (i, case) in cases.into_iter().enumerate() {
-        if matches!(&case.body, CaseBody::Step(name) if steps::WAITING.contains(&name.as_str())) {
+        let schedule = match &case.body {
+            CaseBody::Step(id) => methods::schedule(id),
+            CaseBody::Exchange(_) => Schedule::Normal,
+        };
+        if schedule == Schedule::Waiting {
             waiting.push((i, case));
             continue;
         }
-        if matches!(&case.body, CaseBody::Step(name) if steps::EXCLUSIVE.contains(&name.as_str())) {
+        if schedule == Schedule::Exclusive {
             exclusive.push((i, case));
             continue;
         }
@@ -201,15 +128,7 @@ pub async fn run(
 pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
     let started = Instant::now();
     let target = shared.forge.target();
-    let has_section = match case.method.as_str() {
-        "basic" => target.basic.is_some(),
-        "api_key" => target.api_key.is_some(),
-        "jwt" => target.jwt.is_some(),
-        "oauth2" => target.oauth2.is_some(),
-        "mtls" => target.mtls.is_some(),
-        "layered" => target.layered.is_some(),
-        _ => false,
-    };
+    let has_section = spec(case.method).present(target);
     let undeclared = case.policy.as_deref().filter(|p| !target.declares(p));
     let verdict = if !has_section {
         Verdict::skip(format!("the target profile has no [{}] section", case.method))
@@ -225,7 +144,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         let work = async {
             match &case.body {
                 CaseBody::Exchange(exchange) => run_exchange(shared, case, exchange).await,
-                CaseBody::Step(name) => steps::run(shared, case, name).await,
+                CaseBody::Step(id) => methods::run_step(shared, case, id).await,
             }
         };
         // A target that answers the pre-flight and then stalls must not hold
@@ -239,7 +158,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
             }
         }
     };
-    let secrets = shared.forge.valid_secrets(&case.method);
+    let secrets = shared.forge.valid_secrets(case.method);
     // What the case's own failure is: a declared policy not kept, or
     // something allowed but advised against, rather than a hole.
     let own = match (&case.policy, case.hardening) {
@@ -282,7 +201,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
     let findings = causes.iter().map(|c| findings::id_of(c, case)).collect();
     CaseResult {
         id: case.id.clone(),
-        method: case.method.clone(),
+        method: case.method.name().to_owned(),
         title: case.title.clone(),
         requirements: case.requirements.clone(),
         severity: case.severity.as_str().to_owned(),
@@ -304,90 +223,11 @@ pub fn case_deadline(request_timeout: std::time::Duration) -> std::time::Duratio
     (request_timeout * 4).max(std::time::Duration::from_secs(60))
 }
 
-/// The URL a selector names for `method`.
-pub fn resolve_url(shared: &Shared, method: &str, selector: UrlSelector) -> Result<Url, String> {
-    let t = shared.forge.target();
-    let missing = |what: &str| format!("the profile's [{method}] has no {what}");
-    match (method, selector) {
-        (_, UrlSelector::BaselineUrl) => {
-            t.baseline_url.clone().ok_or_else(|| "the profile has no baseline_url".to_owned())
-        }
-        ("basic", UrlSelector::InsufficientScopeUrl) => {
-            Err("Basic credentials carry no scopes".to_owned())
-        }
-        ("basic", _) => t.basic.as_ref().map(|b| b.url.clone()).ok_or_else(|| missing("url")),
-        ("api_key", UrlSelector::InsufficientScopeUrl) => t
-            .api_key
-            .as_ref()
-            .and_then(|a| a.insufficient_scope_url.clone())
-            .ok_or_else(|| missing("insufficient_scope_url")),
-        ("api_key", _) => t.api_key.as_ref().map(|a| a.url.clone()).ok_or_else(|| missing("url")),
-        ("jwt", UrlSelector::InsufficientScopeUrl) => t
-            .jwt
-            .as_ref()
-            .and_then(|j| j.insufficient_scope_url.clone())
-            .ok_or_else(|| missing("insufficient_scope_url")),
-        ("jwt", UrlSelector::RevocationUrl) => t
-            .jwt
-            .as_ref()
-            .map(|j| j.revocation_url.clone().unwrap_or_else(|| j.url.clone()))
-            .ok_or_else(|| missing("url")),
-        ("jwt", _) => t.jwt.as_ref().map(|j| j.url.clone()).ok_or_else(|| missing("url")),
-        (other, _) => Err(format!("the {other} method is not supported yet")),
-    }
-}
-
-/// `url` with `suffix` appended to its path (`/…`) or query (`?…`), and `query` added.
-pub fn extend_url(url: &Url, suffix: Option<&str>, query: Option<&str>) -> Result<Url, String> {
-    let mut text = url.as_str().to_owned();
-    if let Some(suffix) = suffix {
-        match (suffix.strip_prefix('?'), url.query()) {
-            (Some(q), Some(_)) => text = format!("{text}&{q}"),
-            _ => text.push_str(suffix),
-        }
-    }
-    let mut url = Url::parse(&text).map_err(|e| format!("bad URL {text}: {e}"))?;
-    if let Some(q) = query {
-        let joined = match url.query() {
-            Some(existing) => format!("{existing}&{q}"),
-            None => q.to_owned(),
-        };
-        url.set_query(Some(&joined));
-    }
-    Ok(url)
-}
-
-/// The GET request presenting `credential` of `method`: at the URL
-/// `selector` names (with `algorithm`, at that algorithm's JWT resource),
-/// `suffix` appended. A `skip` when the profile lacks what it needs.
-pub(crate) fn request_for(
-    shared: &Shared,
-    method: &str,
-    credential: &authbench_scenarios::case::Credential,
-    algorithm: Option<&str>,
-    selector: UrlSelector,
-    suffix: Option<&str>,
-) -> Result<(RawRequest, crate::forge::Forged), Verdict> {
-    let forged =
-        shared.forge.forge_for(method, credential, algorithm).map_err(|s| Verdict::skip(s.0))?;
-    let base = match algorithm {
-        Some(_) => shared.forge.jwt_forge(algorithm).map_err(|s| Verdict::skip(s.0))?.url().clone(),
-        None => resolve_url(shared, method, selector).map_err(Verdict::skip)?,
-    };
-    let suffix = suffix.map(|s| shared.forge.expand(method, s)).transpose();
-    let suffix = suffix.map_err(|s| Verdict::skip(s.0))?;
-    let url = extend_url(&base, suffix.as_deref(), forged.query.as_deref())
-        .map_err(|e| Verdict::error("", e))?;
-    let mut request = RawRequest::get(url);
-    request.headers.extend(forged.headers.iter().cloned());
-    Ok((request, forged))
-}
-
 async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verdict {
     let algorithm = exchange.request.algorithm.as_deref();
     let (mut request, forged) = match request_for(
         shared,
-        &case.method,
+        case.method,
         &exchange.credential,
         algorithm,
         exchange.request.url,
@@ -402,11 +242,11 @@ async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verd
     for (name, value) in &exchange.request.headers {
         request.headers.push((name.clone(), value.clone().into_bytes()));
     }
-    let scheme = shared.forge.scheme(&case.method);
+    let scheme = shared.forge.scheme(case.method);
     let wants_refusal = !exchange.expect.status.any(judge::is_served);
     if wants_refusal
         && matches!(exchange.request.url, UrlSelector::Url | UrlSelector::RevocationUrl)
-        && let Err(why) = shared.control(&case.method, algorithm).await
+        && let Err(why) = shared.control(case.method, algorithm).await
     {
         return Verdict::error(
             judge::describe(&exchange.expect, &exchange.tolerate, &scheme),
@@ -424,7 +264,7 @@ async fn run_exchange(shared: &Shared, case: &Case, exchange: &Exchange) -> Verd
         }
     };
     let mut secrets = forged.secrets;
-    secrets.extend(shared.forge.valid_secrets(&case.method));
+    secrets.extend(shared.forge.valid_secrets(case.method));
     let mut verdict = judge::judge(
         case.severity,
         &exchange.expect,

@@ -22,11 +22,10 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::Empty;
 use hyper::client::conn::http1;
-use hyper::header::{HeaderName, HeaderValue};
 use tokio::sync::{Mutex, mpsc};
-use url::Url;
 
 use crate::client::keepalive::{self, REQUEST_TIMEOUT};
+pub use crate::client::keepalive::{Endpoint, OneUse};
 
 /// A send is late when it starts more than this after its intended time.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
@@ -40,45 +39,6 @@ pub enum Load {
     Rate(f64),
 }
 
-/// One endpoint under load: where, with which prepared credential.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    /// The URL.
-    pub url: Url,
-    /// Headers sent with every request (the credential, minted before the clock).
-    pub headers: Vec<(hyper::header::HeaderName, hyper::header::HeaderValue)>,
-    /// A header whose value may be used once only (a DPoP proof), from a pool
-    /// minted before each phase.
-    pub one_use: Option<Arc<OneUse>>,
-    /// The TLS configuration (roots, client certificate, ALPN http/1.1).
-    pub tls: Arc<rustls::ClientConfig>,
-}
-
-/// Mints a batch of one-use header values.
-pub type Mint = dyn Fn(usize) -> Result<Vec<HeaderValue>, String> + Send + Sync;
-
-/// A pool of one-use credentials (DPoP proofs: a fresh `jti` each, and an
-/// `iat` the server accepts for a limited window). Each phase mints what it
-/// can use before its clock starts, so minting costs the measurement nothing;
-/// a closed-loop phase that uses the pool up ends early (its rate stays right:
-/// requests over the time they took).
-pub struct OneUse {
-    /// The header's name.
-    pub name: HeaderName,
-    mint: Box<Mint>,
-    pool: std::sync::Mutex<Vec<HeaderValue>>,
-    /// The last phase's rate, to size the next closed-loop pool.
-    rate_hint: std::sync::Mutex<Option<f64>>,
-    /// Length of the values minted last.
-    value_len: AtomicU64,
-}
-
-impl std::fmt::Debug for OneUse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OneUse").field("name", &self.name).finish_non_exhaustive()
-    }
-}
-
 /// Longest phase a one-use pool serves: its values are minted before the
 /// phase, and a DPoP proof's `iat` is typically accepted for a minute.
 pub const ONE_USE_MAX_PHASE: Duration = Duration::from_secs(30);
@@ -89,64 +49,16 @@ const ONE_USE_FIRST_RATE: f64 = 20_000.0;
 /// The most values one pool holds.
 const ONE_USE_MAX_POOL: usize = 2_000_000;
 
-impl OneUse {
-    /// A pool of `name` values made by `mint`.
-    pub fn new(name: HeaderName, mint: Box<Mint>) -> OneUse {
-        OneUse {
-            name,
-            mint,
-            pool: std::sync::Mutex::new(Vec::new()),
-            rate_hint: std::sync::Mutex::new(None),
-            value_len: AtomicU64::new(0),
-        }
-    }
-
-    /// Bytes the header adds to a request (`name: value\r\n`), once minted.
-    pub fn header_bytes(&self) -> usize {
-        match self.value_len.load(Ordering::Relaxed) {
-            0 => 0,
-            n => self.name.as_str().len() + n as usize + 4,
-        }
-    }
-
-    /// One value minted now (for callers that mint as they go, like `load`).
-    pub fn mint_one(&self) -> Result<HeaderValue, String> {
-        (self.mint)(1)?.pop().ok_or_else(|| "nothing minted".to_owned())
-    }
-
-    /// Refills the pool for `phase`.
-    fn prepare(&self, phase: &Phase) -> Result<(), String> {
-        let secs = phase.duration.as_secs_f64();
-        let wanted = match phase.load {
-            Load::Rate(r) => r * secs * 1.05 + 64.0,
-            Load::Max => {
-                let hint = lock(&self.rate_hint).unwrap_or(ONE_USE_FIRST_RATE);
-                hint * secs * 1.5 + 256.0
-            }
-        };
-        let wanted = (wanted.ceil() as u64).min(phase.max_requests) as usize;
-        let wanted = wanted.min(ONE_USE_MAX_POOL);
-        let values = (self.mint)(wanted)?;
-        if let Some(v) = values.first() {
-            self.value_len.store(v.len() as u64, Ordering::Relaxed);
-        }
-        *lock(&self.pool) = values;
-        Ok(())
-    }
-
-    fn take(&self) -> Option<HeaderValue> {
-        lock(&self.pool).pop()
-    }
-
-    fn learn(&self, rate: f64) {
-        if rate > 0.0 {
-            *lock(&self.rate_hint) = Some(rate);
-        }
-    }
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Refills `pool` for `phase`: what the phase can use, from its rate or the
+/// last phase's, minted before its clock starts.
+fn prepare(pool: &OneUse, phase: &Phase) -> Result<(), String> {
+    let secs = phase.duration.as_secs_f64();
+    let wanted = match phase.load {
+        Load::Rate(r) => r * secs * 1.05 + 64.0,
+        Load::Max => pool.rate_hint().unwrap_or(ONE_USE_FIRST_RATE) * secs * 1.5 + 256.0,
+    };
+    let wanted = (wanted.ceil() as u64).min(phase.max_requests) as usize;
+    pool.refill(wanted.min(ONE_USE_MAX_POOL))
 }
 
 /// What a phase runs.
@@ -257,7 +169,7 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Runs `phase` and returns the merged measurements of all workers.
 pub fn run(phase: &Phase) -> Result<Measured, String> {
     if let Some(pool) = &phase.endpoint.one_use {
-        pool.prepare(phase)?;
+        prepare(pool, phase)?;
     }
     let measured = run_prepared(phase)?;
     if let Some(pool) = &phase.endpoint.one_use {

@@ -15,11 +15,12 @@ use anyhow::bail;
 
 use crate::client::HttpClient;
 use crate::embedded::{ChildServer, start_child_server};
-use crate::engine::Shared;
-use crate::forge::Forge;
+use crate::methods::Shared;
+use crate::methods::forge::Forge;
 use crate::target::Target;
 
-pub use configurations::{Configuration, configurations};
+pub use crate::methods::Configuration;
+pub use configurations::configurations;
 
 /// The target a load command runs against: the profile given, or the
 /// reference servers as a child process (stopped when this is dropped).
@@ -63,4 +64,3 @@ pub async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
     let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
     Ok(LoadTarget { _child: child, shared, cpu })
 }
-

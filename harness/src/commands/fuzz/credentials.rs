@@ -277,7 +277,7 @@ impl ApiKey {
                     }),
                     KeyVariant::Truncated => k[..k.len().saturating_sub(1)].to_owned(),
                     KeyVariant::Longer => format!("{k}A"),
-                    KeyVariant::SwapCase => crate::forge::swap_case(&k),
+                    KeyVariant::SwapCase => crate::methods::forge::swap_case(&k),
                     KeyVariant::LastChanged => {
                         let mut s = k[..k.len().saturating_sub(1)].to_owned();
                         s.push(if k.ends_with('A') { 'B' } else { 'A' });

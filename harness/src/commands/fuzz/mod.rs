@@ -35,6 +35,8 @@ use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
+use crate::methods::Method;
+
 use credentials::{ApiKey, Basic, BasicOp, FormOp, KeyOp, TokenRequest};
 use send::{Answer, Connection, Request};
 
@@ -44,7 +46,7 @@ pub struct Options {
     /// The target profile; none: the reference servers in a child process.
     pub target: Option<PathBuf>,
     /// Methods to fuzz (basic, api_key, jwt, oauth2); none: all the profile has.
-    pub methods: Option<Vec<String>>,
+    pub methods: Option<Vec<Method>>,
     /// Candidates to send at most.
     pub iterations: u64,
     /// Time to spend at most.
@@ -69,7 +71,7 @@ enum Subject {
 
 struct Configuration {
     label: String,
-    method: &'static str,
+    method: Method,
     url: url::Url,
     weight: u32,
     subject: Subject,
@@ -169,18 +171,15 @@ fn mix(seed: u64, i: u64) -> u64 {
 
 fn configurations(
     target: &crate::target::Target,
-    methods: &Option<Vec<String>>,
+    methods: &Option<Vec<Method>>,
     token_endpoint: Option<url::Url>,
 ) -> anyhow::Result<Vec<Configuration>> {
-    let wanted = |m: &str| match methods {
-        None => true,
-        Some(list) => list.iter().any(|x| x == m || (x == "api-key" && m == "api_key")),
-    };
+    let wanted = |m: Method| methods.as_ref().is_none_or(|list| list.contains(&m));
     let mut out = Vec::new();
-    if let (Some(j), true) = (&target.jwt, wanted("jwt")) {
+    if let (Some(j), true) = (&target.jwt, wanted(Method::Jwt)) {
         let mut resources = vec![(j.algorithm, j.url.clone(), j.signing_key.clone())];
         resources.extend(j.variants.iter().cloned());
-        let forge = crate::forge::jwt::JwtForge::new(j.clone());
+        let forge = crate::methods::jwt::forge::JwtForge::new(j.clone());
         let valid = forge.valid_token().ok();
         let claims_of = |token: &str| -> Vec<(String, Value)> {
             use base64::Engine as _;
@@ -194,7 +193,7 @@ fn configurations(
         };
         for (alg, url, key) in resources {
             let Some(key) = key else { continue };
-            let name = crate::forge::jwt::alg_name(alg);
+            let name = crate::methods::jwt::forge::alg_name(alg);
             let signer =
                 sign::Signer::new(&key).map_err(|e| anyhow::anyhow!("[jwt] {name}: {e}"))?;
             let mut header = vec![("alg".to_owned(), json!(name))];
@@ -213,7 +212,7 @@ fn configurations(
             }
             let asymmetric = key.public_pem.is_some();
             let public_jwk = if asymmetric {
-                crate::forge::jwt::public_jwk_text(&key.encoding, alg).ok()
+                crate::methods::jwt::forge::public_jwk_text(&key.encoding, alg).ok()
             } else {
                 None
             };
@@ -230,7 +229,7 @@ fn configurations(
             };
             out.push(Configuration {
                 label: format!("jwt-{}", name.to_ascii_lowercase()),
-                method: "jwt",
+                method: Method::Jwt,
                 url,
                 weight: 0,
                 subject: Subject::Jwt {
@@ -241,10 +240,10 @@ fn configurations(
             });
         }
     }
-    if let (Some(a), true) = (&target.api_key, wanted("api_key")) {
+    if let (Some(a), true) = (&target.api_key, wanted(Method::ApiKey)) {
         out.push(Configuration {
-            label: "api_key".into(),
-            method: "api_key",
+            label: Method::ApiKey.name().into(),
+            method: Method::ApiKey,
             url: a.url.clone(),
             weight: 0,
             subject: Subject::ApiKey {
@@ -258,21 +257,22 @@ fn configurations(
             },
         });
     }
-    if let (Some(b), true) = (&target.basic, wanted("basic")) {
+    if let (Some(b), true) = (&target.basic, wanted(Method::Basic)) {
         out.push(Configuration {
-            label: "basic".into(),
-            method: "basic",
+            label: Method::Basic.name().into(),
+            method: Method::Basic,
             url: b.cached_url.clone().unwrap_or_else(|| b.url.clone()),
             weight: 0,
             subject: Subject::Basic { user: b.username.clone(), password: b.password.clone() },
         });
     }
-    if let (Some(o), true, Some(token_url)) = (&target.oauth2, wanted("oauth2"), token_endpoint)
+    if let (Some(o), true, Some(token_url)) =
+        (&target.oauth2, wanted(Method::OAuth2), token_endpoint)
         && let Some(secret) = &o.client_secret
     {
         out.push(Configuration {
             label: "oauth2-token".into(),
-            method: "oauth2",
+            method: Method::OAuth2,
             url: token_url,
             weight: 0,
             subject: Subject::Token {
@@ -286,11 +286,11 @@ fn configurations(
     // richest and cheapest to reach. Basic (argon2 behind a lockout), API keys
     // (throttled per client) and the token endpoint (a durable write per
     // token) get a few percent each.
-    let jwts = out.iter().filter(|c| c.method == "jwt").count().max(1) as u32;
+    let jwts = out.iter().filter(|c| c.method == Method::Jwt).count().max(1) as u32;
     for c in &mut out {
         c.weight = match c.method {
-            "jwt" => 900 / jwts,
-            "api_key" => 50,
+            Method::Jwt => 900 / jwts,
+            Method::ApiKey => 50,
             _ => 25,
         };
     }
@@ -473,11 +473,11 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
     // The token endpoint from the authorization server's metadata.
     let token_endpoint = match &target.oauth2 {
         Some(_) => {
-            let shared = crate::engine::Shared::new(
-                crate::forge::Forge::new(Arc::new(crate::target::Target::load(&profile)?)),
+            let shared = crate::methods::Shared::new(
+                crate::methods::forge::Forge::new(Arc::new(crate::target::Target::load(&profile)?)),
                 client.clone(),
             );
-            let session = crate::oauth::Session::open(&shared).await.map_err(|v| {
+            let session = crate::methods::oauth2::Session::open(&shared).await.map_err(|v| {
                 anyhow::anyhow!("OAuth discovery: {}", v.reason.unwrap_or_default())
             })?;
             Some(session.meta.token_endpoint.clone())
@@ -651,9 +651,9 @@ fn case(
             ),
             "no 2xx for any credential a correct server must refuse".into(),
             match config.method {
-                "jwt" => vec!["RFC 7515 §5.2", "RFC 7519 §7.2", "RFC 8725 §3.1"],
-                "basic" => vec!["RFC 7617 §2"],
-                "api_key" => vec!["OWASP API2:2023"],
+                Method::Jwt => vec!["RFC 7515 §5.2", "RFC 7519 §7.2", "RFC 8725 §3.1"],
+                Method::Basic => vec!["RFC 7617 §2"],
+                Method::ApiKey => vec!["OWASP API2:2023"],
                 _ => vec!["RFC 6749 §2.3", "RFC 6749 §3.2"],
             },
         ),
@@ -675,7 +675,7 @@ fn case(
     };
     CaseResult {
         id,
-        method: config.method.to_owned(),
+        method: config.method.name().to_owned(),
         title,
         requirements: requirements.into_iter().map(str::to_owned).collect(),
         severity: "must".to_owned(),
@@ -717,7 +717,9 @@ pub fn write_reproducers(dir: &Path, reproducers: &[(String, Vec<u8>)]) -> anyho
 
 /// `authbench fuzz` from the command line.
 pub fn command(args: crate::cli::FuzzArgs) -> anyhow::Result<u8> {
-    if !(args.duration > 0.0 && args.duration <= crate::commands::overhead::MAX_DURATION.as_secs_f64()) {
+    if !(args.duration > 0.0
+        && args.duration <= crate::commands::overhead::MAX_DURATION.as_secs_f64())
+    {
         bail!(
             "--duration must be between 0 and {} seconds",
             crate::commands::overhead::MAX_DURATION.as_secs()

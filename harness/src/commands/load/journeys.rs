@@ -19,7 +19,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use crate::engine::Shared;
+use crate::methods::Shared;
 
 /// Scenario names a profile may use (`jwt-<alg>` too, for each algorithm the target profile has).
 pub const NAMES: &[&str] = &[
@@ -272,7 +272,7 @@ fn method_label(name: &str, ctx: &Context) -> anyhow::Result<String> {
                 .as_ref()
                 .context("scenario jwt needs a [jwt] section in the target profile")?
                 .algorithm;
-            format!("jwt-{}", crate::forge::jwt::alg_name(alg).to_ascii_lowercase())
+            format!("jwt-{}", crate::methods::jwt::forge::alg_name(alg).to_ascii_lowercase())
         }
         "oauth2" => match ctx.methods.iter().find(|(l, _)| l == "oauth2-jwt" || l == "oauth2") {
             Some((l, _)) => l.clone(),
@@ -452,7 +452,7 @@ fn oauth_journey(
 /// the client-credentials grant stands in for the log-in, and there is no
 /// refresh.
 pub async fn run_oauth_journey(steps: &mut dyn Steps, ctx: &Context) -> Result<(), String> {
-    let session = crate::oauth::Session::open(&ctx.shared)
+    let session = crate::methods::oauth2::Session::open(&ctx.shared)
         .await
         .map_err(|v| format!("OAuth metadata: {}", v.reason.unwrap_or_default()))?;
     let token_url = session.meta.token_endpoint.clone();

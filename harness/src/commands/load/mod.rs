@@ -26,8 +26,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::client::HttpClient;
-use crate::engine::Shared;
-use crate::forge::Forge;
+use crate::methods::Shared;
+use crate::methods::forge::Forge;
 use crate::target::Target;
 use journeys::{Context, MethodRequest};
 use profile::LoadProfile;

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use crate::measure::generator::{Load, Measured};
 use super::{Report, Row, Side};
+use crate::measure::generator::{Load, Measured};
 
 /// The JSON schema name.
 pub const SCHEMA: &str = "authbench.overhead/1";

@@ -12,8 +12,8 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 
 use super::stats::{WorkerHistograms, decode_histogram};
-use crate::measure::generator::{Load, Measured};
 use crate::commands::overhead::{LoadChoice, Options, Report, Row, Side};
+use crate::measure::generator::{Load, Measured};
 
 /// The schema of the saved file.
 pub const SCHEMA: &str = "authbench.locust/1";
@@ -164,8 +164,10 @@ pub fn command(args: &crate::cli::ReportArgs) -> anyhow::Result<u8> {
         bail!("--in {}: no worker measured anything yet", args.input.display());
     }
     let report = report(&merged, &args.input);
-    let json =
-        format!("{}\n", serde_json::to_string_pretty(&crate::commands::overhead::report::to_json(&report))?);
+    let json = format!(
+        "{}\n",
+        serde_json::to_string_pretty(&crate::commands::overhead::report::to_json(&report))?
+    );
     let mut table = crate::commands::overhead::report::to_table(&report);
     if !merged.scenarios.contains_key("baseline") {
         table.push_str(

@@ -394,7 +394,7 @@ impl CpuMeter {
 /// The worker's scenarios: every configuration `overhead` measures on
 /// `shared`'s target, the baseline among them, and `load`'s journeys the
 /// target allows.
-pub async fn scenarios(shared: &Arc<crate::engine::Shared>) -> anyhow::Result<Vec<Scenario>> {
+pub async fn scenarios(shared: &Arc<crate::methods::Shared>) -> anyhow::Result<Vec<Scenario>> {
     use users::{Journey, Kind};
     let (baseline, configurations) = crate::measure::configurations(shared, true).await?;
     let mut out = vec![Scenario { label: "baseline".to_owned(), kind: Kind::Request(baseline) }];

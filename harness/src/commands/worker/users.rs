@@ -415,7 +415,8 @@ impl crate::commands::load::journeys::Steps for WorkerSteps {
         name: &'a str,
         builder: reqwest::RequestBuilder,
         expect: u16,
-    ) -> crate::commands::load::journeys::StepFuture<'a, Result<Option<reqwest::Response>, String>> {
+    ) -> crate::commands::load::journeys::StepFuture<'a, Result<Option<reqwest::Response>, String>>
+    {
         Box::pin(async move {
             let started = self.intended.take().unwrap_or_else(Instant::now);
             let method = builder

@@ -1,31 +1,23 @@
-//! The layered cases: a resource that requires a client certificate (the
-//! service), an API key (the application) and a JWT (the user) on one
-//! request, bound to one application. Each case is a named step
-//! `layered-<name>` for case `layered::<name>`: a combination of one choice
-//! per layer and the verdict a conforming target gives.
-//!
-//! A refusal is a TLS alert (for the certificate layer) or 400/401/403/429;
-//! where a single layer was broken and the others were valid, the refusal
-//! must not name a layer that passed: telling a caller that its certificate
-//! and key were fine tells a thief which stolen credentials still work.
+//! The layered checks: one choice per layer ([`COMBOS`]), the material of
+//! each layer, the request, and the verdict.
 
 use std::sync::Arc;
 
+use authbench_scenarios::Severity;
 use authbench_scenarios::case::{JwtCredential, JwtMutation};
-use authbench_scenarios::{Case, Severity};
 use authbench_servers::mtls::pki::BadCertificate;
 
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError};
-use crate::engine::Shared;
-use crate::engine::judge::{Verdict, observe};
-use crate::forge::Skip;
-use crate::forge::jwt::JwtForge;
-use crate::mtls::{HTTP_REFUSALS, describe_error, is_refusal};
+use crate::methods::Shared;
+use crate::methods::forge::Skip;
+use crate::methods::jwt::forge::JwtForge;
+use crate::methods::mtls::{HTTP_REFUSALS, describe_error, is_refusal};
 use crate::target::LayeredTarget;
+use crate::verdict::{Verdict, observe};
 
 /// The certificate a request presents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cert {
+pub(super) enum Cert {
     /// The profile's service certificate.
     Valid,
     /// None.
@@ -42,7 +34,7 @@ enum Cert {
 
 /// The API key a request presents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(super) enum Key {
     Valid,
     Missing,
     /// A random key of the valid one's shape.
@@ -54,7 +46,7 @@ enum Key {
 
 /// The user token a request presents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     /// Minted for the application (`client_id`).
     Valid,
     Missing,
@@ -72,28 +64,28 @@ enum Token {
 
 /// The verdict a conforming target gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     Served,
     Refused,
 }
 
 /// One case: a choice per layer and the verdict.
 #[derive(Debug, Clone, Copy)]
-struct Combo {
+pub(super) struct Combo {
     cert: Cert,
     key: Key,
     token: Token,
     expect: Expect,
 }
 
-const fn combo(cert: Cert, key: Key, token: Token, expect: Expect) -> Combo {
+pub(super) const fn combo(cert: Cert, key: Key, token: Token, expect: Expect) -> Combo {
     Combo { cert, key, token, expect }
 }
 
 use Expect::{Refused, Served};
 
 /// The combinations, by step name (without `layered-`).
-const COMBOS: &[(&str, Combo)] = &[
+pub(super) const COMBOS: &[(&str, Combo)] = &[
     ("all-layers-valid", combo(Cert::Valid, Key::Valid, Token::Valid, Served)),
     ("other-set-valid", combo(Cert::Other, Key::Other, Token::ForOther, Served)),
     // One layer broken, the other two valid.
@@ -123,61 +115,17 @@ const COMBOS: &[(&str, Combo)] = &[
     ),
 ];
 
-/// The steps this module implements.
-pub const NAMES: &[&str] = &[
-    "layered-all-layers-valid",
-    "layered-other-set-valid",
-    "layered-no-certificate",
-    "layered-self-signed-certificate",
-    "layered-revoked-certificate",
-    "layered-unknown-service",
-    "layered-no-api-key",
-    "layered-unknown-api-key",
-    "layered-revoked-api-key",
-    "layered-no-token",
-    "layered-expired-token",
-    "layered-token-bad-signature",
-    "layered-token-wrong-audience",
-    "layered-token-alg-none",
-    "layered-certificate-only",
-    "layered-no-credentials",
-    "layered-api-key-of-other-application",
-    "layered-token-for-other-application",
-    "layered-certificate-of-other-service",
-    "layered-token-without-application",
-    "layered-token-naming-two-applications",
-    "layered-order-independent",
-];
-
-/// Runs layered step `name`.
-pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
-    let Some(t) = shared.forge.target().layered.as_ref() else {
-        return Verdict::skip("the target profile has no [layered] section");
-    };
-    let layered = Layered { shared, t, m: Material::new(t) };
-    let short = name.strip_prefix("layered-").unwrap_or_default();
-    let outcome = if short == "order-independent" {
-        Box::pin(layered.order_independent(case.severity)).await
-    } else {
-        match COMBOS.iter().find(|(n, _)| *n == short) {
-            Some((_, c)) => Box::pin(layered.combination(case.severity, *c)).await,
-            None => Err(Verdict::error("", format!("no layered step `{name}`"))),
-        }
-    };
-    outcome.unwrap_or_else(|v| v)
-}
-
-type Outcome = Result<Verdict, Verdict>;
+pub(super) type Outcome = Result<Verdict, Verdict>;
 
 /// The words by which an answer names a layer.
-const VOCABULARY: [(&str, &[&str]); 3] = [
+pub(super) const VOCABULARY: [(&str, &[&str]); 3] = [
     ("certificate", &["certificate"]),
     ("API key", &["api key", "api-key", "api_key"]),
     ("token", &["token", "jwt"]),
 ];
 
 /// The layers (by their `VOCABULARY` name) that `text` names.
-fn named_layers(text: &str) -> Vec<&'static str> {
+pub(super) fn named_layers(text: &str) -> Vec<&'static str> {
     let text = text.to_lowercase();
     VOCABULARY
         .iter()
@@ -187,7 +135,7 @@ fn named_layers(text: &str) -> Vec<&'static str> {
 }
 
 /// What a refusal says: its challenges and its body.
-fn refusal_text(r: &RawResponse) -> String {
+pub(super) fn refusal_text(r: &RawResponse) -> String {
     let mut text = r.header_values("www-authenticate").collect::<Vec<_>>().join(" ");
     text.push(' ');
     text.push_str(&String::from_utf8_lossy(&r.body));
@@ -197,7 +145,7 @@ fn refusal_text(r: &RawResponse) -> String {
 impl Combo {
     /// The layers left valid while another is broken; empty when no layer is
     /// broken (the cross-binding cases, where every layer passes on its own).
-    fn passed_layers(&self) -> Vec<&'static str> {
+    pub(super) fn passed_layers(&self) -> Vec<&'static str> {
         let cert_ok = matches!(self.cert, Cert::Valid | Cert::Other);
         let key_ok = matches!(self.key, Key::Valid | Key::Other);
         let token_ok = matches!(
@@ -214,7 +162,7 @@ impl Combo {
             .collect()
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let cert = match self.cert {
             Cert::Valid => "the service's certificate",
             Cert::Missing => "no certificate",
@@ -245,58 +193,46 @@ impl Combo {
     }
 }
 
-/// A valid user token for `l`'s application, expiring at `exp` (a relative
-/// time: `+1h`): for the overhead and load runs.
-pub fn user_token(l: &LayeredTarget, exp: &str) -> Result<String, Verdict> {
-    let material = Material::new(l);
-    match (l.application.is_some(), &l.jwt.signing_key) {
-        (true, Some(_)) => material.mint(|s| {
-            s.claims.insert("exp".into(), exp.into());
-        }),
-        _ => material.jwt.valid_token().map_err(skip),
-    }
-}
-
 /// The credentials of each layer, valid or spoiled, from the profile.
-struct Material<'a> {
-    t: &'a LayeredTarget,
-    jwt: JwtForge,
+pub(super) struct Material<'a> {
+    pub(super) t: &'a LayeredTarget,
+    pub(super) jwt: JwtForge,
 }
 
-struct Layered<'a> {
-    shared: &'a Shared,
-    t: &'a LayeredTarget,
-    m: Material<'a>,
+pub(super) struct Layered<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) t: &'a LayeredTarget,
+    pub(super) m: Material<'a>,
 }
 
-fn skip(s: Skip) -> Verdict {
+pub(super) fn skip(s: Skip) -> Verdict {
     Verdict::skip(s.0)
 }
 
 impl<'a> Material<'a> {
-    fn new(t: &'a LayeredTarget) -> Self {
+    pub(super) fn new(t: &'a LayeredTarget) -> Self {
         Material { t, jwt: JwtForge::new(t.jwt.clone()) }
     }
 
-    fn other(&self) -> Result<&crate::target::LayeredOther, Verdict> {
+    pub(super) fn other(&self) -> Result<&crate::target::LayeredOther, Verdict> {
         self.t.other.as_ref().ok_or_else(|| {
             Verdict::skip("the profile's [layered] has no [layered.other] (a second valid set)")
         })
     }
 
-    fn certificate(&self, cert: Cert) -> Result<Option<Arc<ClientIdentity>>, Verdict> {
+    pub(super) fn certificate(&self, cert: Cert) -> Result<Option<Arc<ClientIdentity>>, Verdict> {
         let m = &self.t.mtls;
         Ok(match cert {
-            Cert::Valid => Some(crate::mtls::identity(&m.client)?),
+            Cert::Valid => Some(crate::methods::mtls::identity(&m.client)?),
             Cert::Missing => None,
-            Cert::SelfSigned => Some(crate::mtls::bad_identity(m, BadCertificate::SelfSigned)?),
+            Cert::SelfSigned => Some(crate::methods::mtls::bad_identity(m, BadCertificate::SelfSigned)?),
             Cert::Revoked => {
                 let files = m.revoked.as_ref().ok_or_else(|| {
                     Verdict::skip("the profile's [layered.mtls] has no revoked_client_cert_file")
                 })?;
-                Some(crate::mtls::identity(files)?)
+                Some(crate::methods::mtls::identity(files)?)
             }
-            Cert::UnknownService => Some(crate::mtls::unknown_identity(m).map_err(|v| {
+            Cert::UnknownService => Some(crate::methods::mtls::unknown_identity(m).map_err(|v| {
                 if v.outcome == authbench_reports::Outcome::Skip {
                     Verdict::skip(
                         "needs the client CA: give [layered.mtls] client_ca_cert_file and client_ca_key_file",
@@ -305,16 +241,16 @@ impl<'a> Material<'a> {
                     v
                 }
             })?),
-            Cert::Other => Some(crate::mtls::identity(&self.other()?.client)?),
+            Cert::Other => Some(crate::methods::mtls::identity(&self.other()?.client)?),
         })
     }
 
-    fn key(&self, key: Key) -> Result<Option<String>, Verdict> {
+    pub(super) fn key(&self, key: Key) -> Result<Option<String>, Verdict> {
         let a = &self.t.api_key;
         Ok(match key {
             Key::Valid => Some(a.key.clone()),
             Key::Missing => None,
-            Key::Unknown => Some(crate::forge::api_key::random_like(&a.key)),
+            Key::Unknown => Some(crate::methods::api_key::forge::random_like(&a.key)),
             Key::Revoked => Some(a.revoked_key.clone().ok_or_else(|| {
                 Verdict::skip("the profile's [layered.api_key] has no revoked_key")
             })?),
@@ -323,7 +259,7 @@ impl<'a> Material<'a> {
     }
 
     /// The application the service is bound to, for minted tokens.
-    fn application(&self) -> Result<&str, Verdict> {
+    pub(super) fn application(&self) -> Result<&str, Verdict> {
         self.t.application.as_deref().ok_or_else(|| {
             Verdict::skip(
                 "the profile's [layered] names no `application`, so tokens bound to it cannot be minted",
@@ -331,7 +267,7 @@ impl<'a> Material<'a> {
         })
     }
 
-    fn other_application(&self) -> Result<&str, Verdict> {
+    pub(super) fn other_application(&self) -> Result<&str, Verdict> {
         self.other()?
             .application
             .as_deref()
@@ -339,7 +275,7 @@ impl<'a> Material<'a> {
     }
 
     /// A token minted for the application with `edit` applied to the spec.
-    fn mint(&self, edit: impl FnOnce(&mut JwtCredential)) -> Result<String, Verdict> {
+    pub(super) fn mint(&self, edit: impl FnOnce(&mut JwtCredential)) -> Result<String, Verdict> {
         let mut spec = JwtCredential {
             scheme: None,
             header: toml::Table::new(),
@@ -352,7 +288,7 @@ impl<'a> Material<'a> {
         self.jwt.forge(&spec).map_err(skip)
     }
 
-    fn token(&self, token: Token) -> Result<Option<String>, Verdict> {
+    pub(super) fn token(&self, token: Token) -> Result<Option<String>, Verdict> {
         let with_mutation = |m: JwtMutation| self.mint(|s| s.mutation = Some(m));
         Ok(match token {
             // Without an application or a key, the profile's token is the valid one.
@@ -397,7 +333,7 @@ impl<'a> Material<'a> {
 
 impl Layered<'_> {
     /// The request of `c`, its headers in `token_first` order.
-    fn request(&self, c: Combo, token_first: bool) -> Result<RawRequest, Verdict> {
+    pub(super) fn request(&self, c: Combo, token_first: bool) -> Result<RawRequest, Verdict> {
         let m = &self.m;
         let mut request = RawRequest::get(self.t.url.clone()).with_identity(m.certificate(c.cert)?);
         let header = self.t.api_key.header.clone().unwrap_or_else(|| "X-API-Key".to_owned());
@@ -411,11 +347,11 @@ impl Layered<'_> {
         Ok(request)
     }
 
-    async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
+    pub(super) async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
         self.shared.client.send(request).await
     }
 
-    async fn combination(&self, sev: Severity, c: Combo) -> Outcome {
+    pub(super) async fn combination(&self, sev: Severity, c: Combo) -> Outcome {
         let request = self.request(c, false)?;
         let answer = self.send(&request).await;
         Ok(judge(sev, c, answer))
@@ -423,7 +359,7 @@ impl Layered<'_> {
 
     /// The same combinations with the key and the token in either order:
     /// the same answer each time.
-    async fn order_independent(&self, sev: Severity) -> Outcome {
+    pub(super) async fn order_independent(&self, sev: Severity) -> Outcome {
         let probes = [
             combo(Cert::Valid, Key::Valid, Token::Valid, Served),
             combo(Cert::Valid, Key::Valid, Token::Expired, Refused),
@@ -449,7 +385,7 @@ impl Layered<'_> {
                                 r.status
                             ),
                         )
-                        .because(crate::engine::judge::Cause::Shared("error:control".to_owned())));
+                        .because(crate::verdict::Cause::Shared("error:control".to_owned())));
                     }
                     Ok(r) => statuses.push(r.status.to_string()),
                     Err(e) if is_refusal(&e) => statuses.push(describe_error(&e)),
@@ -472,7 +408,7 @@ impl Layered<'_> {
 }
 
 /// Judges the answer to combination `c`.
-fn judge(sev: Severity, c: Combo, answer: Result<RawResponse, SendError>) -> Verdict {
+pub(super) fn judge(sev: Severity, c: Combo, answer: Result<RawResponse, SendError>) -> Verdict {
     let what = c.describe();
     match c.expect {
         Served => {
@@ -524,7 +460,7 @@ fn judge(sev: Severity, c: Combo, answer: Result<RawResponse, SendError>) -> Ver
                         )
                         // Refused all the same: what leaks is which layers
                         // passed, a disclosure to harden, not a hole.
-                        .because(crate::engine::judge::Cause::Own(
+                        .because(crate::verdict::Cause::Own(
                             authbench_reports::FindingKind::Hardening,
                         ))
                     }
@@ -546,14 +482,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_combination_has_a_step_name_and_back() {
+    pub(super) fn every_combination_is_a_step() {
+        use crate::methods::MethodSpec as _;
+        let names = super::super::Spec.steps();
         for (name, _) in COMBOS {
-            assert!(NAMES.contains(&format!("layered-{name}").as_str()), "{name}");
+            assert!(names.iter().any(|(n, _)| n == name), "{name}");
         }
-        assert_eq!(NAMES.len(), COMBOS.len() + 1);
+        assert_eq!(names.len(), COMBOS.len() + 1);
     }
 
-    fn response(status: u16, challenge: &str, body: &str) -> RawResponse {
+    pub(super) fn response(status: u16, challenge: &str, body: &str) -> RawResponse {
         RawResponse {
             status,
             headers: vec![("www-authenticate".into(), challenge.to_owned())],
@@ -563,7 +501,7 @@ mod tests {
     }
 
     #[test]
-    fn a_refusal_that_names_a_passed_layer_is_a_warning() {
+    pub(super) fn a_refusal_that_names_a_passed_layer_is_a_warning() {
         let c = combo(Cert::Valid, Key::Valid, Token::Expired, Refused);
         let quiet = response(401, "Bearer error=\"invalid_token\"", "{\"error\":\"unauthorized\"}");
         assert_eq!(judge(Severity::Must, c, Ok(quiet)).outcome, authbench_reports::Outcome::Pass);
@@ -581,10 +519,10 @@ mod tests {
         // A server error is no refusal: nothing can be judged (principle 3).
         let e = judge(Severity::Must, c, Ok(response(500, "", "")));
         assert_eq!(e.outcome, authbench_reports::Outcome::Error);
-        assert_eq!(e.causes, [crate::engine::judge::Cause::Shared("error:server-error".into())]);
+        assert_eq!(e.causes, [crate::verdict::Cause::Shared("error:server-error".into())]);
         // A 404 serves nothing: refused, in another form.
         let f = judge(Severity::Must, c, Ok(response(404, "", "")));
         assert_eq!(f.outcome, authbench_reports::Outcome::Warn, "{f:?}");
-        assert_eq!(f.causes, [crate::engine::judge::Cause::Shared("form:status-404".into())]);
+        assert_eq!(f.causes, [crate::verdict::Cause::Shared("form:status-404".into())]);
     }
 }

@@ -12,9 +12,9 @@ use authbench_scenarios::Case;
 use authbench_scenarios::case::{Credential, JwtCredential};
 use serde_json::{Value, json};
 
-use super::Shared;
-use super::judge::{Verdict, observe};
+use super::{Method, Shared};
 use crate::client::{RawRequest, RawResponse};
+use crate::verdict::{Verdict, observe};
 
 /// How long a revocation may take to reach the resource.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -157,7 +157,7 @@ async fn jwt_inner(shared: &Shared, case: &Case) -> Result<Verdict, Verdict> {
     })?;
     let forged = shared
         .forge
-        .forge("jwt", &Credential::Jwt(JwtCredential::default()))
+        .forge(Method::Jwt, &Credential::Jwt(JwtCredential::default()))
         .map_err(|s| Verdict::skip(s.0))?;
     let header =
         forged.headers.first().cloned().ok_or_else(|| Verdict::error("a token", "none"))?;

@@ -2,15 +2,13 @@
 //! way each case asks. Every invalid credential is derived here; the profile
 //! only ever supplies valid ones.
 
-pub mod api_key;
-pub mod basic;
-pub mod jwt;
-
 use std::sync::Arc;
 
 use authbench_scenarios::case::Credential;
 use rand::RngExt;
 
+use super::jwt::forge as jwt;
+use super::{Method, spec};
 use crate::target::Target;
 
 /// What a forged credential adds to a request.
@@ -66,98 +64,32 @@ impl Forge {
     }
 
     /// The header that carries `method`'s credential.
-    pub fn credential_header(&self, method: &str) -> String {
-        match (method, &self.target.api_key) {
-            ("api_key", Some(a)) => a.header.clone().unwrap_or_else(|| "Authorization".to_owned()),
-            _ => "Authorization".to_owned(),
-        }
+    pub fn credential_header(&self, method: Method) -> String {
+        spec(method).credential_header(&self.target)
     }
 
     /// The challenge/credential scheme of `method`; empty for an API key in its own header.
-    pub fn scheme(&self, method: &str) -> String {
-        match method {
-            "basic" => "Basic".to_owned(),
-            "jwt" => "Bearer".to_owned(),
-            "api_key" => {
-                self.target.api_key.as_ref().and_then(|a| a.scheme.clone()).unwrap_or_default()
-            }
-            _ => String::new(),
-        }
+    pub fn scheme(&self, method: Method) -> String {
+        spec(method).scheme(&self.target)
     }
 
     /// The valid credential's header value (`Basic …`, the key, `Bearer …`).
-    pub fn valid_value(&self, method: &str) -> Result<String, Skip> {
-        match method {
-            "basic" => {
-                let b = self.target.basic.as_ref().ok_or_else(|| missing("basic"))?;
-                Ok(basic::header_value("Basic", &b.username, &b.password))
-            }
-            "api_key" => {
-                let a = self.target.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
-                Ok(match &a.scheme {
-                    Some(scheme) => format!("{scheme} {}", a.key),
-                    None => a.key.clone(),
-                })
-            }
-            "jwt" => Ok(format!("Bearer {}", self.valid_token()?)),
-            other => Err(Skip(format!("the {other} method is not supported yet"))),
-        }
+    pub fn valid_value(&self, method: Method) -> Result<String, Skip> {
+        spec(method).valid_value(self)
     }
 
     /// The profile's token, or one minted with its key.
     pub fn valid_token(&self) -> Result<String, Skip> {
-        self.jwt.as_ref().ok_or_else(|| missing("jwt"))?.valid_token()
+        self.jwt.as_ref().ok_or_else(|| missing(Method::Jwt))?.valid_token()
     }
 
-    /// Secrets of `method`'s valid credential.
-    pub fn valid_secrets(&self, method: &str) -> Vec<String> {
-        match method {
-            "basic" => self.target.basic.iter().map(|b| b.password.clone()).collect(),
-            "api_key" => self
-                .target
-                .api_key
-                .iter()
-                .flat_map(|a| [Some(a.key.clone()), a.revoked_key.clone()])
-                .flatten()
-                .collect(),
-            "jwt" => self
-                .target
-                .jwt
-                .iter()
-                .flat_map(|j| [j.token.clone(), j.revoked_token.clone()])
-                .flatten()
-                .collect(),
-            "oauth2" => self
-                .target
-                .oauth2
-                .iter()
-                .flat_map(|o| {
-                    let clients = [&o.opaque_client, &o.other_client];
-                    let mut out: Vec<String> = o.client_secret.iter().cloned().collect();
-                    out.extend(clients.into_iter().flatten().map(|c| c.client_secret.clone()));
-                    out.extend(o.login.iter().flatten().map(|(_, v)| v.clone()));
-                    out
-                })
-                .collect(),
-            "layered" => self
-                .target
-                .layered
-                .iter()
-                .flat_map(|l| {
-                    let mut out = vec![l.api_key.key.clone()];
-                    out.extend(l.api_key.revoked_key.clone());
-                    out.extend(l.jwt.token.clone());
-                    out.extend(l.other.iter().map(|o| o.key.clone()));
-                    out.extend(l.other.iter().filter_map(|o| o.token.clone()));
-                    out
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+    /// Secrets of `method`'s credentials in the profile.
+    pub fn valid_secrets(&self, method: Method) -> Vec<String> {
+        spec(method).secrets(&self.target)
     }
 
     /// Expands `$valid`, `$scheme`, `$token`, `$revoked` and `$junk64k` in a catalog string.
-    pub fn expand(&self, method: &str, text: &str) -> Result<String, Skip> {
+    pub fn expand(&self, method: Method, text: &str) -> Result<String, Skip> {
         let mut out = text.to_owned();
         if out.contains("$valid") {
             out = out.replace("$valid", &self.valid_value(method)?);
@@ -171,11 +103,7 @@ impl Forge {
             out = out.replace("$token", &self.valid_token()?);
         }
         if out.contains("$revoked") {
-            let revoked = match method {
-                "jwt" => self.target.jwt.as_ref().and_then(|j| j.revoked_token.clone()),
-                "api_key" => self.target.api_key.as_ref().and_then(|a| a.revoked_key.clone()),
-                _ => None,
-            };
+            let revoked = spec(method).revoked(&self.target);
             out = out.replace(
                 "$revoked",
                 &revoked.ok_or_else(|| {
@@ -191,7 +119,7 @@ impl Forge {
 
     /// The JWT forge for `algorithm` (the main one when `None` or equal to it).
     pub fn jwt_forge(&self, algorithm: Option<&str>) -> Result<&jwt::JwtForge, Skip> {
-        let main = self.jwt.as_ref().ok_or_else(|| missing("jwt"))?;
+        let main = self.jwt.as_ref().ok_or_else(|| missing(Method::Jwt))?;
         let Some(name) = algorithm else { return Ok(main) };
         let alg = crate::target::algorithm(name)
             .ok_or_else(|| Skip(format!("unknown algorithm {name}")))?;
@@ -206,18 +134,18 @@ impl Forge {
     }
 
     /// Forges `credential` for a case of `method`.
-    pub fn forge(&self, method: &str, credential: &Credential) -> Result<Forged, Skip> {
+    pub fn forge(&self, method: Method, credential: &Credential) -> Result<Forged, Skip> {
         self.forge_for(method, credential, None)
     }
 
     /// Forges `credential` for a case of `method`, for the JWT resource of `algorithm`.
     pub fn forge_for(
         &self,
-        method: &str,
+        method: Method,
         credential: &Credential,
         algorithm: Option<&str>,
     ) -> Result<Forged, Skip> {
-        if method == "jwt" && algorithm.is_some() {
+        if method == Method::Jwt && algorithm.is_some() {
             let forge = self.jwt_forge(algorithm)?;
             let header = self.credential_header(method);
             return match credential {
@@ -259,19 +187,19 @@ impl Forge {
                 Ok(Forged { headers, query: None, secrets })
             }
             Credential::Basic(spec) => {
-                let b = self.target.basic.as_ref().ok_or_else(|| missing("basic"))?;
-                let forged = basic::forge(b, spec);
+                let b = self.target.basic.as_ref().ok_or_else(|| missing(Method::Basic))?;
+                let forged = super::basic::forge::forge(b, spec);
                 secrets.extend(forged.secrets);
                 Ok(Forged { secrets, ..forged })
             }
             Credential::ApiKey(spec) => {
-                let a = self.target.api_key.as_ref().ok_or_else(|| missing("api_key"))?;
-                let forged = api_key::forge(a, spec)?;
+                let a = self.target.api_key.as_ref().ok_or_else(|| missing(Method::ApiKey))?;
+                let forged = super::api_key::forge::forge(a, spec)?;
                 secrets.extend(forged.secrets);
                 Ok(Forged { secrets, ..forged })
             }
             Credential::Jwt(spec) => {
-                let forge = self.jwt.as_ref().ok_or_else(|| missing("jwt"))?;
+                let forge = self.jwt.as_ref().ok_or_else(|| missing(Method::Jwt))?;
                 let token = forge.forge(spec)?;
                 let scheme = spec.scheme.clone().unwrap_or_else(|| "Bearer".to_owned());
                 secrets.push(token.clone());
@@ -285,8 +213,9 @@ impl Forge {
     }
 }
 
-fn missing(section: &str) -> Skip {
-    Skip(format!("the target profile has no [{section}] section"))
+/// The skip for a profile without `method`'s section.
+pub fn missing(method: Method) -> Skip {
+    Skip(format!("the target profile has no [{method}] section"))
 }
 
 /// `n` random characters from `alphabet`.

@@ -4,7 +4,7 @@ use authbench_scenarios::case::{BasicCredential, BasicMutation};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{ALNUM, Forged, random_string, swap_case};
+use crate::methods::forge::{ALNUM, Forged, random_string, swap_case};
 use crate::target::BasicTarget;
 
 /// `scheme base64(user:password)`.

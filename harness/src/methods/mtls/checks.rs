@@ -1,213 +1,35 @@
-//! The mTLS cases: bad client certificates minted on the fly, forwarded-header
-//! spoofing, and certificate-bound tokens (RFC 8705). Each is a named step
-//! `mtls-<name>` for case `mtls::<name>`.
-//!
-//! A refusal may come as a TLS alert (rustls, Go, most servers in TLS 1.3
-//! report a refused certificate when the client first reads) or as an HTTP
-//! answer (nginx answers 400 for a certificate it could not verify): both are
-//! refusals. Only an answer that serves the resource is an acceptance.
+//! The mTLS checks, one method per kind of case.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use authbench_scenarios::{Case, Severity};
-use authbench_servers::mtls::pki::{BadCertificate, ClientCa};
+use authbench_servers::mtls::pki::BadCertificate;
 use base64::Engine as _;
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 use url::Url;
 
+use super::pki::{bad_identity, leaf_der, unknown_identity};
+use super::{HTTP_REFUSALS, Outcome, describe_error, identity, is_refusal};
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError, TlsVersion};
-use crate::engine::Shared;
-use crate::engine::judge::{Verdict, observe};
-use crate::oauth::{ClientAuth, Session, Tokens};
-use crate::target::{CertificateFiles, MtlsTarget};
+use crate::methods::Shared;
+use crate::methods::oauth2::{ClientAuth, Session, Tokens};
+use crate::target::MtlsTarget;
+use crate::verdict::{Verdict, observe};
+use authbench_servers::mtls::pki::ClientCa;
+use rustls_pki_types::pem::PemObject;
 
-type Outcome = Result<Verdict, Verdict>;
-
-/// The steps this module implements.
-pub const NAMES: &[&str] = &[
-    "mtls-valid-certificate",
-    "mtls-valid-certificate-tls12",
-    "mtls-no-certificate",
-    "mtls-self-signed",
-    "mtls-untrusted-ca",
-    "mtls-expired",
-    "mtls-not-yet-valid",
-    "mtls-wrong-eku",
-    "mtls-wrong-key-usage",
-    "mtls-ca-as-leaf",
-    "mtls-weak-key",
-    "mtls-revoked",
-    "mtls-key-mismatch",
-    "mtls-unknown-identity",
-    "mtls-forbidden-identity",
-    "mtls-client-cert-header-ignored",
-    "mtls-xfcc-header-ignored",
-    "mtls-tls-client-auth",
-    "mtls-tls-client-auth-wrong-certificate",
-    "mtls-bound-token-other-certificate",
-    "mtls-bound-token-no-certificate",
-    "mtls-bound-token-cnf",
-    "mtls-revocation-latency",
-];
-
-/// Runs mTLS step `name`.
-pub async fn run(shared: &Shared, case: &Case, name: &str) -> Verdict {
-    let Some(t) = shared.forge.target().mtls.as_ref() else {
-        return Verdict::skip("the target profile has no [mtls] section");
-    };
-    let sev = case.severity;
-    let m = Mtls { shared, t };
-    // Boxed one by one: together the steps' futures are too big for a stack.
-    let step: Pin<Box<dyn Future<Output = Outcome> + Send + '_>> =
-        match name.strip_prefix("mtls-").unwrap_or_default() {
-            "valid-certificate" => Box::pin(m.valid(sev, None)),
-            "valid-certificate-tls12" => Box::pin(m.valid(sev, Some(TlsVersion::Tls12))),
-            "no-certificate" => Box::pin(m.refused(sev, None, "no client certificate")),
-            "self-signed" => Box::pin(m.bad(sev, BadCertificate::SelfSigned)),
-            "untrusted-ca" => Box::pin(m.bad(sev, BadCertificate::UntrustedCa)),
-            "expired" => Box::pin(m.bad(sev, BadCertificate::Expired)),
-            "not-yet-valid" => Box::pin(m.bad(sev, BadCertificate::NotYetValid)),
-            "wrong-eku" => Box::pin(m.bad(sev, BadCertificate::WrongEku)),
-            "wrong-key-usage" => Box::pin(m.bad(sev, BadCertificate::WrongKeyUsage)),
-            "ca-as-leaf" => Box::pin(m.bad(sev, BadCertificate::CaAsLeaf)),
-            "weak-key" => Box::pin(m.bad(sev, BadCertificate::WeakKey)),
-            "revoked" => Box::pin(m.revoked(sev)),
-            "key-mismatch" => Box::pin(m.key_mismatch(sev)),
-            "unknown-identity" => Box::pin(m.unknown_identity(sev)),
-            "forbidden-identity" => Box::pin(m.forbidden(sev)),
-            "client-cert-header-ignored" => Box::pin(m.forwarded(sev, Forwarded::ClientCert)),
-            "xfcc-header-ignored" => Box::pin(m.forwarded(sev, Forwarded::Xfcc)),
-            "tls-client-auth" => Box::pin(m.tls_client_auth(sev)),
-            "tls-client-auth-wrong-certificate" => Box::pin(m.tls_client_auth_wrong(sev)),
-            "bound-token-other-certificate" => Box::pin(m.bound_token_misuse(sev, true)),
-            "bound-token-no-certificate" => Box::pin(m.bound_token_misuse(sev, false)),
-            "bound-token-cnf" => Box::pin(m.bound_token_cnf(sev)),
-            "revocation-latency" => Box::pin(m.revocation_latency(case)),
-            other => Box::pin(std::future::ready(Err(Verdict::error(
-                "",
-                format!("no mTLS step `{other}`"),
-            )))),
-        };
-    step.await.unwrap_or_else(|v| v)
-}
-
-pub(crate) fn identity(files: &CertificateFiles) -> Result<Arc<ClientIdentity>, Verdict> {
-    ClientIdentity::from_pem(&files.chain_pem, &files.key_pem)
-        .map(Arc::new)
-        .map_err(|e| Verdict::error("a client certificate", e))
-}
-
-pub(crate) fn describe_error(e: &SendError) -> String {
-    match e {
-        SendError::Alert { alert } => format!("TLS alert {alert}"),
-        SendError::Protocol(reason) | SendError::Closed(reason) => {
-            format!("the connection closed without an answer ({reason})")
-        }
-        other => other.to_string(),
-    }
-}
-
-/// A refusal at the TLS level: an alert, or a connection the server closed
-/// after the handshake without answering. A failure to connect or a timeout
-/// is not one: nothing was judged.
-pub(crate) fn is_refusal(e: &SendError) -> bool {
-    // An alert, or a close before any byte of an answer: over TLS 1.3 a
-    // server's refusal of the certificate reaches the client after its side
-    // of the handshake is done, and the close can overtake the alert
-    // (DEPENDENCIES.md). Bytes that are not HTTP prove nothing and are no
-    // refusal (judging principle 3).
-    matches!(e, SendError::Alert { .. } | SendError::Closed(_))
-}
-
-/// Statuses that refuse a client certificate in HTTP (nginx uses 400, and
-/// its own 495/496 internally).
-pub(crate) const HTTP_REFUSALS: &[u16] = &[400, 401, 403, 495, 496];
-
-/// The client CA to mint with: the profile's, or (for the kinds that do not
-/// need the target's trust) a throwaway one.
-fn client_ca(t: &MtlsTarget, kind: BadCertificate) -> Result<ClientCa, Verdict> {
-    if let Some((cert, key)) = &t.client_ca {
-        return ClientCa::from_pem(cert, key)
-            .map_err(|e| Verdict::error("the client CA", e.to_string()));
-    }
-    if !matches!(kind, BadCertificate::SelfSigned | BadCertificate::UntrustedCa) {
-        return Err(Verdict::skip(
-            "needs the client CA the target trusts: give [mtls] client_ca_cert_file and client_ca_key_file",
-        ));
-    }
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
-    let mut params = rcgen::CertificateParams::default();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let cert =
-        params.self_signed(&key).map_err(|e| Verdict::error("a throwaway CA", e.to_string()))?;
-    ClientCa::from_pem(&cert.pem(), &key.serialize_pem())
-        .map_err(|e| Verdict::error("a throwaway CA", e.to_string()))
-}
-
-/// The DER of the profile's client certificate (the template of minted ones).
-fn leaf_der(t: &MtlsTarget) -> Result<Vec<u8>, Verdict> {
-    CertificateDer::pem_slice_iter(&t.client.chain_pem)
-        .next()
-        .and_then(Result::ok)
-        .map(|c| c.to_vec())
-        .ok_or_else(|| Verdict::error("the client certificate", "no certificate in the chain"))
-}
-
-/// A certificate like the profile's, spoiled as `kind` says.
-pub(crate) fn bad_identity(
-    t: &MtlsTarget,
-    kind: BadCertificate,
-) -> Result<Arc<ClientIdentity>, Verdict> {
-    let ca = client_ca(t, kind)?;
-    let template = leaf_der(t)?;
-    let (chain, key) = ca
-        .mint_bad_like(&template, kind)
-        .map_err(|e| Verdict::error("a bad certificate", e.to_string()))?;
-    ClientIdentity::from_pem(chain.as_bytes(), key.as_bytes())
-        .map(Arc::new)
-        .map_err(|e| Verdict::error("a bad certificate", e))
-}
-
-/// A valid certificate from the client CA the target trusts, for an identity
-/// it does not know.
-pub(crate) fn unknown_identity(t: &MtlsTarget) -> Result<Arc<ClientIdentity>, Verdict> {
-    let Some((cert, key)) = &t.client_ca else {
-        return Err(Verdict::skip(
-            "needs the client CA: give client_ca_cert_file and client_ca_key_file",
-        ));
-    };
-    let ca = ClientCa::from_pem(cert, key)
-        .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
-    let name = format!("authbench-unknown-{}", crate::forge::random_string(crate::forge::ALNUM, 8));
-    let (leaf_key, key_pem) =
-        authbench_servers::mtls::pki::generate_key(authbench_servers::mtls::pki::KeyType::P256)
-            .map_err(|e| Verdict::error("a key", e.to_string()))?;
-    let params = authbench_servers::mtls::pki::client_params(&name)
-        .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
-    let leaf =
-        ca.issue(&params, &leaf_key).map_err(|e| Verdict::error("a certificate", e.to_string()))?;
-    let chain = format!("{leaf}{}", ca.cert_pem);
-    ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
-        .map(Arc::new)
-        .map_err(|e| Verdict::error("a certificate", e))
-}
-
-enum Forwarded {
+pub(super) enum Forwarded {
     ClientCert,
     Xfcc,
 }
 
-struct Mtls<'a> {
-    shared: &'a Shared,
-    t: &'a MtlsTarget,
+/// The checks of one case: the run's state and the profile's `[mtls]`.
+pub struct Checks<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) t: &'a MtlsTarget,
 }
 
-impl Mtls<'_> {
-    async fn send_with(
+impl Checks<'_> {
+    pub(super) async fn send_with(
         &self,
         url: &Url,
         identity: Option<Arc<ClientIdentity>>,
@@ -222,12 +44,12 @@ impl Mtls<'_> {
         self.shared.client.send(&request).await
     }
 
-    fn leaf_der(&self) -> Result<Vec<u8>, Verdict> {
+    pub(super) fn leaf_der(&self) -> Result<Vec<u8>, Verdict> {
         leaf_der(self.t)
     }
 
     /// Judges an attempt that must not reach the resource.
-    fn judge_refusal(
+    pub(super) fn judge_refusal(
         sev: Severity,
         expected: &str,
         answer: Result<RawResponse, SendError>,
@@ -254,7 +76,7 @@ impl Mtls<'_> {
         }
     }
 
-    async fn valid(&self, sev: Severity, version: Option<TlsVersion>) -> Outcome {
+    pub(super) async fn valid(&self, sev: Severity, version: Option<TlsVersion>) -> Outcome {
         let id = identity(&self.t.client)?;
         let label = match version {
             Some(TlsVersion::Tls12) => "over TLS 1.2",
@@ -288,13 +110,18 @@ impl Mtls<'_> {
         }
     }
 
-    async fn refused(&self, sev: Severity, id: Option<Arc<ClientIdentity>>, what: &str) -> Outcome {
+    pub(super) async fn refused(
+        &self,
+        sev: Severity,
+        id: Option<Arc<ClientIdentity>>,
+        what: &str,
+    ) -> Outcome {
         let expected = format!("{what}: a TLS alert or 400/401/403, never the resource");
         let answer = self.send_with(&self.t.url, id, None, &[]).await;
         Self::judge_refusal(sev, &expected, answer)
     }
 
-    async fn bad(&self, sev: Severity, kind: BadCertificate) -> Outcome {
+    pub(super) async fn bad(&self, sev: Severity, kind: BadCertificate) -> Outcome {
         let id = bad_identity(self.t, kind)?;
         let what = match kind {
             BadCertificate::SelfSigned => "a self-signed certificate",
@@ -309,7 +136,7 @@ impl Mtls<'_> {
         self.refused(sev, Some(id), what).await
     }
 
-    async fn revoked(&self, sev: Severity) -> Outcome {
+    pub(super) async fn revoked(&self, sev: Severity) -> Outcome {
         let files =
             self.t.revoked.as_ref().ok_or_else(|| {
                 Verdict::skip("the profile's [mtls] has no revoked_client_cert_file")
@@ -317,7 +144,7 @@ impl Mtls<'_> {
         self.refused(sev, Some(identity(files)?), "a revoked certificate").await
     }
 
-    async fn key_mismatch(&self, sev: Severity) -> Outcome {
+    pub(super) async fn key_mismatch(&self, sev: Severity) -> Outcome {
         let valid = identity(&self.t.client)?;
         let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
             .map_err(|e| Verdict::error("a key", e.to_string()))?;
@@ -328,7 +155,7 @@ impl Mtls<'_> {
             .await
     }
 
-    async fn unknown_identity(&self, sev: Severity) -> Outcome {
+    pub(super) async fn unknown_identity(&self, sev: Severity) -> Outcome {
         match self.t.identities {
             Some(crate::target::Identities::Mapped) => {}
             Some(crate::target::Identities::Any) => {
@@ -354,7 +181,7 @@ impl Mtls<'_> {
         Self::judge_refusal(sev, expected, answer)
     }
 
-    async fn forbidden(&self, sev: Severity) -> Outcome {
+    pub(super) async fn forbidden(&self, sev: Severity) -> Outcome {
         let files = self.t.forbidden.as_ref().ok_or_else(|| {
             Verdict::skip("the profile's [mtls] has no forbidden_client_cert_file")
         })?;
@@ -385,7 +212,7 @@ impl Mtls<'_> {
 
     /// A connection authenticated as an identity the resource refuses,
     /// carrying a forwarded-certificate header naming the valid client.
-    async fn forwarded(&self, sev: Severity, header: Forwarded) -> Outcome {
+    pub(super) async fn forwarded(&self, sev: Severity, header: Forwarded) -> Outcome {
         let files = self.t.forbidden.as_ref().ok_or_else(|| {
             Verdict::skip(
                 "needs a refused identity to connect as: give [mtls] forbidden_client_cert_file",
@@ -438,7 +265,7 @@ impl Mtls<'_> {
         }
     }
 
-    fn tls_client(&self) -> Result<&crate::target::TlsClientAuthTarget, Verdict> {
+    pub(super) fn tls_client(&self) -> Result<&crate::target::TlsClientAuthTarget, Verdict> {
         self.shared
             .forge
             .target()
@@ -448,7 +275,7 @@ impl Mtls<'_> {
             .ok_or_else(|| Verdict::skip("the profile's [oauth2] has no tls_client_auth client"))
     }
 
-    async fn bound_tokens(
+    pub(super) async fn bound_tokens(
         &self,
         id: Arc<ClientIdentity>,
     ) -> Result<(Tokens, RawResponse), Verdict> {
@@ -472,7 +299,7 @@ impl Mtls<'_> {
         Ok((tokens, r))
     }
 
-    async fn call_bound(
+    pub(super) async fn call_bound(
         &self,
         url: &Url,
         token: &str,
@@ -484,7 +311,7 @@ impl Mtls<'_> {
         self.shared.client.send(&request).await
     }
 
-    async fn tls_client_auth(&self, sev: Severity) -> Outcome {
+    pub(super) async fn tls_client_auth(&self, sev: Severity) -> Outcome {
         let id = identity(&self.t.client)?;
         let (tokens, _) = self.bound_tokens(Arc::clone(&id)).await?;
         let tca = self.tls_client()?;
@@ -501,7 +328,7 @@ impl Mtls<'_> {
         }
     }
 
-    async fn tls_client_auth_wrong(&self, sev: Severity) -> Outcome {
+    pub(super) async fn tls_client_auth_wrong(&self, sev: Severity) -> Outcome {
         let tca = self.tls_client()?;
         let files = self.t.forbidden.as_ref().ok_or_else(|| {
             Verdict::skip(
@@ -540,7 +367,11 @@ impl Mtls<'_> {
         }
     }
 
-    async fn bound_token_misuse(&self, sev: Severity, other_certificate: bool) -> Outcome {
+    pub(super) async fn bound_token_misuse(
+        &self,
+        sev: Severity,
+        other_certificate: bool,
+    ) -> Outcome {
         let id = identity(&self.t.client)?;
         let (tokens, _) = self.bound_tokens(id).await?;
         let tca = self.tls_client()?;
@@ -581,14 +412,14 @@ impl Mtls<'_> {
 
     /// A fresh certificate of the valid client's identity, used, revoked
     /// through the admin API, then tried on new connections until refused.
-    async fn revocation_latency(&self, case: &Case) -> Outcome {
-        use crate::engine::revocation::{admin_post, measure};
+    pub(super) async fn revocation_latency(&self, case: &Case) -> Outcome {
+        use crate::methods::revocation::{admin_post, measure};
         let Some((cert, key)) = &self.t.client_ca else {
             return Err(Verdict::skip(
                 "needs the client CA: give [mtls] client_ca_cert_file and client_ca_key_file",
             ));
         };
-        crate::engine::revocation::require_admin(self.shared)?;
+        crate::methods::revocation::require_admin(self.shared)?;
         let ca = ClientCa::from_pem(cert, key)
             .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
         let (chain, key_pem) = ca
@@ -629,7 +460,7 @@ impl Mtls<'_> {
         .await)
     }
 
-    async fn bound_token_cnf(&self, sev: Severity) -> Outcome {
+    pub(super) async fn bound_token_cnf(&self, sev: Severity) -> Outcome {
         let id = identity(&self.t.client)?;
         let der = self.leaf_der()?;
         let (tokens, _) = self.bound_tokens(id).await?;

@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
-use super::{ALNUM, Skip, random_string};
+use crate::methods::forge::{ALNUM, Skip, random_string};
 use crate::target::{JwtTarget, SigningKey};
 
 /// Where attacker-controlled key URLs point: a reserved name that never resolves.

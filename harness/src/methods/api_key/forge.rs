@@ -2,7 +2,7 @@
 
 use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, KeySelector, Placement};
 
-use super::{Forged, Skip, random_string, swap_case};
+use crate::methods::forge::{Forged, Skip, random_string, swap_case};
 use crate::target::ApiKeyTarget;
 
 /// The length of a key's readable prefix: up to three lower-case words each

@@ -1,0 +1,80 @@
+//! JWT's multi-exchange cases: how long a captured token can be replayed.
+
+use authbench_scenarios::Case;
+use authbench_scenarios::case::Credential;
+
+use crate::methods::steps::send;
+use crate::methods::{Method, Shared};
+use crate::verdict::{Verdict, observe};
+
+/// How long a captured token keeps working: it is replayed, and its `exp`
+/// bounds the window. A bearer token with no `exp` is replayable for ever.
+pub(super) async fn jwt_replay_window(shared: &Shared, case: &Case) -> Verdict {
+    let token = match shared.forge.valid_token() {
+        Ok(t) => t,
+        Err(skip) => return Verdict::skip(skip.0),
+    };
+    let expected = "a captured token is replayable only until a bounded exp".to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        match send(shared, Method::Jwt, &Credential::Valid).await {
+            Ok((r, _)) => statuses.push(r.status),
+            Err(v) => return v,
+        }
+    }
+    if statuses.iter().any(|s| *s != 200) {
+        return Verdict::error(
+            expected,
+            format!("the valid token was not accepted ({statuses:?})"),
+        );
+    }
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    // The window closes at exp only where exp is enforced: a target that
+    // serves everything would otherwise be credited with a bounded window.
+    let mut expired = authbench_scenarios::case::JwtCredential::default();
+    expired.claims.insert("exp".to_owned(), toml::Value::String("-1h".to_owned()));
+    match send(shared, Method::Jwt, &Credential::Jwt(expired)).await {
+        Ok((r, _)) if crate::verdict::is_served(r.status) => {
+            return Verdict::unmet(
+                case.severity,
+                expected,
+                format!("a token that expired an hour ago got {}", r.status),
+                "exp is not enforced: a captured token is replayable for ever",
+            );
+        }
+        Ok((r, _)) if r.status >= 500 => {
+            return Verdict::server_error(expected, observe(&r), r.status);
+        }
+        Ok(_) => {}
+        // Without a signing key nothing shows that exp is enforced: a target
+        // that serves everything would be credited with a bounded window.
+        Err(v) if v.outcome == authbench_reports::Outcome::Skip => {
+            return Verdict::skip(
+                "needs [jwt] signing_key_file to check that an expired token is refused before crediting a window that closes at exp",
+            );
+        }
+        Err(v) => return v,
+    }
+    match claims.as_ref().and_then(|c| c.get("exp")).and_then(serde_json::Value::as_i64) {
+        Some(exp) => Verdict::pass(
+            expected,
+            format!("replayed twice; the window closes at exp, in {} s", exp - now),
+        )
+        .measured("replay_window_s", (exp - now).max(0) as u64),
+        None => Verdict::unmet(
+            case.severity,
+            expected,
+            "replayed twice; no exp".to_owned(),
+            "the token never expires",
+        ),
+    }
+}

@@ -1,0 +1,255 @@
+//! Authorization codes and PKCE: one use, races, expiry, binding to the
+//! client, entropy; PKCE required, S256 only, verifiers checked.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) async fn code_flow(s: &Session<'_>, sev: Severity) -> Outcome {
+    let tokens = s.code_flow().await?;
+    let r = s.use_token(&tokens).await?;
+    let expected = "the code flow with PKCE yields a token the resource accepts";
+    if r.status == 200 {
+        pass(expected, format!("token_type {}, resource {}", tokens.token_type, r.status))
+    } else {
+        unmet(sev, expected, observe(&r), "the resource refused the token")
+    }
+}
+
+pub(super) async fn code_reuse(s: &Session<'_>, sev: Severity) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let first = s.exchange(&req, &code).await?;
+    if first.status != 200 {
+        return Err(Verdict::error("tokens for a fresh code", observe(&first)));
+    }
+    let second = s.exchange(&req, &code).await?;
+    judge_error(sev, "400 invalid_grant for a code used twice", &second, &["invalid_grant"])
+}
+
+pub(super) async fn code_reuse_revokes(s: &Session<'_>, sev: Severity, use_first: bool) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let first = s.exchange(&req, &code).await?;
+    let tokens = Tokens::from_response(&first)
+        .ok_or_else(|| Verdict::error("tokens for a fresh code", observe(&first)))?;
+    if use_first {
+        s.require_accepted(&tokens).await?;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let second = s.exchange(&req, &code).await?;
+    let expected = "the tokens of a replayed code are revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4)";
+    if (200..300).contains(&second.status) {
+        return unmet(sev, expected, observe(&second), "the replayed code was redeemed again");
+    }
+    judge_refused_at_rs(s, sev, expected, &tokens, &format!("replay answered {}", second.status))
+        .await
+}
+
+pub(super) async fn code_race(s: &Session<'_>, sev: Severity) -> Outcome {
+    const RACERS: usize = 8;
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let answers =
+        futures_util::future::join_all((0..RACERS).map(|_| s.exchange(&req, &code))).await;
+    let mut won = 0;
+    let mut statuses = Vec::new();
+    for a in answers {
+        let r = a?;
+        statuses.push(r.status);
+        if r.status == 200 {
+            won += 1;
+        }
+    }
+    let expected = "exactly one of 8 simultaneous exchanges of one code succeeds";
+    let observed = format!("statuses {statuses:?}");
+    match won {
+        1 => pass(expected, observed),
+        0 => Err(Verdict::error(expected, format!("no exchange succeeded: {observed}"))),
+        _ => unmet(sev, expected, observed, "one code was redeemed more than once"),
+    }
+}
+
+pub(super) async fn code_expired(s: &Session<'_>, sev: Severity) -> Outcome {
+    const LONGEST_WAIT: u64 = 15;
+    let Some(lifetime) = s.t.code_lifetime_seconds.filter(|l| *l <= LONGEST_WAIT) else {
+        return Err(Verdict::skip(format!(
+            "needs [oauth2] code_lifetime_seconds of at most {LONGEST_WAIT} (the case waits it out)"
+        )));
+    };
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(lifetime + 2)).await;
+    let r = s.exchange(&req, &code).await?;
+    judge_error(
+        sev,
+        &format!("400 invalid_grant {} s after a {lifetime} s code was issued", lifetime + 2),
+        &r,
+        &["invalid_grant"],
+    )
+}
+
+pub(super) async fn code_other_client(s: &Session<'_>, sev: Severity) -> Outcome {
+    let other = s.other_client_auth()?;
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let r = s
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+                ("code_verifier", &req.pkce.verifier),
+            ],
+            &other,
+        )
+        .await?;
+    judge_error(
+        sev,
+        "400 invalid_grant: the code belongs to another client",
+        &r,
+        &["invalid_grant"],
+    )
+}
+
+/// Bits an opaque string can carry at most, from its length and alphabet.
+pub(super) fn entropy_bits(text: &str) -> f64 {
+    let per_char = if text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4.0
+    } else if text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        62f64.log2()
+    } else {
+        6.0
+    };
+    per_char * text.len() as f64
+}
+
+pub(super) fn judge_entropy(sev: Severity, what: &str, value: &str) -> Outcome {
+    let expected = format!("at least 128 bits in the {what} (RFC 6749 §10.10)");
+    let bits = entropy_bits(value);
+    let observed = format!("{} characters, at most {bits:.0} bits", value.len());
+    if bits >= 128.0 {
+        pass(&expected, observed)
+    } else {
+        unmet(sev, &expected, observed, "too short to carry 128 random bits")
+    }
+}
+
+pub(super) async fn code_entropy(s: &Session<'_>, sev: Severity) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    judge_entropy(sev, "authorization code", &code)
+}
+
+// ---------------------------------------------------------------- PKCE
+
+pub(super) async fn pkce_required(s: &Session<'_>, sev: Severity) -> Outcome {
+    s.require_login()?;
+    let mut req = s.auth_request();
+    req.remove("code_challenge");
+    req.remove("code_challenge_method");
+    let outcome = s.authorize(&req.params).await?;
+    let expected = "no code without a code_challenge (RFC 9700 §2.1.1)";
+    if outcome.param("code").is_some() {
+        unmet(sev, expected, outcome.describe(), "a code was issued without PKCE")
+    } else {
+        pass(expected, outcome.describe())
+    }
+}
+
+pub(super) async fn pkce_at_token(
+    s: &Session<'_>,
+    sev: Severity,
+    verifier: impl Fn(&str) -> Option<String>,
+) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let v = verifier(&req.pkce.verifier);
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+    ];
+    if let Some(v) = &v {
+        fields.push(("code_verifier", v));
+    }
+    let r = s.token(&fields, &s.client_auth()).await?;
+    let what = if v.is_some() { "a wrong code_verifier" } else { "no code_verifier" };
+    judge_error(
+        sev,
+        &format!("400 invalid_grant for {what} (RFC 7636 §4.6)"),
+        &r,
+        &["invalid_grant", "invalid_request"],
+    )
+}
+
+pub(super) async fn pkce_downgrade(s: &Session<'_>, sev: Severity) -> Outcome {
+    s.require_login()?;
+    let mut req = s.auth_request();
+    req.remove("code_challenge");
+    req.remove("code_challenge_method");
+    let outcome = s.authorize(&req.params).await?;
+    let expected = "a verifier for a code issued without a challenge is refused (RFC 9700 §4.8.2)";
+    let Some(code) = outcome.param("code") else {
+        return pass(expected, format!("no code without a challenge: {}", outcome.describe()));
+    };
+    let r = s.exchange(&req, &code).await?;
+    // RFC 9700 §4.8.2 requires the refusal and names no error code: any
+    // RFC 6749 §5.2 code will do (`invalid_grant` and `invalid_request` are both seen).
+    judge_error(sev, expected, &r, &["invalid_grant", "invalid_request"])
+}
+
+pub(super) async fn pkce_plain(s: &Session<'_>, sev: Severity) -> Outcome {
+    s.require_login()?;
+    let mut req = s.auth_request();
+    let verifier = req.pkce.verifier.clone();
+    req.set("code_challenge", &verifier);
+    req.set("code_challenge_method", "plain");
+    let outcome = s.authorize(&req.params).await?;
+    let expected = "code_challenge_method=plain refused";
+    let Some(code) = outcome.param("code") else {
+        return pass(expected, outcome.describe());
+    };
+    let r = s.exchange(&req, &code).await?;
+    if r.status == 200 {
+        unmet(sev, expected, "a plain challenge was accepted and redeemed", "plain PKCE accepted")
+    } else {
+        warn(
+            expected,
+            format!("code issued, exchange {}", observe(&r)),
+            "the authorization endpoint accepted plain",
+        )
+    }
+}
+
+pub(super) async fn pkce_unknown_method(s: &Session<'_>, sev: Severity) -> Outcome {
+    s.require_login()?;
+    let mut req = s.auth_request();
+    req.set("code_challenge_method", "S512");
+    let outcome = s.authorize(&req.params).await?;
+    let expected = "an unknown code_challenge_method refused (RFC 7636 §4.4.1)";
+    if outcome.param("code").is_some() {
+        unmet(sev, expected, outcome.describe(), "a code was issued for an unknown method")
+    } else {
+        pass(expected, outcome.describe())
+    }
+}
+
+pub(super) async fn pkce_bad_verifier(s: &Session<'_>, sev: Severity, verifier: String) -> Outcome {
+    s.require_login()?;
+    let pkce = Pkce::of(verifier);
+    let mut req = s.auth_request();
+    req.set("code_challenge", &pkce.challenge);
+    req.pkce = pkce.clone();
+    let expected = format!(
+        "a {}-character or ill-formed verifier refused (RFC 7636 §4.1)",
+        pkce.verifier.len()
+    );
+    let outcome = s.authorize(&req.params).await?;
+    let Some(code) = outcome.param("code") else {
+        return Err(Verdict::error(&expected, format!("no code: {}", outcome.describe())));
+    };
+    let r = s.exchange(&req, &code).await?;
+    judge_error(sev, &expected, &r, &["invalid_grant", "invalid_request"])
+}
+
+// ---------------------------------------------------------------- token endpoint
