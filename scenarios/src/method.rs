@@ -44,6 +44,16 @@ impl Method {
         Method::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// The method a name written before the one spelling names: `api-key`
+    /// (the load profiles' and `overhead --methods`' old spelling), still read
+    /// so that existing files keep working.
+    pub fn from_legacy_name(name: &str) -> Option<Method> {
+        match name {
+            "api-key" => Some(Method::ApiKey),
+            _ => None,
+        }
+    }
+
     /// The prefix of the reference servers' flaw names for this method
     /// (`api-key-accept-revoked`): flaws are spelled as `--flaw` values.
     pub fn flaw_prefix(self) -> String {
@@ -93,5 +103,7 @@ mod tests {
             assert_eq!(m.name().parse::<Method>(), Ok(m));
         }
         assert!("api-key".parse::<Method>().unwrap_err().contains("api_key"));
+        assert_eq!(Method::from_legacy_name("api-key"), Some(Method::ApiKey));
+        assert_eq!(Method::from_legacy_name("api_key"), None);
     }
 }

@@ -14,8 +14,8 @@ use crate::cli::{ConformArgs, EXIT_FAILED, EXIT_OK};
 use crate::client::{HttpClient, REQUEST_TIMEOUT};
 use crate::embedded::{EMBEDDED_CONCURRENCY, Embedded};
 use crate::engine::{self};
-use crate::methods::Shared;
 use crate::methods::forge::Forge;
+use crate::methods::{Method, Shared, spec};
 use crate::output::{emit, progress_line};
 use crate::target::Target;
 
@@ -46,29 +46,12 @@ impl Default for RunOptions {
 }
 
 /// The URLs the selected methods' cases are sent to, for the pre-flight.
-fn selected_urls<'t>(target: &'t Target, cases: &[Case]) -> Vec<(&'static str, &'t url::Url)> {
-    let mut out: Vec<(&'static str, &url::Url)> = Vec::new();
-    let wants = |m: &str| cases.iter().any(|c| c.method == m);
-    if wants("basic") {
-        out.extend(target.basic.as_ref().map(|b| ("basic", &b.url)));
-    }
-    if wants("api_key") {
-        out.extend(target.api_key.as_ref().map(|a| ("api_key", &a.url)));
-    }
-    if wants("jwt") {
-        out.extend(target.jwt.as_ref().map(|j| ("jwt", &j.url)));
-    }
-    if wants("oauth2") {
-        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.issuer)));
-        out.extend(target.oauth2.as_ref().map(|o| ("oauth2", &o.resource_url)));
-    }
-    if wants("mtls") {
-        out.extend(target.mtls.as_ref().map(|m| ("mtls", &m.url)));
-    }
-    if wants("layered") {
-        out.extend(target.layered.as_ref().map(|l| ("layered", &l.url)));
-    }
-    out
+fn selected_urls<'t>(target: &'t Target, cases: &[Case]) -> Vec<(Method, &'t url::Url)> {
+    Method::ALL
+        .into_iter()
+        .filter(|m| cases.iter().any(|c| c.method == *m))
+        .flat_map(|m| spec(m).urls(target).into_iter().map(move |url| (m, url)))
+        .collect()
 }
 
 /// Sends one plain GET to every selected URL at once; fails when none

@@ -48,7 +48,7 @@ pub async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
     let target = Target::load(profile)?;
     let client = HttpClient::new(target.ca_pem.as_deref(), crate::client::REQUEST_TIMEOUT)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
-    for url in target.urls().into_iter().chain(target.baseline_url.as_ref()) {
+    for url in crate::methods::urls(&target).into_iter().chain(target.baseline_url.as_ref()) {
         if let Err(e) = client.probe(url).await {
             bail!(
                 "target unreachable: {url}: {e}; is it running, and is base_url right in {}?",

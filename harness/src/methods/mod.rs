@@ -209,6 +209,12 @@ pub fn present(target: &Target) -> Vec<Method> {
     Method::ALL.into_iter().filter(|m| spec(*m).present(target)).collect()
 }
 
+/// Every URL the profile's method sections name, to check reachability
+/// before a run.
+pub fn urls(target: &Target) -> Vec<&Url> {
+    Method::ALL.into_iter().flat_map(|m| spec(m).urls(target)).collect()
+}
+
 /// What every case needs: the target (through the forge) and the client.
 #[derive(Debug)]
 pub struct Shared {

@@ -19,28 +19,34 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
 
-use crate::methods::Shared;
+use crate::methods::{Method, Shared};
 
-/// Scenario names a profile may use (`jwt-<alg>` too, for each algorithm the target profile has).
-pub const NAMES: &[&str] = &[
-    "baseline",
-    "basic",
-    "basic-cached",
-    "api-key",
-    "jwt",
-    "oauth2",
-    "oauth2-opaque",
-    "oauth2-dpop",
-    "mtls",
-    "layered",
-    "oauth2-journey",
-    "api-key-rotation",
-    "mtls-users",
-];
+/// Journeys: multi-step scenarios that are not one method's request.
+pub const JOURNEYS: &[&str] = &["oauth2-journey", "api-key-rotation", "mtls-users"];
+
+/// Configurations a profile may name besides the methods and journeys
+/// (`jwt-<alg>` too, for each algorithm the target profile has).
+const CONFIGURATIONS: &[&str] = &["baseline", "basic-cached", "oauth2-opaque", "oauth2-dpop"];
+
+/// Scenario names a profile may use, for error messages.
+pub fn names() -> String {
+    let methods = Method::ALL.map(Method::name);
+    let all: Vec<&str> = CONFIGURATIONS
+        .iter()
+        .chain(&methods)
+        .chain(JOURNEYS)
+        .copied()
+        .chain(["jwt-<alg>"])
+        .collect();
+    all.join(", ")
+}
 
 /// Whether `name` is a scenario name.
 pub fn known(name: &str) -> bool {
-    NAMES.contains(&name) || name.starts_with("jwt-")
+    Method::from_name(name).is_some()
+        || CONFIGURATIONS.contains(&name)
+        || JOURNEYS.contains(&name)
+        || name.starts_with("jwt-")
 }
 
 /// One request of a method: where, and the headers carrying the credential.
@@ -180,20 +186,21 @@ impl Steps for GooseSteps<'_> {
 /// profile lacks, when it cannot run against this target.
 pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result<Scenario> {
     let target = ctx.shared.forge.target();
-    let request = match name {
-        "mtls" | "mtls-users" => ctx.method("mtls").cloned(),
-        "layered" => ctx.method("layered").cloned(),
-        "oauth2-journey" | "api-key-rotation" => None,
-        method => {
-            let label = method_label(method, ctx)?;
+    let method = Method::from_name(name);
+    let request = match (name, method) {
+        ("mtls-users", _) => ctx.method(Method::Mtls.name()).cloned(),
+        ("oauth2-journey" | "api-key-rotation", _) => None,
+        (_, Some(m @ (Method::Mtls | Method::Layered))) => ctx.method(m.name()).cloned(),
+        _ => {
+            let label = method_label(name, ctx)?;
             ctx.method(&label).cloned()
         }
     };
     let sc = Arc::new(ScenarioContext { ctx: Arc::clone(ctx), name: name.to_owned(), request });
     let ctx = &sc;
     let scenario = Scenario::new(name).set_weight(weight)?;
-    let scenario = match name {
-        "oauth2-journey" => {
+    let scenario = match (name, method) {
+        ("oauth2-journey", _) => {
             target.oauth2.as_ref().context(
                 "scenario oauth2-journey needs an [oauth2] section in the target profile",
             )?;
@@ -201,7 +208,7 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                 .register_transaction(transaction("setup", ctx, setup_plain).set_on_start())
                 .register_transaction(transaction("oauth2 journey", ctx, oauth_journey))
         }
-        "api-key-rotation" => {
+        ("api-key-rotation", _) => {
             target.api_key.as_ref().context(
                 "scenario api-key-rotation needs an [api_key] section in the target profile",
             )?;
@@ -214,7 +221,7 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                 .register_transaction(transaction("setup", ctx, setup_plain).set_on_start())
                 .register_transaction(transaction("api-key rotation", ctx, rotation))
         }
-        "mtls-users" => {
+        ("mtls-users", _) => {
             let m = target
                 .mtls
                 .as_ref()
@@ -228,9 +235,9 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                 .register_transaction(
                     transaction("setup", ctx, setup_own_certificate).set_on_start(),
                 )
-                .register_transaction(transaction("mtls", ctx, call_method))
+                .register_transaction(transaction(Method::Mtls.name(), ctx, call_method))
         }
-        "layered" => {
+        (_, Some(Method::Layered)) => {
             target
                 .layered
                 .as_ref()
@@ -239,9 +246,9 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                 .register_transaction(
                     transaction("setup", ctx, setup_layered_certificate).set_on_start(),
                 )
-                .register_transaction(transaction("layered", ctx, call_method))
+                .register_transaction(transaction(name, ctx, call_method))
         }
-        "mtls" => {
+        (_, Some(Method::Mtls)) => {
             target
                 .mtls
                 .as_ref()
@@ -250,20 +257,19 @@ pub fn scenario(name: &str, weight: usize, ctx: &Arc<Context>) -> anyhow::Result
                 .register_transaction(
                     transaction("setup", ctx, setup_profile_certificate).set_on_start(),
                 )
-                .register_transaction(transaction("mtls", ctx, call_method))
+                .register_transaction(transaction(name, ctx, call_method))
         }
-        method => scenario
+        _ => scenario
             .register_transaction(transaction("setup", ctx, setup_plain).set_on_start())
-            .register_transaction(transaction(method, ctx, call_method)),
+            .register_transaction(transaction(name, ctx, call_method)),
     };
     Ok(scenario)
 }
 
 /// The `overhead` label of a method scenario, checked against what the target offers.
 fn method_label(name: &str, ctx: &Context) -> anyhow::Result<String> {
-    let label = match name {
-        "api-key" => "api_key".to_owned(),
-        "jwt" => {
+    let label = match Method::from_name(name) {
+        Some(Method::Jwt) => {
             let alg = ctx
                 .shared
                 .forge
@@ -274,11 +280,13 @@ fn method_label(name: &str, ctx: &Context) -> anyhow::Result<String> {
                 .algorithm;
             format!("jwt-{}", crate::methods::jwt::forge::alg_name(alg).to_ascii_lowercase())
         }
-        "oauth2" => match ctx.methods.iter().find(|(l, _)| l == "oauth2-jwt" || l == "oauth2") {
-            Some((l, _)) => l.clone(),
-            None => bail!("scenario oauth2 needs an [oauth2] section in the target profile"),
-        },
-        other => other.to_owned(),
+        Some(Method::OAuth2) => {
+            match ctx.methods.iter().find(|(l, _)| l == "oauth2-jwt" || l == "oauth2") {
+                Some((l, _)) => l.clone(),
+                None => bail!("scenario oauth2 needs an [oauth2] section in the target profile"),
+            }
+        }
+        _ => name.to_owned(),
     };
     if ctx.method(&label).is_none() {
         let offered: Vec<&str> = ctx.methods.iter().map(|(l, _)| l.as_str()).collect();

@@ -118,7 +118,7 @@ pub async fn run(
     let target = Target::load(&profile_path)?;
     let client = HttpClient::new(target.ca_pem.as_deref(), crate::client::REQUEST_TIMEOUT)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile_path.display()))?;
-    for url in target.urls() {
+    for url in crate::methods::urls(&target) {
         if let Err(e) = client.probe(url).await {
             bail!(
                 "target unreachable: {url}: {e}; is it running, and is base_url right in {}?",

@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::methods::Method;
+
 /// The built-in profiles, by file stem.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("smoke", include_str!("../../../../scenarios/load/smoke.toml")),
@@ -47,9 +49,10 @@ pub struct LoadProfile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioEntry {
-    /// A method (`baseline`, `basic`, `basic-cached`, `api-key`, `jwt`,
-    /// `jwt-<alg>`, `oauth2`, `mtls`) or a journey (`oauth2-journey`,
-    /// `api-key-rotation`, `mtls-users`).
+    /// A method or configuration (`baseline`, `basic`, `basic-cached`,
+    /// `api_key` (`api-key` is read as it), `jwt`, `jwt-<alg>`, `oauth2`,
+    /// `mtls`, `layered`) or a journey (`oauth2-journey`, `api-key-rotation`,
+    /// `mtls-users`).
     pub name: String,
     /// Relative weight: how many users run it per user of weight 1.
     #[serde(default = "one")]
@@ -67,8 +70,13 @@ fn one() -> usize {
 impl LoadProfile {
     /// Parses `text` read from `origin` (a file path or `built-in NAME`).
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<LoadProfile> {
-        let profile: LoadProfile =
+        let mut profile: LoadProfile =
             toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        for s in &mut profile.scenarios {
+            if let Some(m) = Method::from_legacy_name(&s.name) {
+                s.name = m.name().to_owned();
+            }
+        }
         profile.validate().map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         Ok(profile)
     }
@@ -112,11 +120,7 @@ impl LoadProfile {
         }
         for s in &self.scenarios {
             if !super::journeys::known(&s.name) {
-                bail!(
-                    "scenario {:?} is unknown; known: {}",
-                    s.name,
-                    super::journeys::NAMES.join(", ")
-                );
+                bail!("scenario {:?} is unknown; known: {}", s.name, super::journeys::names());
             }
             if s.weight == 0 {
                 bail!("scenario {:?}: weight must be at least 1", s.name);
@@ -185,6 +189,8 @@ mod tests {
     #[test]
     fn mistakes_name_the_field() {
         let base = "users = 2\nduration = 5\n[[scenario]]\nname = \"api-key\"\n";
+        // The old spelling is read as the one spelling.
+        assert_eq!(LoadProfile::parse(base, "t").unwrap().scenarios[0].name, "api_key");
         assert!(LoadProfile::parse(base, "p.toml").is_ok());
         let err = |text: &str| LoadProfile::parse(text, "p.toml").unwrap_err().to_string();
         assert!(err(&base.replace("users = 2", "users = 0")).contains("users"));

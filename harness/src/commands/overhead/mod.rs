@@ -18,6 +18,7 @@ use anyhow::{Context, bail};
 
 use crate::measure::generator::{self, Endpoint, Load, Measured, Phase};
 use crate::measure::{Configuration, configurations, cpu, load_target};
+use crate::methods::Method;
 
 /// How the load is applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,9 +114,11 @@ fn selected(label: &str, methods: &Option<Vec<String>>) -> bool {
         None => label != "baseline",
         Some(list) => list.iter().any(|m| {
             let m = m.trim();
-            label == m
-                || label.starts_with(&format!("{m}-"))
-                || (m == "api-key" && label == "api_key")
+            let m: &str = match Method::from_legacy_name(m) {
+                Some(method) => method.name(),
+                None => m,
+            };
+            label == m || label.starts_with(&format!("{m}-"))
         }),
     }
 }
