@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use authbench::commands::fuzz::jwt::{Base, Jwt, Op, acceptable};
-use authbench::commands::fuzz::sign::Signer;
+use authbench::methods::jwt::fuzz::sign::Signer;
+use authbench::methods::jwt::fuzz::{Base, Jwt, Op, acceptable};
 use authbench::target::SigningKey;
 use authbench_servers::jwt::verify::{Verifier, VerifierFlaws, VerifierSettings};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};

@@ -237,3 +237,8 @@ pub fn swap_case(s: &str) -> String {
         )
         .collect()
 }
+
+/// One of `items`, at random: the fuzzers' mutations pick with it.
+pub fn pick<T: Clone>(rng: &mut rand::rngs::StdRng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())].clone()
+}

@@ -24,7 +24,7 @@ use api_key::{RawApiKey, parse_api_key, throttle, wire_safe};
 pub use basic::BasicTarget;
 use basic::RawBasic;
 use ctx::Ctx;
-pub use jwt::{DEFAULT_LEEWAY, JwtTarget, MAX_LEEWAY, SigningKey, algorithm};
+pub use jwt::{DEFAULT_LEEWAY, JwtTarget, MAX_LEEWAY, SigningKey, alg_name, algorithm};
 use jwt::{RawJwt, parse_jwt, public_pem};
 pub use layered::{LayeredOther, LayeredTarget};
 use layered::{RawLayered, parse_layered};

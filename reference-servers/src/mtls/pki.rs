@@ -201,6 +201,12 @@ impl ClientCa {
         })
     }
 
+    /// The CA as an rcgen issuer, for callers that sign keys they do not hold
+    /// (the harness's weak-key certificates).
+    pub fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+
     /// Issues a certificate from `params` for `key`.
     pub fn issue(&self, params: &CertificateParams, key: &KeyPair) -> Result<String, rcgen::Error> {
         Ok(params.signed_by(key, &self.issuer)?.pem())
@@ -274,161 +280,4 @@ impl ClientCa {
 pub fn serial_of(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     Some(hex::encode(cert.raw_serial()).trim_start_matches("00").to_owned())
-}
-
-/// Client certificate parameters with the subject and subject alternative
-/// names of `template` (DER).
-fn params_like(template: &[u8]) -> Result<CertificateParams, rcgen::Error> {
-    let (_, cert) = x509_parser::parse_x509_certificate(template)
-        .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
-    let mut params = client_params("template")?;
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    for rdn in cert.subject().iter() {
-        for attr in rdn.iter() {
-            let oid: Vec<u64> = attr.attr_type().iter().into_iter().flatten().collect();
-            if let Ok(text) = attr.as_str() {
-                params.distinguished_name.push(DnType::from_oid(&oid), text);
-            }
-        }
-    }
-    params.subject_alt_names.clear();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        use x509_parser::extensions::GeneralName;
-        for name in &san.value.general_names {
-            let entry = match name {
-                GeneralName::URI(u) => SanType::URI((*u).try_into()?),
-                GeneralName::DNSName(d) => SanType::DnsName((*d).try_into()?),
-                GeneralName::RFC822Name(m) => SanType::Rfc822Name((*m).try_into()?),
-                _ => continue,
-            };
-            params.subject_alt_names.push(entry);
-        }
-    }
-    Ok(params)
-}
-
-/// Client certificates a correct mTLS server must refuse, for the harness's
-/// forge and the tests (CATALOG MT-02, MT-03, MT-06, MT-07, MT-08).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadCertificate {
-    /// Expired yesterday.
-    Expired,
-    /// Valid from tomorrow.
-    NotYetValid,
-    /// Self-signed.
-    SelfSigned,
-    /// Issued by a CA the server does not trust.
-    UntrustedCa,
-    /// Extended key usage serverAuth only.
-    WrongEku,
-    /// Key usage without digitalSignature.
-    WrongKeyUsage,
-    /// A CA certificate used as a client certificate.
-    CaAsLeaf,
-    /// An RSA-1024 key (a fixed, public test key: aws-lc will not generate one).
-    WeakKey,
-}
-
-/// The RSA-1024 private key of [`BadCertificate::WeakKey`] certificates. It
-/// is deliberately public: a weak key for testing refusals, never for use.
-pub const WEAK_RSA_KEY_PEM: &str = include_str!("fixtures/rsa1024.key.pem");
-const WEAK_RSA_PUBLIC_PEM: &str = include_str!("fixtures/rsa1024.pub.pem");
-
-impl BadCertificate {
-    /// Every kind.
-    pub const ALL: [BadCertificate; 8] = [
-        BadCertificate::Expired,
-        BadCertificate::NotYetValid,
-        BadCertificate::SelfSigned,
-        BadCertificate::UntrustedCa,
-        BadCertificate::WrongEku,
-        BadCertificate::WrongKeyUsage,
-        BadCertificate::CaAsLeaf,
-        BadCertificate::WeakKey,
-    ];
-}
-
-impl ClientCa {
-    /// Mints a certificate of `kind` for identity `name`: (chain PEM, key PEM).
-    pub fn mint_bad(
-        &self,
-        name: &str,
-        kind: BadCertificate,
-    ) -> Result<(String, String), rcgen::Error> {
-        self.mint_bad_with(client_params(name)?, kind)
-    }
-
-    /// Mints a certificate of `kind` with the subject and subject alternative
-    /// names of `template` (DER), so that only its defect tells it apart from
-    /// the template: a server that ignores the defect maps it to the
-    /// template's identity.
-    pub fn mint_bad_like(
-        &self,
-        template: &[u8],
-        kind: BadCertificate,
-    ) -> Result<(String, String), rcgen::Error> {
-        self.mint_bad_with(params_like(template)?, kind)
-    }
-
-    /// Mints a valid certificate with the subject and subject alternative
-    /// names of `template` (DER): the same identity, a new serial, so that it
-    /// can be revoked without touching the template's.
-    pub fn mint_like(&self, template: &[u8]) -> Result<(String, String), rcgen::Error> {
-        let (key, key_pem) = generate_key(KeyType::P256)?;
-        let leaf = self.issue(&params_like(template)?, &key)?;
-        Ok((format!("{leaf}{}", self.cert_pem), key_pem))
-    }
-
-    fn mint_bad_with(
-        &self,
-        mut params: CertificateParams,
-        kind: BadCertificate,
-    ) -> Result<(String, String), rcgen::Error> {
-        let (key, key_pem) = generate_key(KeyType::P256)?;
-        let now = OffsetDateTime::now_utc();
-        match kind {
-            BadCertificate::Expired => {
-                params.not_before = now - Duration::days(30);
-                params.not_after = now - Duration::days(1);
-            }
-            BadCertificate::NotYetValid => {
-                params.not_before = now + Duration::days(1);
-                params.not_after = now + Duration::days(30);
-            }
-            BadCertificate::WrongEku => {
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth]
-            }
-            BadCertificate::WrongKeyUsage => {
-                params.key_usages = vec![KeyUsagePurpose::KeyEncipherment]
-            }
-            BadCertificate::CaAsLeaf => {
-                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages =
-                    vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-            }
-            BadCertificate::SelfSigned => return Ok((params.self_signed(&key)?.pem(), key_pem)),
-            BadCertificate::WeakKey => {
-                use rustls_pki_types::pem::PemObject;
-                let spki = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(
-                    WEAK_RSA_PUBLIC_PEM.as_bytes(),
-                )
-                .map_err(|_| rcgen::Error::CouldNotParseKeyPair)?;
-                let public = rcgen::SubjectPublicKeyInfo::from_der(&spki)?;
-                let leaf = params.signed_by(&public, &self.issuer)?.pem();
-                return Ok((format!("{leaf}{}", self.cert_pem), WEAK_RSA_KEY_PEM.to_owned()));
-            }
-            BadCertificate::UntrustedCa => {
-                let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-                let mut ca = CertificateParams::default();
-                ca.distinguished_name.push(DnType::CommonName, "authbench untrusted CA");
-                ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-                let ca_pem = ca.self_signed(&ca_key)?.pem();
-                let issuer = Issuer::new(ca, ca_key);
-                let leaf = params.signed_by(&key, &issuer)?.pem();
-                return Ok((format!("{leaf}{ca_pem}"), key_pem));
-            }
-        }
-        Ok((format!("{}{}", self.issue(&params, &key)?, self.cert_pem), key_pem))
-    }
 }

@@ -16,29 +16,34 @@
 //! The first finding of each kind per configuration is shrunk (mutations
 //! dropped while it still reproduces) and saved as the exact request.
 
-pub mod credentials;
-pub mod jwt;
+mod candidates;
+mod configurations;
+mod report;
 pub mod send;
-pub mod sign;
-pub mod wycheproof;
 
+use crate::methods::Method;
+use crate::methods::api_key::fuzz::{self as key_fuzz, ApiKey, KeyOp};
+use crate::methods::basic::fuzz::{self as basic_fuzz, Basic, BasicOp};
+use crate::methods::jwt::fuzz::{self as jwt, sign};
+use crate::methods::oauth2::fuzz::{self as token_fuzz, FormOp, TokenRequest};
+use anyhow::{Context, bail};
+use authbench_reports::{CaseResult, Outcome, Results};
+use rand::RngExt as _;
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use send::{Answer, Connection, Request};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use authbench_reports::{CaseResult, Outcome, Results};
-use rand::RngExt as _;
-use rand::SeedableRng as _;
-use rand::rngs::StdRng;
-use serde_json::{Value, json};
-
-use crate::methods::Method;
-
-use credentials::{ApiKey, Basic, BasicOp, FormOp, KeyOp, TokenRequest};
-use send::{Answer, Connection, Request};
+#[allow(clippy::wildcard_imports)]
+use candidates::*;
+use configurations::configurations;
+use report::case;
+pub use report::write_reproducers;
 
 /// What `fuzz` was asked to do.
 #[derive(Debug, Clone)]
@@ -167,280 +172,6 @@ fn mix(seed: u64, i: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
-}
-
-fn configurations(
-    target: &crate::target::Target,
-    methods: &Option<Vec<Method>>,
-    token_endpoint: Option<url::Url>,
-) -> anyhow::Result<Vec<Configuration>> {
-    let wanted = |m: Method| methods.as_ref().is_none_or(|list| list.contains(&m));
-    let mut out = Vec::new();
-    if let (Some(j), true) = (&target.jwt, wanted(Method::Jwt)) {
-        let mut resources = vec![(j.algorithm, j.url.clone(), j.signing_key.clone())];
-        resources.extend(j.variants.iter().cloned());
-        let forge = crate::methods::jwt::forge::JwtForge::new(j.clone());
-        let valid = forge.valid_token().ok();
-        let claims_of = |token: &str| -> Vec<(String, Value)> {
-            use base64::Engine as _;
-            token
-                .split('.')
-                .nth(1)
-                .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
-                .and_then(|b| serde_json::from_slice::<serde_json::Map<String, Value>>(&b).ok())
-                .map(|m| m.into_iter().collect())
-                .unwrap_or_default()
-        };
-        for (alg, url, key) in resources {
-            let Some(key) = key else { continue };
-            let name = crate::methods::jwt::forge::alg_name(alg);
-            let signer =
-                sign::Signer::new(&key).map_err(|e| anyhow::anyhow!("[jwt] {name}: {e}"))?;
-            let mut header = vec![("alg".to_owned(), json!(name))];
-            header.push(("typ".to_owned(), json!("at+jwt")));
-            let mut claims = valid.as_deref().map(claims_of).unwrap_or_default();
-            claims.retain(|(k, _)| !matches!(k.as_str(), "exp" | "nbf" | "iat"));
-            if claims.is_empty() {
-                claims = vec![
-                    ("iss".into(), json!(j.issuer)),
-                    ("aud".into(), json!(j.audience)),
-                    ("sub".into(), json!("authbench")),
-                ];
-                if let Some(s) = &j.required_scope {
-                    claims.push(("scope".into(), json!(s)));
-                }
-            }
-            let asymmetric = key.public_pem.is_some();
-            let public_jwk = if asymmetric {
-                crate::methods::jwt::forge::public_jwk_text(&key.encoding, alg).ok()
-            } else {
-                None
-            };
-            let base = jwt::Base {
-                header,
-                claims,
-                alg: name,
-                issuer: j.issuer.clone(),
-                audience: j.audience.clone(),
-                scope: j.required_scope.clone(),
-                leeway: j.leeway_seconds,
-                public_pem: key.public_pem.clone(),
-                public_jwk,
-            };
-            out.push(Configuration {
-                label: format!("jwt-{}", name.to_ascii_lowercase()),
-                method: Method::Jwt,
-                url,
-                weight: 0,
-                subject: Subject::Jwt {
-                    base: Arc::new(base),
-                    signer: Arc::new(signer),
-                    asymmetric,
-                },
-            });
-        }
-    }
-    if let (Some(a), true) = (&target.api_key, wanted(Method::ApiKey)) {
-        out.push(Configuration {
-            label: Method::ApiKey.name().into(),
-            method: Method::ApiKey,
-            url: a.url.clone(),
-            weight: 0,
-            subject: Subject::ApiKey {
-                header: a.header.clone().unwrap_or_else(|| "Authorization".into()),
-                key: a.key.clone(),
-                scheme: match &a.header {
-                    None => Some(a.scheme.clone().unwrap_or_else(|| "Bearer".into())),
-                    Some(_) => a.scheme.clone(),
-                },
-                revoked: a.revoked_key.clone(),
-            },
-        });
-    }
-    if let (Some(b), true) = (&target.basic, wanted(Method::Basic)) {
-        out.push(Configuration {
-            label: Method::Basic.name().into(),
-            method: Method::Basic,
-            url: b.cached_url.clone().unwrap_or_else(|| b.url.clone()),
-            weight: 0,
-            subject: Subject::Basic { user: b.username.clone(), password: b.password.clone() },
-        });
-    }
-    if let (Some(o), true, Some(token_url)) =
-        (&target.oauth2, wanted(Method::OAuth2), token_endpoint)
-        && let Some(secret) = &o.client_secret
-    {
-        out.push(Configuration {
-            label: "oauth2-token".into(),
-            method: Method::OAuth2,
-            url: token_url,
-            weight: 0,
-            subject: Subject::Token {
-                client_id: o.client_id.clone(),
-                secret: secret.clone(),
-                scope: o.scope.clone(),
-            },
-        });
-    }
-    // JWT resources take most of the traffic: they are where parsers are
-    // richest and cheapest to reach. Basic (argon2 behind a lockout), API keys
-    // (throttled per client) and the token endpoint (a durable write per
-    // token) get a few percent each.
-    let jwts = out.iter().filter(|c| c.method == Method::Jwt).count().max(1) as u32;
-    for c in &mut out {
-        c.weight = match c.method {
-            Method::Jwt => 900 / jwts,
-            Method::ApiKey => 50,
-            _ => 25,
-        };
-    }
-    if out.is_empty() {
-        bail!(
-            "nothing to fuzz: the profile has none of the methods asked for (basic, api_key, jwt with a signing_key_file, oauth2 with a client_secret)"
-        );
-    }
-    Ok(out)
-}
-
-/// Candidate `i`: a configuration and its mutations.
-fn candidate(configs: &[Configuration], seed: u64, i: u64) -> (usize, Ops) {
-    let mut rng = StdRng::seed_from_u64(mix(seed, i));
-    let total: u32 = configs.iter().map(|c| c.weight).sum();
-    let mut pick = rng.random_range(0..total.max(1));
-    let mut index = 0;
-    for (n, c) in configs.iter().enumerate() {
-        if pick < c.weight {
-            index = n;
-            break;
-        }
-        pick -= c.weight;
-    }
-    let count = match rng.random_range(0..10) {
-        0..=5 => 1,
-        6..=8 => 2,
-        _ => 3,
-    };
-    let ops = match &configs[index].subject {
-        Subject::Jwt { base, asymmetric, .. } => {
-            Ops::Jwt((0..count).map(|_| jwt::Op::random(&mut rng, base, *asymmetric)).collect())
-        }
-        Subject::Basic { user, password } => {
-            Ops::Basic((0..count).map(|_| BasicOp::random(&mut rng, user, password)).collect())
-        }
-        Subject::ApiKey { .. } => Ops::Key((0..count).map(|_| KeyOp::random(&mut rng)).collect()),
-        Subject::Token { .. } => Ops::Form((0..count).map(|_| FormOp::random(&mut rng)).collect()),
-    };
-    (index, ops)
-}
-
-/// The request for `ops` on `config`.
-fn render(config: &Configuration, ops: &Ops) -> Request {
-    let get = |headers: Vec<(String, Vec<u8>)>| Request {
-        method: "GET",
-        url: config.url.clone(),
-        headers,
-        body: Vec::new(),
-    };
-    match (&config.subject, ops) {
-        (Subject::Jwt { base, signer, .. }, Ops::Jwt(ops)) => {
-            let mut t = jwt::Jwt::valid(base);
-            for op in ops {
-                t.apply(op);
-            }
-            get(vec![("Authorization".into(), t.render(base, signer))])
-        }
-        (Subject::Basic { user, password }, Ops::Basic(ops)) => {
-            let mut b = Basic::valid(user, password);
-            for op in ops {
-                b.apply(op);
-            }
-            get(vec![("Authorization".into(), b.render())])
-        }
-        (Subject::ApiKey { header, key, scheme, revoked }, Ops::Key(ops)) => {
-            let mut k = ApiKey::valid(key, scheme.as_deref());
-            for op in ops {
-                k.apply(op, revoked.as_deref());
-            }
-            get(vec![(header.clone(), k.render())])
-        }
-        (Subject::Token { client_id, secret, scope }, Ops::Form(ops)) => {
-            let mut r = TokenRequest::valid(client_id, secret, scope.as_deref());
-            for op in ops {
-                r.apply(op);
-            }
-            let (auth, body) = r.render();
-            let mut headers =
-                vec![("Content-Type".to_owned(), b"application/x-www-form-urlencoded".to_vec())];
-            if let Some(a) = auth {
-                headers.push(("Authorization".into(), a));
-            }
-            Request { method: "POST", url: config.url.clone(), headers, body }
-        }
-        _ => unreachable!("a configuration's candidates have its mutations"),
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The finding `answer` to `request` makes, if any.
-fn judge(
-    config: &Configuration,
-    request: &Request,
-    answer: &Answer,
-    elapsed: Duration,
-    slow: Duration,
-) -> Option<Kind> {
-    match answer {
-        Answer::Failed(_) => return Some(Kind::ConnectionReset),
-        Answer::Timeout => return Some(Kind::Slow),
-        Answer::Status(s) if *s >= 500 => return Some(Kind::ServerError),
-        Answer::Status(s) if (200..300).contains(s) => {
-            let header = |name: &str| {
-                request
-                    .headers
-                    .iter()
-                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_slice())
-            };
-            let ok = match &config.subject {
-                Subject::Jwt { base, signer, .. } => {
-                    // Too close to a time boundary to judge: not a finding.
-                    jwt::acceptable(
-                        header("Authorization").unwrap_or_default(),
-                        base,
-                        signer,
-                        now(),
-                    )
-                    .unwrap_or(true)
-                }
-                Subject::Basic { user, password } => credentials::basic_acceptable(
-                    header("Authorization").unwrap_or_default(),
-                    user,
-                    password,
-                ),
-                Subject::ApiKey { header: name, key, scheme, .. } => credentials::key_acceptable(
-                    header(name).unwrap_or_default(),
-                    key,
-                    scheme.as_deref(),
-                ),
-                Subject::Token { client_id, secret, .. } => credentials::token_request_acceptable(
-                    header("Authorization"),
-                    &request.body,
-                    client_id,
-                    secret,
-                ),
-            };
-            if !ok {
-                return Some(Kind::AcceptsInvalid);
-            }
-        }
-        Answer::Status(_) => {}
-    }
-    (elapsed > slow).then_some(Kind::Slow)
 }
 
 /// The run's outcome.
@@ -633,86 +364,6 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
     }
     let results = Results::new(&target.name, started_at, elapsed.as_millis() as u64, cases);
     Ok(Run { results, reproducers, sent: total, rate })
-}
-
-fn case(
-    config: &Configuration,
-    kind: Kind,
-    id: String,
-    outcome: Outcome,
-    observed: String,
-    slow: Duration,
-) -> CaseResult {
-    let (title, expected, requirements): (String, String, Vec<&str>) = match kind {
-        Kind::AcceptsInvalid => (
-            format!(
-                "{}: mutated credentials that are not equivalent to a valid one are refused",
-                config.label
-            ),
-            "no 2xx for any credential a correct server must refuse".into(),
-            match config.method {
-                Method::Jwt => vec!["RFC 7515 §5.2", "RFC 7519 §7.2", "RFC 8725 §3.1"],
-                Method::Basic => vec!["RFC 7617 §2"],
-                Method::ApiKey => vec!["OWASP API2:2023"],
-                _ => vec!["RFC 6749 §2.3", "RFC 6749 §3.2"],
-            },
-        ),
-        Kind::ServerError => (
-            format!("{}: malformed credentials never cause a server error", config.label),
-            "a 4xx for every malformed credential, never 5xx".into(),
-            vec!["RFC 9110 §15.5", "OWASP API8:2023"],
-        ),
-        Kind::ConnectionReset => (
-            format!("{}: malformed credentials are answered, never dropped", config.label),
-            "an HTTP answer to every request".into(),
-            vec!["RFC 9112 §9.6"],
-        ),
-        Kind::Slow => (
-            format!("{}: malformed credentials are refused promptly", config.label),
-            format!("every answer within {} ms", slow.as_millis()),
-            vec!["OWASP API4:2023"],
-        ),
-    };
-    CaseResult {
-        id,
-        method: config.method.name().to_owned(),
-        title,
-        requirements: requirements.into_iter().map(str::to_owned).collect(),
-        severity: "must".to_owned(),
-        outcome,
-        expected,
-        observed,
-        reason: None,
-        duration_ms: 0,
-        measurement: None,
-        parts: None,
-        findings: Vec::new(),
-    }
-}
-
-/// Writes the reproducers into `dir/reproducers` (0600: they hold credentials).
-pub fn write_reproducers(dir: &Path, reproducers: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
-    if reproducers.is_empty() {
-        return Ok(());
-    }
-    let dir = dir.join("reproducers");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("--out: cannot create {}", dir.display()))?;
-    for (name, bytes) in reproducers {
-        let path = dir.join(name);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options
-            .open(&path)
-            .with_context(|| format!("--out: cannot write {}", path.display()))?;
-        std::io::Write::write_all(&mut file, bytes)?;
-    }
-    Ok(())
 }
 
 /// `authbench fuzz` from the command line.

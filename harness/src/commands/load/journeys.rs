@@ -367,7 +367,8 @@ pub fn own_certificate(ctx: &Context) -> Result<reqwest::Identity, String> {
         .next()
         .and_then(Result::ok)
         .ok_or("the profile's client certificate does not parse")?;
-    let (chain, key) = ca.mint_like(&leaf).map_err(|e| e.to_string())?;
+    let (chain, key) =
+        crate::methods::mtls::pki::mint_like(&ca, &leaf).map_err(|e| e.to_string())?;
     reqwest::Identity::from_pem(format!("{chain}{key}").as_bytes()).map_err(|e| e.to_string())
 }
 

@@ -3,6 +3,7 @@
 //! latency), and the measured `api_key` configuration.
 
 pub mod forge;
+pub mod fuzz;
 mod steps;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! the profile names a cached resource).
 
 pub mod forge;
+pub mod fuzz;
 mod steps;
 
 use std::sync::Arc;

@@ -41,7 +41,7 @@ fn decode_segment(token: &str, index: usize) -> Option<Map<String, Value>> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).ok()?).ok()
 }
 
-pub use authbench_servers::jwt::verify::alg_name;
+pub use crate::target::alg_name;
 
 /// Parses a relative time (`now`, `-1h`, `+30s`, `-leeway-1s`) into Unix seconds.
 pub fn relative_time(spec: &str, now: i64, leeway: i64) -> Option<i64> {

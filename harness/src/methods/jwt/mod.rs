@@ -3,6 +3,7 @@
 //! revocation latency), and one measured configuration per algorithm.
 
 pub mod forge;
+pub mod fuzz;
 mod steps;
 
 use std::sync::Arc;

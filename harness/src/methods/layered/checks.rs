@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::methods::mtls::pki::BadCertificate;
 use authbench_scenarios::Severity;
 use authbench_scenarios::case::{JwtCredential, JwtMutation};
-use authbench_servers::mtls::pki::BadCertificate;
 
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError};
 use crate::methods::Shared;

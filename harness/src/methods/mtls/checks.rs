@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use authbench_scenarios::{Case, Severity};
-use authbench_servers::mtls::pki::BadCertificate;
 use base64::Engine as _;
 use url::Url;
 
+use super::pki::{BadCertificate, mint_like, serial_of};
 use super::pki::{bad_identity, leaf_der, unknown_identity};
 use super::{HTTP_REFUSALS, Outcome, describe_error, identity, is_refusal};
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError, TlsVersion};
@@ -422,14 +422,13 @@ impl Checks<'_> {
         crate::methods::revocation::require_admin(self.shared)?;
         let ca = ClientCa::from_pem(cert, key)
             .map_err(|e| Verdict::error("the client CA", e.to_string()))?;
-        let (chain, key_pem) = ca
-            .mint_like(&self.leaf_der()?)
+        let (chain, key_pem) = mint_like(&ca, &self.leaf_der()?)
             .map_err(|e| Verdict::error("a fresh certificate", e.to_string()))?;
         let id = Arc::new(
             ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
                 .map_err(|e| Verdict::error("a fresh certificate", e))?,
         );
-        let serial = authbench_servers::mtls::pki::serial_of(&id.chain[0])
+        let serial = serial_of(&id.chain[0])
             .ok_or_else(|| Verdict::error("a serial number", "the certificate does not parse"))?;
         match self.send_with(&self.t.url, Some(Arc::clone(&id)), None, &[]).await {
             Ok(r) if r.status == 200 => {}

@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use authbench_scenarios::Case;
-use authbench_servers::mtls::pki::BadCertificate;
+use pki::BadCertificate;
 use url::Url;
 
 use super::{

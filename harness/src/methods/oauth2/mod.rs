@@ -9,6 +9,7 @@ mod configurations;
 mod discovery;
 mod dpop;
 pub mod forms;
+pub mod fuzz;
 mod session;
 pub mod steps;
 

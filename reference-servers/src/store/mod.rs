@@ -6,110 +6,21 @@
 //! the blocking pool. Reads use a small pool of reader connections with cached
 //! prepared statements; WAL lets them proceed while a write is in flight.
 
+mod migrations;
+
+use migrations::MIGRATIONS;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
+
 use std::path::{Path, PathBuf};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-
-/// Migrations in order; `PRAGMA user_version` records how many have run.
-/// Never edit a released migration: append a new one.
-const MIGRATIONS: &[&str] = &[
-    // 1: users, API keys, JWT revocations.
-    "CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE,
-        password_hash TEXT NOT NULL,
-        password_version INTEGER NOT NULL DEFAULT 1,
-        created_at INTEGER NOT NULL
-    );
-    CREATE TABLE api_keys (
-        id TEXT PRIMARY KEY,
-        client_id TEXT NOT NULL,
-        mode TEXT NOT NULL CHECK (mode IN ('live', 'test')),
-        display_prefix TEXT NOT NULL,
-        key_hash BLOB NOT NULL UNIQUE,
-        scopes TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        expires_at INTEGER,
-        revoked_at INTEGER
-    );
-    CREATE INDEX api_keys_by_client ON api_keys (client_id);
-    CREATE INDEX api_keys_by_prefix ON api_keys (display_prefix);
-    CREATE TABLE jwt_revocations (
-        jti TEXT PRIMARY KEY,
-        revoked_at INTEGER NOT NULL,
-        expires_at INTEGER
-    );",
-    // 2: OAuth 2.0 clients, authorization codes, grants (token families),
-    // tokens, and the DPoP proof replay cache.
-    "CREATE TABLE oauth_clients (
-        client_id TEXT PRIMARY KEY,
-        secret_hash BLOB,
-        redirect_uris TEXT NOT NULL,
-        scopes TEXT NOT NULL,
-        token_format TEXT NOT NULL CHECK (token_format IN ('jwt', 'opaque')),
-        created_at INTEGER NOT NULL
-    );
-    CREATE TABLE oauth_grants (
-        grant_id TEXT PRIMARY KEY,
-        client_id TEXT NOT NULL,
-        subject TEXT,
-        scope TEXT NOT NULL,
-        resource TEXT,
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-    );
-    CREATE TABLE oauth_codes (
-        code_hash BLOB PRIMARY KEY,
-        grant_id TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        redirect_uri TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        scope TEXT NOT NULL,
-        resource TEXT,
-        code_challenge TEXT,
-        challenge_method TEXT,
-        expires_at INTEGER NOT NULL,
-        used_at INTEGER
-    );
-    CREATE TABLE oauth_tokens (
-        token_hash BLOB PRIMARY KEY,
-        jti TEXT UNIQUE,
-        kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
-        grant_id TEXT NOT NULL,
-        client_id TEXT NOT NULL,
-        subject TEXT,
-        scope TEXT NOT NULL,
-        audience TEXT,
-        jkt TEXT,
-        issued_at INTEGER NOT NULL,
-        expires_at INTEGER NOT NULL,
-        rotated_at INTEGER,
-        revoked_at INTEGER
-    );
-    CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
-    CREATE TABLE dpop_proofs (
-        jti TEXT PRIMARY KEY,
-        expires_at INTEGER NOT NULL
-    );",
-    // 3: mTLS client identities and certificate revocations.
-    "CREATE TABLE mtls_identities (
-        identity TEXT PRIMARY KEY,
-        permissions TEXT NOT NULL
-    );
-    CREATE TABLE mtls_revocations (
-        serial TEXT PRIMARY KEY,
-        revoked_at INTEGER NOT NULL
-    );",
-    // 4: certificate-bound OAuth tokens (RFC 8705).
-    "ALTER TABLE oauth_tokens ADD COLUMN x5t TEXT;",
-    // 5: expired DPoP proof identifiers are swept by time.
-    "CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);",
-    // 6: the application a service (mTLS identity) acts for, on the layered resource.
-    "ALTER TABLE mtls_identities ADD COLUMN application TEXT;",
-];
 
 const READERS: usize = 4;
 
@@ -240,12 +151,6 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
     }
-}
-
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic while holding the lock cannot leave a half-done transaction
-    // (rusqlite rolls back on drop), so a poisoned connection is still usable.
-    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Store {
@@ -605,6 +510,12 @@ impl Store {
     }
 }
 
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a half-done transaction
+    // (rusqlite rolls back on drop), so a poisoned connection is still usable.
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 const API_KEY_COLUMNS: &str = "SELECT id, client_id, mode, display_prefix, key_hash, scopes, \
      created_at, expires_at, revoked_at FROM api_keys";
 
@@ -664,89 +575,4 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     }
     tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64).map_err(err)?;
     tx.commit().map_err(err)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(id: &str, hash: u8) -> ApiKeyRecord {
-        ApiKeyRecord {
-            id: id.into(),
-            client_id: "client-a".into(),
-            mode: KeyMode::Live,
-            display_prefix: format!("sk_live_{id}"),
-            key_hash: [hash; 32],
-            scopes: vec!["read".into(), "write".into()],
-            created_at: 10,
-            expires_at: None,
-            revoked_at: None,
-        }
-    }
-
-    #[test]
-    fn migrations_run_once_and_state_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        {
-            let store = Store::open(&path).unwrap();
-            store.create_user("alice", "$argon2id$x", 1).unwrap();
-            store.insert_api_key(&key("k1", 1)).unwrap();
-            assert!(store.revoke_api_key("k1", 20).unwrap().is_some());
-            store.revoke_jti("jti-1", Some(99), 5).unwrap();
-        }
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.user("alice").unwrap().unwrap().password_version, 1);
-        assert_eq!(store.api_key_by_hash(&[1; 32]).unwrap().unwrap().revoked_at, Some(20));
-        assert!(store.is_jti_revoked("jti-1").unwrap());
-        assert!(!store.is_jti_revoked("jti-2").unwrap());
-    }
-
-    #[test]
-    fn duplicates_are_conflicts_and_revocation_keeps_the_first_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("state.db")).unwrap();
-        store.create_user("alice", "h", 1).unwrap();
-        assert!(matches!(store.create_user("alice", "h", 2), Err(StoreError::Conflict { .. })));
-        store.insert_api_key(&key("k1", 1)).unwrap();
-        store.insert_api_key(&key("k2", 2)).unwrap();
-        assert_eq!(store.api_keys(Some("client-a")).unwrap().len(), 2);
-        assert_eq!(store.api_keys(Some("client-b")).unwrap().len(), 0);
-        store.revoke_api_key("k1", 20).unwrap();
-        let again = store.revoke_api_key("k1", 30).unwrap().unwrap();
-        assert_eq!(again.revoked_at, Some(20));
-        assert!(store.revoke_api_key("missing", 30).unwrap().is_none());
-        assert!(store.set_password("alice", "h2").unwrap());
-        assert_eq!(store.user("alice").unwrap().unwrap().password_version, 2);
-    }
-
-    #[test]
-    fn the_mtls_index_agrees_with_the_database_across_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let store = Store::open(&path).unwrap();
-        store.upsert_mtls_identity("svc", "read").unwrap();
-        assert!(store.bind_mtls_application("svc", "app").unwrap());
-        assert!(!store.bind_mtls_application("nobody", "app").unwrap());
-        // Changing permissions keeps the binding.
-        store.upsert_mtls_identity("svc", "read write").unwrap();
-        let expected = MtlsIdentity {
-            permissions: vec!["read".into(), "write".into()],
-            application: Some("app".into()),
-        };
-        assert_eq!(*store.mtls_identity("svc").unwrap().unwrap(), expected);
-        assert_eq!(store.mtls_identity("nobody").unwrap(), None);
-        drop(store);
-        let store = Store::open(&path).unwrap();
-        assert_eq!(*store.mtls_identity("svc").unwrap().unwrap(), expected);
-        assert_eq!(store.mtls_permissions("svc").unwrap().unwrap(), ["read", "write"]);
-    }
-
-    #[test]
-    fn a_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
-    }
 }

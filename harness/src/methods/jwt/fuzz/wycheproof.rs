@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::Value;
 
-const DATA: &str = include_str!("../../../../scenarios/fuzz/wycheproof_jose.json");
+const DATA: &str = include_str!("../../../../../scenarios/fuzz/wycheproof_jose.json");
 
 /// The imported vectors.
 #[derive(Debug, Deserialize)]

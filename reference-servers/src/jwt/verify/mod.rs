@@ -8,15 +8,30 @@
 //! aws-lc-rs's, with the public key parsed once when the verifier is built
 //! (jsonwebtoken re-parses it on every verification).
 
+mod members;
+
+pub use members::decode_object;
+#[allow(clippy::wildcard_imports)]
+use members::*;
+#[cfg(test)]
+mod tests;
+
 use std::borrow::Cow;
+
 use std::collections::BTreeMap;
 
 use aws_lc_rs::{hmac, signature};
+
 use base64::Engine;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+
 use serde_json::Value;
+
 use serde_json::value::RawValue;
 
 /// Tokens longer than this are refused before any parsing (RFC 8725 §3.6's
@@ -174,21 +189,6 @@ impl std::fmt::Debug for Verifier {
             .field("kid", &self.kid)
             .finish_non_exhaustive()
     }
-}
-
-/// The settings of a [`Verifier`] that are not the key.
-#[derive(Debug, Clone)]
-pub struct VerifierSettings {
-    /// The only accepted `iss`.
-    pub issuer: String,
-    /// This resource server's identifier, which `aud` must contain.
-    pub audience: String,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
-    pub leeway_secs: i64,
-    /// The longest `exp - iat` accepted, in seconds.
-    pub max_lifetime_secs: i64,
-    /// Flaw switches.
-    pub flaws: VerifierFlaws,
 }
 
 impl Verifier {
@@ -417,6 +417,21 @@ impl Verifier {
     }
 }
 
+/// The settings of a [`Verifier`] that are not the key.
+#[derive(Debug, Clone)]
+pub struct VerifierSettings {
+    /// The only accepted `iss`.
+    pub issuer: String,
+    /// This resource server's identifier, which `aud` must contain.
+    pub audience: String,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: i64,
+    /// The longest `exp - iat` accepted, in seconds.
+    pub max_lifetime_secs: i64,
+    /// Flaw switches.
+    pub flaws: VerifierFlaws,
+}
+
 /// Checks a signature: strict unpadded base64url (RFC 7515 §2), then the key.
 fn verify_with(
     key: &VerifyKey,
@@ -478,275 +493,5 @@ fn numeric_date(claims: &Members<'_>, name: &'static str) -> Result<Option<i64>,
             }
         }
         Some(_) => Err(TokenError::InvalidClaim(name)),
-    }
-}
-
-/// Segments up to this size (decoded) are decoded on the stack.
-const SEGMENT_ON_STACK: usize = 1024;
-
-/// Strict unpadded base64url, into `buffer` when it fits.
-fn decode_segment<'b>(segment: &str, buffer: &'b mut [u8]) -> Result<Cow<'b, [u8]>, TokenError> {
-    if segment.len() / 4 * 3 + 3 <= buffer.len() {
-        let n = URL_SAFE_NO_PAD.decode_slice(segment, buffer).map_err(|_| TokenError::Malformed)?;
-        Ok(Cow::Borrowed(&buffer[..n]))
-    } else {
-        URL_SAFE_NO_PAD.decode(segment).map(Cow::Owned).map_err(|_| TokenError::Malformed)
-    }
-}
-
-/// A JSON object's top-level members, borrowed from the decoded segment: names
-/// as written (unescaped only when they hold escapes), values as raw JSON
-/// parsed only when a check reads them. Duplicate names are refused, as in
-/// [`decode_object`]. The access-token path uses this rather than a map of
-/// owned values: it is most of the work around the signature (criterion:
-/// `benches/verify.rs`).
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-/// `aud`: one string, an array of strings, or something invalid.
-enum Audience<'a> {
-    One(Cow<'a, str>),
-    Many(Vec<Cow<'a, str>>),
-    Invalid,
-}
-
-fn audience(raw: &RawValue) -> Audience<'_> {
-    if raw.get().starts_with('[') {
-        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(items) => {
-                let strings: Result<Vec<_>, ()> = items.into_iter().map(json_string).collect();
-                strings.map_or(Audience::Invalid, Audience::Many)
-            }
-            Err(_) => Audience::Invalid,
-        }
-    } else {
-        json_string(raw).map_or(Audience::Invalid, Audience::One)
-    }
-}
-
-/// A raw JSON value as a string: borrowed when it holds no escapes.
-fn json_string(raw: &RawValue) -> Result<Cow<'_, str>, ()> {
-    let text = raw.get();
-    if !text.starts_with('"') {
-        return Err(());
-    }
-    if !text.contains('\\') && text.len() >= 2 {
-        return Ok(Cow::Borrowed(&text[1..text.len() - 1]));
-    }
-    serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|_| ())
-}
-
-impl<'a> Members<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Self, TokenError> {
-        let members =
-            serde_json::from_slice::<Members<'a>>(bytes).map_err(|_| TokenError::Malformed)?;
-        // Duplicate names: a scan for the few members a token has, a sort beyond.
-        let duplicate = if members.0.len() <= 16 {
-            members
-                .0
-                .iter()
-                .enumerate()
-                .any(|(i, (a, _))| members.0[..i].iter().any(|(b, _)| a == b))
-        } else {
-            let mut names: Vec<&str> = members.0.iter().map(|(n, _)| n.as_ref()).collect();
-            names.sort_unstable();
-            names.windows(2).any(|w| w[0] == w[1])
-        };
-        if duplicate { Err(TokenError::Malformed) } else { Ok(members) }
-    }
-
-    fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
-    }
-
-    /// `None` when absent, `Some(Err)` when not a string.
-    fn string(&self, name: &str) -> Option<Result<Cow<'a, str>, ()>> {
-        self.raw(name).map(json_string)
-    }
-}
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Name<'de>(Cow<'de, str>);
-        impl<'de> Deserialize<'de> for Name<'de> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct NameVisitor;
-                impl<'de> Visitor<'de> for NameVisitor {
-                    type Value = Name<'de>;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a member name")
-                    }
-                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-                        Ok(Name(Cow::Borrowed(v)))
-                    }
-                    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-                        Ok(Name(Cow::Owned(v.to_owned())))
-                    }
-                }
-                d.deserialize_str(NameVisitor)
-            }
-        }
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut out = Vec::with_capacity(12);
-                while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-                    out.push((name, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Members(out))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
-}
-
-/// Decodes one segment: strict unpadded base64url, then a JSON object whose
-/// members are all distinct (RFC 7515 §5.2 and RFC 7519 §7.2 let a parser
-/// reject duplicates; accepting them invites parser-differential attacks).
-pub fn decode_object(segment: &str) -> Result<BTreeMap<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice::<UniqueObject>(&bytes).map(|o| o.0).map_err(|_| TokenError::Malformed)
-}
-
-/// A JSON object that refuses duplicate member names at its top level.
-struct UniqueObject(BTreeMap<String, Value>);
-
-impl<'de> Deserialize<'de> for UniqueObject {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct UniqueVisitor;
-        impl<'de> Visitor<'de> for UniqueVisitor {
-            type Value = UniqueObject;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object without duplicate members")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueObject, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    if out.insert(key, value).is_some() {
-                        return Err(serde::de::Error::custom("duplicate member"));
-                    }
-                }
-                Ok(UniqueObject(out))
-            }
-        }
-        deserializer.deserialize_map(UniqueVisitor)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn members_borrow_refuse_duplicates_and_unescape() {
-        let m = Members::parse(br#"{"alg":"HS256","k\u0069d":"a\"b","n":1}"#).unwrap();
-        assert!(matches!(m.string("alg"), Some(Ok(Cow::Borrowed("HS256")))));
-        // An escaped name is the same member as its plain spelling.
-        assert_eq!(m.string("kid").unwrap().unwrap(), "a\"b");
-        assert_eq!(m.string("n"), Some(Err(())));
-        assert!(m.raw("absent").is_none());
-        assert_eq!(
-            Members::parse(br#"{"sub":"a","s\u0075b":"b"}"#).err(),
-            Some(TokenError::Malformed)
-        );
-        let many: String = (0..40).map(|i| format!("\"m{i}\":{i},")).collect();
-        assert!(Members::parse(format!("{{{many}\"last\":0}}").as_bytes()).is_ok());
-        assert!(Members::parse(format!("{{{many}\"m7\":0}}").as_bytes()).is_err());
-        assert!(Members::parse(b"[1,2]").is_err());
-    }
-
-    fn hs256_verifier(flaws: VerifierFlaws) -> Verifier {
-        let settings = VerifierSettings {
-            issuer: "https://issuer".into(),
-            audience: "api".into(),
-            leeway_secs: 0,
-            max_lifetime_secs: 3600,
-            flaws,
-        };
-        Verifier::new(
-            Algorithm::HS256,
-            &DecodingKey::from_secret(b"k").unwrap(),
-            "k1".into(),
-            settings,
-        )
-        .unwrap()
-    }
-
-    fn encode(json: &str) -> String {
-        URL_SAFE_NO_PAD.encode(json)
-    }
-
-    fn signed(header: &str, claims: &str) -> String {
-        let input = format!("{}.{}", encode(header), encode(claims));
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, b"k"), input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
-    }
-
-    #[test]
-    fn the_remembered_header_skips_parsing_but_not_the_signature() {
-        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#;
-        let claims = r#"{"iss":"https://issuer","aud":"api","sub":"a","iat":10,"exp":20}"#;
-        let mut verifier = hs256_verifier(VerifierFlaws::default());
-        // Headers that fail a check, or name another key or algorithm, are not remembered.
-        for bad in [
-            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
-            r#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#,
-            r#"{"alg":"RS256","typ":"at+jwt","kid":"k1"}"#,
-            r#"{"alg":"none","typ":"at+jwt"}"#,
-            r#"{"alg":"HS256","typ":"at+jwt","crit":["b64"]}"#,
-        ] {
-            assert!(!verifier.remember_header(&encode(bad)), "{bad}");
-        }
-        assert!(verifier.remember_header(&encode(header)));
-        let token = signed(header, claims);
-        assert_eq!(verifier.verify(&token, 15).unwrap().subject, "a");
-        // Same header bytes, wrong signature: still refused.
-        let forged = format!("{}A", &token[..token.len() - 1]);
-        assert_eq!(verifier.verify(&forged, 15), Err(TokenError::Signature));
-        let unsigned = format!("{}.", &token[..token.rfind('.').unwrap()]);
-        assert_eq!(verifier.verify(&unsigned, 15), Err(TokenError::Signature));
-        // Claims are still checked.
-        assert_eq!(verifier.verify(&token, 25), Err(TokenError::Expired));
-        // Another header takes the full path with its own checks.
-        let other = signed(r#"{"typ":"at+jwt","alg":"HS256"}"#, claims);
-        assert!(verifier.verify(&other, 15).is_ok());
-        let wrong_kid = signed(r#"{"alg":"HS256","typ":"at+jwt","kid":"k2"}"#, claims);
-        assert_eq!(verifier.verify(&wrong_kid, 15), Err(TokenError::UnknownKey));
-        // The skip-signature flaw applies on the fast path too.
-        let mut flawed =
-            hs256_verifier(VerifierFlaws { skip_signature: true, ..Default::default() });
-        assert!(flawed.remember_header(&encode(header)));
-        assert!(flawed.verify(&forged, 15).is_ok());
-    }
-
-    #[test]
-    fn extreme_dates_are_refused_without_overflow() {
-        // Found by `authbench fuzz`: exp = i64::MAX overflowed `exp + leeway`.
-        let header = r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#;
-        let verifier = hs256_verifier(VerifierFlaws::default());
-        let with = |iat: i64, exp: i64, nbf: i64| {
-            let claims = format!(
-                r#"{{"iss":"https://issuer","aud":"api","sub":"a","iat":{iat},"exp":{exp},"nbf":{nbf}}}"#
-            );
-            verifier.verify(&signed(header, &claims), 15)
-        };
-        assert_eq!(with(10, i64::MAX, 10), Err(TokenError::LifetimeTooLong));
-        assert_eq!(with(i64::MIN, 20, 10), Err(TokenError::LifetimeTooLong));
-        assert_eq!(with(i64::MAX, 20, 10), Err(TokenError::IssuedInFuture));
-        assert_eq!(with(10, i64::MIN, 10), Err(TokenError::Expired));
-        assert_eq!(with(10, 20, i64::MAX), Err(TokenError::NotYetValid));
-        assert!(with(10, 20, i64::MIN).is_ok());
-    }
-
-    #[test]
-    fn audiences_are_one_string_or_an_array_of_strings() {
-        let m = Members::parse(br#"{"a":"x","b":["x","y"],"c":["x",1],"d":5}"#).unwrap();
-        assert!(matches!(audience(m.raw("a").unwrap()), Audience::One(a) if a == "x"));
-        assert!(matches!(audience(m.raw("b").unwrap()), Audience::Many(v) if v.len() == 2));
-        assert!(matches!(audience(m.raw("c").unwrap()), Audience::Invalid));
-        assert!(matches!(audience(m.raw("d").unwrap()), Audience::Invalid));
     }
 }
