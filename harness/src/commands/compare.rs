@@ -67,6 +67,12 @@ pub struct Comparison {
     pub overhead: Vec<overhead::Report>,
 }
 
+/// The mTLS configuration's label (the method's name), measured per request
+/// on kept-alive connections.
+const MTLS: &str = Method::Mtls.name();
+/// The mTLS row measured with a new connection (a handshake) per request.
+const HANDSHAKE: &str = "mtls-handshake";
+
 /// The configurations, in table order: label, conformance method, nature.
 const CONFIGURATIONS: &[(&str, Method, Nature)] = &[
     ("basic", Method::Basic, USER),
@@ -197,7 +203,7 @@ pub async fn run(
     let overhead_labels: Option<Vec<String>> = only.map(|labels| {
         let mut out: Vec<String> = labels
             .iter()
-            .map(|l| if *l == "mtls-handshake" { "mtls" } else { l })
+            .map(|l| if *l == HANDSHAKE { MTLS } else { l })
             .map(str::to_owned)
             .collect();
         out.dedup();
@@ -269,7 +275,7 @@ pub async fn run(
     let handshake_run = if wanted("mtls-handshake") {
         step("mtls with a handshake per connection");
         Some(
-            overhead::run(options(LoadChoice::Max, true, Some(vec!["mtls".to_owned()])), &step)
+            overhead::run(options(LoadChoice::Max, true, Some(vec![MTLS.to_owned()])), &step)
                 .await?,
         )
     } else {
@@ -284,7 +290,7 @@ pub async fn run(
     let handshake_latency = match handshake_rate {
         Some(rate) => Some(
             overhead::run(
-                options(LoadChoice::Rate(rate), true, Some(vec!["mtls".to_owned()])),
+                options(LoadChoice::Rate(rate), true, Some(vec![MTLS.to_owned()])),
                 &step,
             )
             .await?,
@@ -297,10 +303,10 @@ pub async fn run(
     };
     let mut rows = Vec::new();
     for (label, method, nature) in CONFIGURATIONS.iter().filter(|(l, _, _)| wanted(l)) {
-        let (closed, open, rate) = if *label == "mtls-handshake" {
+        let (closed, open, rate) = if *label == HANDSHAKE {
             (
-                find(handshake_run.as_ref(), "mtls"),
-                find(handshake_latency.as_ref(), "mtls"),
+                find(handshake_run.as_ref(), MTLS),
+                find(handshake_latency.as_ref(), MTLS),
                 handshake_rate,
             )
         } else {
@@ -318,7 +324,7 @@ pub async fn run(
         let judged = method_cases.iter().filter(|c| c.outcome != Outcome::Skip).count();
         let passed = method_cases.iter().filter(|c| c.outcome == Outcome::Pass).count();
         let (credential_bytes, credential_bytes_note) = if *method == Method::Mtls {
-            (chain_bytes, if *label == "mtls" { "conn" } else { "req" })
+            (chain_bytes, if *label == MTLS { "conn" } else { "req" })
         } else {
             (closed.as_ref().map(|r| r.credential_header_bytes), "req")
         };

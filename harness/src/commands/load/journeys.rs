@@ -281,7 +281,8 @@ fn method_label(name: &str, ctx: &Context) -> anyhow::Result<String> {
             format!("jwt-{}", crate::methods::jwt::forge::alg_name(alg).to_ascii_lowercase())
         }
         Some(Method::OAuth2) => {
-            match ctx.methods.iter().find(|(l, _)| l == "oauth2-jwt" || l == "oauth2") {
+            match ctx.methods.iter().find(|(l, _)| l == "oauth2-jwt" || l == Method::OAuth2.name())
+            {
                 Some((l, _)) => l.clone(),
                 None => bail!("scenario oauth2 needs an [oauth2] section in the target profile"),
             }
