@@ -29,7 +29,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the reference servers (baseline, Basic, API keys, JWT) over HTTPS.
+    /// Run the reference servers (baseline, Basic, API keys, JWT, OAuth 2.0, mTLS, layered) over HTTPS.
     Serve(ServeArgs),
     /// Run the conformance catalog against a target (default: the embedded reference servers).
     Conform(ConformArgs),

@@ -1,7 +1,8 @@
-//! The authbench reference servers: HTTP Basic, API keys and JWT bearer tokens
-//! (OAuth 2.0 and mTLS to follow), each implemented exactly as its RFCs say,
-//! beside an unauthenticated baseline, over HTTPS, with all state in one SQLite
-//! database. They are authbench's zero-setup default target, its yardstick for
+//! The authbench reference servers: HTTP Basic, API keys, JWT bearer tokens,
+//! an OAuth 2.0 authorization and resource server, mutual TLS and a layered
+//! resource (certificate, key and token together), each implemented exactly
+//! as its RFCs say, beside an unauthenticated baseline, over HTTPS, with all
+//! state in one SQLite database. They are authbench's zero-setup default target, its yardstick for
 //! comparisons, and — with [`flaws`] switched on — the proof that each
 //! conformance case detects what it claims.
 //!

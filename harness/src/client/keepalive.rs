@@ -14,6 +14,8 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use url::Url;
 
+use super::ClientError;
+
 /// How long one request (or one connection's handshakes) may take: a target
 /// that accepts and never answers, or stalls a body, holds a connection no
 /// longer than this, so a phase ends within its duration plus this.
@@ -23,7 +25,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn connect_to<B>(
     url: &Url,
     tls: &Arc<rustls::ClientConfig>,
-) -> Result<http1::SendRequest<B>, String>
+) -> Result<http1::SendRequest<B>, ClientError>
 where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
@@ -33,16 +35,16 @@ where
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = TcpStream::connect((host.as_str(), port))
         .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        .map_err(|e| ClientError::Connect(format!("cannot connect to {host}:{port}: {e}")))?;
     let _ = tcp.set_nodelay(true);
-    let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS handshake with {host}:{port} failed: {e}"))?;
+    let name =
+        ServerName::try_from(host.clone()).map_err(|e| ClientError::Connect(e.to_string()))?;
+    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls)).connect(name, tcp).await.map_err(
+        |e| ClientError::Connect(format!("TLS handshake with {host}:{port} failed: {e}")),
+    )?;
     let (sender, conn) = http1::handshake(TokioIo::new(tls))
         .await
-        .map_err(|e| format!("HTTP/1.1 handshake failed: {e}"))?;
+        .map_err(|e| ClientError::Connect(format!("HTTP/1.1 handshake failed: {e}")))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });

@@ -38,21 +38,48 @@ impl std::fmt::Debug for ClientIdentity {
 
 impl ClientIdentity {
     /// Reads a PEM chain and a PEM private key (PKCS#8, PKCS#1 or SEC1).
-    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, String> {
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, ClientError> {
         let chain = CertificateDer::pem_slice_iter(chain_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("not a PEM certificate chain: {e}"))?;
+            .map_err(|e| ClientError::Credentials(format!("not a PEM certificate chain: {e}")))?;
         if chain.is_empty() {
-            return Err("no PEM certificate in the chain".to_owned());
+            return Err(ClientError::Credentials("no PEM certificate in the chain".to_owned()));
         }
         let key = PrivateKeyDer::from_pem_slice(key_pem)
-            .map_err(|e| format!("not a PEM private key: {e}"))?;
+            .map_err(|e| ClientError::Credentials(format!("not a PEM private key: {e}")))?;
         Ok(ClientIdentity { chain, key })
     }
 
     /// The leaf only, without the intermediates.
     pub fn leaf_only(&self) -> Self {
         ClientIdentity { chain: self.chain[..1].to_vec(), key: self.key.clone_key() }
+    }
+}
+
+/// Why the client could not be set up, connect, or read an answer's body.
+/// The messages are the ones a user sees; the kinds let a caller tell a
+/// credential problem from a network one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// A certificate, chain or key that does not parse or cannot sign.
+    #[error("{0}")]
+    Credentials(String),
+    /// The TLS configuration could not be built.
+    #[error("{0}")]
+    Tls(String),
+    /// No connection (kept-alive connections, `keepalive::connect_to`).
+    #[error("{0}")]
+    Connect(String),
+    /// An answer's body could not be read, or ran past the cap.
+    #[error("{0}")]
+    Body(String),
+}
+
+/// The callers that still report errors as text (the load generator, the
+/// Locust users) keep `?`.
+impl From<ClientError> for String {
+    fn from(e: ClientError) -> String {
+        e.to_string()
     }
 }
 
@@ -240,7 +267,7 @@ pub const MAX_BODY: u64 = 8 << 20;
 
 /// Reads `body` to its end, discarding it, and returns its length; an error
 /// past `cap` bytes (the caller drops the connection).
-pub async fn drain_body<B>(mut body: B, cap: u64) -> Result<u64, String>
+pub async fn drain_body<B>(mut body: B, cap: u64) -> Result<u64, ClientError>
 where
     B: hyper::body::Body + Unpin,
     B::Error: std::fmt::Display,
@@ -249,12 +276,15 @@ where
     use http_body_util::BodyExt as _;
     let mut length = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| e.to_string())?;
+        let frame = frame.map_err(|e| ClientError::Body(e.to_string()))?;
         if let Some(data) = frame.data_ref() {
             length += data.remaining() as u64;
         }
         if length > cap {
-            return Err(format!("the answer's body runs past {} MiB: cut off", cap >> 20));
+            return Err(ClientError::Body(format!(
+                "the answer's body runs past {} MiB: cut off",
+                cap >> 20
+            )));
         }
     }
     Ok(length)
@@ -276,13 +306,16 @@ impl std::fmt::Debug for HttpClient {
 
 impl HttpClient {
     /// A client trusting `ca_pem` when given, else the system's roots.
-    pub fn new(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<Self, String> {
+    pub fn new(ca_pem: Option<&[u8]>, timeout: Duration) -> Result<Self, ClientError> {
         let mut roots = rustls::RootCertStore::empty();
         match ca_pem {
             Some(pem) => {
                 for cert in CertificateDer::pem_slice_iter(pem) {
-                    let cert = cert.map_err(|e| format!("CA file: {e}"))?;
-                    roots.add(cert).map_err(|e| format!("CA file: {e}"))?;
+                    let cert =
+                        cert.map_err(|e| ClientError::Credentials(format!("CA file: {e}")))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| ClientError::Credentials(format!("CA file: {e}")))?;
                 }
             }
             None => {
@@ -292,7 +325,7 @@ impl HttpClient {
             }
         }
         let roots = Arc::new(roots);
-        let config = tls_builder(&roots, None)?.with_no_client_auth();
+        let config = tls_builder(&roots, None).map_err(ClientError::Tls)?.with_no_client_auth();
         Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), roots, timeout })
     }
 
@@ -303,12 +336,14 @@ impl HttpClient {
         &self,
         identity: Option<&ClientIdentity>,
         resumption: bool,
-    ) -> Result<Arc<rustls::ClientConfig>, String> {
-        let builder = tls_builder(&self.roots, None)?;
+    ) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+        let builder = tls_builder(&self.roots, None).map_err(ClientError::Tls)?;
         let mut config = match identity {
             Some(id) => {
-                let key = rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key)
-                    .map_err(|e| format!("the client key cannot sign: {e}"))?;
+                let key =
+                    rustls::crypto::aws_lc_rs::sign::any_supported_type(&id.key).map_err(|e| {
+                        ClientError::Credentials(format!("the client key cannot sign: {e}"))
+                    })?;
                 let certified = rustls::sign::CertifiedKey::new(id.chain.clone(), key);
                 builder.with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(certified))))
             }

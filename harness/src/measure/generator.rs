@@ -351,6 +351,7 @@ async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
     tokio::time::timeout(REQUEST_TIMEOUT, keepalive::connect_to(&endpoint.url, &endpoint.tls))
         .await
         .map_err(|_| format!("no connection within {} s", REQUEST_TIMEOUT.as_secs()))?
+        .map_err(|e| e.to_string())
 }
 
 /// The request, or `None` when the endpoint's one-use pool is spent.

@@ -208,9 +208,9 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
                 crate::methods::forge::Forge::new(Arc::new(crate::target::Target::load(&profile)?)),
                 client.clone(),
             );
-            let session = crate::methods::oauth2::Session::open(&shared).await.map_err(|v| {
-                anyhow::anyhow!("OAuth discovery: {}", v.reason.unwrap_or_default())
-            })?;
+            let session = crate::methods::oauth2::Session::open(&shared)
+                .await
+                .map_err(|e| anyhow::anyhow!("OAuth discovery: {e}"))?;
             Some(session.meta.token_endpoint.clone())
         }
         None => None,

@@ -464,15 +464,12 @@ fn oauth_journey(
 pub async fn run_oauth_journey(steps: &mut dyn Steps, ctx: &Context) -> Result<(), String> {
     let session = crate::methods::oauth2::Session::open(&ctx.shared)
         .await
-        .map_err(|v| format!("OAuth metadata: {}", v.reason.unwrap_or_default()))?;
+        .map_err(|e| format!("OAuth metadata: {e}"))?;
     let token_url = session.meta.token_endpoint.clone();
     let resource = session.t.resource_url.clone();
     let tokens = if session.t.login.is_some() {
         let req = session.auth_request();
-        let code = session
-            .code_for(&req)
-            .await
-            .map_err(|v| format!("log-in: {}", v.reason.unwrap_or_default()))?;
+        let code = session.code_for(&req).await.map_err(|e| format!("log-in: {e}"))?;
         let redirect = session.t.redirect_uri.to_string();
         let mut fields = vec![
             ("grant_type", "authorization_code"),

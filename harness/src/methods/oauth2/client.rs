@@ -8,6 +8,7 @@ use sha2::Digest as _;
 use url::Url;
 
 use crate::client::{RawRequest, RawResponse};
+use crate::verdict::Verdict;
 
 /// A PKCE pair (RFC 7636).
 #[derive(Debug, Clone)]
@@ -194,5 +195,45 @@ impl AuthRequest {
     /// Value of parameter `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why an OAuth request could not serve a case: the profile or the server
+/// lacks something (the case skips), or an exchange did not go as a working
+/// client needs (the case cannot be judged). Steps turn it into their
+/// verdict with `?`; `overhead`, `load` and `fuzz` into their own errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    /// Something the case needs is missing: the reason says what to add.
+    #[error("{0}")]
+    Missing(String),
+    /// An exchange failed: what was wanted, and what happened instead.
+    #[error("{reason}")]
+    Failed {
+        /// What was wanted.
+        expected: String,
+        /// What happened instead.
+        reason: String,
+    },
+}
+
+impl OAuthError {
+    /// Something the case needs is missing.
+    pub fn missing(reason: impl Into<String>) -> Self {
+        OAuthError::Missing(reason.into())
+    }
+
+    /// `expected` did not come; `reason` says what happened instead.
+    pub fn failed(expected: impl Into<String>, reason: impl Into<String>) -> Self {
+        OAuthError::Failed { expected: expected.into(), reason: reason.into() }
+    }
+}
+
+impl From<OAuthError> for Verdict {
+    fn from(e: OAuthError) -> Verdict {
+        match e {
+            OAuthError::Missing(reason) => Verdict::skip(reason),
+            OAuthError::Failed { expected, reason } => Verdict::error(expected, reason),
+        }
     }
 }

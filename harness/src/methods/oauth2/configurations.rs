@@ -8,10 +8,8 @@ use std::sync::Arc;
 use anyhow::bail;
 use hyper::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use super::steps;
 use crate::client::keepalive::{Endpoint, OneUse};
 use crate::methods::{Configuration, Shared};
-use crate::verdict::Verdict;
 
 /// The configurations, credentials minted now.
 pub(super) async fn configurations(
@@ -22,13 +20,9 @@ pub(super) async fn configurations(
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    let session = super::Session::open(shared)
-        .await
-        .map_err(|v| anyhow::anyhow!("OAuth: {}", v.reason.unwrap_or_default()))?;
-    let tokens = session
-        .client_credentials()
-        .await
-        .map_err(|v| anyhow::anyhow!("OAuth token: {}", v.reason.unwrap_or_default()))?;
+    let session = super::Session::open(shared).await.map_err(|e| anyhow::anyhow!("OAuth: {e}"))?;
+    let tokens =
+        session.client_credentials().await.map_err(|e| anyhow::anyhow!("OAuth token: {e}"))?;
     let label = if tokens.access_token.matches('.').count() == 2 { "oauth2-jwt" } else { "oauth2" };
     out.push(Configuration {
         label: label.into(),
@@ -48,7 +42,7 @@ pub(super) async fn configurations(
             fields.push(("scope", scope));
         }
         let r =
-            session.token(&fields, &auth).await.map_err(|v| anyhow::anyhow!("{:?}", v.reason))?;
+            session.token(&fields, &auth).await.map_err(|e| anyhow::anyhow!("OAuth token: {e}"))?;
         if let Some(t) = super::Tokens::from_response(&r) {
             out.push(Configuration {
                 label: "oauth2-opaque".into(),
@@ -78,9 +72,9 @@ async fn dpop_configuration(
     session: &super::Session<'_>,
     mut endpoint: Endpoint,
 ) -> anyhow::Result<Configuration> {
-    let failed = |v: Verdict| anyhow::anyhow!("OAuth DPoP: {}", v.reason.unwrap_or_default());
+    let failed = |e: super::OAuthError| anyhow::anyhow!("OAuth DPoP: {e}");
     let key = super::DpopKey::generate().map_err(failed)?;
-    let tokens = steps::dpop_tokens(session, &key).await.map_err(failed)?;
+    let tokens = super::dpop_tokens(session, &key).await.map_err(failed)?;
     if !tokens.token_type.eq_ignore_ascii_case("dpop") {
         bail!("OAuth DPoP: the token endpoint answered token_type {}", tokens.token_type);
     }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 use url::Url;
 
-use crate::verdict::Verdict;
+use super::{OAuthError, Session, Tokens};
+use crate::verdict::observe;
 
 /// A DPoP key (ES256) and proofs made with it (RFC 9449 §4.2).
 pub struct DpopKey {
@@ -95,8 +96,8 @@ pub enum ProofFlaw {
 
 impl DpopKey {
     /// A fresh P-256 key.
-    pub fn generate() -> Result<DpopKey, Verdict> {
-        let fail = |e: &dyn std::fmt::Display| Verdict::error("a DPoP key", e.to_string());
+    pub fn generate() -> Result<DpopKey, OAuthError> {
+        let fail = |e: &dyn std::fmt::Display| OAuthError::failed("a DPoP key", e.to_string());
         let pair =
             rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| fail(&e))?;
         let key =
@@ -124,10 +125,10 @@ impl DpopKey {
     /// Mints valid proofs for `method` `url` bound to `token`, fast: the key
     /// parsed once, the header encoded once (for load, where each request
     /// needs a proof of its own).
-    pub fn minter(&self, method: &str, url: &Url, token: &str) -> Result<ProofMinter, Verdict> {
+    pub fn minter(&self, method: &str, url: &Url, token: &str) -> Result<ProofMinter, OAuthError> {
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.pkcs8)
-            .map_err(|e| Verdict::error("a DPoP key", e.to_string()))?;
+            .map_err(|e| OAuthError::failed("a DPoP key", e.to_string()))?;
         let mut htu = url.clone();
         htu.set_query(None);
         htu.set_fragment(None);
@@ -232,4 +233,40 @@ impl DpopKey {
         }
         signed
     }
+}
+
+/// Tokens bound to `key`: a user's grant where the profile can log in, else
+/// client credentials.
+pub async fn dpop_tokens(s: &Session<'_>, key: &DpopKey) -> Result<Tokens, OAuthError> {
+    if !s.meta.supports_dpop() {
+        return Err(OAuthError::missing("the authorization server does not advertise DPoP"));
+    }
+    let url = s.meta.token_endpoint.clone();
+    let proof = key.proof("POST", &url, None, None, None);
+    // A user's grant where the profile can log in (the resource may serve
+    // users only, as an OpenID Provider's userinfo does), else client credentials.
+    let r = if s.t.login.is_some() {
+        let req = s.auth_request();
+        let code = s.code_for(&req).await?;
+        let mut fields = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+            ("code_verifier", req.pkce.verifier.as_str()),
+        ];
+        if let Some(resource) = &s.t.resource {
+            fields.push(("resource", resource));
+        }
+        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
+    } else {
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &s.t.scope {
+            fields.push(("scope", scope));
+        }
+        if let Some(resource) = &s.t.resource {
+            fields.push(("resource", resource));
+        }
+        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
+    };
+    Tokens::from_response(&r).ok_or_else(|| OAuthError::failed("a DPoP-bound token", observe(&r)))
 }

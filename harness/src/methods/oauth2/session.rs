@@ -9,7 +9,6 @@ use url::Url;
 use crate::client::{ClientIdentity, RawRequest, RawResponse};
 use crate::methods::Shared;
 use crate::target::OAuth2Target;
-use crate::verdict::Verdict;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -27,19 +26,19 @@ pub struct Session<'a> {
 
 impl<'a> Session<'a> {
     /// Opens a session: the profile's `[oauth2]` and the (cached) metadata.
-    pub async fn open(shared: &'a Shared) -> Result<Session<'a>, Verdict> {
+    pub async fn open(shared: &'a Shared) -> Result<Session<'a>, OAuthError> {
         let t = shared
             .forge
             .target()
             .oauth2
             .as_ref()
-            .ok_or_else(|| Verdict::skip("the target profile has no [oauth2] section"))?;
+            .ok_or_else(|| OAuthError::missing("the target profile has no [oauth2] section"))?;
         let meta = shared
             .oauth_metadata
             .get_or_init(|| async { discover(&shared.client, &t.issuer).await.map(Arc::new) })
             .await
             .clone()
-            .map_err(|e| Verdict::error("the authorization server's metadata", e))?;
+            .map_err(|e| OAuthError::failed("the authorization server's metadata", e))?;
         Ok(Session { shared, t, meta })
     }
 
@@ -52,26 +51,26 @@ impl<'a> Session<'a> {
     }
 
     /// The other client's authentication, or a skip.
-    pub fn other_client_auth(&self) -> Result<ClientAuth, Verdict> {
+    pub fn other_client_auth(&self) -> Result<ClientAuth, OAuthError> {
         let other = self.t.other_client.as_ref().ok_or_else(|| {
-            Verdict::skip("the profile's [oauth2] has no other_client for cross-client cases")
+            OAuthError::missing("the profile's [oauth2] has no other_client for cross-client cases")
         })?;
         Ok(ClientAuth::Basic(other.client_id.clone(), other.client_secret.clone()))
     }
 
     /// Requires `login` (for the authorization-code cases).
-    pub fn require_login(&self) -> Result<&'a [(String, String)], Verdict> {
+    pub fn require_login(&self) -> Result<&'a [(String, String)], OAuthError> {
         self.t.login.as_deref().ok_or_else(|| {
-            Verdict::skip(
+            OAuthError::missing(
                 "the profile's [oauth2] has no login: the authorization-code cases need the login form's fields",
             )
         })
     }
 
     /// Sends `request`; no answer is an error verdict.
-    pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, Verdict> {
+    pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, OAuthError> {
         self.shared.client.send(request).await.map_err(|e| {
-            Verdict::error("an answer", format!("{} {}: {e}", request.method, request.url))
+            OAuthError::failed("an answer", format!("{} {}: {e}", request.method, request.url))
         })
     }
 
@@ -81,7 +80,7 @@ impl<'a> Session<'a> {
         url: &Url,
         fields: &[(&str, &str)],
         auth: &ClientAuth,
-    ) -> Result<RawResponse, Verdict> {
+    ) -> Result<RawResponse, OAuthError> {
         let mut request = RawRequest::form(url.clone(), &[] as &[(&str, &str)]);
         let fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         auth.apply(fields, &mut request);
@@ -93,7 +92,7 @@ impl<'a> Session<'a> {
         &self,
         fields: &[(&str, &str)],
         auth: &ClientAuth,
-    ) -> Result<RawResponse, Verdict> {
+    ) -> Result<RawResponse, OAuthError> {
         self.post_form(&self.meta.token_endpoint, fields, auth).await
     }
 
@@ -105,7 +104,7 @@ impl<'a> Session<'a> {
         auth: &ClientAuth,
         headers: &[(&str, String)],
         identity: Option<Arc<ClientIdentity>>,
-    ) -> Result<RawResponse, Verdict> {
+    ) -> Result<RawResponse, OAuthError> {
         let mut request = RawRequest::form(url.clone(), &[] as &[(&str, &str)]);
         let fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         auth.apply(fields, &mut request);
@@ -117,21 +116,21 @@ impl<'a> Session<'a> {
     }
 
     /// The revocation endpoint, or a skip.
-    pub fn revocation_endpoint(&self) -> Result<Url, Verdict> {
+    pub fn revocation_endpoint(&self) -> Result<Url, OAuthError> {
         self.meta.revocation_endpoint.clone().ok_or_else(|| {
-            Verdict::skip("the authorization server publishes no revocation_endpoint")
+            OAuthError::missing("the authorization server publishes no revocation_endpoint")
         })
     }
 
     /// The introspection endpoint, or a skip.
-    pub fn introspection_endpoint(&self) -> Result<Url, Verdict> {
+    pub fn introspection_endpoint(&self) -> Result<Url, OAuthError> {
         self.meta.introspection_endpoint.clone().ok_or_else(|| {
-            Verdict::skip("the authorization server publishes no introspection_endpoint")
+            OAuthError::missing("the authorization server publishes no introspection_endpoint")
         })
     }
 
     /// Revokes `token` (RFC 7009) as the profile's client.
-    pub async fn revoke(&self, token: &str, hint: Option<&str>) -> Result<RawResponse, Verdict> {
+    pub async fn revoke(&self, token: &str, hint: Option<&str>) -> Result<RawResponse, OAuthError> {
         let url = self.revocation_endpoint()?;
         let mut fields = vec![("token", token)];
         if let Some(h) = hint {
@@ -141,20 +140,25 @@ impl<'a> Session<'a> {
     }
 
     /// Introspects `token` (RFC 7662) as the profile's client.
-    pub async fn introspect(&self, token: &str) -> Result<RawResponse, Verdict> {
+    pub async fn introspect(&self, token: &str) -> Result<RawResponse, OAuthError> {
         let url = self.introspection_endpoint()?;
         self.post_form(&url, &[("token", token)], &self.client_auth()).await
     }
 
     /// Calls the protected resource with `Authorization: <scheme> <token>`.
-    pub async fn call(&self, url: &Url, scheme: &str, token: &str) -> Result<RawResponse, Verdict> {
+    pub async fn call(
+        &self,
+        url: &Url,
+        scheme: &str,
+        token: &str,
+    ) -> Result<RawResponse, OAuthError> {
         let request =
             RawRequest::get(url.clone()).header("Authorization", format!("{scheme} {token}"));
         self.send(&request).await
     }
 
     /// Calls the profile's resource with a Bearer (or DPoP, by `token_type`) token.
-    pub async fn use_token(&self, tokens: &Tokens) -> Result<RawResponse, Verdict> {
+    pub async fn use_token(&self, tokens: &Tokens) -> Result<RawResponse, OAuthError> {
         self.call(&self.t.resource_url, "Bearer", &tokens.access_token).await
     }
 
@@ -197,12 +201,12 @@ impl<'a> Session<'a> {
     /// profile's `login` fields into forms that ask for them, submits other
     /// forms (consent) with their approving button, follows redirects on the
     /// server's origin, and stops at a redirect off it or a page with no form.
-    pub async fn authorize(&self, params: &[(String, String)]) -> Result<Authorized, Verdict> {
+    pub async fn authorize(&self, params: &[(String, String)]) -> Result<Authorized, OAuthError> {
         self.walk(RawRequest::get(self.authorization_url(params))).await
     }
 
     /// [`Session::authorize`] from an arbitrary first request.
-    pub async fn walk(&self, first: RawRequest) -> Result<Authorized, Verdict> {
+    pub async fn walk(&self, first: RawRequest) -> Result<Authorized, OAuthError> {
         let origin = first.url.origin();
         let login = self.t.login.clone().unwrap_or_default();
         let mut jar: Vec<(String, String)> = Vec::new();
@@ -224,13 +228,13 @@ impl<'a> Session<'a> {
             }
             if (300..400).contains(&response.status) {
                 let Some(location) = response.header("location") else {
-                    return Err(Verdict::error(
+                    return Err(OAuthError::failed(
                         "a redirect with a Location",
                         format!("{} without Location at {}", response.status, request.url),
                     ));
                 };
                 let next = request.url.join(location).map_err(|e| {
-                    Verdict::error("a redirect", format!("bad Location `{location}`: {e}"))
+                    OAuthError::failed("a redirect", format!("bad Location `{location}`: {e}"))
                 })?;
                 if next.origin() != origin {
                     return Ok(Authorized::Redirected(next));
@@ -266,7 +270,7 @@ impl<'a> Session<'a> {
                 request.url.clone()
             } else {
                 request.url.join(&form.action).map_err(|e| {
-                    Verdict::error("a form to submit", format!("bad form action: {e}"))
+                    OAuthError::failed("a form to submit", format!("bad form action: {e}"))
                 })?
             };
             let fields = form.submission(&login);
@@ -278,18 +282,18 @@ impl<'a> Session<'a> {
                 RawRequest::get(url)
             };
         }
-        Err(Verdict::error(
+        Err(OAuthError::failed(
             "the authorization request to end in a redirect or an error page",
             format!("still walking pages after {MAX_PAGES}"),
         ))
     }
 
     /// Runs the authorization request `req` and requires a code back.
-    pub async fn code_for(&self, req: &AuthRequest) -> Result<String, Verdict> {
+    pub async fn code_for(&self, req: &AuthRequest) -> Result<String, OAuthError> {
         self.require_login()?;
         let outcome = self.authorize(&req.params).await?;
         outcome.param("code").ok_or_else(|| {
-            Verdict::error(
+            OAuthError::failed(
                 "a code from a valid authorization request",
                 format!("the valid authorization request ended in {}", outcome.describe()),
             )
@@ -297,7 +301,7 @@ impl<'a> Session<'a> {
     }
 
     /// Exchanges `code` obtained with `req`.
-    pub async fn exchange(&self, req: &AuthRequest, code: &str) -> Result<RawResponse, Verdict> {
+    pub async fn exchange(&self, req: &AuthRequest, code: &str) -> Result<RawResponse, OAuthError> {
         let redirect = req.get("redirect_uri").unwrap_or_default().to_owned();
         let mut fields = vec![
             ("grant_type", "authorization_code"),
@@ -312,12 +316,12 @@ impl<'a> Session<'a> {
     }
 
     /// The whole code flow: a fresh grant's tokens.
-    pub async fn code_flow(&self) -> Result<Tokens, Verdict> {
+    pub async fn code_flow(&self) -> Result<Tokens, OAuthError> {
         let req = self.auth_request();
         let code = self.code_for(&req).await?;
         let r = self.exchange(&req, &code).await?;
         Tokens::from_response(&r).ok_or_else(|| {
-            Verdict::error(
+            OAuthError::failed(
                 "tokens for a valid code",
                 format!("the code exchange answered {}", crate::verdict::observe(&r)),
             )
@@ -325,7 +329,7 @@ impl<'a> Session<'a> {
     }
 
     /// Tokens from the client-credentials grant.
-    pub async fn client_credentials(&self) -> Result<Tokens, Verdict> {
+    pub async fn client_credentials(&self) -> Result<Tokens, OAuthError> {
         let mut fields = vec![("grant_type", "client_credentials")];
         if let Some(scope) = &self.t.scope {
             fields.push(("scope", scope));
@@ -335,7 +339,7 @@ impl<'a> Session<'a> {
         }
         let r = self.token(&fields, &self.client_auth()).await?;
         Tokens::from_response(&r).ok_or_else(|| {
-            Verdict::error(
+            OAuthError::failed(
                 "tokens from the client-credentials grant",
                 format!("the token endpoint answered {}", crate::verdict::observe(&r)),
             )
@@ -343,21 +347,21 @@ impl<'a> Session<'a> {
     }
 
     /// Tokens with a refresh token: the code flow (client credentials issue none).
-    pub async fn refreshable(&self) -> Result<Tokens, Verdict> {
+    pub async fn refreshable(&self) -> Result<Tokens, OAuthError> {
         let tokens = self.code_flow().await?;
         if tokens.refresh_token.is_none() {
-            return Err(Verdict::skip("the authorization server issued no refresh token"));
+            return Err(OAuthError::missing("the authorization server issued no refresh token"));
         }
         Ok(tokens)
     }
 
     /// Requires the resource to accept `tokens` now (so a later refusal means something).
-    pub async fn require_accepted(&self, tokens: &Tokens) -> Result<(), Verdict> {
+    pub async fn require_accepted(&self, tokens: &Tokens) -> Result<(), OAuthError> {
         let r = self.use_token(tokens).await?;
         if r.status == 200 {
             Ok(())
         } else {
-            Err(Verdict::error(
+            Err(OAuthError::failed(
                 "the resource to accept a fresh token",
                 format!("a fresh access token got {}", crate::verdict::observe(&r)),
             ))
@@ -365,7 +369,7 @@ impl<'a> Session<'a> {
     }
 
     /// Any token from this server: the code flow with login, else client credentials.
-    pub async fn any_tokens(&self) -> Result<Tokens, Verdict> {
+    pub async fn any_tokens(&self) -> Result<Tokens, OAuthError> {
         if self.t.login.is_some() {
             self.code_flow().await
         } else {

@@ -4,42 +4,6 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// Tokens bound to `key`: a user's grant where the profile can log in, else
-/// client credentials.
-pub async fn dpop_tokens(s: &Session<'_>, key: &DpopKey) -> Result<Tokens, Verdict> {
-    if !s.meta.supports_dpop() {
-        return Err(Verdict::skip("the authorization server does not advertise DPoP"));
-    }
-    let url = s.meta.token_endpoint.clone();
-    let proof = key.proof("POST", &url, None, None, None);
-    // A user's grant where the profile can log in (the resource may serve
-    // users only, as an OpenID Provider's userinfo does), else client credentials.
-    let r = if s.t.login.is_some() {
-        let req = s.auth_request();
-        let code = s.code_for(&req).await?;
-        let mut fields = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
-            ("code_verifier", req.pkce.verifier.as_str()),
-        ];
-        if let Some(resource) = &s.t.resource {
-            fields.push(("resource", resource));
-        }
-        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
-    } else {
-        let mut fields = vec![("grant_type", "client_credentials")];
-        if let Some(scope) = &s.t.scope {
-            fields.push(("scope", scope));
-        }
-        if let Some(resource) = &s.t.resource {
-            fields.push(("resource", resource));
-        }
-        s.token_with(&url, &fields, &s.client_auth(), &[("DPoP", proof)], None).await?
-    };
-    Tokens::from_response(&r).ok_or_else(|| Verdict::error("a DPoP-bound token", observe(&r)))
-}
-
 pub(super) async fn dpop_call(
     s: &Session<'_>,
     scheme: &str,
@@ -51,7 +15,7 @@ pub(super) async fn dpop_call(
     if let Some(p) = proof {
         request = request.header("DPoP", p);
     }
-    s.send(&request).await
+    Ok(s.send(&request).await?)
 }
 
 pub(super) async fn dpop_bound(s: &Session<'_>, sev: Severity) -> Outcome {

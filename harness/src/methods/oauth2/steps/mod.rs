@@ -20,7 +20,7 @@ use authbench_scenarios::{Case, Severity};
 use serde_json::Value;
 use url::Url;
 
-use super::{Authorized, ClientAuth, DpopKey, Pkce, ProofFlaw, Session, Tokens};
+use super::{Authorized, ClientAuth, DpopKey, Pkce, ProofFlaw, Session, Tokens, dpop_tokens};
 use crate::client::{RawRequest, RawResponse};
 use crate::methods::{Schedule, Shared, Step, step};
 use crate::verdict::{Verdict, is_served, observe, parse_challenges};
@@ -31,8 +31,6 @@ use refresh::*;
 use resource::*;
 use revocation::*;
 use token::*;
-
-pub use dpop::dpop_tokens;
 
 type Outcome = Result<Verdict, Verdict>;
 type OutcomeFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
@@ -264,7 +262,7 @@ pub fn run<'a>(
     Some(Box::pin(async move {
         let s = match Session::open(shared).await {
             Ok(s) => s,
-            Err(v) => return v,
+            Err(e) => return e.into(),
         };
         run(&s, case.severity).await.unwrap_or_else(|v| v)
     }))

@@ -9,7 +9,7 @@ pub(super) async fn refresh_with(
     refresh_token: &str,
     auth: &ClientAuth,
 ) -> Result<RawResponse, Verdict> {
-    s.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)], auth).await
+    Ok(s.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)], auth).await?)
 }
 
 pub(super) fn refresh_of(tokens: &Tokens) -> &str {
