@@ -4,15 +4,15 @@
 //! another's first step (`compare` runs `conform` and `overhead`; `advise`
 //! reads `compare`'s result; `report` re-renders all of them).
 
-pub mod advise;
-pub mod cases;
-pub mod compare;
+pub(crate) mod advise;
+pub(crate) mod cases;
+pub(crate) mod compare;
 pub mod conform;
-pub mod fuzz;
-pub mod load;
-pub mod overhead;
-pub mod report;
-pub mod serve;
+pub(crate) mod fuzz;
+pub(crate) mod load;
+pub(crate) mod overhead;
+pub(crate) mod report;
+pub(crate) mod serve;
 pub mod worker;
 
 use crate::cli::{Cli, Command};

@@ -64,7 +64,6 @@ pub struct Options {
     pub slow: Duration,
 }
 
-pub use crate::cli::DEFAULT_ITERATIONS;
 
 /// What a configuration's credentials are, valid, and how to judge them.
 enum Subject {
