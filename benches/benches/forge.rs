@@ -6,8 +6,8 @@
 use std::hint::black_box;
 use std::path::Path;
 
+use authbench::methods::Target;
 use authbench::methods::jwt::forge::JwtForge;
-use authbench::target::Target;
 use authbench_scenarios::case::{JwtCredential, JwtMutation};
 use authbench_servers::jwt::keys::JwtKeys;
 use criterion::{Criterion, criterion_group, criterion_main};

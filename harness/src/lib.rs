@@ -17,5 +17,5 @@ pub(crate) mod engine;
 pub(crate) mod measure;
 pub mod methods;
 pub(crate) mod output;
-pub mod target;
+pub mod profile;
 pub(crate) mod verdict;

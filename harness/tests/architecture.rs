@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The top-level modules, lowest first: each may use only those before it.
 /// This is the run's data flow read backwards (commands → output → engine →
-/// catalog → methods → target/verdict → client).
+/// catalog → methods → profile/verdict → client).
 const LAYERS: &[&str] = &[
-    "cli", "client", "verdict", "target", "methods", "catalog", "engine", "output", "embedded",
+    "cli", "client", "verdict", "profile", "methods", "catalog", "engine", "output", "embedded",
     "measure", "commands",
 ];
 

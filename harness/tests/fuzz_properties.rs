@@ -7,7 +7,7 @@
 
 use authbench::methods::jwt::fuzz::sign::Signer;
 use authbench::methods::jwt::fuzz::{Base, Jwt, Op, acceptable};
-use authbench::target::SigningKey;
+use authbench::profile::SigningKey;
 use authbench_servers::jwt::verify::{Verifier, VerifierFlaws, VerifierSettings};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use proptest::prelude::*;

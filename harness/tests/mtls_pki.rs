@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use authbench::client::{ClientIdentity, HttpClient, RawRequest};
 use authbench::embedded::Embedded;
+use authbench::methods::Target;
 use authbench::methods::mtls::pki::{BadCertificate, mint_bad, mint_bad_like};
-use authbench::target::Target;
 use authbench_servers::mtls::pki::ClientCa;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;

@@ -3,6 +3,7 @@
 //! casing, bytes no HTTP library would send — and a fresh connection per
 //! request, so no case's state leaks into another's.
 
+mod error;
 pub mod keepalive;
 mod weak_rsa;
 
@@ -14,6 +15,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
+
+pub use error::ClientError;
 
 /// Answers larger than this are cut (the cases judge status and headers).
 /// How long one request may take, by default (`--timeout` overrides it in
@@ -53,33 +56,6 @@ impl ClientIdentity {
     /// The leaf only, without the intermediates.
     pub fn leaf_only(&self) -> Self {
         ClientIdentity { chain: self.chain[..1].to_vec(), key: self.key.clone_key() }
-    }
-}
-
-/// Why the client could not be set up, connect, or read an answer's body.
-/// The messages are the ones a user sees; the kinds let a caller tell a
-/// credential problem from a network one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientError {
-    /// A certificate, chain or key that does not parse or cannot sign.
-    #[error("{0}")]
-    Credentials(String),
-    /// The TLS configuration could not be built.
-    #[error("{0}")]
-    Tls(String),
-    /// No connection (kept-alive connections, `keepalive::connect_to`).
-    #[error("{0}")]
-    Connect(String),
-    /// An answer's body could not be read, or ran past the cap.
-    #[error("{0}")]
-    Body(String),
-}
-
-/// The callers that still report errors as text (the load generator, the
-/// Locust users) keep `?`.
-impl From<ClientError> for String {
-    fn from(e: ClientError) -> String {
-        e.to_string()
     }
 }
 

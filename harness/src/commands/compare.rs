@@ -235,7 +235,7 @@ pub async fn run(
         &crate::commands::conform::RunOptions::default(),
     )
     .await;
-    let chain_bytes = crate::target::Target::load(&profile).ok().and_then(|t| {
+    let chain_bytes = crate::methods::Target::load(&profile).ok().and_then(|t| {
         t.mtls.map(|m| {
             use rustls_pki_types::pem::PemObject as _;
             rustls_pki_types::CertificateDer::pem_slice_iter(&m.client.chain_pem)

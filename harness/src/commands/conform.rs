@@ -14,10 +14,10 @@ use crate::cli::{ConformArgs, EXIT_FAILED, EXIT_OK};
 use crate::client::{HttpClient, REQUEST_TIMEOUT};
 use crate::embedded::{EMBEDDED_CONCURRENCY, Embedded};
 use crate::engine::{self};
+use crate::methods::Target;
 use crate::methods::forge::Forge;
 use crate::methods::{Method, Shared, spec};
 use crate::output::{emit, progress_line};
-use crate::target::Target;
 
 /// How long the pre-flight waits for each selected URL: a target that answers
 /// none of them within this is reported at once (exit 2), not after every

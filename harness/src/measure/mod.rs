@@ -16,8 +16,8 @@ use anyhow::bail;
 use crate::client::HttpClient;
 use crate::embedded::{ChildServer, start_child_server};
 use crate::methods::Shared;
+use crate::methods::Target;
 use crate::methods::forge::Forge;
-use crate::target::Target;
 
 pub use crate::methods::Configuration;
 pub use configurations::configurations;

@@ -9,7 +9,7 @@ use rand::RngExt;
 
 use super::jwt::forge as jwt;
 use super::{Method, spec};
-use crate::target::Target;
+use crate::methods::Target;
 
 /// What a forged credential adds to a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl Forge {
     pub fn jwt_forge(&self, algorithm: Option<&str>) -> Result<&jwt::JwtForge, Skip> {
         let main = self.jwt.as_ref().ok_or_else(|| missing(Method::Jwt))?;
         let Some(name) = algorithm else { return Ok(main) };
-        let alg = crate::target::algorithm(name)
+        let alg = crate::profile::algorithm(name)
             .ok_or_else(|| Skip(format!("unknown algorithm {name}")))?;
         if self.target.jwt.as_ref().is_some_and(|j| j.algorithm == alg) {
             return Ok(main);

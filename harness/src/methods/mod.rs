@@ -8,8 +8,8 @@
 //! beside the registry: the run's [`Shared`] state and request building
 //! (here), the forge ([`forge`]), step helpers ([`steps`]) and revocation
 //! latency through the reference servers' admin API ([`revocation`]).
-//! Profile sections stay in `target/`, upstream of every method (the layered
-//! method reads three other methods' sections).
+//! Each method's profile section is in its folder (`profile.rs`); the whole
+//! profile, [`Target`], is composed here (`profile.rs`).
 
 pub mod api_key;
 pub mod basic;
@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod layered;
 pub mod mtls;
 pub mod oauth2;
+mod profile;
 pub mod revocation;
 pub mod steps;
 
@@ -33,9 +34,9 @@ use url::Url;
 
 use crate::client::keepalive::Endpoint;
 use crate::client::{HttpClient, RawRequest};
-use crate::target::Target;
 use crate::verdict::{self, Verdict};
 use forge::{Forge, Forged, Skip};
+pub use profile::Target;
 
 /// How many cases run at once by default: few enough that a development
 /// server with a listen backlog of 5 (Python's `http.server`, a TLS

@@ -5,7 +5,7 @@
 use super::*;
 
 pub(super) fn configurations(
-    target: &crate::target::Target,
+    target: &crate::methods::Target,
     methods: &Option<Vec<Method>>,
     token_endpoint: Option<url::Url>,
 ) -> anyhow::Result<Vec<Configuration>> {

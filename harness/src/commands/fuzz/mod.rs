@@ -64,7 +64,6 @@ pub struct Options {
     pub slow: Duration,
 }
 
-
 /// What a configuration's credentials are, valid, and how to judge them.
 enum Subject {
     Jwt { base: Arc<jwt::Base>, signer: Arc<sign::Signer>, asymmetric: bool },
@@ -196,7 +195,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
         (None, Some(c)) => c.profile.clone(),
         (None, None) => unreachable!("a child server runs whenever --target is absent"),
     };
-    let target = crate::target::Target::load(&profile)?;
+    let target = crate::methods::Target::load(&profile)?;
     let timeout = options.slow.max(Duration::from_secs(2)) * 3;
     let client = crate::client::HttpClient::new(target.ca_pem.as_deref(), timeout)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
@@ -204,7 +203,9 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
     let token_endpoint = match &target.oauth2 {
         Some(_) => {
             let shared = crate::methods::Shared::new(
-                crate::methods::forge::Forge::new(Arc::new(crate::target::Target::load(&profile)?)),
+                crate::methods::forge::Forge::new(Arc::new(crate::methods::Target::load(
+                    &profile,
+                )?)),
                 client.clone(),
             );
             let session = crate::methods::oauth2::Session::open(&shared)

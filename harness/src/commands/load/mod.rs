@@ -27,8 +27,8 @@ use tabled::settings::Style;
 
 use crate::client::HttpClient;
 use crate::methods::Shared;
+use crate::methods::Target;
 use crate::methods::forge::Forge;
-use crate::target::Target;
 use journeys::{Context, MethodRequest};
 use profile::LoadProfile;
 
@@ -82,7 +82,7 @@ impl LoadReport {
 
 /// The reference servers' admin API (base URL, token), when the profile names one.
 pub(crate) fn admin_of(
-    target: &crate::target::Target,
+    target: &crate::methods::Target,
 ) -> anyhow::Result<Option<(url::Url, String)>> {
     match &target.admin {
         Some((path, token_file)) => {

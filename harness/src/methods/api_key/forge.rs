@@ -2,8 +2,8 @@
 
 use authbench_scenarios::case::{ApiKeyCredential, ApiKeyMutation, KeySelector, Placement};
 
+use crate::methods::api_key::ApiKeyTarget;
 use crate::methods::forge::{Forged, Skip, random_string, swap_case};
-use crate::target::ApiKeyTarget;
 
 /// The length of a key's readable prefix: up to three lower-case words each
 /// followed by `_` (`sk_live_`, `ghp_`), at most 12 characters.

@@ -4,8 +4,8 @@ use authbench_scenarios::case::{BasicCredential, BasicMutation};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::methods::basic::BasicTarget;
 use crate::methods::forge::{ALNUM, Forged, random_string, swap_case};
-use crate::target::BasicTarget;
 
 /// `scheme base64(user:password)`.
 pub fn header_value(scheme: &str, username: &str, password: &str) -> String {

@@ -4,8 +4,10 @@
 
 pub mod forge;
 pub mod fuzz;
+pub mod profile;
 mod steps;
 
+pub use profile::BasicTarget;
 use std::sync::Arc;
 
 use authbench_scenarios::Case;
@@ -19,7 +21,7 @@ use super::{
     StepFuture, names_of, step,
 };
 use crate::client::keepalive::Endpoint;
-use crate::target::Target;
+use crate::methods::Target;
 
 /// Basic in the registry.
 pub struct Spec;

@@ -12,7 +12,8 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
 use crate::methods::forge::{ALNUM, Skip, random_string};
-use crate::target::{JwtTarget, SigningKey};
+use crate::methods::jwt::JwtTarget;
+use crate::profile::SigningKey;
 
 /// Where attacker-controlled key URLs point: a reserved name that never resolves.
 pub const ATTACKER_URL: &str = "https://attacker.authbench.invalid";
@@ -41,7 +42,7 @@ fn decode_segment(token: &str, index: usize) -> Option<Map<String, Value>> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).ok()?).ok()
 }
 
-pub use crate::target::alg_name;
+pub use crate::profile::alg_name;
 
 /// Parses a relative time (`now`, `-1h`, `+30s`, `-leeway-1s`) into Unix seconds.
 pub fn relative_time(spec: &str, now: i64, leeway: i64) -> Option<i64> {

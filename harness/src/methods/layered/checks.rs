@@ -11,8 +11,8 @@ use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError};
 use crate::methods::Shared;
 use crate::methods::forge::Skip;
 use crate::methods::jwt::forge::JwtForge;
+use crate::methods::layered::LayeredTarget;
 use crate::methods::mtls::{HTTP_REFUSALS, describe_error, is_refusal};
-use crate::target::LayeredTarget;
 use crate::verdict::{Verdict, observe};
 
 /// The certificate a request presents.
@@ -214,7 +214,7 @@ impl<'a> Material<'a> {
         Material { t, jwt: JwtForge::new(t.jwt.clone()) }
     }
 
-    pub(super) fn other(&self) -> Result<&crate::target::LayeredOther, Verdict> {
+    pub(super) fn other(&self) -> Result<&crate::methods::layered::LayeredOther, Verdict> {
         self.t.other.as_ref().ok_or_else(|| {
             Verdict::skip("the profile's [layered] has no [layered.other] (a second valid set)")
         })

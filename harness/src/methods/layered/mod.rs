@@ -10,7 +10,9 @@
 //! and key were fine tells a thief which stolen credentials still work.
 
 mod checks;
+pub mod profile;
 
+pub use profile::{LayeredOther, LayeredTarget};
 use std::sync::Arc;
 
 use authbench_scenarios::Case;
@@ -22,7 +24,8 @@ use super::{
 };
 use crate::client::ClientIdentity;
 use crate::client::keepalive::Endpoint;
-use crate::target::{LayeredTarget, Target};
+use crate::methods::Target;
+
 use crate::verdict::Verdict;
 use checks::{COMBOS, Layered, Material, skip};
 

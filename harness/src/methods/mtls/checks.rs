@@ -11,8 +11,8 @@ use super::pki::{bad_identity, leaf_der, unknown_identity};
 use super::{HTTP_REFUSALS, Outcome, describe_error, identity, is_refusal};
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError, TlsVersion};
 use crate::methods::Shared;
+use crate::methods::mtls::MtlsTarget;
 use crate::methods::oauth2::{ClientAuth, Session, Tokens};
-use crate::target::MtlsTarget;
 use crate::verdict::{Verdict, observe};
 use authbench_servers::mtls::pki::ClientCa;
 use rustls_pki_types::pem::PemObject;
@@ -157,8 +157,8 @@ impl Checks<'_> {
 
     pub(super) async fn unknown_identity(&self, sev: Severity) -> Outcome {
         match self.t.identities {
-            Some(crate::target::Identities::Mapped) => {}
-            Some(crate::target::Identities::Any) => {
+            Some(crate::methods::mtls::Identities::Mapped) => {}
+            Some(crate::methods::mtls::Identities::Any) => {
                 return Err(Verdict::skip(
                     "the profile declares [mtls] identities = \"any\": every certificate from the client CA is a client",
                 ));
@@ -265,7 +265,9 @@ impl Checks<'_> {
         }
     }
 
-    pub(super) fn tls_client(&self) -> Result<&crate::target::TlsClientAuthTarget, Verdict> {
+    pub(super) fn tls_client(
+        &self,
+    ) -> Result<&crate::methods::oauth2::TlsClientAuthTarget, Verdict> {
         self.shared
             .forge
             .target()

@@ -8,6 +8,7 @@
 //! answer (nginx answers 400 for a certificate it could not verify): both are
 //! refusals. Only an answer that serves the resource is an acceptance.
 
+pub use profile::{Identities, MtlsTarget};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,13 +23,15 @@ use super::{
 };
 use crate::client::keepalive::Endpoint;
 use crate::client::{ClientIdentity, SendError, TlsVersion};
-use crate::target::{CertificateFiles, Target};
+use crate::methods::Target;
+use crate::profile::CertificateFiles;
 use crate::verdict::Verdict;
 
 type Outcome = Result<Verdict, Verdict>;
 
 pub mod checks;
 pub mod pki;
+pub mod profile;
 
 use checks::Checks;
 pub(crate) use pki::{bad_identity, unknown_identity};

@@ -17,7 +17,7 @@ use rustls_pki_types::pem::PemObject;
 use time::{Duration, OffsetDateTime};
 
 use crate::client::ClientIdentity;
-use crate::target::MtlsTarget;
+use crate::methods::mtls::MtlsTarget;
 use crate::verdict::Verdict;
 
 /// The client CA to mint with: the profile's, or (for the kinds that do not

@@ -10,9 +10,11 @@ mod discovery;
 mod dpop;
 pub mod forms;
 pub mod fuzz;
+pub mod profile;
 mod session;
 pub mod steps;
 
+pub use profile::{ClientSecret, OAuth2Target, TlsClientAuthTarget};
 use std::sync::Arc;
 
 use authbench_scenarios::Case;
@@ -24,7 +26,7 @@ pub use dpop::*;
 pub use session::*;
 
 use super::{ConfigurationsFuture, Method, MethodSpec, Schedule, Shared, StepFuture, names_of};
-use crate::target::Target;
+use crate::methods::Target;
 
 /// OAuth 2.0 in the registry.
 pub struct Spec;

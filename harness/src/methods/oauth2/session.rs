@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::client::{ClientIdentity, RawRequest, RawResponse};
 use crate::methods::Shared;
-use crate::target::OAuth2Target;
+use crate::methods::oauth2::OAuth2Target;
 
 #[allow(clippy::wildcard_imports)]
 use super::*;

@@ -91,7 +91,7 @@ mod tests {
     use jsonwebtoken::Algorithm;
 
     fn base() -> (Base, Signer) {
-        let key = crate::target::SigningKey {
+        let key = crate::profile::SigningKey {
             algorithm: Algorithm::HS256,
             encoding: jsonwebtoken::EncodingKey::from_secret(b"secret").unwrap(),
             material: b"secret".to_vec(),

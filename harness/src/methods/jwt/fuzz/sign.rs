@@ -8,7 +8,7 @@ use jsonwebtoken::Algorithm;
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
 
-use crate::target::SigningKey;
+use crate::profile::SigningKey;
 
 /// A key that signs (and checks) one JWS algorithm, remembering recent
 /// signatures: candidates share signing inputs (every mutation of the text

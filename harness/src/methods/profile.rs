@@ -1,53 +1,28 @@
-//! Target profiles (DESIGN.md, "Target profile"): parsed with care, so that a
+//! The target profile (DESIGN.md, "Target profile"): its common fields and
+//! each method's section (`<method>/profile.rs`), parsed with care, so that a
 //! missing file, a misspelt field, a bad URL or a key file that is not a key is
 //! one clear error naming the file, line and field.
-
-mod api_key;
-mod basic;
-mod ctx;
-mod jwt;
-mod layered;
-mod mtls;
-mod oauth2;
 
 use std::path::{Path, PathBuf};
 
 use authbench_scenarios::Method;
-
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-pub use api_key::{ApiKeyTarget, MAX_THROTTLE_AFTER};
-use api_key::{RawApiKey, parse_api_key, throttle, wire_safe};
-pub use basic::BasicTarget;
-use basic::RawBasic;
-use ctx::Ctx;
-pub use jwt::{DEFAULT_LEEWAY, JwtTarget, MAX_LEEWAY, SigningKey, alg_name, algorithm};
-use jwt::{RawJwt, parse_jwt, public_pem};
-pub use layered::{LayeredOther, LayeredTarget};
-use layered::{RawLayered, parse_layered};
-pub use mtls::{CertificateFiles, Identities, MtlsTarget};
-use mtls::{RawMtls, parse_mtls};
-pub use oauth2::{ClientSecret, OAuth2Target, TlsClientAuthTarget};
-use oauth2::{RawOAuth2, parse_oauth2};
-
-/// A profile mistake: where and what.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{location}: {message}")]
-pub struct ProfileError {
-    /// The profile file.
-    pub file: String,
-    /// `:line: field` or empty.
-    pub location: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
+use super::api_key::profile::{ApiKeyTarget, RawApiKey, parse_api_key};
+use super::basic::profile::{BasicTarget, RawBasic};
+use super::jwt::profile::{JwtTarget, RawJwt, parse_jwt};
+use super::layered::profile::{LayeredTarget, RawLayered, parse_layered};
+use super::mtls::profile::{MtlsTarget, RawMtls, parse_mtls};
+use super::oauth2::profile::{OAuth2Target, RawOAuth2, parse_oauth2};
+#[allow(clippy::wildcard_imports)]
+use crate::profile::*;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawProfile {
+pub(crate) struct RawProfile {
     version: Spanned<u32>,
     name: Option<String>,
     base_url: Spanned<String>,
@@ -65,7 +40,7 @@ pub(super) struct RawProfile {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawReference {
+pub(crate) struct RawReference {
     admin_url: Option<String>,
     admin_token_file: Option<String>,
     #[serde(default)]
