@@ -140,8 +140,17 @@ pub trait MethodSpec: Sync {
         Err(format!("the {} method has no single-exchange cases", self.method()))
     }
 
+    /// The method's steps when they take the run's state directly (Basic,
+    /// API keys, JWT); methods whose steps take a state of their own (an
+    /// OAuth session, the mTLS material) override `steps` and `run_step`.
+    fn table(&self) -> &'static [Step<StepFn>] {
+        &[]
+    }
+
     /// The method's steps, by name, with their schedules.
-    fn steps(&self) -> Vec<(&'static str, Schedule)>;
+    fn steps(&self) -> Vec<(&'static str, Schedule)> {
+        names_of(self.table())
+    }
 
     /// Runs step `name` for `case`; `None` when the method has no such step.
     fn run_step<'a>(
@@ -149,7 +158,9 @@ pub trait MethodSpec: Sync {
         shared: &'a Shared,
         case: &'a Case,
         name: &str,
-    ) -> Option<StepFuture<'a>>;
+    ) -> Option<StepFuture<'a>> {
+        self.table().iter().find(|s| s.name == name).map(|s| (s.run)(shared, case))
+    }
 
     /// The configurations `overhead` measures for the method, credentials
     /// minted now, sent over `tls` (`resumption` for new TLS configurations).
@@ -224,7 +235,8 @@ pub struct Shared {
     /// Sends requests.
     pub client: HttpClient,
     /// The OAuth authorization server's metadata, fetched once per run.
-    pub oauth_metadata: tokio::sync::OnceCell<Result<Arc<oauth2::Metadata>, String>>,
+    pub oauth_metadata:
+        tokio::sync::OnceCell<Result<Arc<oauth2::Metadata>, oauth2::DiscoveryError>>,
     /// How many cases run at once.
     pub concurrency: usize,
     /// The positive controls, by method and algorithm: does the valid

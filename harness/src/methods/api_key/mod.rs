@@ -10,15 +10,13 @@ mod steps;
 pub use profile::ApiKeyTarget;
 use std::sync::Arc;
 
-use authbench_scenarios::Case;
 use authbench_scenarios::case::UrlSelector;
 use hyper::header::{AUTHORIZATION, HeaderName};
 use url::Url;
 
 use super::forge::{Forge, Skip, missing};
 use super::{
-    Configuration, ConfigurationsFuture, Method, MethodSpec, Schedule, Shared, Step, StepFn,
-    StepFuture, names_of, step,
+    Configuration, ConfigurationsFuture, Method, MethodSpec, Schedule, Shared, Step, StepFn, step,
 };
 use crate::client::keepalive::Endpoint;
 use crate::methods::Target;
@@ -99,17 +97,8 @@ impl MethodSpec for Spec {
         }
     }
 
-    fn steps(&self) -> Vec<(&'static str, Schedule)> {
-        names_of(STEPS)
-    }
-
-    fn run_step<'a>(
-        &self,
-        shared: &'a Shared,
-        case: &'a Case,
-        name: &str,
-    ) -> Option<StepFuture<'a>> {
-        STEPS.iter().find(|s| s.name == name).map(|s| (s.run)(shared, case))
+    fn table(&self) -> &'static [Step<StepFn>] {
+        STEPS
     }
 
     fn configurations<'a>(

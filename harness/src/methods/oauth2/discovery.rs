@@ -65,8 +65,22 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
     out
 }
 
+/// Why an authorization server's metadata could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiscoveryError {
+    /// None of the well-known URLs answered with metadata: what each said.
+    #[error("no authorization server metadata ({})", tried.join("; "))]
+    NotFound {
+        /// Each URL tried, and its answer.
+        tried: Vec<String>,
+    },
+    /// The metadata lacks an endpoint it must have, or names one that is not a URL.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Fetches and checks the metadata of `issuer`.
-pub async fn discover(client: &HttpClient, issuer: &Url) -> Result<Metadata, String> {
+pub async fn discover(client: &HttpClient, issuer: &Url) -> Result<Metadata, DiscoveryError> {
     let mut tried = Vec::new();
     for url in metadata_urls(issuer) {
         let response = match client.send(&RawRequest::get(url.clone())).await {
@@ -84,18 +98,22 @@ pub async fn discover(client: &HttpClient, issuer: &Url) -> Result<Metadata, Str
             tried.push(format!("{url}: not JSON"));
             continue;
         };
-        let endpoint = |member: &str| -> Result<Option<Url>, String> {
+        let endpoint = |member: &str| -> Result<Option<Url>, DiscoveryError> {
             raw.get(member)
                 .and_then(Value::as_str)
-                .map(|s| Url::parse(s).map_err(|e| format!("{url}: {member} `{s}`: {e}")))
+                .map(|s| {
+                    Url::parse(s)
+                        .map_err(|e| DiscoveryError::Invalid(format!("{url}: {member} `{s}`: {e}")))
+                })
                 .transpose()
         };
         let issuer_text = raw.get("issuer").and_then(Value::as_str).unwrap_or_default().to_owned();
         return Ok(Metadata {
-            authorization_endpoint: endpoint("authorization_endpoint")?
-                .ok_or_else(|| format!("{url}: no authorization_endpoint"))?,
+            authorization_endpoint: endpoint("authorization_endpoint")?.ok_or_else(|| {
+                DiscoveryError::Invalid(format!("{url}: no authorization_endpoint"))
+            })?,
             token_endpoint: endpoint("token_endpoint")?
-                .ok_or_else(|| format!("{url}: no token_endpoint"))?,
+                .ok_or_else(|| DiscoveryError::Invalid(format!("{url}: no token_endpoint")))?,
             revocation_endpoint: endpoint("revocation_endpoint")?,
             introspection_endpoint: endpoint("introspection_endpoint")?,
             issuer: issuer_text,
@@ -103,5 +121,5 @@ pub async fn discover(client: &HttpClient, issuer: &Url) -> Result<Metadata, Str
             raw,
         });
     }
-    Err(format!("no authorization server metadata ({})", tried.join("; ")))
+    Err(DiscoveryError::NotFound { tried })
 }

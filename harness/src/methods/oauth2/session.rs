@@ -38,7 +38,9 @@ impl<'a> Session<'a> {
             .get_or_init(|| async { discover(&shared.client, &t.issuer).await.map(Arc::new) })
             .await
             .clone()
-            .map_err(|e| OAuthError::failed("the authorization server's metadata", e))?;
+            .map_err(|e| {
+                OAuthError::failed("the authorization server's metadata", e.to_string())
+            })?;
         Ok(Session { shared, t, meta })
     }
 
