@@ -16,6 +16,7 @@ pub mod embedded;
 pub(crate) mod engine;
 pub(crate) mod measure;
 pub mod methods;
+pub mod openapi;
 pub(crate) mod output;
 pub mod profile;
 pub(crate) mod verdict;

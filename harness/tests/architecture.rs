@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 /// This is the run's data flow read backwards (commands → output → engine →
 /// catalog → methods → profile/verdict → client).
 const LAYERS: &[&str] = &[
-    "cli", "client", "verdict", "profile", "methods", "catalog", "engine", "output", "embedded",
-    "measure", "commands",
+    "cli", "client", "verdict", "profile", "openapi", "methods", "catalog", "engine", "output",
+    "embedded", "measure", "commands",
 ];
 
 /// Which method folders a method folder builds on.
