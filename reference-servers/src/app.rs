@@ -65,6 +65,8 @@ pub struct App {
     pub mtls: crate::mtls::MtlsService,
     /// SHA-256 of the admin token.
     pub admin_token_hash: [u8; 32],
+    /// The OpenAPI document of the servers, as served.
+    pub openapi: String,
 }
 
 /// Paths of the resources, shared by the router, the profile and the tests.
@@ -103,6 +105,7 @@ pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route(paths::BASELINE, any(baseline))
         .route(paths::METRICS, get(metrics))
+        .route(crate::openapi::PATH, get(openapi))
         .route(paths::BASIC, any(|s, m, h| basic(s, m, h, false)))
         .route(paths::BASIC_CACHED, any(|s, m, h| basic(s, m, h, true)))
         .route(paths::API_KEY, any(|s, p, m, h, u| api_key_resource(s, p, m, h, u, "read")))
@@ -153,6 +156,10 @@ async fn baseline(method: Method) -> Response {
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
         .into_response()
+}
+
+async fn openapi(State(app): State<Arc<App>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], app.openapi.clone()).into_response()
 }
 
 async fn not_found() -> Response {

@@ -26,6 +26,7 @@ pub mod layered;
 pub mod metrics;
 pub mod mtls;
 pub mod oauth;
+pub mod openapi;
 pub mod pki;
 pub mod profile;
 pub mod respond;

@@ -218,6 +218,11 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let profile_path = state_dir.join(PROFILE_FILE);
     let text = profile.to_toml().map_err(|e| ServeError::Seed(e.to_string()))?;
     files::write_atomic(&profile_path, text.as_bytes(), Access::Private)?;
+    files::write_atomic(
+        &state_dir.join(crate::openapi::FILE),
+        app.openapi.as_bytes(),
+        Access::Public,
+    )?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let app = Arc::new(app);
@@ -296,6 +301,8 @@ fn prepare(
         api_key_mode: config.api_key_mode,
         api_key_throttle: crate::api_key::KeyThrottle::new(config.api_key_throttle.clone()),
         admin_token_hash: crate::api_key::hash(&admin_token),
+        openapi: crate::openapi::document(base_url, mtls_base_url, &crate::jwt::keys::ALGORITHMS)
+            .to_string(),
         store,
     };
     Ok(Prepared { app, pki, seed })

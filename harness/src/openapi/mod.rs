@@ -95,6 +95,9 @@ pub struct Operation {
     pub security: Option<Vec<Requirement>>,
     /// Path-level and operation parameters (the operation's win by name and location).
     pub parameters: Vec<Parameter>,
+    /// Its own server URLs (the operation's or its path's `servers`); empty
+    /// when the document's apply.
+    pub servers: Vec<String>,
     /// The line of the operation in the document.
     pub line: usize,
 }
@@ -188,6 +191,11 @@ impl Document {
         operation.security.as_deref().or(self.security.as_deref()).unwrap_or(&[])
     }
 
+    /// Where `operation` is served: its own servers, else the document's.
+    pub fn servers_of<'a>(&'a self, operation: &'a Operation) -> &'a [String] {
+        if operation.servers.is_empty() { &self.servers } else { &operation.servers }
+    }
+
     /// Whether `operation` may be called without credentials.
     pub fn allows_anonymous(&self, operation: &Operation) -> bool {
         let requirements = self.requirements(operation);
@@ -198,16 +206,20 @@ impl Document {
 /// Server URLs: OpenAPI 3's `servers` (variables at their defaults), or
 /// Swagger 2.0's `schemes` × `host` + `basePath`.
 fn servers(root: &Tree, version: SpecVersion) -> Vec<String> {
-    if version == SpecVersion::Swagger2 {
-        let Some(host) = root.str("host") else { return Vec::new() };
-        let base = root.str("basePath").unwrap_or("");
-        let schemes: Vec<&str> = root
-            .get("schemes")
-            .map_or_else(|| vec!["https"], |s| s.items().iter().filter_map(Tree::text).collect());
-        return schemes.iter().map(|s| format!("{s}://{host}{base}")).collect();
+    if version != SpecVersion::Swagger2 {
+        return server_list(root.get("servers"));
     }
-    root.get("servers")
-        .map(Tree::items)
+    let Some(host) = root.str("host") else { return Vec::new() };
+    let base = root.str("basePath").unwrap_or("");
+    let schemes: Vec<&str> = root
+        .get("schemes")
+        .map_or_else(|| vec!["https"], |s| s.items().iter().filter_map(Tree::text).collect());
+    schemes.iter().map(|s| format!("{s}://{host}{base}")).collect()
+}
+
+/// A `servers` list's URLs, variables at their defaults.
+fn server_list(list: Option<&Tree>) -> Vec<String> {
+    list.map(Tree::items)
         .unwrap_or_default()
         .iter()
         .filter_map(|server| {
@@ -250,6 +262,10 @@ fn operations(root: &Tree, notes: &mut Vec<String>) -> Result<Vec<Operation>, St
                 operation_id: op.str("operationId").map(str::to_owned),
                 security: op.get("security").map(security::requirements).transpose()?,
                 parameters: params,
+                servers: match server_list(op.get("servers")) {
+                    own if !own.is_empty() => own,
+                    _ => server_list(item.get("servers")),
+                },
                 line: op.line(),
             });
         }

@@ -1,0 +1,199 @@
+//! The reference servers' own OpenAPI 3.1 document: every operation a
+//! client calls, with the security each requires, so that a checker reading
+//! the document sees the API the servers serve. Served at `/openapi.json`
+//! and written to the state folder (`openapi.json`).
+//!
+//! Resources accept any method; the document declares `GET`, the method a
+//! client reads with. The admin API is declared with its real methods (all
+//! unsafe: they create and revoke credentials). The mTLS listener's paths
+//! carry their own `servers`.
+
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value, json};
+
+use crate::app::paths;
+
+/// The file the document is written to, in the state folder.
+pub const FILE: &str = "openapi.json";
+
+/// Where it is served.
+pub const PATH: &str = "/openapi.json";
+
+/// The scopes OAuth tokens and JWTs carry here.
+const SCOPES: [(&str, &str); 2] =
+    [("read", "read the resources"), ("write", "the privileged resources")];
+
+fn get(id: &str, summary: &str, security: Value) -> Value {
+    json!({
+        "get": {
+            "operationId": id,
+            "summary": summary,
+            "security": security,
+            "responses": {
+                "200": { "description": "the resource" },
+                "401": { "description": "no credential, or one that is refused" },
+                "403": { "description": "a credential without the required scope or permission" }
+            }
+        }
+    })
+}
+
+fn admin(method: &str, id: &str, summary: &str, parameter: Option<(&str, &str)>) -> Value {
+    let mut op = json!({
+        "operationId": id,
+        "summary": summary,
+        "security": [{ "adminToken": [] }],
+        "responses": { "200": { "description": "done" }, "401": { "description": "no admin token" } }
+    });
+    if let Some((name, example)) = parameter {
+        op["parameters"] = json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "example": example }]);
+    }
+    json!({ method: op })
+}
+
+fn on(server: &str, mut item: Value) -> Value {
+    item["servers"] = json!([{ "url": server }]);
+    item
+}
+
+/// The document for servers listening at `base_url` and `mtls_base_url`.
+pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -> Value {
+    let mut p = Map::new();
+    let mut add = |path: &str, item: Value| {
+        p.insert(path.to_owned(), item);
+    };
+    add(paths::BASELINE, get("baseline", "the unauthenticated baseline", json!([])));
+    add(PATH, get("openapi", "this document", json!([])));
+    add(paths::BASIC, get("basic", "Basic, argon2id on every request", json!([{ "basic": [] }])));
+    add(
+        paths::BASIC_CACHED,
+        get("basicCached", "Basic behind a verified-credential cache", json!([{ "basic": [] }])),
+    );
+    add(paths::API_KEY, get("apiKey", "an API key with scope read", json!([{ "apiKey": [] }])));
+    add(
+        paths::API_KEY_PRIVILEGED,
+        get("apiKeyPrivileged", "an API key with scope write", json!([{ "apiKey": [] }])),
+    );
+    for alg in algorithms {
+        let name = crate::jwt::verify::alg_name(*alg).to_ascii_lowercase();
+        add(
+            &paths::jwt_resource(*alg),
+            get(
+                &format!("jwt{}", name.to_ascii_uppercase()),
+                "a JWT with scope read",
+                json!([{ "jwt": ["read"] }]),
+            ),
+        );
+    }
+    add(
+        paths::JWT_REVOCABLE,
+        get("jwtRevocable", "a JWT checked against the jti denylist", json!([{ "jwt": ["read"] }])),
+    );
+    add(
+        paths::JWT_PRIVILEGED,
+        get("jwtPrivileged", "a JWT with scope write", json!([{ "jwt": ["write"] }])),
+    );
+    add(paths::JWT_JWKS, get("jwks", "the JWT servers' public keys", json!([])));
+    add(
+        crate::oauth::paths::RESOURCE,
+        get(
+            "oauthResource",
+            "an OAuth access token with scope read",
+            json!([{ "oauth2": ["read"] }]),
+        ),
+    );
+    add(
+        crate::oauth::paths::PRIVILEGED,
+        get(
+            "oauthPrivileged",
+            "an OAuth access token with scope write",
+            json!([{ "oauth2": ["write"] }]),
+        ),
+    );
+    add(crate::oauth::paths::METADATA, get("oauthMetadata", "RFC 8414 metadata", json!([])));
+    let admin_path = |rest: &str| format!("{}{rest}", paths::ADMIN);
+    add(&admin_path("/users"), admin("post", "createUser", "create a user", None));
+    add(
+        &admin_path("/users/{username}/password"),
+        admin("put", "setPassword", "change a user's password", Some(("username", "alice"))),
+    );
+    let mut keys = admin("post", "createApiKey", "create an API key", None);
+    keys["get"] = admin("get", "listApiKeys", "list the API keys", None)["get"].take();
+    add(&admin_path("/api-keys"), keys);
+    add(
+        &admin_path("/api-keys/{id}/revoke"),
+        admin("post", "revokeApiKey", "revoke an API key", Some(("id", "1"))),
+    );
+    add(
+        &admin_path("/jwt/revocations"),
+        admin("post", "revokeJti", "revoke a JWT by its jti", None),
+    );
+    add(
+        &admin_path("/mtls/revocations"),
+        admin("post", "revokeCertificate", "revoke a client certificate", None),
+    );
+    add(
+        crate::mtls::paths::RESOURCE,
+        on(
+            mtls_base_url,
+            get("mtls", "a client certificate", json!([{ "clientCertificate": [] }])),
+        ),
+    );
+    add(
+        crate::mtls::paths::WHOAMI,
+        on(
+            mtls_base_url,
+            get(
+                "mtlsWhoami",
+                "the identity a certificate maps to",
+                json!([{ "clientCertificate": [] }]),
+            ),
+        ),
+    );
+    add(
+        crate::layered::paths::RESOURCE,
+        on(
+            mtls_base_url,
+            get(
+                "layered",
+                "a service's certificate, its application's key and a user's token, all three",
+                json!([{ "clientCertificate": [], "apiKey": [], "jwt": ["read"] }]),
+            ),
+        ),
+    );
+    let scopes: Map<String, Value> =
+        SCOPES.iter().map(|(s, d)| ((*s).to_owned(), Value::from(*d))).collect();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "authbench reference servers",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every authentication method, each implemented as its RFCs say."
+        },
+        "servers": [{ "url": base_url }],
+        "paths": p,
+        "components": {
+            "securitySchemes": {
+                "basic": { "type": "http", "scheme": "basic" },
+                "apiKey": { "type": "apiKey", "name": "X-API-Key", "in": "header" },
+                "jwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": format!("{base_url}{}", crate::oauth::paths::AUTHORIZE),
+                            "tokenUrl": format!("{base_url}{}", crate::oauth::paths::TOKEN),
+                            "scopes": scopes
+                        },
+                        "clientCredentials": {
+                            "tokenUrl": format!("{base_url}{}", crate::oauth::paths::TOKEN),
+                            "scopes": scopes
+                        }
+                    }
+                },
+                "clientCertificate": { "type": "mutualTLS" },
+                "adminToken": { "type": "http", "scheme": "bearer" }
+            }
+        }
+    })
+}
