@@ -90,5 +90,7 @@ async fn the_reference_servers_describe_themselves() {
     assert!(admin.iter().all(|o| !doc.allows_anonymous(o)));
     let safe: Vec<String> = admin.iter().filter(|o| o.is_safe()).map(|o| o.id()).collect();
     assert_eq!(safe, ["listApiKeys"]);
+    // A document that follows the RFCs' advice has nothing to report.
+    assert_eq!(authbench::openapi::lint::lint(&doc), []);
     s.stop().await;
 }

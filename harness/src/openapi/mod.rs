@@ -10,6 +10,7 @@
 //! construct authbench never reads must not stop a run. Unknown members are
 //! ignored; what cannot be used is recorded in [`Document::notes`].
 
+pub mod lint;
 mod security;
 mod tree;
 
