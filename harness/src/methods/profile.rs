@@ -300,6 +300,21 @@ mod tests {
     }
 
     #[test]
+    fn a_subject_names_the_user_of_minted_tokens() {
+        let t = parse(&format!("{MINIMAL}{JWT}subject = \"bob\"\n")).unwrap();
+        let jwt = t.jwt.unwrap();
+        assert_eq!(jwt.subject.as_deref(), Some("bob"));
+        // The forge's tokens carry it.
+        let forge = crate::methods::jwt::forge::JwtForge::new(jwt);
+        let claims = forge.claims_template();
+        assert_eq!(claims.get("sub").and_then(|v| v.as_str()), Some("bob"));
+        let e = parse(&format!("{MINIMAL}{JWT}subject = \" \"\n")).unwrap_err();
+        assert!(e.location.ends_with("jwt.subject"), "{e}");
+        let t = parse(&format!("{MINIMAL}{JWT}")).unwrap();
+        assert_eq!(t.jwt.unwrap().subject, None);
+    }
+
+    #[test]
     fn a_key_file_that_is_not_a_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("key.pem"), "hello").unwrap();

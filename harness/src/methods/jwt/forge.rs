@@ -105,7 +105,14 @@ impl JwtForge {
         let mut claims = from_token(1).unwrap_or_default();
         claims.insert("iss".into(), json!(target.issuer));
         claims.insert("aud".into(), json!(target.audience));
-        claims.entry("sub").or_insert_with(|| json!("authbench"));
+        match &target.subject {
+            Some(subject) => {
+                claims.insert("sub".into(), json!(subject));
+            }
+            None => {
+                claims.entry("sub").or_insert_with(|| json!("authbench"));
+            }
+        }
         if let Some(scope) = &target.required_scope {
             claims.entry("scope").or_insert_with(|| json!(scope));
         }
@@ -115,6 +122,12 @@ impl JwtForge {
             claims_template: claims,
             attacker: OnceLock::new(),
         }
+    }
+
+    /// The claims every minted token starts from (for tests).
+    #[cfg(test)]
+    pub(crate) fn claims_template(&self) -> &Map<String, Value> {
+        &self.claims_template
     }
 
     fn key(&self) -> Result<&SigningKey, Skip> {

@@ -28,6 +28,7 @@ pub(crate) struct RawJwt {
     pub(crate) leeway_seconds: Option<Spanned<i64>>,
     pub(crate) max_lifetime_seconds: Option<Spanned<u64>>,
     pub(crate) access_token_profile: Option<Spanned<String>>,
+    pub(crate) subject: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) variants: Vec<RawVariant>,
 }
@@ -69,6 +70,9 @@ pub struct JwtTarget {
     pub max_lifetime_seconds: Option<u64>,
     /// Declared: the tokens are RFC 9068 JWT access tokens (`typ: at+jwt`, `sub` required).
     pub rfc9068: bool,
+    /// The `sub` of the tokens minted with the signing key (else the profile
+    /// token's, else `authbench`).
+    pub subject: Option<String>,
     /// Other algorithms' keys (and resources).
     pub variants: Vec<(Algorithm, Url, Option<SigningKey>)>,
 }
@@ -137,6 +141,16 @@ pub(crate) fn parse_jwt(
             ));
         }
     };
+    let subject = match j.subject {
+        Some(s) if s.get_ref().trim().is_empty() => {
+            return Err(ctx.err(
+                s.span().start,
+                &field("subject"),
+                "give the `sub` the minted tokens carry (a user the target knows), or leave it out",
+            ));
+        }
+        other => other.map(Spanned::into_inner),
+    };
     let max_lifetime_seconds = match j.max_lifetime_seconds {
         Some(m) if *m.get_ref() == 0 => {
             return Err(ctx.err(
@@ -178,6 +192,7 @@ pub(crate) fn parse_jwt(
         },
         max_lifetime_seconds,
         rfc9068,
+        subject,
         variants,
     })
 }
