@@ -90,6 +90,20 @@ async fn the_reference_servers_describe_themselves() {
     assert!(admin.iter().all(|o| !doc.allows_anonymous(o)));
     let safe: Vec<String> = admin.iter().filter(|o| o.is_safe()).map(|o| o.id()).collect();
     assert_eq!(safe, ["listApiKeys"]);
+    // The plan: every case id once; safe operations all runnable (their
+    // path parameters have examples); the admin API's writes skipped.
+    let planned = authbench::openapi::plan::plan(&doc, &Default::default(), &|_| true);
+    let mut ids: Vec<&str> = planned.iter().map(|p| p.id.as_str()).collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "case ids are unique");
+    for p in &planned {
+        let op = &doc.operations[p.operation];
+        assert_eq!(p.skip.is_some(), !op.is_safe(), "{} {:?}", p.id, p.skip);
+    }
+    assert!(planned.iter().any(|p| p.id == "openapi::layered::jwt-alone"));
+    assert!(planned.iter().any(|p| p.id == "openapi::oauthPrivileged::oauth2-without-write"));
     // A document that follows the RFCs' advice has nothing to report.
     assert_eq!(authbench::openapi::lint::lint(&doc), []);
     s.stop().await;

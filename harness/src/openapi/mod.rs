@@ -11,6 +11,7 @@
 //! ignored; what cannot be used is recorded in [`Document::notes`].
 
 pub mod lint;
+pub mod plan;
 mod security;
 mod tree;
 
