@@ -3,6 +3,7 @@
 //! binary, and replaceable with `--catalog DIR`.
 
 pub mod case;
+mod legacy;
 pub mod load;
 pub mod method;
 
