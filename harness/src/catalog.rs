@@ -27,28 +27,7 @@ pub fn load_catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
     catalog.map_err(|e| anyhow::anyhow!("catalog: {e}"))
 }
 
-/// Whether `text` matches `pattern`, where `*` is any run of characters and `?` one.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
+pub use crate::profile::glob_match;
 
 /// Parses `--methods a,b` against the known method names.
 pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<Method>>> {
@@ -66,18 +45,23 @@ pub fn parse_methods(list: Option<&str>) -> anyhow::Result<Option<Vec<Method>>> 
     Ok(Some(methods))
 }
 
-/// Selects the cases `--methods` and `--cases` name.
+/// The catalog's cases `--methods` and `--cases` name, perhaps none.
+pub fn filter(catalog: Catalog, methods: Option<&[Method]>, glob: Option<&str>) -> Vec<Case> {
+    catalog
+        .cases
+        .into_iter()
+        .filter(|c| methods.is_none_or(|m| m.contains(&c.method)))
+        .filter(|c| glob.is_none_or(|g| glob_match(g, &c.id)))
+        .collect()
+}
+
+/// Selects the cases `--methods` and `--cases` name; an error when none.
 pub fn select(
     catalog: Catalog,
     methods: Option<&[Method]>,
     glob: Option<&str>,
 ) -> anyhow::Result<Vec<Case>> {
-    let cases: Vec<Case> = catalog
-        .cases
-        .into_iter()
-        .filter(|c| methods.is_none_or(|m| m.contains(&c.method)))
-        .filter(|c| glob.is_none_or(|g| glob_match(g, &c.id)))
-        .collect();
+    let cases = filter(catalog, methods, glob);
     if cases.is_empty() {
         bail!("--cases/--methods select no case; `authbench cases` lists them");
     }

@@ -304,12 +304,15 @@ pub struct ConformArgs {
     /// Target profile (TOML). Default: start the reference servers on loopback and test them.
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2,mtls,layered).
+    /// Only these methods (comma-separated: basic,api_key,jwt,oauth2,mtls,layered,openapi).
     #[arg(long, value_name = "LIST")]
     pub methods: Option<String>,
     /// Only cases whose id matches GLOB (`*` and `?`), e.g. 'jwt::alg-none*'.
     #[arg(long, value_name = "GLOB")]
     pub cases: Option<String>,
+    /// Check every operation of this OpenAPI document (a file, or an https URL) with the profile's credentials; overrides [openapi] spec and selects the openapi checks.
+    #[arg(long, value_name = "FILE|URL")]
+    pub openapi: Option<String>,
     /// Load the catalog from DIR (*.toml) instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub catalog: Option<PathBuf>,

@@ -24,6 +24,8 @@ const METHOD_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("oauth2", &["jwt"]),
     ("mtls", &["oauth2"]),
     ("layered", &["api_key", "jwt", "mtls"]),
+    // Its checks present every other section's credentials.
+    ("openapi", &["basic", "api_key", "jwt", "oauth2", "mtls", "layered"]),
 ];
 
 /// Files that may be longer: data tables.
@@ -150,7 +152,7 @@ fn method_folders_build_only_on_the_methods_they_declare() {
 /// Whether `line` compares or matches something with a method's name
 /// written as a string (`"jwt" =>`, `== "api_key"`, `.starts_with("mtls")`).
 fn matches_a_method_name(line: &str) -> bool {
-    let names = ["basic", "api_key", "api-key", "jwt", "oauth2", "mtls", "layered"];
+    let names = ["basic", "api_key", "api-key", "jwt", "oauth2", "mtls", "layered", "openapi"];
     names.iter().any(|name| {
         let quoted = format!("\"{name}\"");
         line.match_indices(&quoted).any(|(i, _)| {

@@ -102,7 +102,7 @@ async fn the_reference_servers_describe_themselves() {
         let op = &doc.operations[p.operation];
         assert_eq!(p.skip.is_some(), !op.is_safe(), "{} {:?}", p.id, p.skip);
     }
-    assert!(planned.iter().any(|p| p.id == "openapi::layered::jwt-alone"));
+    assert!(planned.iter().any(|p| p.id == "openapi::layered::layeredToken-alone"));
     assert!(planned.iter().any(|p| p.id == "openapi::oauthPrivileged::oauth2-without-write"));
     // A document that follows the RFCs' advice has nothing to report.
     assert_eq!(authbench::openapi::lint::lint(&doc), []);

@@ -131,6 +131,7 @@ pub fn router(app: Arc<App>) -> Router {
     }
     router
         .merge(crate::oauth::routes())
+        .merge(crate::orders::routes())
         .nest(paths::ADMIN, admin::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response_with_state(Arc::clone(&app), drop_challenges))

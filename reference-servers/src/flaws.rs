@@ -69,6 +69,12 @@ pub enum Flaw {
     LayeredAnyOneLayer,
     /// Layered: a refusal reports every layer's verdict, the passed ones too.
     LayeredVerboseRefusal,
+    /// OpenAPI: one operation (an order) forgot its check and serves anyone.
+    OpenapiUnprotectedOperation,
+    /// OpenAPI: one operation (an order) checks the token but not its scope.
+    OpenapiScopeNotEnforced,
+    /// OpenAPI: an operation requiring an API key AND a token takes either.
+    OpenapiAndAsOr,
 }
 
 impl Flaw {
@@ -102,6 +108,9 @@ impl Flaw {
         Flaw::LayeredSkipBinding,
         Flaw::LayeredAnyOneLayer,
         Flaw::LayeredVerboseRefusal,
+        Flaw::OpenapiUnprotectedOperation,
+        Flaw::OpenapiScopeNotEnforced,
+        Flaw::OpenapiAndAsOr,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -135,6 +144,9 @@ impl Flaw {
             Flaw::LayeredSkipBinding => "layered-skip-binding",
             Flaw::LayeredAnyOneLayer => "layered-any-one-layer",
             Flaw::LayeredVerboseRefusal => "layered-verbose-refusal",
+            Flaw::OpenapiUnprotectedOperation => "openapi-unprotected-operation",
+            Flaw::OpenapiScopeNotEnforced => "openapi-scope-not-enforced",
+            Flaw::OpenapiAndAsOr => "openapi-and-as-or",
         }
     }
 
@@ -218,6 +230,15 @@ impl Flaw {
             }
             Flaw::LayeredVerboseRefusal => {
                 "Layered: a refusal reports each layer's verdict, telling a caller which stolen credentials still work."
+            }
+            Flaw::OpenapiUnprotectedOperation => {
+                "OpenAPI: GET /orders/{orderId} forgot its check: served without credentials, though the document requires a token (OWASP API2:2023)."
+            }
+            Flaw::OpenapiScopeNotEnforced => {
+                "OpenAPI: GET /orders/{orderId} verifies the token but not the scope the document requires (RFC 6750 §3.1, OWASP API5:2023)."
+            }
+            Flaw::OpenapiAndAsOr => {
+                "OpenAPI: GET /orders/{orderId}/invoice requires an API key and a token, and serves either alone."
             }
         }
     }

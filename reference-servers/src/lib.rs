@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod mtls;
 pub mod oauth;
 pub mod openapi;
+pub mod orders;
 pub mod pki;
 pub mod profile;
 pub mod respond;

@@ -19,6 +19,16 @@ pub const FILE: &str = "openapi.json";
 /// Where it is served.
 pub const PATH: &str = "/openapi.json";
 
+/// The schemes whose profile section is not the default for their type:
+/// the layered resource's three layers are its own section's credentials,
+/// and the admin token is none of the profile's.
+pub const SECTIONS: [(&str, &str); 4] = [
+    ("layeredCertificate", "layered"),
+    ("layeredKey", "layered"),
+    ("layeredToken", "layered"),
+    ("adminToken", "none"),
+];
+
 /// The scopes OAuth tokens and JWTs carry here.
 const SCOPES: [(&str, &str); 2] =
     [("read", "read the resources"), ("write", "the privileged resources")];
@@ -51,6 +61,18 @@ fn admin(method: &str, id: &str, summary: &str, parameter: Option<(&str, &str)>)
     json!({ method: op })
 }
 
+/// A path item with the `orderId` path parameter.
+fn with_order(mut item: Value) -> Value {
+    item["parameters"] = json!([{
+        "name": "orderId",
+        "in": "path",
+        "required": true,
+        "schema": { "type": "string" },
+        "example": crate::orders::paths::ORDERS[0]
+    }]);
+    item
+}
+
 fn on(server: &str, mut item: Value) -> Value {
     item["servers"] = json!([{ "url": server }]);
     item
@@ -72,7 +94,7 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
     add(paths::API_KEY, get("apiKey", "an API key with scope read", json!([{ "apiKey": [] }])));
     add(
         paths::API_KEY_PRIVILEGED,
-        get("apiKeyPrivileged", "an API key with scope write", json!([{ "apiKey": [] }])),
+        get("apiKeyPrivileged", "an API key with scope write", json!([{ "apiKey": ["write"] }])),
     );
     for alg in algorithms {
         let name = crate::jwt::verify::alg_name(*alg).to_ascii_lowercase();
@@ -94,6 +116,18 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
         get("jwtPrivileged", "a JWT with scope write", json!([{ "jwt": ["write"] }])),
     );
     add(paths::JWT_JWKS, get("jwks", "the JWT servers' public keys", json!([])));
+    add(
+        "/orders/{orderId}",
+        with_order(get("getOrder", "an order, to a JWT with scope read", json!([{ "jwt": ["read"] }]))),
+    );
+    add(
+        "/orders/{orderId}/invoice",
+        with_order(get(
+            "getInvoice",
+            "an order's invoice, to an application's API key and a user's JWT together",
+            json!([{ "apiKey": [], "jwt": ["read"] }]),
+        )),
+    );
     add(
         crate::oauth::paths::RESOURCE,
         get(
@@ -157,7 +191,7 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
             get(
                 "layered",
                 "a service's certificate, its application's key and a user's token, all three",
-                json!([{ "clientCertificate": [], "apiKey": [], "jwt": ["read"] }]),
+                json!([{ "layeredCertificate": [], "layeredKey": [], "layeredToken": ["read"] }]),
             ),
         ),
     );
@@ -192,6 +226,9 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
                     }
                 },
                 "clientCertificate": { "type": "mutualTLS" },
+                "layeredCertificate": { "type": "mutualTLS", "description": "a service's certificate" },
+                "layeredKey": { "type": "apiKey", "name": "X-API-Key", "in": "header", "description": "its application's key" },
+                "layeredToken": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "a user's token for that application" },
                 "adminToken": { "type": "http", "scheme": "bearer" }
             }
         }

@@ -33,6 +33,9 @@ pub struct Profile {
     pub mtls: MtlsSection,
     /// Certificate, API key and JWT on one request, bound to one application.
     pub layered: LayeredSection,
+    /// The servers' own OpenAPI document, and which section answers for the
+    /// schemes the defaults do not cover.
+    pub openapi: OpenApiSection,
     /// Extension: what only the reference servers offer.
     pub reference: ReferenceSection,
 }
@@ -283,6 +286,15 @@ pub struct LayeredOther {
     pub client_key_file: String,
     /// A key of the other application.
     pub key: String,
+}
+
+/// `[openapi]`.
+#[derive(Debug, Serialize)]
+pub struct OpenApiSection {
+    /// The document (written beside the profile).
+    pub spec: String,
+    /// Scheme name → profile section (or `none`).
+    pub schemes: std::collections::BTreeMap<String, String>,
 }
 
 /// `[reference]`.

@@ -301,8 +301,11 @@ fn prepare(
         api_key_mode: config.api_key_mode,
         api_key_throttle: crate::api_key::KeyThrottle::new(config.api_key_throttle.clone()),
         admin_token_hash: crate::api_key::hash(&admin_token),
-        openapi: crate::openapi::document(base_url, mtls_base_url, &crate::jwt::keys::ALGORITHMS)
-            .to_string(),
+        // Pretty, so that a report's line numbers point somewhere.
+        openapi: format!(
+            "{:#}",
+            crate::openapi::document(base_url, mtls_base_url, &crate::jwt::keys::ALGORITHMS)
+        ),
         store,
     };
     Ok(Prepared { app, pki, seed })
@@ -484,6 +487,13 @@ fn build_profile(
                     key: seed.partner_api_key.clone().unwrap_or_default(),
                 },
             }
+        },
+        openapi: crate::profile::OpenApiSection {
+            spec: crate::openapi::FILE.to_owned(),
+            schemes: crate::openapi::SECTIONS
+                .iter()
+                .map(|(scheme, section)| ((*scheme).to_owned(), (*section).to_owned()))
+                .collect(),
         },
         reference: ReferenceSection {
             admin_url: paths::ADMIN.to_owned(),

@@ -180,6 +180,7 @@ mod tests {
             measurement: None,
             parts: None,
             findings: Vec::new(),
+            operation: None,
         }
     }
 

@@ -14,7 +14,7 @@ pub mod sarif;
 pub mod table;
 
 pub use model::{
-    CaseResult, Finding, FindingKind, Measurement, Outcome, Parts, Results, Summary, Tool,
+    CaseResult, Finding, FindingKind, Measurement, OperationRef, Outcome, Parts, Results, Summary, Tool,
     printable,
 };
 

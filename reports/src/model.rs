@@ -113,6 +113,24 @@ pub struct CaseResult {
     /// The ids of the findings (in [`Results::findings`]) this case belongs to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<String>,
+    /// The OpenAPI operation the case checks (`openapi` cases only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OperationRef>,
+}
+
+/// An operation of an OpenAPI document, as a result names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRef {
+    /// `operationId`, else `METHOD /path`.
+    pub id: String,
+    /// The HTTP method, upper case.
+    pub method: String,
+    /// The path template.
+    pub path: String,
+    /// The document (a path as given, or a URL).
+    pub document: String,
+    /// The operation's line in the document.
+    pub line: usize,
 }
 
 /// A verdict in two parts.

@@ -23,6 +23,7 @@ fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
         measurement: None,
         parts: None,
         findings: Vec::new(),
+        operation: None,
     }
 }
 

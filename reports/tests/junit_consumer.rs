@@ -43,6 +43,7 @@ fn case(id: &str, outcome: Outcome) -> CaseResult {
         measurement: None,
         parts: None,
         findings: Vec::new(),
+        operation: None,
     }
 }
 

@@ -51,6 +51,7 @@ fn case(id: &str, outcome: Outcome, severity: &str) -> CaseResult {
         measurement: None,
         parts: None,
         findings: Vec::new(),
+        operation: None,
     }
 }
 

@@ -20,14 +20,25 @@ pub enum Method {
     Mtls,
     /// A client certificate, an API key and a JWT, each verified.
     Layered,
+    /// Every operation of an OpenAPI document, with the security it declares,
+    /// checked with the credentials of the other sections.
+    OpenApi,
 }
 
 impl Method {
     /// Every method, in catalog order.
-    pub const ALL: [Method; 6] =
-        [Method::Basic, Method::ApiKey, Method::Jwt, Method::OAuth2, Method::Mtls, Method::Layered];
+    pub const ALL: [Method; 7] = [
+        Method::Basic,
+        Method::ApiKey,
+        Method::Jwt,
+        Method::OAuth2,
+        Method::Mtls,
+        Method::Layered,
+        Method::OpenApi,
+    ];
 
-    /// The method's one spelling: `basic`, `api_key`, `jwt`, `oauth2`, `mtls`, `layered`.
+    /// The method's one spelling: `basic`, `api_key`, `jwt`, `oauth2`, `mtls`,
+    /// `layered`, `openapi`.
     pub const fn name(self) -> &'static str {
         match self {
             Method::Basic => "basic",
@@ -36,6 +47,7 @@ impl Method {
             Method::OAuth2 => "oauth2",
             Method::Mtls => "mtls",
             Method::Layered => "layered",
+            Method::OpenApi => "openapi",
         }
     }
 

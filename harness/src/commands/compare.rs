@@ -169,6 +169,8 @@ fn facts(label: &str, method: Method, results: &Results) -> (String, String) {
             ),
         ),
         Method::Mtls => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
+        // Not a configuration: its operations use the other sections' credentials.
+        Method::OpenApi => ("not measured".to_owned(), "not measured".to_owned()),
     }
 }
 

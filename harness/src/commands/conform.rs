@@ -9,14 +9,14 @@ use anyhow::{Context, bail};
 use authbench_reports::Results;
 use authbench_scenarios::Case;
 
-use crate::catalog::{load_catalog, parse_methods, select};
+use crate::catalog::{filter, glob_match, load_catalog, parse_methods};
 use crate::cli::{ConformArgs, EXIT_FAILED, EXIT_OK};
 use crate::client::{HttpClient, REQUEST_TIMEOUT};
 use crate::embedded::{EMBEDDED_CONCURRENCY, Embedded};
 use crate::engine::{self};
 use crate::methods::Target;
 use crate::methods::forge::Forge;
-use crate::methods::{Method, Shared, spec};
+use crate::methods::{self, Method, Shared, spec};
 use crate::output::{emit, progress_line};
 
 /// How long the pre-flight waits for each selected URL: a target that answers
@@ -33,6 +33,22 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// How long one request may take.
     pub timeout: Duration,
+    /// Whether the OpenAPI document's operations are checked too.
+    pub openapi: OpenApiRun,
+    /// Only the OpenAPI checks whose id matches this glob.
+    pub openapi_cases: Option<String>,
+}
+
+/// Whether a run checks the operations of an OpenAPI document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OpenApiRun {
+    /// No (`--methods` without `openapi`).
+    #[default]
+    No,
+    /// When the profile has an `[openapi]` section (no `--methods`).
+    IfDeclared,
+    /// Yes: the profile's document, or this one (`--openapi`).
+    Yes(Option<String>),
 }
 
 impl Default for RunOptions {
@@ -41,6 +57,8 @@ impl Default for RunOptions {
             progress: false,
             concurrency: crate::methods::CONCURRENCY,
             timeout: REQUEST_TIMEOUT,
+            openapi: OpenApiRun::No,
+            openapi_cases: None,
         }
     }
 }
@@ -97,14 +115,25 @@ pub async fn run_against(
     cases: Vec<Case>,
     options: &RunOptions,
 ) -> anyhow::Result<Results> {
-    let target = Target::load(profile)?;
+    let mut target = Target::load(profile)?;
     let client = HttpClient::new(target.ca_pem.as_deref(), options.timeout)
         .map_err(|e| anyhow::anyhow!("{}: ca_file: {e}", profile.display()))?;
+    let api = openapi_plan(&mut target, options, &client, profile).await?;
+    let mut cases = cases;
+    if let Some(api) = &api {
+        let glob = options.openapi_cases.as_deref();
+        cases.extend(api.cases().into_iter().filter(|c| glob.is_none_or(|g| glob_match(g, &c.id))));
+    }
+    if cases.is_empty() {
+        bail!("--cases/--methods select no case; `authbench cases` lists them");
+    }
     preflight(&target, &cases, &client, profile).await?;
     let progress = options.progress;
     let name = target.name.clone();
     let shared = Arc::new(
-        Shared::new(Forge::new(Arc::new(target)), client).with_concurrency(options.concurrency),
+        Shared::new(Forge::new(Arc::new(target)), client)
+            .with_concurrency(options.concurrency)
+            .with_openapi(api),
     );
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -124,11 +153,61 @@ pub async fn run_against(
         .with_findings(findings))
 }
 
+/// The run's OpenAPI plan, when it checks a document: read from the
+/// profile's `[openapi]` (or `--openapi`, which may stand in for it).
+async fn openapi_plan(
+    target: &mut Target,
+    options: &RunOptions,
+    client: &HttpClient,
+    profile: &Path,
+) -> anyhow::Result<Option<Arc<methods::openapi::Api>>> {
+    use methods::openapi::{Api, OpenApiTarget, SpecSource, fetch};
+    match &options.openapi {
+        OpenApiRun::No => return Ok(None),
+        OpenApiRun::IfDeclared if target.openapi.is_none() => return Ok(None),
+        OpenApiRun::Yes(Some(spec)) => {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let source =
+                SpecSource::parse(spec, &cwd).map_err(|why| anyhow::anyhow!("--openapi: {why}"))?;
+            let section = target.openapi.take().unwrap_or_else(|| OpenApiTarget {
+                spec: source.clone(),
+                schemes: Default::default(),
+                parameters: Default::default(),
+                unsafe_methods: false,
+                operations: vec!["*".to_owned()],
+            });
+            target.openapi = Some(OpenApiTarget { spec: source, ..section });
+        }
+        OpenApiRun::Yes(None) if target.openapi.is_none() => bail!(
+            "--methods openapi: {} has no [openapi] section; add one (spec = \"openapi.yaml\") or pass --openapi FILE",
+            profile.display()
+        ),
+        OpenApiRun::Yes(None) | OpenApiRun::IfDeclared => {}
+    }
+    let section = target.openapi.clone().expect("set above");
+    let document = fetch(&section.spec, client).await?;
+    for note in &document.notes {
+        eprintln!("openapi: {}: {note}", section.spec);
+    }
+    Ok(Some(Arc::new(Api::new(document, target, &section))))
+}
+
 /// Runs `conform`.
 pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
     let catalog = load_catalog(args.catalog.as_deref())?;
     let methods = parse_methods(args.methods.as_deref())?;
-    let cases = select(catalog, methods.as_deref(), args.cases.as_deref())?;
+    let openapi = match (&args.openapi, &methods) {
+        (Some(spec), _) => OpenApiRun::Yes(Some(spec.clone())),
+        (None, Some(m)) if m.contains(&Method::OpenApi) => OpenApiRun::Yes(None),
+        (None, Some(_)) => OpenApiRun::No,
+        (None, None) => OpenApiRun::IfDeclared,
+    };
+    // `--openapi` alone checks the document only.
+    let catalog_methods = match (&args.openapi, methods) {
+        (Some(_), None) => Some(Vec::new()),
+        (_, m) => m,
+    };
+    let cases = filter(catalog, catalog_methods.as_deref(), args.cases.as_deref());
     let options = RunOptions {
         progress: std::io::stderr().is_terminal(),
         concurrency: args.concurrency.unwrap_or(if args.target.is_some() {
@@ -137,6 +216,8 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
             EMBEDDED_CONCURRENCY
         }),
         timeout: Duration::from_secs_f64(args.timeout),
+        openapi,
+        openapi_cases: args.cases.clone(),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let results = runtime.block_on(async {

@@ -403,6 +403,7 @@ mod tests {
             measurement: None,
             parts: None,
             findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+            operation: None,
         }
     }
 

@@ -119,6 +119,7 @@ pub async fn run(
                 measurement: None,
                 parts: None,
                 findings: Vec::new(),
+                operation: None,
             })
         })
         .collect()
@@ -213,6 +214,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         measurement: verdict.measurement,
         parts: verdict.parts,
         findings,
+        operation: shared.openapi.as_ref().and_then(|api| api.operation_of(&case.id)),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod layered;
 pub mod mtls;
 pub mod oauth2;
+pub mod openapi;
 mod profile;
 pub mod revocation;
 pub mod steps;
@@ -181,6 +182,7 @@ pub fn spec(method: Method) -> &'static dyn MethodSpec {
         Method::OAuth2 => &oauth2::Spec,
         Method::Mtls => &mtls::Spec,
         Method::Layered => &layered::Spec,
+        Method::OpenApi => &openapi::Spec,
     }
 }
 
@@ -239,6 +241,8 @@ pub struct Shared {
         tokio::sync::OnceCell<Result<Arc<oauth2::Metadata>, oauth2::DiscoveryError>>,
     /// How many cases run at once.
     pub concurrency: usize,
+    /// The OpenAPI document read and planned for this run, when `openapi` runs.
+    pub openapi: Option<Arc<openapi::Api>>,
     /// The positive controls, by method and algorithm: does the valid
     /// credential get the resource? Asked once, on first need.
     controls: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Control>>>>,
@@ -256,6 +260,7 @@ impl Shared {
             client,
             oauth_metadata: tokio::sync::OnceCell::new(),
             concurrency: CONCURRENCY,
+            openapi: None,
             controls: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
@@ -287,6 +292,12 @@ impl Shared {
         })
         .await
         .clone()
+    }
+
+    /// The same, with the run's OpenAPI plan.
+    pub fn with_openapi(mut self, api: Option<Arc<openapi::Api>>) -> Self {
+        self.openapi = api;
+        self
     }
 
     /// The same, running `n` cases at once (at least one).

@@ -17,6 +17,7 @@ use super::jwt::profile::{JwtTarget, RawJwt, parse_jwt};
 use super::layered::profile::{LayeredTarget, RawLayered, parse_layered};
 use super::mtls::profile::{MtlsTarget, RawMtls, parse_mtls};
 use super::oauth2::profile::{OAuth2Target, RawOAuth2, parse_oauth2};
+use super::openapi::profile::{OpenApiTarget, RawOpenApi, parse_openapi};
 #[allow(clippy::wildcard_imports)]
 use crate::profile::*;
 
@@ -35,6 +36,7 @@ pub(crate) struct RawProfile {
     oauth2: Option<RawOAuth2>,
     mtls: Option<RawMtls>,
     layered: Option<RawLayered>,
+    openapi: Option<RawOpenApi>,
     reference: Option<RawReference>,
 }
 
@@ -74,6 +76,8 @@ pub struct Target {
     pub mtls: Option<MtlsTarget>,
     /// `[layered]`.
     pub layered: Option<LayeredTarget>,
+    /// `[openapi]`.
+    pub openapi: Option<OpenApiTarget>,
     /// Flaws the reference servers run with (`[reference] flaws`).
     pub flaws: Vec<String>,
     /// The reference servers' admin API and its token file, when the target is them.
@@ -176,6 +180,16 @@ impl Target {
                 parse_jwt(&ctx, &base, j, Method::Jwt.name(), url)
             })
             .transpose()?;
+        let present = |m: Method| match m {
+            Method::Basic => basic.is_some(),
+            Method::ApiKey => api_key.is_some(),
+            Method::Jwt => jwt.is_some(),
+            Method::OAuth2 => oauth2.is_some(),
+            Method::Mtls => mtls.is_some(),
+            Method::Layered => layered.is_some(),
+            Method::OpenApi => false,
+        };
+        let openapi = raw.openapi.map(|o| parse_openapi(&ctx, o, &present)).transpose()?;
         Ok(Target {
             name: raw.name.unwrap_or_else(|| base.host_str().unwrap_or("target").to_owned()),
             file: file.to_owned(),
@@ -189,6 +203,7 @@ impl Target {
             oauth2,
             mtls,
             layered,
+            openapi,
             admin: raw
                 .reference
                 .as_ref()

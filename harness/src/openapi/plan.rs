@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Document, Location, Operation, SchemeKind};
+use super::{Document, HTTP_BEARER, Location, Operation, SchemeKind};
 
 /// A path variant a middleware may route around (a protected operation
 /// must not be served through it without credentials).
@@ -33,7 +33,8 @@ impl Variant {
         Variant::DoubleSlash,
     ];
 
-    fn name(self) -> &'static str {
+    /// Its name in case ids.
+    pub fn name(self) -> &'static str {
         match self {
             Variant::Head => "head",
             Variant::TrailingSlash => "trailing-slash",
@@ -239,10 +240,13 @@ pub fn plan(
                 }
             }
             for (name, scopes) in &requirement.0 {
-                let scoped = matches!(
-                    doc.scheme(name).map(|s| &s.kind),
-                    Some(SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. })
-                );
+                // OAuth 2.0 and OpenID Connect scopes; and a bearer scheme's
+                // roles (OpenAPI 3.1), which for a token are its scopes.
+                let scoped = match doc.scheme(name).map(|s| &s.kind) {
+                    Some(SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. }) => true,
+                    Some(SchemeKind::Http { scheme, .. }) => scheme == HTTP_BEARER,
+                    _ => false,
+                };
                 if scoped {
                     for scope in scopes {
                         add(Check::InsufficientScope {

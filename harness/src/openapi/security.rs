@@ -5,6 +5,12 @@
 use super::SpecVersion;
 use super::tree::Tree;
 
+/// The HTTP authentication scheme `basic` (RFC 7617), as `Http` holds it.
+pub const HTTP_BASIC: &str = "basic";
+
+/// The HTTP authentication scheme `bearer` (RFC 6750), as `Http` holds it.
+pub const HTTP_BEARER: &str = "bearer";
+
 /// Where an API key goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {

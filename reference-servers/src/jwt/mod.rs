@@ -235,25 +235,24 @@ pub async fn resource(
         Ok(token) if token.scopes.iter().any(|s| s == scope) => {
             ("ok", respond::payload(method, Some(&token.subject)))
         }
-        Ok(_) => (
-            "insufficient_scope",
-            respond::error(
-                StatusCode::FORBIDDEN,
-                Some(bearer_challenge(
-                    Some((
-                        "insufficient_scope",
-                        "The token lacks the scope this resource requires",
-                    )),
-                    Some(scope),
-                )),
-                "insufficient_scope",
-                "The token lacks the scope this resource requires",
-            ),
-        ),
+        Ok(_) => ("insufficient_scope", insufficient_scope(scope)),
         Err(rejection) => (rejection.label(), rejection.response()),
     };
     app.metrics.record(metric_method(label), outcome, started.elapsed());
     response
+}
+
+/// 403 for a valid token without `scope` (RFC 6750 §3.1), naming it.
+pub(crate) fn insufficient_scope(scope: &str) -> Response {
+    respond::error(
+        StatusCode::FORBIDDEN,
+        Some(bearer_challenge(
+            Some(("insufficient_scope", "The token lacks the scope this resource requires")),
+            Some(scope),
+        )),
+        "insufficient_scope",
+        "The token lacks the scope this resource requires",
+    )
 }
 
 fn metric_method(label: &str) -> &'static str {
@@ -290,7 +289,7 @@ impl Rejection {
         }
     }
 
-    fn response(&self) -> Response {
+    pub(crate) fn response(&self) -> Response {
         match self {
             Rejection::Missing => respond::error(
                 StatusCode::UNAUTHORIZED,

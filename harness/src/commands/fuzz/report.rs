@@ -56,6 +56,7 @@ pub(super) fn case(
         measurement: None,
         parts: None,
         findings: Vec::new(),
+        operation: None,
     }
 }
 
