@@ -24,7 +24,8 @@ async fn run(flaws: &[Flaw], catalog: bool) -> Results {
 }
 
 fn not_passing(results: &Results) -> (BTreeSet<String>, Vec<String>) {
-    let failing = results.cases.iter().filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::Skip));
+    let failing =
+        results.cases.iter().filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::Skip));
     let ids = failing.clone().map(|c| c.id.clone()).collect();
     let details = failing
         .map(|c| format!("{} {}: {:?} ({})", c.outcome.as_str(), c.id, c.reason, c.observed))

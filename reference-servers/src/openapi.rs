@@ -118,7 +118,11 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
     add(paths::JWT_JWKS, get("jwks", "the JWT servers' public keys", json!([])));
     add(
         "/orders/{orderId}",
-        with_order(get("getOrder", "an order, to a JWT with scope read", json!([{ "jwt": ["read"] }]))),
+        with_order(get(
+            "getOrder",
+            "an order, to a JWT with scope read",
+            json!([{ "jwt": ["read"] }]),
+        )),
     );
     add(
         "/orders/{orderId}/invoice",

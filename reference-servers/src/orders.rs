@@ -84,7 +84,11 @@ async fn invoice(
     // Which layer failed is not said (the layered resource's rule).
     respond::error(
         StatusCode::UNAUTHORIZED,
-        Some(format!("{}, {}", crate::api_key::challenge(), crate::jwt::bearer_challenge(None, None))),
+        Some(format!(
+            "{}, {}",
+            crate::api_key::challenge(),
+            crate::jwt::bearer_challenge(None, None)
+        )),
         "unauthorized",
         "This resource requires an application's API key and a user's Bearer token",
     )

@@ -14,8 +14,8 @@ pub mod sarif;
 pub mod table;
 
 pub use model::{
-    CaseResult, Finding, FindingKind, Measurement, OperationRef, Outcome, Parts, Results, Summary, Tool,
-    printable,
+    CaseResult, Finding, FindingKind, Measurement, OperationRef, Outcome, Parts, Results, Summary,
+    Tool, printable,
 };
 
 /// An output format of `conform` and `report`.

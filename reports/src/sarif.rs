@@ -36,6 +36,30 @@ fn catalog_file(method: &str) -> String {
     format!("{method}.toml")
 }
 
+/// Where a case points: the OpenAPI operation it checks (document and line,
+/// so code scanning annotates the spec), else its catalog file.
+fn physical_location(case: Option<&CaseResult>, method: &str) -> Value {
+    match case.and_then(|c| c.operation.as_ref()) {
+        Some(op) => {
+            let uri = if op.document.starts_with('/') {
+                format!("file://{}", op.document)
+            } else {
+                op.document.clone()
+            };
+            json!({
+                "artifactLocation": { "uri": uri },
+                "region": { "startLine": op.line.max(1) },
+            })
+        }
+        None => json!({
+            "artifactLocation": {
+                "uri": catalog_file(method),
+                "uriBaseId": "AUTHBENCH_CATALOG",
+            }
+        }),
+    }
+}
+
 fn level(case: &CaseResult) -> &'static str {
     match (case.outcome, case.severity.as_str()) {
         (Outcome::Warn, _) => "warning",
@@ -108,12 +132,7 @@ fn finding_result(results: &Results, f: &Finding, rule_index: usize) -> Value {
             };
             json!({
                 "id": i,
-                "physicalLocation": {
-                    "artifactLocation": {
-                        "uri": catalog_file(method),
-                        "uriBaseId": "AUTHBENCH_CATALOG",
-                    }
-                },
+                "physicalLocation": physical_location(case, method),
                 "logicalLocations": [{
                     "name": id,
                     "fullyQualifiedName": format!("{}/{id}", results.target),
@@ -123,11 +142,8 @@ fn finding_result(results: &Results, f: &Finding, rule_index: usize) -> Value {
             })
         })
         .collect();
-    let first_method = f
-        .cases
-        .first()
-        .and_then(|id| results.cases.iter().find(|c| &c.id == id))
-        .map_or("", |c| c.method.as_str());
+    let first = f.cases.first().and_then(|id| results.cases.iter().find(|c| &c.id == id));
+    let first_method = first.map_or("", |c| c.method.as_str());
     json!({
         "ruleId": f.id,
         "ruleIndex": rule_index,
@@ -143,12 +159,7 @@ fn finding_result(results: &Results, f: &Finding, rule_index: usize) -> Value {
             )
         },
         "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {
-                    "uri": catalog_file(first_method),
-                    "uriBaseId": "AUTHBENCH_CATALOG",
-                }
-            },
+            "physicalLocation": physical_location(first, first_method),
             "logicalLocations": [{
                 "name": results.target,
                 "fullyQualifiedName": results.target,
@@ -218,12 +229,7 @@ pub fn to_value(results: &Results) -> Value {
                 "level": level(c),
                 "message": { "text": message(c) },
                 "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {
-                            "uri": catalog_file(&c.method),
-                            "uriBaseId": "AUTHBENCH_CATALOG",
-                        }
-                    },
+                    "physicalLocation": physical_location(Some(c), &c.method),
                     "logicalLocations": [{
                         "name": results.target,
                         "fullyQualifiedName": format!("{}/{}", results.target, c.method),

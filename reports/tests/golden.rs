@@ -296,3 +296,32 @@ fn reports_lead_with_findings() {
     let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
 }
+
+/// An OpenAPI check points at its operation's line in the document, so code
+/// scanning annotates the spec rather than the catalog.
+#[test]
+fn sarif_points_openapi_checks_at_their_operation() {
+    let mut r = results();
+    for c in &mut r.cases {
+        c.operation = Some(authbench_reports::OperationRef {
+            id: "getOrder".to_owned(),
+            method: "GET".to_owned(),
+            path: "/orders/{orderId}".to_owned(),
+            document: "api/openapi.yaml".to_owned(),
+            line: 42,
+        });
+    }
+    let mut out = Vec::new();
+    render(&r, Format::Sarif, &mut out).unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        let location = &result["locations"][0]["physicalLocation"];
+        assert_eq!(location["artifactLocation"]["uri"], "api/openapi.yaml", "{result}");
+        assert_eq!(location["region"]["startLine"], 42);
+        for related in result["relatedLocations"].as_array().unwrap() {
+            assert_eq!(related["physicalLocation"]["region"]["startLine"], 42);
+        }
+    }
+}

@@ -200,6 +200,9 @@ pub fn run(args: ConformArgs) -> anyhow::Result<u8> {
         (Some(spec), _) => OpenApiRun::Yes(Some(spec.clone())),
         (None, Some(m)) if m.contains(&Method::OpenApi) => OpenApiRun::Yes(None),
         (None, Some(_)) => OpenApiRun::No,
+        // The embedded servers' default run is the catalog; their document's
+        // checks (admin writes and role-bound operations skipped) on request.
+        (None, None) if args.target.is_none() => OpenApiRun::No,
         (None, None) => OpenApiRun::IfDeclared,
     };
     // `--openapi` alone checks the document only.

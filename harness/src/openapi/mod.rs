@@ -17,7 +17,9 @@ mod tree;
 
 use std::path::Path;
 
-pub use security::{Flow, HTTP_BASIC, HTTP_BEARER, Location, Requirement, SchemeKind, SecurityScheme};
+pub use security::{
+    Flow, HTTP_BASIC, HTTP_BEARER, Location, Requirement, SchemeKind, SecurityScheme,
+};
 pub use tree::Tree;
 
 /// Why a document cannot be used.

@@ -103,7 +103,8 @@ impl Presented {
             request.headers.push((name.clone(), value.clone().into_bytes()));
         }
         if !self.cookies.is_empty() {
-            let cookie: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            let cookie: Vec<String> =
+                self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
             request.headers.push(("Cookie".to_owned(), cookie.join("; ").into_bytes()));
         }
         request.identity = self.identity.clone();
@@ -166,24 +167,26 @@ pub fn place(
 
 /// The JWT forge whose resource is `url` (a `[[jwt.variants]]` entry's),
 /// else the `[jwt]` section's.
-pub fn jwt_forge_for<'a>(
-    shared: &'a Shared,
-    url: &url::Url,
-) -> Result<&'a JwtForge, Verdict> {
+pub fn jwt_forge_for<'a>(shared: &'a Shared, url: &url::Url) -> Result<&'a JwtForge, Verdict> {
     let target = shared.forge.target();
     let j = target.jwt.as_ref().ok_or_else(|| Verdict::skip("the profile has no [jwt] section"))?;
-    let same = |u: &url::Url| u.host_str() == url.host_str() && u.port_or_known_default() == url.port_or_known_default() && u.path() == url.path();
-    let algorithm = j
-        .variants
-        .iter()
-        .find(|(_, u, _)| same(u))
-        .map(|(a, _, _)| crate::profile::alg_name(*a));
+    let same = |u: &url::Url| {
+        u.host_str() == url.host_str()
+            && u.port_or_known_default() == url.port_or_known_default()
+            && u.path() == url.path()
+    };
+    let algorithm =
+        j.variants.iter().find(|(_, u, _)| same(u)).map(|(a, _, _)| crate::profile::alg_name(*a));
     shared.forge.jwt_forge(algorithm).map_err(|s| Verdict::skip(s.0))
 }
 
 /// A token minted by `forge` with `scopes` (the template's when empty),
 /// spoiled as `spec` says.
-pub fn mint(forge: &JwtForge, scopes: Option<&[String]>, spec: JwtCredential) -> Result<String, Verdict> {
+pub fn mint(
+    forge: &JwtForge,
+    scopes: Option<&[String]>,
+    spec: JwtCredential,
+) -> Result<String, Verdict> {
     let mut spec = spec;
     match scopes {
         Some([]) => spec.remove.push("scope".to_owned()),
@@ -235,31 +238,48 @@ pub fn invalid(
     let mut out = Vec::new();
     match valid {
         Raw::Basic(user, _) => {
-            out.push(labelled("a wrong password", Raw::Basic(user.clone(), random_string(ALNUM, 16))));
+            out.push(labelled(
+                "a wrong password",
+                Raw::Basic(user.clone(), random_string(ALNUM, 16)),
+            ));
             out.push(labelled(
                 "an unknown user",
-                Raw::Basic(format!("authbench-{}", random_string(ALNUM, 8)), random_string(ALNUM, 16)),
+                Raw::Basic(
+                    format!("authbench-{}", random_string(ALNUM, 8)),
+                    random_string(ALNUM, 16),
+                ),
             ));
         }
         Raw::Token(token) if method == Method::Jwt => {
             let forge = jwt_forge_for(shared, url)?;
             let scopes = (!scopes.is_empty()).then_some(scopes);
             for (label, spec) in [
-                ("an expired token", jwt_with(&[("exp", "-1h"), ("iat", "-2h"), ("nbf", "-2h")], None)),
-                ("a token for another audience", jwt_with(&[("aud", "https://authbench.invalid/another-audience")], None)),
-                ("a token whose signature was changed", jwt_with(&[], Some(JwtMutation::SignatureFlipped))),
+                (
+                    "an expired token",
+                    jwt_with(&[("exp", "-1h"), ("iat", "-2h"), ("nbf", "-2h")], None),
+                ),
+                (
+                    "a token for another audience",
+                    jwt_with(&[("aud", "https://authbench.invalid/another-audience")], None),
+                ),
+                (
+                    "a token whose signature was changed",
+                    jwt_with(&[], Some(JwtMutation::SignatureFlipped)),
+                ),
                 ("an unsigned token (alg: none)", jwt_with(&[], Some(JwtMutation::AlgNone))),
             ] {
-                match mint(forge, scopes, spec) {
-                    Ok(t) => out.push(labelled(label, Raw::Token(t))),
-                    // Without a signing key only the profile's token can be spoiled.
-                    Err(_) => {}
+                // Without a signing key only the profile's token can be spoiled.
+                if let Ok(t) = mint(forge, scopes, spec) {
+                    out.push(labelled(label, Raw::Token(t)));
                 }
             }
             out.push(labelled("the token with a character changed", Raw::Token(tampered(token))));
         }
         Raw::Token(token) => {
-            out.push(labelled("the credential with a character changed", Raw::Token(tampered(token))));
+            out.push(labelled(
+                "the credential with a character changed",
+                Raw::Token(tampered(token)),
+            ));
             out.push(labelled(
                 "a random string of the same length",
                 Raw::Token(random_string(ALNUM, token.len().max(8))),

@@ -73,10 +73,14 @@ pub(crate) async fn run(shared: &Shared, api: &Api, p: &Planned, severity: Sever
         }
     };
     match &p.check {
-        Check::NoCredentials => ctx.refused(&Presented::default(), &ctx.op.method, &ctx.url, "no credentials").await,
+        Check::NoCredentials => {
+            ctx.refused(&Presented::default(), &ctx.op.method, &ctx.url, "no credentials").await
+        }
         Check::Invalid { scheme } => ctx.invalid(scheme).await,
         Check::SchemeConfusion { scheme } => ctx.confusion(scheme).await,
-        Check::KeyElsewhere { scheme, location } => ctx.elsewhere(scheme, *location, severity).await,
+        Check::KeyElsewhere { scheme, location } => {
+            ctx.elsewhere(scheme, *location, severity).await
+        }
         Check::Alone { scheme } => ctx.alone(scheme).await,
         Check::Alternative { index } => ctx.alternative(*index).await,
         Check::InsufficientScope { scheme, scope } => ctx.scope(scheme, scope).await,
@@ -155,7 +159,11 @@ impl Ctx<'_> {
             let p = match self.requirement(i, None).await {
                 Ok(p) => p,
                 Err(v) if v.outcome == authbench_reports::Outcome::Skip => {
-                    reasons.push(format!("requirement {}: {}", i + 1, v.reason.unwrap_or_default()));
+                    reasons.push(format!(
+                        "requirement {}: {}",
+                        i + 1,
+                        v.reason.unwrap_or_default()
+                    ));
                     continue;
                 }
                 Err(v) => return Err(v),
@@ -225,7 +233,8 @@ impl Ctx<'_> {
             let others = self.requirement(index, Some(scheme)).await?;
             let kind = self.kind(scheme)?;
             let raw = self.valid_raw(scheme, scopes).await?;
-            let chosen: &[String] = if scopes_choosable(self.binding(scheme), kind) { scopes } else { &[] };
+            let chosen: &[String] =
+                if scopes_choosable(self.binding(scheme), kind) { scopes } else { &[] };
             let bad = invalid(self.shared, self.binding(scheme), kind, &self.url, &raw, chosen)?;
             let definition = self.api.document.scheme(scheme).expect("kind checked");
             let mut seen = Vec::new();
@@ -234,7 +243,9 @@ impl Ctx<'_> {
                 let p = others.clone().with(place(definition, &b.raw, None)?);
                 let v = self.refused(&p, &self.op.method, &self.url, &b.label).await;
                 match v.outcome {
-                    authbench_reports::Outcome::Pass => seen.push(format!("{}: {}", b.label, v.observed)),
+                    authbench_reports::Outcome::Pass => {
+                        seen.push(format!("{}: {}", b.label, v.observed))
+                    }
                     authbench_reports::Outcome::Fail => leaks.push(b.label.clone()),
                     _ => return Err(v),
                 }
@@ -272,7 +283,15 @@ impl Ctx<'_> {
             ));
         }
         match self.present_valid(scheme, &[]).await {
-            Ok(p) => self.refused(&p, &self.op.method, &self.url, &format!("a valid `{scheme}` credential")).await,
+            Ok(p) => {
+                self.refused(
+                    &p,
+                    &self.op.method,
+                    &self.url,
+                    &format!("a valid `{scheme}` credential"),
+                )
+                .await
+            }
             Err(v) => v,
         }
     }
@@ -387,7 +406,8 @@ impl Ctx<'_> {
         }
         let built = async {
             let others = self.requirement(index, Some(scheme)).await?;
-            let raw = valid(self.shared, &self.api.tokens, binding, kind, &self.url, Some(&fewer)).await?;
+            let raw = valid(self.shared, &self.api.tokens, binding, kind, &self.url, Some(&fewer))
+                .await?;
             let definition = self.api.document.scheme(scheme).expect("named");
             Ok::<_, Verdict>(others.with(place(definition, &raw, None)?))
         };
@@ -395,7 +415,9 @@ impl Ctx<'_> {
             Ok(p) => p,
             Err(v) => return v,
         };
-        let expected = format!("403 + WWW-Authenticate: Bearer error=\"insufficient_scope\", scope naming `{scope}`");
+        let expected = format!(
+            "403 + WWW-Authenticate: Bearer error=\"insufficient_scope\", scope naming `{scope}`"
+        );
         match self.send(&p, &self.op.method, &self.url).await {
             Ok(r) if is_served(r.status) => served(
                 expected,
@@ -435,8 +457,13 @@ impl Ctx<'_> {
             Ok(x) => x,
             Err(v) => return v,
         };
-        self.refused(&Presented::default(), &method, &url, &format!("{method} {} without credentials", url.path()))
-            .await
+        self.refused(
+            &Presented::default(),
+            &method,
+            &url,
+            &format!("{method} {} without credentials", url.path()),
+        )
+        .await
     }
 
     async fn public(&self) -> Verdict {
@@ -460,15 +487,23 @@ impl Ctx<'_> {
 fn same_placement(a: &SchemeKind, b: &SchemeKind) -> bool {
     let place = |k: &SchemeKind| match k {
         SchemeKind::Http { scheme, .. } => format!("authorization:{scheme}"),
-        SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. } => "authorization:bearer".to_owned(),
-        SchemeKind::ApiKey { name, location } => format!("{location:?}:{}", name.to_ascii_lowercase()),
+        SchemeKind::OAuth2 { .. } | SchemeKind::OpenIdConnect { .. } => {
+            "authorization:bearer".to_owned()
+        }
+        SchemeKind::ApiKey { name, location } => {
+            format!("{location:?}:{}", name.to_ascii_lowercase())
+        }
         SchemeKind::MutualTls => "tls".to_owned(),
     };
     place(a) == place(b)
 }
 
 /// The method and URL of `variant` of `method url`.
-pub(crate) fn variant_of(method: &str, url: &Url, variant: Variant) -> Result<(String, Url), Verdict> {
+pub(crate) fn variant_of(
+    method: &str,
+    url: &Url,
+    variant: Variant,
+) -> Result<(String, Url), Verdict> {
     let path = url.path();
     let new_path = match variant {
         Variant::Head => return Ok(("HEAD".to_owned(), url.clone())),

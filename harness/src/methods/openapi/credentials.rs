@@ -15,10 +15,13 @@ use crate::methods::{Method, Shared};
 use crate::openapi::SchemeKind;
 use crate::verdict::Verdict;
 
+/// A token asked for once, or why there is none.
+type Fetched = Arc<OnceCell<Result<String, String>>>;
+
 /// OAuth access tokens fetched in this run, by the scope asked for.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    tokens: Mutex<BTreeMap<String, Arc<OnceCell<Result<String, String>>>>>,
+    tokens: Mutex<BTreeMap<String, Fetched>>,
 }
 
 impl TokenCache {
@@ -39,7 +42,11 @@ impl TokenCache {
 async fn fetch(shared: &Shared, scopes: Option<&[String]>) -> Result<String, String> {
     let session = Session::open(shared).await.map_err(|e| reason(e.into()))?;
     let Some(scopes) = scopes else {
-        return session.client_credentials().await.map(|t| t.access_token).map_err(|e| reason(e.into()));
+        return session
+            .client_credentials()
+            .await
+            .map(|t| t.access_token)
+            .map_err(|e| reason(e.into()));
     };
     let scope = scopes.join(" ");
     let mut fields = vec![("grant_type", "client_credentials"), ("scope", scope.as_str())];

@@ -126,7 +126,9 @@ pub async fn fetch(source: &SpecSource, client: &HttpClient) -> anyhow::Result<D
         }),
         SpecSource::Url(url) => {
             let mut request = crate::client::RawRequest::get(url.clone());
-            request.headers.push(("Accept".to_owned(), b"application/json, application/yaml".to_vec()));
+            request
+                .headers
+                .push(("Accept".to_owned(), b"application/json, application/yaml".to_vec()));
             let r = client
                 .send(&request)
                 .await
@@ -170,15 +172,18 @@ impl Api {
         let include = |op: &Operation| {
             let id = op.id();
             let route = format!("{} {}", op.method, op.path);
-            section
-                .operations
-                .iter()
-                .any(|g| crate::profile::glob_match(g, &id) || crate::profile::glob_match(g, &route))
+            section.operations.iter().any(|g| {
+                crate::profile::glob_match(g, &id) || crate::profile::glob_match(g, &route)
+            })
         };
         let mut order = Vec::new();
         let mut lints = BTreeMap::new();
         for f in lint(&document) {
-            let id = format!("openapi::document::{}::{}", f.id.trim_start_matches("openapi-"), f.subject);
+            let id = format!(
+                "openapi::document::{}::{}",
+                f.id.trim_start_matches("openapi-"),
+                f.subject
+            );
             order.push(id.clone());
             lints.insert(id, f);
         }
@@ -205,23 +210,29 @@ impl Api {
         self.order
             .iter()
             .map(|id| {
-                let (title, requirements, severity, line) = match (self.lints.get(id), self.planned.get(id)) {
-                    (Some(f), _) => (
-                        format!("the document: {}", f.title),
-                        vec![f.requirement],
-                        match f.firmness {
-                            Firmness::Must => Severity::Must,
-                            Firmness::Should => Severity::Should,
-                        },
-                        f.line,
-                    ),
-                    (None, Some(p)) => {
-                        let op = &self.document.operations[p.operation];
-                        let (title, requirements, severity) = describe(&p.check);
-                        (format!("{} {}: {title}", op.method, op.path), requirements, severity, op.line)
-                    }
-                    (None, None) => unreachable!("every id in the order is planned or linted"),
-                };
+                let (title, requirements, severity, line) =
+                    match (self.lints.get(id), self.planned.get(id)) {
+                        (Some(f), _) => (
+                            format!("the document: {}", f.title),
+                            vec![f.requirement],
+                            match f.firmness {
+                                Firmness::Must => Severity::Must,
+                                Firmness::Should => Severity::Should,
+                            },
+                            f.line,
+                        ),
+                        (None, Some(p)) => {
+                            let op = &self.document.operations[p.operation];
+                            let (title, requirements, severity) = describe(&p.check);
+                            (
+                                format!("{} {}: {title}", op.method, op.path),
+                                requirements,
+                                severity,
+                                op.line,
+                            )
+                        }
+                        (None, None) => unreachable!("every id in the order is planned or linted"),
+                    };
                 Case {
                     id: id.clone(),
                     method: Method::OpenApi,
