@@ -359,17 +359,22 @@ impl Ctx<'_> {
             Ok(p) => p,
             Err(v) => return v,
         };
-        let expected = format!("requirement {} alone served", index + 1);
-        match self.send(&p, &self.op.method, &self.url).await {
+        self.served_as_declared(
+            &p,
+            format!("requirement {} alone served", index + 1),
+            "the document offers this requirement as an alternative, and the server refused it (spec drift)",
+        )
+        .await
+    }
+
+    /// `p` must be served, as the document declares: a refusal is spec
+    /// drift (a `should`, the server's function, not its security).
+    async fn served_as_declared(&self, p: &Presented, expected: String, drift: &str) -> Verdict {
+        match self.send(p, &self.op.method, &self.url).await {
             Ok(r) if is_served(r.status) => Verdict::pass(expected, observe(&r)),
             Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
-            Ok(r) => Verdict::unmet(
-                Severity::Should,
-                expected,
-                observe(&r),
-                "the document offers this requirement as an alternative, and the server refused it (spec drift)",
-            )
-            .because(Cause::Own(FindingKind::Function)),
+            Ok(r) => Verdict::unmet(Severity::Should, expected, observe(&r), drift)
+                .because(Cause::Own(FindingKind::Function)),
             Err(e) => Verdict::unanswered(expected, &e),
         }
     }
@@ -467,19 +472,12 @@ impl Ctx<'_> {
     }
 
     async fn public(&self) -> Verdict {
-        let expected = "served without credentials".to_owned();
-        match self.send(&Presented::default(), &self.op.method, &self.url).await {
-            Ok(r) if is_served(r.status) => Verdict::pass(expected, observe(&r)),
-            Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
-            Ok(r) => Verdict::unmet(
-                Severity::Should,
-                expected,
-                observe(&r),
-                "the document declares this operation public, and the server did not serve it without credentials (spec drift)",
-            )
-            .because(Cause::Own(FindingKind::Function)),
-            Err(e) => Verdict::unanswered(expected, &e),
-        }
+        self.served_as_declared(
+            &Presented::default(),
+            "served without credentials".to_owned(),
+            "the document declares this operation public, and the server did not serve it without credentials (spec drift)",
+        )
+        .await
     }
 }
 
