@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use authbench::catalog::{load_catalog, select};
-use authbench::commands::conform::{RunOptions, run_against};
+use authbench::commands::conform::{OpenApiRun, RunOptions, run_against};
 use authbench::methods::Method;
 use authbench_reports::{FindingKind, Outcome, Results};
 use base64::Engine;
@@ -231,4 +231,120 @@ async fn a_silent_target_is_reported_after_the_preflight() {
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     let text = error.to_string();
     assert!(text.contains("no selected URL") && text.contains("[basic]"), "{text}");
+}
+
+/// A document for the hostile servers' paths: one operation per scheme, an
+/// AND of two, and a public one.
+const DOCUMENT: &str = "openapi: 3.0.3
+info: {title: hostile, version: '1'}
+paths:
+  /basic:
+    get: {operationId: getBasic, security: [{basic: []}], responses: {'200': {description: ok}}}
+  /api-key:
+    get: {operationId: getKey, security: [{key: []}], responses: {'200': {description: ok}}}
+  /jwt:
+    get: {operationId: getJwt, security: [{bearer: []}], responses: {'200': {description: ok}}}
+  /both:
+    get: {operationId: getBoth, security: [{key: [], bearer: []}], responses: {'200': {description: ok}}}
+  /public:
+    get: {operationId: getPublic, security: [], responses: {'200': {description: ok}}}
+components:
+  securitySchemes:
+    basic: {type: http, scheme: basic}
+    key: {type: apiKey, name: X-API-Key, in: header}
+    bearer: {type: http, scheme: bearer}
+";
+
+/// `--openapi` against a hostile server: the document's checks only.
+async fn openapi(mode: Mode) -> anyhow::Result<Results> {
+    let port = start(mode).await;
+    let (dir, path) = profile(port);
+    let document = dir.path().join("openapi.yaml");
+    std::fs::write(&document, DOCUMENT).unwrap();
+    let options = RunOptions {
+        timeout: Duration::from_secs(3),
+        openapi: OpenApiRun::Yes(Some(document.to_string_lossy().into_owned())),
+        ..RunOptions::default()
+    };
+    run_against(&path, Vec::new(), &options).await
+}
+
+fn outcome(results: &Results, id: &str) -> Outcome {
+    results.cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no {id}")).outcome
+}
+
+#[tokio::test]
+async fn openapi_checks_never_pass_on_server_errors() {
+    let results = openapi(Mode::ServerError).await.unwrap();
+    assert!(passed(&results).is_empty(), "{:#?}", passed(&results));
+    assert_eq!(outcome(&results, "openapi::getBasic::control"), Outcome::Error);
+    assert_eq!(outcome(&results, "openapi::getBasic::no-credentials"), Outcome::Error);
+    assert!(results.findings_of(FindingKind::Security).next().is_none(), "{:#?}", results.findings);
+}
+
+#[tokio::test]
+async fn openapi_checks_fail_every_refusal_of_a_server_that_serves_everything() {
+    let results = openapi(Mode::ServeAll).await.unwrap();
+    for id in [
+        "openapi::getBasic::no-credentials",
+        "openapi::getBasic::invalid-basic",
+        "openapi::getKey::invalid-key",
+        "openapi::getJwt::head-without-credentials",
+        "openapi::getBoth::key-alone",
+        "openapi::getBoth::bearer-alone",
+    ] {
+        assert_eq!(outcome(&results, id), Outcome::Fail, "{id}");
+    }
+    assert_eq!(outcome(&results, "openapi::getBasic::control"), Outcome::Pass);
+    assert_eq!(outcome(&results, "openapi::getPublic::public"), Outcome::Pass);
+}
+
+/// A server that checks credentials (with bare 401s) but takes any valid one
+/// anywhere: its refusals pass; taking Basic where the document says bearer,
+/// one scheme of an AND alone, or a bad one beside a good one fail, and
+/// nothing else does; its 401 on the
+/// operation the document calls public is spec drift, a warning.
+#[tokio::test]
+async fn openapi_checks_credit_refusals_and_catch_any_credential_anywhere() {
+    let results = openapi(Mode::Bare401).await.unwrap();
+    for id in [
+        "openapi::getBasic::control",
+        "openapi::getBasic::no-credentials",
+        "openapi::getBasic::invalid-basic",
+        "openapi::getKey::invalid-key",
+        "openapi::getKey::key-in-query",
+        "openapi::getJwt::invalid-bearer",
+        "openapi::getJwt::trailing-slash-without-credentials",
+    ] {
+        assert_eq!(outcome(&results, id), Outcome::Pass, "{id}");
+    }
+    let failed: Vec<&str> = results
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(failed.contains(&"openapi::getJwt::scheme-confusion-basic"), "{failed:?}");
+    assert!(failed.contains(&"openapi::getBoth::key-alone"), "{failed:?}");
+    // At the AND operation an invalid credential beside a valid one is
+    // served too: the same bug, seen from the other side.
+    let same_bug = |id: &&str| {
+        id.contains("::scheme-confusion-")
+            || id.ends_with("-alone")
+            || id.starts_with("openapi::getBoth::invalid-")
+    };
+    assert!(failed.iter().all(same_bug), "{failed:?}");
+    assert_eq!(outcome(&results, "openapi::getPublic::public"), Outcome::Warn);
+}
+
+/// Garbage and silence answer nothing: the document's servers are in the
+/// pre-flight, so the run stops with a harness error instead of judging.
+#[tokio::test]
+async fn openapi_checks_stop_at_the_preflight_when_nothing_answers() {
+    for mode in [Mode::Garbage, Mode::Silent] {
+        let started = Instant::now();
+        let error = openapi(mode).await.unwrap_err().to_string();
+        assert!(error.contains("no selected URL") && error.contains("[openapi]"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    }
 }

@@ -77,6 +77,8 @@ async fn every_check_passes_against_the_correct_servers() {
         "openapi::layered::layeredKey-alone",
         "openapi::basic::encoded-path-without-credentials",
         "openapi::baseline::public",
+        "openapi::getOrder::objects-of-bob",
+        "openapi::getInvoice::objects-of-bob",
     ] {
         let c = results.cases.iter().find(|c| c.id == expected);
         assert_eq!(c.map(|c| c.outcome), Some(Outcome::Pass), "{expected} in {ids:?}");
@@ -104,6 +106,8 @@ async fn an_operation_without_its_check() {
             "openapi::getOrder::scheme-confusion-clientCertificate",
             "openapi::getOrder::scheme-confusion-layeredCertificate",
             "openapi::getOrder::scheme-confusion-layeredKey",
+            // The profile's token is served bob's order: no check, no owner.
+            "openapi::getOrder::objects-of-bob",
         ],
     )
     .await;
@@ -125,6 +129,15 @@ async fn an_and_taken_as_an_or() {
             "openapi::getInvoice::invalid-jwt",
             "openapi::getInvoice::jwt-without-read",
         ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_user_s_object_served() {
+    caught_exactly(
+        Flaw::OpenapiOtherUsersObject,
+        &["openapi::getOrder::objects-of-bob", "openapi::getInvoice::objects-of-bob"],
     )
     .await;
 }

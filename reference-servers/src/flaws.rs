@@ -75,6 +75,8 @@ pub enum Flaw {
     OpenapiScopeNotEnforced,
     /// OpenAPI: an operation requiring an API key AND a token takes either.
     OpenapiAndAsOr,
+    /// OpenAPI: an order is served to any valid token, its owner's or not.
+    OpenapiOtherUsersObject,
 }
 
 impl Flaw {
@@ -111,6 +113,7 @@ impl Flaw {
         Flaw::OpenapiUnprotectedOperation,
         Flaw::OpenapiScopeNotEnforced,
         Flaw::OpenapiAndAsOr,
+        Flaw::OpenapiOtherUsersObject,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -147,6 +150,7 @@ impl Flaw {
             Flaw::OpenapiUnprotectedOperation => "openapi-unprotected-operation",
             Flaw::OpenapiScopeNotEnforced => "openapi-scope-not-enforced",
             Flaw::OpenapiAndAsOr => "openapi-and-as-or",
+            Flaw::OpenapiOtherUsersObject => "openapi-other-users-object",
         }
     }
 
@@ -239,6 +243,9 @@ impl Flaw {
             }
             Flaw::OpenapiAndAsOr => {
                 "OpenAPI: GET /orders/{orderId}/invoice requires an API key and a token, and serves either alone."
+            }
+            Flaw::OpenapiOtherUsersObject => {
+                "OpenAPI: an order and its invoice are served to any valid token, not only their owner's (OWASP API1:2023)."
             }
         }
     }

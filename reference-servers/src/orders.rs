@@ -3,7 +3,12 @@
 //! needs an application's API key AND a user's token
 //! (`GET /orders/{orderId}/invoice`). Its flaws plant the per-operation bugs
 //! the checks of an OpenAPI document exist to find: an operation that forgot
-//! its check, a scope not enforced, an AND taken as an OR.
+//! its check, a scope not enforced, an AND taken as an OR, another user's
+//! object served.
+//!
+//! Each order has an owner, the `sub` of the tokens that may read it: the
+//! demo user owns the first, [`OTHER_USER`] the second; anyone else's token
+//! gets 404, as if the order did not exist.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +33,18 @@ pub mod paths {
     pub const ORDERS: [&str; 2] = ["ord-1001", "ord-1002"];
 }
 
+/// The user who owns the second order.
+pub const OTHER_USER: &str = "bob";
+
+/// Who owns `order_id`, if it exists.
+fn owner(order_id: &str) -> Option<&'static str> {
+    match order_id {
+        id if id == paths::ORDERS[0] => Some(crate::seed::DEMO_USER),
+        id if id == paths::ORDERS[1] => Some(OTHER_USER),
+        _ => None,
+    }
+}
+
 /// The routes.
 pub fn routes() -> Router<Arc<App>> {
     Router::new().route(paths::ORDER, any(order)).route(paths::INVOICE, any(invoice))
@@ -45,12 +62,12 @@ async fn order(
     uri: Uri,
 ) -> Response {
     if app.flaws.has(Flaw::OpenapiUnprotectedOperation) {
-        return found(&method, &order_id, None);
+        return found(&app, &method, &order_id, None);
     }
     let scope = if app.flaws.has(Flaw::OpenapiScopeNotEnforced) { None } else { Some("read") };
     match crate::jwt::authenticate(&app, &headers, &uri, Algorithm::RS256, false) {
         Ok(token) if scope.is_none_or(|s| token.scopes.iter().any(|t| t == s)) => {
-            found(&method, &order_id, Some(&token.subject))
+            found(&app, &method, &order_id, Some(&token.subject))
         }
         Ok(_) => crate::jwt::insufficient_scope("read"),
         Err(rejection) => rejection.response(),
@@ -76,7 +93,7 @@ async fn invoice(
         key && user.is_some()
     };
     if admitted {
-        return found(&method, &order_id, user.map(|t| t.subject.as_str()));
+        return found(&app, &method, &order_id, user.map(|t| t.subject.as_str()));
     }
     if key && token.is_ok() {
         return crate::jwt::insufficient_scope("read");
@@ -94,9 +111,14 @@ async fn invoice(
     )
 }
 
-fn found(method: &Method, order_id: &str, principal: Option<&str>) -> Response {
-    if !paths::ORDERS.contains(&order_id) {
-        return not_found();
+/// The order to `principal` (the token's `sub`): only its owner's, unless
+/// the check was forgotten altogether (no principal) or its owner is not
+/// compared (the flaw).
+fn found(app: &App, method: &Method, order_id: &str, principal: Option<&str>) -> Response {
+    let Some(owner) = owner(order_id) else { return not_found() };
+    let owners_only = !app.flaws.has(Flaw::OpenapiOtherUsersObject);
+    match principal {
+        Some(p) if owners_only && p != owner => not_found(),
+        _ => respond::payload(method, principal),
     }
-    respond::payload(method, principal)
 }

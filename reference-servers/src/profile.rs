@@ -99,6 +99,8 @@ pub struct JwtSection {
     pub insufficient_scope_url: String,
     /// Extension: the token endpoint (Basic credentials, form `alg`, `scope`, `expires_in`).
     pub token_url: String,
+    /// The `sub` of the tokens authbench mints: the demo user, who owns an order.
+    pub subject: String,
     /// Declared policy: the longest lifetime accepted.
     pub max_lifetime_seconds: i64,
     /// Declared: the tokens are RFC 9068 JWT access tokens.
@@ -295,6 +297,26 @@ pub struct OpenApiSection {
     pub spec: String,
     /// Scheme name → profile section (or `none`).
     pub schemes: std::collections::BTreeMap<String, String>,
+    /// Another user, who owns another order.
+    pub identities: Vec<OpenApiIdentity>,
+}
+
+/// `[[openapi.identities]]`.
+#[derive(Debug, Serialize)]
+pub struct OpenApiIdentity {
+    /// Its name in case ids.
+    pub name: String,
+    /// Tokens minted for this `sub`.
+    pub jwt: IdentityJwt,
+    /// The objects only it may use, by path parameter.
+    pub owns: std::collections::BTreeMap<String, String>,
+}
+
+/// `jwt = { subject }`.
+#[derive(Debug, Serialize)]
+pub struct IdentityJwt {
+    /// The `sub`.
+    pub subject: String,
 }
 
 /// `[reference]`.

@@ -399,6 +399,7 @@ fn build_profile(
             revocation_url: paths::JWT_REVOCABLE.to_owned(),
             insufficient_scope_url: paths::JWT_PRIVILEGED.to_owned(),
             token_url: paths::JWT_TOKEN.to_owned(),
+            subject: DEMO_USER.to_owned(),
             leeway_seconds: app.jwt.config().leeway_secs,
             max_lifetime_seconds: app.jwt.config().max_lifetime_secs,
             access_token_profile: "rfc9068".to_owned(),
@@ -494,6 +495,11 @@ fn build_profile(
                 .iter()
                 .map(|(scheme, section)| ((*scheme).to_owned(), (*section).to_owned()))
                 .collect(),
+            identities: vec![crate::profile::OpenApiIdentity {
+                name: crate::orders::OTHER_USER.to_owned(),
+                jwt: crate::profile::IdentityJwt { subject: crate::orders::OTHER_USER.to_owned() },
+                owns: [("orderId".to_owned(), crate::orders::paths::ORDERS[1].to_owned())].into(),
+            }],
         },
         reference: ReferenceSection {
             admin_url: paths::ADMIN.to_owned(),

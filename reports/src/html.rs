@@ -140,6 +140,23 @@ fn conformance_section(out: &mut String, results: &Results) {
         );
     }
     out.push_str("</table>\n");
+    let matrix = crate::matrix::rows(results);
+    if !matrix.is_empty() {
+        out.push_str("<h3>OpenAPI operations</h3>\n<table>\n<tr><th>operation</th>");
+        for c in crate::matrix::COLUMNS {
+            let _ = write!(out, "<th>{}</th>", escape(c));
+        }
+        out.push_str("<th>skipped because</th></tr>\n");
+        for row in &matrix {
+            let _ = write!(out, "<tr><td>{}</td>", escape(&row.operation));
+            for cell in &row.cells {
+                let class = cell.map_or("", |o| o.as_str());
+                let _ = write!(out, "<td class=\"{class}\">{}</td>", crate::matrix::mark(*cell));
+            }
+            let _ = writeln!(out, "<td>{}</td></tr>", escape(&row.skipped.join("; ")));
+        }
+        out.push_str("</table>\n");
+    }
     let attention: Vec<&CaseResult> = results
         .cases
         .iter()

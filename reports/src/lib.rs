@@ -9,6 +9,7 @@ pub mod diff;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 pub mod model;
 pub mod sarif;
 pub mod table;

@@ -97,6 +97,24 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "   - Cases: {}", ids.join(", "))?;
         }
     }
+    let matrix = crate::matrix::rows(results);
+    if !matrix.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "## OpenAPI operations")?;
+        writeln!(out)?;
+        writeln!(out, "| Operation | {} | Skipped because |", crate::matrix::COLUMNS.join(" | "))?;
+        writeln!(out, "|---|{}---|", "---|".repeat(crate::matrix::COLUMNS.len()))?;
+        for row in &matrix {
+            let cells: Vec<&str> = row.cells.iter().map(|c| crate::matrix::mark(*c)).collect();
+            writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&row.operation),
+                cells.join(" | "),
+                cell(&row.skipped.join("; "))
+            )?;
+        }
+    }
     for method in results.methods() {
         writeln!(out)?;
         writeln!(out, "## {method}")?;

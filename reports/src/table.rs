@@ -97,8 +97,31 @@ pub fn write_findings(results: &Results, out: &mut dyn Write) -> std::io::Result
     writeln!(out)
 }
 
+/// The OpenAPI matrix: the worst outcome per operation and kind of check.
+fn write_matrix(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
+    let rows = crate::matrix::rows(results);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut builder = tabled::builder::Builder::default();
+    let mut header = vec!["operation".to_owned()];
+    header.extend(crate::matrix::COLUMNS.iter().map(|c| (*c).to_owned()));
+    builder.push_record(header);
+    for row in &rows {
+        let mut record = vec![clip(&printable(&row.operation), 40)];
+        record.extend(row.cells.iter().map(|c| crate::matrix::mark(*c).to_owned()));
+        builder.push_record(record);
+    }
+    writeln!(
+        out,
+        "OpenAPI operations (the worst outcome of each kind of check; the Markdown and HTML reports say why checks were skipped):"
+    )?;
+    writeln!(out, "{}", builder.build().with(Style::sharp()))
+}
+
 fn render_with(results: &Results, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
     write_findings(results, out)?;
+    write_matrix(results, out)?;
     for method in results.methods() {
         let cases: Vec<_> = results.cases.iter().filter(|c| c.method == method).collect();
         let rows: Vec<Row<'_>> = cases

@@ -325,3 +325,48 @@ fn sarif_points_openapi_checks_at_their_operation() {
         }
     }
 }
+
+/// The OpenAPI matrix: a row per operation, the worst outcome per kind of
+/// check, and the skip reasons, in the terminal table, Markdown and HTML.
+#[test]
+fn the_openapi_matrix_shows_each_operation_s_checks() {
+    let op = |id: &str, method: &str, path: &str| authbench_reports::OperationRef {
+        id: id.to_owned(),
+        method: method.to_owned(),
+        path: path.to_owned(),
+        document: "openapi.yaml".to_owned(),
+        line: 7,
+    };
+    let mut cases = vec![
+        case("openapi::getOrder::control", Outcome::Pass, None),
+        case("openapi::getOrder::no-credentials", Outcome::Pass, None),
+        case("openapi::getOrder::head-without-credentials", Outcome::Pass, None),
+        case("openapi::getOrder::double-slash-without-credentials", Outcome::Fail, None),
+        case("openapi::deleteOrder::control", Outcome::Skip, Some("DELETE changes state")),
+    ];
+    for c in &mut cases[..4] {
+        c.operation = Some(op("getOrder", "GET", "/orders/{id}"));
+    }
+    cases[4].operation = Some(op("deleteOrder", "DELETE", "/orders/{id}"));
+    let r = Results::new("t", "2026-11-29T12:00:00Z".to_owned(), 1, cases);
+    let text = |format| {
+        let mut out = Vec::new();
+        render(&r, format, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let markdown = text(Format::Markdown);
+    assert!(markdown.contains("## OpenAPI operations"), "{markdown}");
+    // Variants: one passed, one failed: the cell is the worse.
+    let row = markdown.lines().find(|l| l.starts_with("| GET /orders/{id} (getOrder)")).unwrap();
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(&cells[2..4], ["pass", "pass"], "{row}");
+    assert_eq!(cells[9], "FAIL", "{row}");
+    let delete = markdown.lines().find(|l| l.contains("DELETE /orders/{id}")).unwrap();
+    assert!(delete.contains("skip") && delete.contains("DELETE changes state"), "{delete}");
+    assert!(text(Format::Table).contains("OpenAPI operations"));
+    let html = text(Format::Html);
+    assert!(
+        html.contains("<h3>OpenAPI operations</h3>")
+            && html.contains("<td class=\"fail\">FAIL</td>")
+    );
+}

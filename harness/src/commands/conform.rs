@@ -63,31 +63,38 @@ impl Default for RunOptions {
     }
 }
 
-/// The URLs the selected methods' cases are sent to, for the pre-flight.
-fn selected_urls<'t>(target: &'t Target, cases: &[Case]) -> Vec<(Method, &'t url::Url)> {
-    Method::ALL
+/// The URLs the selected methods' cases are sent to, for the pre-flight:
+/// the sections' own, and the servers of the OpenAPI document's operations.
+fn selected_urls(
+    target: &Target,
+    cases: &[Case],
+    api: Option<&methods::openapi::Api>,
+) -> Vec<(Method, url::Url)> {
+    let mut urls: Vec<(Method, url::Url)> = Method::ALL
         .into_iter()
         .filter(|m| cases.iter().any(|c| c.method == *m))
-        .flat_map(|m| spec(m).urls(target).into_iter().map(move |url| (m, url)))
-        .collect()
+        .flat_map(|m| spec(m).urls(target).into_iter().map(move |url| (m, url.clone())))
+        .collect();
+    if cases.iter().any(|c| c.method == Method::OpenApi) {
+        urls.extend(api.into_iter().flat_map(|a| a.servers()).map(|u| (Method::OpenApi, u)));
+    }
+    urls
 }
 
 /// Sends one plain GET to every selected URL at once; fails when none
 /// answers at all (an HTTP answer of any status, or a TLS alert, is an answer).
 async fn preflight(
-    target: &Target,
-    cases: &[Case],
+    urls: Vec<(Method, url::Url)>,
     client: &HttpClient,
     profile: &Path,
 ) -> anyhow::Result<()> {
-    let urls = selected_urls(target, cases);
     if urls.is_empty() {
         return Ok(());
     }
     let quick = client.clone().with_timeout(PREFLIGHT_TIMEOUT.min(client.timeout()));
     let attempts = urls.iter().map(|(_, url)| {
         let quick = quick.clone();
-        let request = crate::client::RawRequest::get((*url).clone());
+        let request = crate::client::RawRequest::get(url.clone());
         async move { quick.send(&request).await }
     });
     let answers = futures_util::future::join_all(attempts).await;
@@ -127,7 +134,7 @@ pub async fn run_against(
     if cases.is_empty() {
         bail!("--cases/--methods select no case; `authbench cases` lists them");
     }
-    preflight(&target, &cases, &client, profile).await?;
+    preflight(selected_urls(&target, &cases, api.as_deref()), &client, profile).await?;
     let progress = options.progress;
     let name = target.name.clone();
     let shared = Arc::new(
@@ -175,6 +182,7 @@ async fn openapi_plan(
                 parameters: Default::default(),
                 unsafe_methods: false,
                 operations: vec!["*".to_owned()],
+                identities: Vec::new(),
             });
             target.openapi = Some(OpenApiTarget { spec: source, ..section });
         }

@@ -460,4 +460,32 @@ mod tests {
         let e = Target::load(Path::new("/nonexistent/target.toml")).unwrap_err();
         assert!(e.message.contains("--target"), "{e}");
     }
+
+    #[test]
+    fn openapi_mistakes_name_their_field() {
+        let with = |section: &str| parse(&format!("{MINIMAL}[openapi]\n{section}"));
+        let t = with("spec = \"api.yaml\"\nschemes = { b = \"basic\", admin = \"none\" }\nparameters = { id = 7 }\n").unwrap();
+        let o = t.openapi.unwrap();
+        assert_eq!(o.parameters["id"], "7");
+        assert_eq!(o.operations, ["*"]);
+        let e = with("spec = \"a.yaml\"\nschemes = { k = \"api_key\" }\n").unwrap_err();
+        assert!(
+            e.location.ends_with("openapi.schemes.k") && e.message.contains("[api_key]"),
+            "{e}"
+        );
+        let e = with("spec = \"a.yaml\"\nschemes = { k = \"kerberos\" }\n").unwrap_err();
+        assert!(e.message.contains("not a section"), "{e}");
+        let e = with("spec = \"http://api.example.test/openapi.json\"\n").unwrap_err();
+        assert!(e.message.contains("https"), "{e}");
+        assert!(with("spec = \"http://127.0.0.1:8000/openapi.json\"\n").is_ok());
+        let e = with("spec = \"a.yaml\"\n[[openapi.identities]]\nname = \"bob\"\napi_key = \"k\"\ntoken = \"t\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("exactly one credential"), "{e}");
+        let e =
+            with("spec = \"a.yaml\"\n[[openapi.identities]]\nname = \"b b\"\napi_key = \"k\"\n")
+                .unwrap_err();
+        assert!(e.message.contains("letters, digits"), "{e}");
+        let e = with("spec = \"a.yaml\"\nunknown = 1\n").unwrap_err();
+        assert!(e.message.contains("unknown"), "{e}");
+    }
 }

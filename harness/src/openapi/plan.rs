@@ -90,6 +90,13 @@ pub enum Check {
     },
     /// The path variant, without credentials: not served.
     Variant(Variant),
+    /// Object-level authorization (OWASP API1:2023): `identity`'s objects
+    /// (its `owns` values in the path) refused to the profile's credentials,
+    /// and the profile's objects refused to `identity`'s.
+    OtherUsersObject {
+        /// The other identity.
+        identity: String,
+    },
     /// An operation declared public answers without credentials.
     Public,
 }
@@ -111,6 +118,7 @@ impl Check {
                 format!("{scheme}-without-{scope}")
             }
             Check::Variant(v) => format!("{}-without-credentials", v.name()),
+            Check::OtherUsersObject { identity } => format!("objects-of-{identity}"),
             Check::Public => "public".to_owned(),
         }
     }
@@ -131,6 +139,9 @@ pub struct Options {
     pub unsafe_methods: bool,
     /// Values for path parameters, by name (else the document's examples).
     pub parameters: BTreeMap<String, String>,
+    /// Other identities, by name, with the path parameter values naming
+    /// objects only they may use.
+    pub identities: Vec<(String, BTreeMap<String, String>)>,
 }
 
 /// A planned case.
@@ -267,8 +278,26 @@ pub fn plan(
                 add(Check::Variant(variant));
             }
         }
+        // An identity's objects, where the path names one of them.
+        let in_path = |name: &String| op.path.contains(&format!("{{{name}}}"));
+        for (identity, owns) in &options.identities {
+            if owns.keys().any(in_path) {
+                add(Check::OtherUsersObject { identity: identity.clone() });
+            }
+        }
     }
     out
+}
+
+/// `op`'s path filled with `owns` first, then `values` and the examples.
+pub fn fill_with(
+    op: &Operation,
+    owns: &BTreeMap<String, String>,
+    values: &BTreeMap<String, String>,
+) -> Option<String> {
+    let mut merged = values.clone();
+    merged.extend(owns.iter().map(|(k, v)| (k.clone(), v.clone())));
+    fill(op, &merged).ok()
 }
 
 #[cfg(test)]

@@ -213,7 +213,8 @@ fn jwt_with(claims: &[(&str, &str)], mutation: Option<JwtMutation>) -> JwtCreden
 /// opaque token) that no longer verifies.
 pub fn tampered(token: &str) -> String {
     let mut chars: Vec<char> = token.chars().collect();
-    let at = chars.len().saturating_sub(10).max(chars.len().saturating_sub(1).min(chars.len() / 2));
+    // Not the last character: its low bits may be base64 padding.
+    let at = if chars.len() >= 10 { chars.len() - 10 } else { chars.len() / 2 };
     if let Some(c) = chars.get_mut(at) {
         *c = if *c == 'A' { 'B' } else { 'A' };
     }

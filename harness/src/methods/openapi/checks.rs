@@ -22,11 +22,13 @@ use crate::verdict::{Cause, Verdict, is_served, observe};
 /// or why there is none.
 pub(crate) type Control = Result<usize, Verdict>;
 
-struct Ctx<'a> {
-    shared: &'a Shared,
-    api: &'a Api,
-    op: &'a Operation,
-    url: Url,
+/// One operation's checks: the run's state, the document and where the
+/// operation is served.
+pub(super) struct Ctx<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) api: &'a Api,
+    pub(super) op: &'a Operation,
+    pub(super) url: Url,
 }
 
 /// Runs planned check `p`.
@@ -85,15 +87,17 @@ pub(crate) async fn run(shared: &Shared, api: &Api, p: &Planned, severity: Sever
         Check::Alternative { index } => ctx.alternative(*index).await,
         Check::InsufficientScope { scheme, scope } => ctx.scope(scheme, scope).await,
         Check::Variant(v) => ctx.variant(*v).await,
+        Check::OtherUsersObject { identity } => ctx.objects_of(identity, chosen).await,
+        // Answered above, before the control was needed.
         Check::Control | Check::Public => {
-            Verdict::error("", format!("check of requirement {chosen} reached twice"))
+            Verdict::error("", format!("the control of requirement {} ran twice", chosen + 1))
         }
     }
 }
 
 /// Where `op` is served, with its path filled: its first server (relative
 /// ones against the document's base), else the base itself.
-fn operation_url(api: &Api, op: &Operation, path: &str) -> Result<Url, Verdict> {
+pub(super) fn operation_url(api: &Api, op: &Operation, path: &str) -> Result<Url, Verdict> {
     let server = api.document.servers_of(op).first().map_or("/", String::as_str);
     let server = api
         .base
@@ -104,7 +108,7 @@ fn operation_url(api: &Api, op: &Operation, path: &str) -> Result<Url, Verdict> 
 }
 
 impl Ctx<'_> {
-    fn binding(&self, scheme: &str) -> Binding {
+    pub(super) fn binding(&self, scheme: &str) -> Binding {
         self.api.bindings.get(scheme).copied().unwrap_or(Binding::Nothing)
     }
 
@@ -128,7 +132,11 @@ impl Ctx<'_> {
     }
 
     /// Requirement `index`'s valid credentials, all but `except`'s.
-    async fn requirement(&self, index: usize, except: Option<&str>) -> Result<Presented, Verdict> {
+    pub(super) async fn requirement(
+        &self,
+        index: usize,
+        except: Option<&str>,
+    ) -> Result<Presented, Verdict> {
         let mut out = Presented::default();
         for (scheme, scopes) in &self.api.document.requirements(self.op)[index].0 {
             if Some(scheme.as_str()) != except {
@@ -147,7 +155,12 @@ impl Ctx<'_> {
             .position(|r| r.0.iter().any(|(s, _)| s == scheme))
     }
 
-    async fn send(&self, p: &Presented, method: &str, url: &Url) -> Result<RawResponse, SendError> {
+    pub(super) async fn send(
+        &self,
+        p: &Presented,
+        method: &str,
+        url: &Url,
+    ) -> Result<RawResponse, SendError> {
         self.shared.client.send(&p.request(method, url)).await
     }
 
@@ -174,6 +187,11 @@ impl Ctx<'_> {
             });
             return match self.send(&p, &self.op.method, &self.url).await {
                 Ok(answer) if is_served(answer.status) => Ok(i),
+                Ok(answer) if answer.status >= 500 => Err(Verdict::server_error(
+                    "the declared credentials served",
+                    observe(&answer),
+                    answer.status,
+                )),
                 Ok(answer) if answer.status == 403 && r_scoped.is_some() => {
                     let (s, scopes) = r_scoped.expect("checked");
                     Err(Verdict::skip(format!(
@@ -201,7 +219,13 @@ impl Ctx<'_> {
     }
 
     /// `p` sent to `url` must not be served.
-    async fn refused(&self, p: &Presented, method: &str, url: &Url, what: &str) -> Verdict {
+    pub(super) async fn refused(
+        &self,
+        p: &Presented,
+        method: &str,
+        url: &Url,
+        what: &str,
+    ) -> Verdict {
         let expected = format!("{what}: refused");
         match self.send(p, method, url).await {
             Ok(r) if is_served(r.status) => {

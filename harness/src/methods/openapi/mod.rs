@@ -11,6 +11,7 @@
 pub mod bind;
 mod checks;
 pub mod credentials;
+mod objects;
 pub mod profile;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,7 @@ use crate::openapi::lint::{Firmness, StaticFinding, lint};
 use crate::openapi::plan::{Check, Options, Planned, plan};
 use crate::openapi::{Document, Operation};
 use crate::verdict::Verdict;
-pub use profile::{Binding, OpenApiTarget, SpecSource};
+pub use profile::{Binding, Identity, IdentityCredential, OpenApiTarget, SpecSource};
 
 /// The openapi method in the registry.
 pub struct Spec;
@@ -48,10 +49,12 @@ impl MethodSpec for Spec {
 
     fn secrets(&self, target: &Target) -> Vec<String> {
         // The credentials are the other sections': every one is redacted.
+        let identities = target.openapi.iter().flat_map(|o| &o.identities);
         Method::ALL
             .into_iter()
             .filter(|m| *m != Method::OpenApi)
             .flat_map(|m| super::spec(m).secrets(target))
+            .chain(identities.flat_map(|i| i.credential.secrets()))
             .collect()
     }
 
@@ -168,6 +171,11 @@ impl Api {
         let options = Options {
             unsafe_methods: section.unsafe_methods,
             parameters: section.parameters.clone(),
+            identities: section
+                .identities
+                .iter()
+                .map(|i| (i.name.clone(), i.owns.clone()))
+                .collect(),
         };
         let include = |op: &Operation| {
             let id = op.id();
@@ -252,6 +260,22 @@ impl Api {
             .collect()
     }
 
+    /// Where the document's selected operations are served, once each, for
+    /// the pre-flight.
+    pub fn servers(&self) -> Vec<Url> {
+        let mut out: Vec<Url> = Vec::new();
+        for p in self.planned.values().filter(|p| p.skip.is_none()) {
+            let op = &self.document.operations[p.operation];
+            let server = self.document.servers_of(op).first().map_or("/", String::as_str);
+            if let Ok(url) = self.base.join(server)
+                && !out.contains(&url)
+            {
+                out.push(url);
+            }
+        }
+        out
+    }
+
     /// The operation a case checks, for reports.
     pub fn operation_of(&self, id: &str) -> Option<authbench_reports::OperationRef> {
         let op = &self.document.operations[self.planned.get(id)?.operation];
@@ -276,7 +300,8 @@ fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
     const API2: &str = "OWASP API2:2023";
     match check {
         Check::Control => (
-            "the declared credentials are served (the control every other check rests on)".to_owned(),
+            "the declared credentials are served (the control every other check rests on)"
+                .to_owned(),
             vec![REQUIREMENT],
             Severity::Must,
         ),
@@ -286,22 +311,31 @@ fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
             Severity::Must,
         ),
         Check::Invalid { scheme } => (
-            format!("invalid `{scheme}` credentials refused (wrong secret, expired, spoiled signature, unknown key or certificate)"),
+            format!(
+                "invalid `{scheme}` credentials refused (wrong secret, expired, spoiled signature, unknown key or certificate)"
+            ),
             vec![REQUIREMENT, API2],
             Severity::Must,
         ),
         Check::SchemeConfusion { scheme } => (
-            format!("a valid `{scheme}` credential, a scheme this operation does not accept, refused"),
+            format!(
+                "a valid `{scheme}` credential, a scheme this operation does not accept, refused"
+            ),
             vec![REQUIREMENT, API2],
             Severity::Must,
         ),
         Check::KeyElsewhere { scheme, location } => (
-            format!("the `{scheme}` key sent in the {location:?} instead of where the document puts it, refused").to_lowercase(),
+            format!(
+                "the `{scheme}` key sent in the {} instead of where the document puts it, refused",
+                format!("{location:?}").to_lowercase()
+            ),
             vec![REQUIREMENT, API2, "RFC 6750 §5.3"],
             Severity::Should,
         ),
         Check::Alone { scheme } => (
-            format!("`{scheme}` alone refused where the requirement needs it with other schemes (AND)"),
+            format!(
+                "`{scheme}` alone refused where the requirement needs it with other schemes (AND)"
+            ),
             vec![REQUIREMENT, API2],
             Severity::Must,
         ),
@@ -311,7 +345,9 @@ fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
             Severity::Should,
         ),
         Check::InsufficientScope { scheme, scope } => (
-            format!("a `{scheme}` token with every required scope but `{scope}` refused with 403 insufficient_scope"),
+            format!(
+                "a `{scheme}` token with every required scope but `{scope}` refused with 403 insufficient_scope"
+            ),
             vec!["RFC 6750 §3.1", "OWASP API5:2023", REQUIREMENT],
             Severity::Must,
         ),
@@ -324,6 +360,13 @@ fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
             "declared public, served without credentials".to_owned(),
             vec![REQUIREMENT],
             Severity::Should,
+        ),
+        Check::OtherUsersObject { identity } => (
+            format!(
+                "`{identity}`'s objects refused to the profile's credentials, and the profile's to `{identity}`"
+            ),
+            vec!["OWASP API1:2023", "CWE-639"],
+            Severity::Must,
         ),
     }
 }

@@ -24,6 +24,80 @@ pub(crate) struct RawOpenApi {
     #[serde(default)]
     unsafe_methods: bool,
     operations: Option<Vec<String>>,
+    #[serde(default)]
+    identities: Vec<RawIdentity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    name: Spanned<String>,
+    jwt: Option<RawIdentityJwt>,
+    token: Option<String>,
+    api_key: Option<String>,
+    basic: Option<RawIdentityBasic>,
+    #[serde(default)]
+    owns: BTreeMap<String, Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentityJwt {
+    subject: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentityBasic {
+    username: String,
+    password: String,
+}
+
+/// Another principal's credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityCredential {
+    /// A JWT minted with `[jwt]`'s key for this `sub`.
+    Jwt {
+        /// The `sub` claim.
+        subject: String,
+    },
+    /// A bearer token as given.
+    Token(String),
+    /// An API key.
+    ApiKey(String),
+    /// A user-id and password.
+    Basic(String, String),
+}
+
+impl IdentityCredential {
+    /// The profile section whose schemes this credential answers.
+    pub fn section(&self) -> Method {
+        match self {
+            IdentityCredential::Jwt { .. } | IdentityCredential::Token(_) => Method::Jwt,
+            IdentityCredential::ApiKey(_) => Method::ApiKey,
+            IdentityCredential::Basic(..) => Method::Basic,
+        }
+    }
+
+    /// Its secrets, redacted from reports.
+    pub fn secrets(&self) -> Vec<String> {
+        match self {
+            IdentityCredential::Jwt { .. } => Vec::new(),
+            IdentityCredential::Token(t) | IdentityCredential::ApiKey(t) => vec![t.clone()],
+            IdentityCredential::Basic(_, p) => vec![p.clone()],
+        }
+    }
+}
+
+/// `[[openapi.identities]]`: another principal, for object-level checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Its name in case ids.
+    pub name: String,
+    /// Its credential.
+    pub credential: IdentityCredential,
+    /// Path parameter values naming objects only it may use.
+    pub owns: BTreeMap<String, String>,
 }
 
 /// Where the document is.
@@ -89,6 +163,8 @@ pub struct OpenApiTarget {
     pub unsafe_methods: bool,
     /// `operationId` or `METHOD /path` globs to include.
     pub operations: Vec<String>,
+    /// Other principals.
+    pub identities: Vec<Identity>,
 }
 
 /// The sections a scheme may be answered with.
@@ -130,8 +206,70 @@ pub(crate) fn parse_openapi(
         };
         schemes.insert(name, binding);
     }
-    let mut parameters = BTreeMap::new();
-    for (name, value) in raw.parameters {
+    let parameters = values(ctx, raw.parameters, "openapi.parameters")?;
+    let mut identities: Vec<Identity> = Vec::new();
+    for i in raw.identities {
+        let field = format!("openapi.identities.{}", i.name.get_ref());
+        let at = i.name.span().start;
+        let name = i.name.into_inner();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+            return Err(ctx.err(
+                at,
+                &field,
+                "name an identity with letters, digits, - and _ (it goes into case ids)",
+            ));
+        }
+        if identities.iter().any(|other| other.name == name) {
+            return Err(ctx.err(at, &field, "two identities have this name"));
+        }
+        let credential = match (i.jwt, i.token, i.api_key, i.basic) {
+            (Some(j), None, None, None) => {
+                if !present(Method::Jwt) {
+                    return Err(ctx.err(
+                        at,
+                        &field,
+                        "jwt = { subject } mints with [jwt]'s signing key: add a [jwt] section",
+                    ));
+                }
+                IdentityCredential::Jwt { subject: j.subject }
+            }
+            (None, Some(t), None, None) => IdentityCredential::Token(t),
+            (None, None, Some(k), None) => IdentityCredential::ApiKey(k),
+            (None, None, None, Some(b)) => IdentityCredential::Basic(b.username, b.password),
+            _ => {
+                return Err(ctx.err(
+                    at,
+                    &field,
+                    "give exactly one credential: jwt = { subject = \"…\" }, token, api_key or basic = { username, password }",
+                ));
+            }
+        };
+        if let IdentityCredential::Token(v) | IdentityCredential::ApiKey(v) = &credential
+            && let Err(why) = wire_safe(v, false)
+        {
+            return Err(ctx.err(at, &field, why));
+        }
+        let owns = values(ctx, i.owns, &format!("{field}.owns"))?;
+        identities.push(Identity { name, credential, owns });
+    }
+    Ok(OpenApiTarget {
+        spec,
+        schemes,
+        parameters,
+        unsafe_methods: raw.unsafe_methods,
+        operations: raw.operations.unwrap_or_else(|| vec!["*".to_owned()]),
+        identities,
+    })
+}
+
+/// Parameter values: strings, numbers or booleans, as text.
+fn values(
+    ctx: &Ctx<'_>,
+    raw: BTreeMap<String, Spanned<toml::Value>>,
+    field: &str,
+) -> Result<BTreeMap<String, String>, ProfileError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in raw {
         let text = match value.get_ref() {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
@@ -140,18 +278,12 @@ pub(crate) fn parse_openapi(
             _ => {
                 return Err(ctx.err(
                     value.span().start,
-                    &format!("openapi.parameters.{name}"),
+                    &format!("{field}.{name}"),
                     "give a string, number or boolean",
                 ));
             }
         };
-        parameters.insert(name, text);
+        out.insert(name, text);
     }
-    Ok(OpenApiTarget {
-        spec,
-        schemes,
-        parameters,
-        unsafe_methods: raw.unsafe_methods,
-        operations: raw.operations.unwrap_or_else(|| vec!["*".to_owned()]),
-    })
+    Ok(out)
 }

@@ -1,0 +1,138 @@
+//! Object-level authorization (OWASP API1:2023): another identity's objects
+//! (its `owns` values in the path) refused to the profile's credentials, and
+//! the profile's objects refused to it, once each identity is shown to get
+//! its own.
+
+use url::Url;
+
+use super::bind::{Presented, Raw, jwt_forge_for, mint, place};
+use super::checks::{Ctx, operation_url};
+use super::profile::{Binding, Identity, IdentityCredential};
+use crate::methods::Method;
+use crate::openapi::plan::fill_with;
+use crate::verdict::{Cause, Verdict, is_served, observe};
+
+impl Ctx<'_> {
+    /// `identity`'s credentials for a requirement of this operation that
+    /// names a scheme its credential answers (the requirement's other
+    /// schemes with the profile's), at `url`.
+    pub(super) async fn as_identity(
+        &self,
+        identity: &Identity,
+        url: &Url,
+    ) -> Result<Presented, Verdict> {
+        let section = identity.credential.section();
+        let answers = |b: Binding| match b {
+            Binding::Section(m) if m == section => true,
+            // A bearer token answers OAuth schemes too.
+            Binding::Section(Method::OAuth2) => section == Method::Jwt,
+            _ => false,
+        };
+        for (i, r) in self.api.document.requirements(self.op).iter().enumerate() {
+            let Some((scheme, scopes)) = r.0.iter().find(|(s, _)| answers(self.binding(s))) else {
+                continue;
+            };
+            let raw = match &identity.credential {
+                IdentityCredential::Jwt { subject } => {
+                    let forge = jwt_forge_for(self.shared, url)?;
+                    let claims = [("sub".to_owned(), toml::Value::String(subject.clone()))];
+                    let spec = authbench_scenarios::case::JwtCredential {
+                        claims: claims.into_iter().collect(),
+                        ..Default::default()
+                    };
+                    Raw::Token(mint(
+                        forge,
+                        (!scopes.is_empty()).then_some(scopes.as_slice()),
+                        spec,
+                    )?)
+                }
+                IdentityCredential::Token(t) | IdentityCredential::ApiKey(t) => {
+                    Raw::Token(t.clone())
+                }
+                IdentityCredential::Basic(u, p) => Raw::Basic(u.clone(), p.clone()),
+            };
+            let definition = self.api.document.scheme(scheme).expect("named");
+            let others = self.requirement(i, Some(scheme)).await?;
+            return Ok(others.with(place(definition, &raw, None)?));
+        }
+        Err(Verdict::skip(format!(
+            "identity `{}` has no credential for a scheme of this operation",
+            identity.name
+        )))
+    }
+
+    pub(super) async fn objects_of(&self, name: &str, chosen: usize) -> Verdict {
+        let section = self.shared.forge.target().openapi.as_ref();
+        let Some((identity, parameters)) = section
+            .and_then(|s| s.identities.iter().find(|i| i.name == name).map(|i| (i, &s.parameters)))
+        else {
+            return Verdict::error("", format!("no identity `{name}` in [openapi]"));
+        };
+        let Some(theirs) = fill_with(self.op, &identity.owns, parameters)
+            .map(|path| operation_url(self.api, self.op, &path))
+        else {
+            return Verdict::skip(format!("a path parameter has no value for `{name}`"));
+        };
+        let theirs = match theirs {
+            Ok(u) => u,
+            Err(v) => return v,
+        };
+        if theirs == self.url {
+            return Verdict::skip(format!(
+                "`{name}`'s object is the profile's own here: give [openapi] parameters another"
+            ));
+        }
+        let built = async {
+            let them = self.as_identity(identity, &theirs).await?;
+            let us = self.requirement(chosen, None).await?;
+            Ok::<_, Verdict>((them, us))
+        };
+        let (them, us) = match built.await {
+            Ok(x) => x,
+            Err(v) => return v,
+        };
+        // Their control: `name` gets its own object, so a refusal of ours proves something.
+        let expected = format!("`{name}`'s credentials served `{name}`'s object");
+        match self.send(&them, &self.op.method, &theirs).await {
+            Ok(r) if is_served(r.status) => {}
+            Ok(r) => {
+                return Verdict::error(
+                    expected,
+                    format!("`{name}`'s credentials got {} at its own object {theirs}: give it credentials and owns values that work", observe(&r)),
+                )
+                .because(Cause::Shared("error:control".to_owned()));
+            }
+            Err(e) => return Verdict::unanswered(expected, &e),
+        }
+        let ours_to_them = self
+            .refused(
+                &us,
+                &self.op.method,
+                &theirs,
+                &format!("the profile's credentials on `{name}`'s object"),
+            )
+            .await;
+        let them_to_ours = self
+            .refused(
+                &them,
+                &self.op.method,
+                &self.url,
+                &format!("`{name}`'s credentials on the profile's object"),
+            )
+            .await;
+        // The worse of the two, by outcome.
+        let rank = |v: &Verdict| match v.outcome {
+            authbench_reports::Outcome::Fail => 3,
+            authbench_reports::Outcome::Error => 2,
+            authbench_reports::Outcome::Warn => 1,
+            _ => 0,
+        };
+        let observed = format!("{}; {}", ours_to_them.observed, them_to_ours.observed);
+        let mut worst =
+            if rank(&them_to_ours) > rank(&ours_to_them) { them_to_ours } else { ours_to_them };
+        worst.expected =
+            format!("each identity refused the other's object ({name} and the profile)");
+        worst.observed = observed;
+        worst
+    }
+}
