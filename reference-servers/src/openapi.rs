@@ -29,6 +29,30 @@ pub const SECTIONS: [(&str, &str); 4] = [
     ("adminToken", "none"),
 ];
 
+/// The profile's `[openapi]`: this document, the schemes the defaults do
+/// not cover, and two more users — bob, who owns an order, and carol, who
+/// holds no scope, so every scoped operation must refuse her.
+pub fn profile_section() -> crate::profile::OpenApiSection {
+    use crate::profile::{IdentityJwt, OpenApiIdentity};
+    let user = |name: &str, owns: Option<&str>, scopes: Option<Vec<String>>| OpenApiIdentity {
+        name: name.to_owned(),
+        jwt: IdentityJwt { subject: name.to_owned() },
+        owns: owns.map(|o| ("orderId".to_owned(), o.to_owned())).into_iter().collect(),
+        scopes,
+    };
+    crate::profile::OpenApiSection {
+        spec: FILE.to_owned(),
+        schemes: SECTIONS
+            .iter()
+            .map(|(s, section)| ((*s).to_owned(), (*section).to_owned()))
+            .collect(),
+        identities: vec![
+            user(crate::orders::OTHER_USER, Some(crate::orders::paths::ORDERS[1]), None),
+            user("carol", None, Some(Vec::new())),
+        ],
+    }
+}
+
 /// The scopes OAuth tokens and JWTs carry here.
 const SCOPES: [(&str, &str); 2] =
     [("read", "read the resources"), ("write", "the privileged resources")];

@@ -310,6 +310,9 @@ pub struct OpenApiIdentity {
     pub jwt: IdentityJwt,
     /// The objects only it may use, by path parameter.
     pub owns: std::collections::BTreeMap<String, String>,
+    /// The scopes it holds, when declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
 }
 
 /// `jwt = { subject }`.

@@ -489,18 +489,7 @@ fn build_profile(
                 },
             }
         },
-        openapi: crate::profile::OpenApiSection {
-            spec: crate::openapi::FILE.to_owned(),
-            schemes: crate::openapi::SECTIONS
-                .iter()
-                .map(|(scheme, section)| ((*scheme).to_owned(), (*section).to_owned()))
-                .collect(),
-            identities: vec![crate::profile::OpenApiIdentity {
-                name: crate::orders::OTHER_USER.to_owned(),
-                jwt: crate::profile::IdentityJwt { subject: crate::orders::OTHER_USER.to_owned() },
-                owns: [("orderId".to_owned(), crate::orders::paths::ORDERS[1].to_owned())].into(),
-            }],
-        },
+        openapi: crate::openapi::profile_section(),
         reference: ReferenceSection {
             admin_url: paths::ADMIN.to_owned(),
             admin_token_file: seed::ADMIN_TOKEN_FILE.to_owned(),

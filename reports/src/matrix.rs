@@ -15,7 +15,7 @@ pub const COLUMNS: [&str; 10] = [
     "AND / OR",
     "scope",
     "path variants",
-    "objects",
+    "identities",
     "public",
 ];
 
@@ -32,7 +32,7 @@ pub fn column_of(check: &str) -> usize {
             4
         }
         c if c.ends_with("-alone") || c.starts_with("alternative-") => 5,
-        c if c.starts_with("objects-of-") => 8,
+        c if c.starts_with("objects-of-") || c.starts_with("function-of-") => 8,
         _ => 6,
     }
 }
@@ -117,6 +117,7 @@ mod tests {
         assert_eq!(column_of("oauth2-without-read"), 6);
         assert_eq!(column_of("head-without-credentials"), 7);
         assert_eq!(column_of("objects-of-bob"), 8);
+        assert_eq!(column_of("function-of-carol"), 8);
         assert_eq!(column_of("public"), 9);
     }
 }

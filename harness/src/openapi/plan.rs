@@ -90,6 +90,12 @@ pub enum Check {
     },
     /// The path variant, without credentials: not served.
     Variant(Variant),
+    /// Function-level authorization (OWASP API5:2023): `identity`, without
+    /// a scope every requirement needs, refused.
+    FunctionOf {
+        /// The identity.
+        identity: String,
+    },
     /// Object-level authorization (OWASP API1:2023): `identity`'s objects
     /// (its `owns` values in the path) refused to the profile's credentials,
     /// and the profile's objects refused to `identity`'s.
@@ -119,6 +125,7 @@ impl Check {
             }
             Check::Variant(v) => format!("{}-without-credentials", v.name()),
             Check::OtherUsersObject { identity } => format!("objects-of-{identity}"),
+            Check::FunctionOf { identity } => format!("function-of-{identity}"),
             Check::Public => "public".to_owned(),
         }
     }
@@ -139,9 +146,19 @@ pub struct Options {
     pub unsafe_methods: bool,
     /// Values for path parameters, by name (else the document's examples).
     pub parameters: BTreeMap<String, String>,
-    /// Other identities, by name, with the path parameter values naming
-    /// objects only they may use.
-    pub identities: Vec<(String, BTreeMap<String, String>)>,
+    /// Other identities.
+    pub identities: Vec<Principal>,
+}
+
+/// Another identity, as the plan needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Principal {
+    /// Its name in case ids.
+    pub name: String,
+    /// Path parameter values naming objects only it may use.
+    pub owns: BTreeMap<String, String>,
+    /// The scopes it holds, when the profile declares them.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A planned case.
@@ -280,9 +297,18 @@ pub fn plan(
         }
         // An identity's objects, where the path names one of them.
         let in_path = |name: &String| op.path.contains(&format!("{{{name}}}"));
-        for (identity, owns) in &options.identities {
-            if owns.keys().any(in_path) {
-                add(Check::OtherUsersObject { identity: identity.clone() });
+        for p in &options.identities {
+            if p.owns.keys().any(in_path) {
+                add(Check::OtherUsersObject { identity: p.name.clone() });
+            }
+            // Every requirement needs a scope the identity lacks.
+            let lacks = |r: &super::Requirement| {
+                r.0.iter().any(|(_, needed)| {
+                    needed.iter().any(|n| p.scopes.as_ref().is_some_and(|held| !held.contains(n)))
+                })
+            };
+            if p.scopes.is_some() && requirements.iter().all(lacks) {
+                add(Check::FunctionOf { identity: p.name.clone() });
             }
         }
     }

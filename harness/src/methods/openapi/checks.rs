@@ -88,6 +88,7 @@ pub(crate) async fn run(shared: &Shared, api: &Api, p: &Planned, severity: Sever
         Check::InsufficientScope { scheme, scope } => ctx.scope(scheme, scope).await,
         Check::Variant(v) => ctx.variant(*v).await,
         Check::OtherUsersObject { identity } => ctx.objects_of(identity, chosen).await,
+        Check::FunctionOf { identity } => ctx.function_of(identity).await,
         // Answered above, before the control was needed.
         Check::Control | Check::Public => {
             Verdict::error("", format!("the control of requirement {} ran twice", chosen + 1))

@@ -24,7 +24,7 @@ use url::Url;
 use super::{ConfigurationsFuture, Method, MethodSpec, Shared, StepFuture, Target};
 use crate::client::HttpClient;
 use crate::openapi::lint::{Firmness, StaticFinding, lint};
-use crate::openapi::plan::{Check, Options, Planned, plan};
+use crate::openapi::plan::{Check, Options, Planned, Principal, plan};
 use crate::openapi::{Document, Operation};
 use crate::verdict::Verdict;
 pub use profile::{Binding, Identity, IdentityCredential, OpenApiTarget, SpecSource};
@@ -174,7 +174,11 @@ impl Api {
             identities: section
                 .identities
                 .iter()
-                .map(|i| (i.name.clone(), i.owns.clone()))
+                .map(|i| Principal {
+                    name: i.name.clone(),
+                    owns: i.owns.clone(),
+                    scopes: i.scopes.clone(),
+                })
                 .collect(),
         };
         let include = |op: &Operation| {
@@ -360,6 +364,11 @@ fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
             "declared public, served without credentials".to_owned(),
             vec![REQUIREMENT],
             Severity::Should,
+        ),
+        Check::FunctionOf { identity } => (
+            format!("`{identity}`, without a scope this operation requires, refused"),
+            vec!["OWASP API5:2023", "RFC 6750 §3.1"],
+            Severity::Must,
         ),
         Check::OtherUsersObject { identity } => (
             format!(

@@ -1,7 +1,10 @@
-//! Object-level authorization (OWASP API1:2023): another identity's objects
-//! (its `owns` values in the path) refused to the profile's credentials, and
-//! the profile's objects refused to it, once each identity is shown to get
-//! its own.
+//! Other identities: object-level authorization (OWASP API1:2023), another
+//! identity's objects (its `owns` values in the path) refused to the
+//! profile's credentials and the profile's refused to it, once each identity
+//! is shown to get its own; and function-level authorization (OWASP
+//! API5:2023), an identity without the scopes an operation needs refused.
+
+use std::collections::BTreeMap;
 
 use url::Url;
 
@@ -24,8 +27,11 @@ impl Ctx<'_> {
         let section = identity.credential.section();
         let answers = |b: Binding| match b {
             Binding::Section(m) if m == section => true,
-            // A bearer token answers OAuth schemes too.
-            Binding::Section(Method::OAuth2) => section == Method::Jwt,
+            // A token given as is may be the authorization server's; one
+            // minted with [jwt]'s key is not.
+            Binding::Section(Method::OAuth2) => {
+                matches!(identity.credential, IdentityCredential::Token(_))
+            }
             _ => false,
         };
         for (i, r) in self.api.document.requirements(self.op).iter().enumerate() {
@@ -40,11 +46,12 @@ impl Ctx<'_> {
                         claims: claims.into_iter().collect(),
                         ..Default::default()
                     };
-                    Raw::Token(mint(
-                        forge,
-                        (!scopes.is_empty()).then_some(scopes.as_slice()),
-                        spec,
-                    )?)
+                    // The identity's own scopes when declared, else the requirement's.
+                    let chosen = identity
+                        .scopes
+                        .as_deref()
+                        .or((!scopes.is_empty()).then_some(scopes.as_slice()));
+                    Raw::Token(mint(forge, chosen, spec)?)
                 }
                 IdentityCredential::Token(t) | IdentityCredential::ApiKey(t) => {
                     Raw::Token(t.clone())
@@ -61,12 +68,35 @@ impl Ctx<'_> {
         )))
     }
 
-    pub(super) async fn objects_of(&self, name: &str, chosen: usize) -> Verdict {
+    /// Identity `name` and the profile's parameter values.
+    fn identity(&self, name: &str) -> Result<(&Identity, &BTreeMap<String, String>), Verdict> {
         let section = self.shared.forge.target().openapi.as_ref();
-        let Some((identity, parameters)) = section
+        section
             .and_then(|s| s.identities.iter().find(|i| i.name == name).map(|i| (i, &s.parameters)))
-        else {
-            return Verdict::error("", format!("no identity `{name}` in [openapi]"));
+            .ok_or_else(|| Verdict::error("", format!("no identity `{name}` in [openapi]")))
+    }
+
+    /// Function-level authorization: the identity, holding none of the
+    /// scopes some requirement would need in full, is refused.
+    pub(super) async fn function_of(&self, name: &str) -> Verdict {
+        let identity = match self.identity(name) {
+            Ok((i, _)) => i,
+            Err(v) => return v,
+        };
+        let held = identity.scopes.as_deref().unwrap_or_default().join(" ");
+        match self.as_identity(identity, &self.url).await {
+            Ok(p) => {
+                let what = format!("`{name}`'s credentials (scopes `{held}`)");
+                self.refused(&p, &self.op.method, &self.url, &what).await
+            }
+            Err(v) => v,
+        }
+    }
+
+    pub(super) async fn objects_of(&self, name: &str, chosen: usize) -> Verdict {
+        let (identity, parameters) = match self.identity(name) {
+            Ok(x) => x,
+            Err(v) => return v,
         };
         let Some(theirs) = fill_with(self.op, &identity.owns, parameters)
             .map(|path| operation_url(self.api, self.op, &path))

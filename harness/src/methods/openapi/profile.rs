@@ -38,6 +38,7 @@ struct RawIdentity {
     basic: Option<RawIdentityBasic>,
     #[serde(default)]
     owns: BTreeMap<String, Spanned<toml::Value>>,
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +99,9 @@ pub struct Identity {
     pub credential: IdentityCredential,
     /// Path parameter values naming objects only it may use.
     pub owns: BTreeMap<String, String>,
+    /// The scopes (or roles) it holds, when declared: operations that need
+    /// others must refuse it. A JWT identity's tokens carry exactly these.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Where the document is.
@@ -250,7 +254,7 @@ pub(crate) fn parse_openapi(
             return Err(ctx.err(at, &field, why));
         }
         let owns = values(ctx, i.owns, &format!("{field}.owns"))?;
-        identities.push(Identity { name, credential, owns });
+        identities.push(Identity { name, credential, owns, scopes: i.scopes });
     }
     Ok(OpenApiTarget {
         spec,
