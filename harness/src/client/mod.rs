@@ -476,22 +476,45 @@ fn authority(url: &Url) -> String {
 }
 
 async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
+    stream: S,
     request: &[u8],
     head_only: bool,
 ) -> Result<RawResponse, SendError> {
     let started = Instant::now();
-    let write_failed = |e: std::io::Error| match alert_of(&e) {
-        Some(alert) => SendError::Alert { alert },
-        None => SendError::Closed(format!("writing the request: {e}")),
+    // Written and read at once: a server may answer before the request is all
+    // in — 431 to a header it will not read — and then stop reading or close.
+    // The answer is already in our receive queue even when the write fails
+    // with a reset, so it is read before the write's error is believed.
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let write = async {
+        writer.write_all(request).await?;
+        writer.flush().await
     };
-    stream.write_all(request).await.map_err(write_failed)?;
-    stream.flush().await.map_err(write_failed)?;
+    tokio::pin!(write);
+    let mut writing = true;
+    let mut write_error: Option<std::io::Error> = None;
+    let unwritten = |e: &std::io::Error| SendError::Closed(format!("writing the request: {e}"));
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 8192];
     loop {
-        match stream.read(&mut chunk).await {
-            Ok(0) => break,
+        let read = tokio::select! {
+            written = &mut write, if writing => {
+                writing = false;
+                if let Err(e) = written {
+                    if let Some(alert) = alert_of(&e) {
+                        return Err(SendError::Alert { alert });
+                    }
+                    write_error = Some(e);
+                }
+                continue;
+            }
+            read = reader.read(&mut chunk) => read,
+        };
+        match read {
+            Ok(0) => match &write_error {
+                Some(e) if buf.is_empty() => return Err(unwritten(e)),
+                _ => break,
+            },
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
                 if buf.len() >= MAX_RESPONSE {
@@ -507,10 +530,13 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !buf.is_empty() => break,
             Err(e) if !buf.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => break,
             Err(e) => {
-                return Err(match alert_of(&e) {
-                    Some(alert) => SendError::Alert { alert },
-                    None if buf.is_empty() => SendError::Closed(format!("reading the answer: {e}")),
-                    None => SendError::Protocol(format!("reading the answer: {e}")),
+                return Err(match (alert_of(&e), &write_error) {
+                    (Some(alert), _) => SendError::Alert { alert },
+                    (None, Some(first)) if buf.is_empty() => unwritten(first),
+                    (None, None) if buf.is_empty() => {
+                        SendError::Closed(format!("reading the answer: {e}"))
+                    }
+                    (None, _) => SendError::Protocol(format!("reading the answer: {e}")),
                 });
             }
         }

@@ -22,3 +22,33 @@ fn answers_are_parsed_with_chunked_bodies() {
     let partial = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
     assert!(!complete(partial, false));
 }
+
+/// A server that answers 431 after reading a little of a huge header and then
+/// closes (resetting the connection, with the rest unread) has answered: the
+/// reset on our write must not hide its 431.
+#[tokio::test]
+async fn an_answer_sent_before_the_request_is_read_is_not_lost_to_the_reset() {
+    use tokio::net::TcpListener;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let server = tokio::spawn(async move {
+        for _ in 0..5 {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = [0u8; 1024];
+            let _ = socket.read(&mut head).await;
+            let answer = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            socket.write_all(answer).await.unwrap();
+            // Dropped with unread data: the kernel answers the client with a reset.
+            drop(socket);
+        }
+    });
+    let client = HttpClient::new(None, Duration::from_secs(5)).unwrap();
+    let huge = "a".repeat(4 << 20);
+    for _ in 0..5 {
+        let request =
+            RawRequest::get(url.clone()).header("authorization", format!("Bearer {huge}"));
+        let answer = client.send(&request).await.expect("the 431 is read despite the reset");
+        assert_eq!(answer.status, 431);
+    }
+    server.await.unwrap();
+}
