@@ -211,6 +211,12 @@ pub fn markdown(c: &Comparison) -> String {
     out.push('\n');
     out.push_str(&footer(c).join("\n"));
     out.push('\n');
+    if let Some(results) = &c.conformance {
+        let mut threats = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = crate::markdown::by_threat(results, &mut threats);
+        out.push_str(&String::from_utf8_lossy(&threats));
+    }
     out
 }
 

@@ -181,6 +181,7 @@ mod tests {
             parts: None,
             findings: Vec::new(),
             operation: None,
+            threats: Vec::new(),
         }
     }
 

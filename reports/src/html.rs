@@ -110,6 +110,34 @@ fn findings_section(out: &mut String, results: &Results) {
     out.push_str("</ol>\n");
 }
 
+/// The results grouped by threat: threat × method.
+fn threats_table(out: &mut String, results: &Results) {
+    let rows = crate::threats::rows(results);
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("<h3>By threat</h3>\n<table>\n<tr><th>threat</th>");
+    for m in results.methods() {
+        let _ = write!(out, "<th>{}</th>", escape(m));
+    }
+    out.push_str("<th>not held</th></tr>\n");
+    for row in &rows {
+        let _ = write!(
+            out,
+            "<tr><td>{}<br><small>{}</small></td>",
+            escape(&row.threat.title),
+            escape(&row.threat.sources.join(", "))
+        );
+        for t in &row.cells {
+            let _ = write!(out, "<td class=\"{}\">{}</td>", t.class(), escape(&t.mark()));
+        }
+        let open: Vec<String> =
+            row.open.iter().map(|c| format!("<code>{}</code>", escape(c))).collect();
+        let _ = writeln!(out, "<td>{}</td></tr>", open.join(", "));
+    }
+    out.push_str("</table>\n");
+}
+
 /// The conformance section: the findings, counts per method and the cases not passed.
 fn conformance_section(out: &mut String, results: &Results) {
     findings_section(out, results);
@@ -157,6 +185,7 @@ fn conformance_section(out: &mut String, results: &Results) {
         }
         out.push_str("</table>\n");
     }
+    threats_table(out, results);
     let attention: Vec<&CaseResult> = results
         .cases
         .iter()

@@ -13,10 +13,11 @@ pub mod matrix;
 pub mod model;
 pub mod sarif;
 pub mod table;
+pub mod threats;
 
 pub use model::{
     CaseResult, Finding, FindingKind, Measurement, OperationRef, Outcome, Parts, Results, Summary,
-    Tool, printable,
+    Threat, Tool, printable,
 };
 
 /// An output format of `conform` and `report`.

@@ -61,6 +61,38 @@ fn mark(outcome: Outcome) -> &'static str {
     }
 }
 
+/// The threat × method table (nothing for files written before threats).
+pub fn by_threat(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
+    let rows = crate::threats::rows(results);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let methods = results.methods();
+    writeln!(out)?;
+    writeln!(out, "## By threat")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Each cell: ✅ every judged case held (how many), ❌/⚠️ how many of the judged cases failed/warned, 💥 cases that could not be judged, — not checked."
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| Threat | {} | Not held |", methods.join(" | "))?;
+    writeln!(out, "|---|{}---|", "---|".repeat(methods.len()))?;
+    for row in &rows {
+        let cells: Vec<String> = row.cells.iter().map(|t| t.mark()).collect();
+        let open: Vec<String> = row.open.iter().map(|c| code(c)).collect();
+        writeln!(
+            out,
+            "| {} ({}) | {} | {} |",
+            prose(&row.threat.title),
+            prose(&row.threat.sources.join(", ")),
+            cells.join(" | "),
+            open.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes `results` as Markdown to `out`.
 pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &results.summary;
@@ -115,6 +147,7 @@ pub fn render(results: &Results, out: &mut dyn Write) -> std::io::Result<()> {
             )?;
         }
     }
+    by_threat(results, out)?;
     for method in results.methods() {
         writeln!(out)?;
         writeln!(out, "## {method}")?;

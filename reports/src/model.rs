@@ -116,6 +116,21 @@ pub struct CaseResult {
     /// The OpenAPI operation the case checks (`openapi` cases only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<OperationRef>,
+    /// The ids of the threats (in [`Results::threats`]) the case counters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threats: Vec<String>,
+}
+
+/// A threat the cases counter, as `threats.toml` defines it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Threat {
+    /// Kebab-case: `token-forgery`.
+    pub id: String,
+    /// What an attacker achieves when the cases naming it fail.
+    pub title: String,
+    /// Threat-model sections that describe it (RFC 6819, RFC 9700, OWASP).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// An operation of an OpenAPI document, as a result names it.
@@ -239,6 +254,10 @@ pub struct Results {
     /// cases. Absent from files written before findings existed.
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// The threats the run's cases name, in catalog order. Absent from files
+    /// written before threats existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threats: Vec<Threat>,
 }
 
 impl Results {
@@ -256,7 +275,14 @@ impl Results {
             summary: Summary::of(cases.iter().map(|c| &c.outcome)),
             cases,
             findings: Vec::new(),
+            threats: Vec::new(),
         }
+    }
+
+    /// These results with the definitions of the threats their cases name.
+    pub fn with_threats(mut self, threats: Vec<Threat>) -> Self {
+        self.threats = threats;
+        self
     }
 
     /// These results with `findings`.

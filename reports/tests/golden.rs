@@ -24,6 +24,7 @@ fn case(id: &str, outcome: Outcome, reason: Option<&str>) -> CaseResult {
         parts: None,
         findings: Vec::new(),
         operation: None,
+        threats: Vec::new(),
     }
 }
 

@@ -44,6 +44,7 @@ fn case(id: &str, outcome: Outcome) -> CaseResult {
         parts: None,
         findings: Vec::new(),
         operation: None,
+        threats: Vec::new(),
     }
 }
 

@@ -52,6 +52,7 @@ fn case(id: &str, outcome: Outcome, severity: &str) -> CaseResult {
         parts: None,
         findings: Vec::new(),
         operation: None,
+        threats: Vec::new(),
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Case {
     /// Serving what this case sends is allowed by the RFCs and discouraged by
     /// best practice: a failure is a hardening finding, not a security one.
     pub hardening: bool,
+    /// The threats the case counters (`threats.toml`), resolved.
+    pub threats: Vec<ThreatSpec>,
     /// Cases sharing a lane run one after another, in catalog order (for state
     /// a target keeps, such as failed-login counters); others run concurrently.
     pub lane: Option<String>,
@@ -96,6 +98,20 @@ pub struct FindingSpec {
     /// What to change.
     #[serde(default)]
     pub remediation: Option<String>,
+}
+
+/// A `[[threat]]` table (`threats.toml`): what an attacker achieves when the
+/// cases naming it fail, and the threat models that describe it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatSpec {
+    /// Kebab-case, unique in the catalog.
+    pub id: String,
+    /// What the attacker achieves: "tokens made without the issuer's key are accepted".
+    pub title: String,
+    /// The sections of threat models that describe it (RFC 6819, RFC 9700, OWASP).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// A single exchange described as data, or a named Rust step.

@@ -7,7 +7,7 @@ mod legacy;
 pub mod load;
 pub mod method;
 
-pub use case::{Case, CaseBody, Severity};
+pub use case::{Case, CaseBody, Severity, ThreatSpec};
 pub use load::{Catalog, CatalogError, Known};
 pub use method::Method;
 
@@ -21,4 +21,22 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("scenarios/conformance/layered.toml", include_str!("../conformance/layered.toml")),
     ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
     ("scenarios/conformance/findings.toml", include_str!("../conformance/findings.toml")),
+    ("scenarios/conformance/threats.toml", include_str!("../conformance/threats.toml")),
 ];
+
+/// The embedded catalog's threats (`threats.toml`), in file order: for cases
+/// made at run time (an OpenAPI document's) to name threats as the catalog's do.
+pub fn embedded_threats() -> &'static [ThreatSpec] {
+    #[derive(serde::Deserialize)]
+    struct File {
+        threat: Vec<ThreatSpec>,
+    }
+    static THREATS: std::sync::OnceLock<Vec<ThreatSpec>> = std::sync::OnceLock::new();
+    THREATS.get_or_init(|| {
+        // The file is checked by the catalog's own loading (tests load it),
+        // so a parse failure here cannot ship; none would leave cases unnamed.
+        toml::from_str::<File>(include_str!("../conformance/threats.toml"))
+            .map(|f| f.threat)
+            .unwrap_or_default()
+    })
+}

@@ -18,6 +18,9 @@ struct Row {
     /// `hardening` for one whose failure is advice, else empty.
     judged: String,
     flaws: String,
+    /// The threats the case counters (`threats.toml`); JSON only, the table is wide enough.
+    #[tabled(skip)]
+    threats: Vec<String>,
 }
 
 /// Runs `cases`.
@@ -38,6 +41,7 @@ pub fn run(args: CasesArgs) -> anyhow::Result<u8> {
                 (None, false) => String::new(),
             },
             flaws: c.flaws.join(", "),
+            threats: c.threats.into_iter().map(|t| t.id).collect(),
         })
         .collect();
     let mut out = std::io::stdout().lock();

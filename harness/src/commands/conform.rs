@@ -157,7 +157,8 @@ pub async fn run_against(
     }
     let findings = engine::findings::collect(&cases, &results);
     Ok(Results::new(&name, started_at, clock.elapsed().as_millis() as u64, results)
-        .with_findings(findings))
+        .with_findings(findings)
+        .with_threats(engine::threats_of(&cases)))
 }
 
 /// The run's OpenAPI plan, when it checks a document: read from the

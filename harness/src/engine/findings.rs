@@ -404,6 +404,7 @@ mod tests {
             parts: None,
             findings: findings.iter().map(|f| (*f).to_owned()).collect(),
             operation: None,
+            threats: Vec::new(),
         }
     }
 

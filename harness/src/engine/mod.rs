@@ -120,9 +120,28 @@ pub async fn run(
                 parts: None,
                 findings: Vec::new(),
                 operation: None,
+                threats: Vec::new(),
             })
         })
         .collect()
+}
+
+/// The threats `cases` name, each once, in `threats.toml`'s order (a
+/// catalog's own threats after the embedded ones).
+pub fn threats_of(cases: &[Case]) -> Vec<authbench_reports::Threat> {
+    let mut out: Vec<authbench_reports::Threat> = Vec::new();
+    for t in cases.iter().flat_map(|c| &c.threats) {
+        if !out.iter().any(|o| o.id == t.id) {
+            out.push(authbench_reports::Threat {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                sources: t.sources.clone(),
+            });
+        }
+    }
+    let embedded = authbench_scenarios::embedded_threats();
+    out.sort_by_key(|t| embedded.iter().position(|e| e.id == t.id).unwrap_or(usize::MAX));
+    out
 }
 
 /// Runs one case.
@@ -215,6 +234,7 @@ pub async fn run_case(shared: &Shared, case: &Case) -> CaseResult {
         parts: verdict.parts,
         findings,
         operation: shared.openapi.as_ref().and_then(|api| api.operation_of(&case.id)),
+        threats: case.threats.iter().map(|t| t.id.clone()).collect(),
     }
 }
 

@@ -57,6 +57,7 @@ pub(super) fn case(
         parts: None,
         findings: Vec::new(),
         operation: None,
+        threats: Vec::new(),
     }
 }
 

@@ -222,6 +222,11 @@ impl Api {
         self.order
             .iter()
             .map(|id| {
+                let threats = match (self.lints.get(id), self.planned.get(id)) {
+                    (Some(f), _) => lint_threats(f.id),
+                    (None, Some(p)) => check_threats(&p.check),
+                    (None, None) => &[],
+                };
                 let (title, requirements, severity, line) =
                     match (self.lints.get(id), self.planned.get(id)) {
                         (Some(f), _) => (
@@ -256,6 +261,11 @@ impl Api {
                     finding: None,
                     policy: None,
                     hardening: severity == Severity::Should,
+                    threats: authbench_scenarios::embedded_threats()
+                        .iter()
+                        .filter(|t| threats.contains(&t.id.as_str()))
+                        .cloned()
+                        .collect(),
                     lane: None,
                     file: self.origin.clone(),
                     line,
@@ -299,6 +309,35 @@ impl Api {
 }
 
 /// A check's title, citations and firmness.
+/// The threats (`threats.toml`) a check counters.
+fn check_threats(check: &Check) -> &'static [&'static str] {
+    match check {
+        Check::Control | Check::Public | Check::Alternative { .. } => &["legitimate-use"],
+        Check::NoCredentials | Check::Alone { .. } | Check::Variant(_) => {
+            &["unauthenticated-access"]
+        }
+        Check::Invalid { .. } => &["token-forgery", "credential-guessing", "stale-credential"],
+        Check::SchemeConfusion { .. } => &["request-ambiguity"],
+        Check::KeyElsewhere { .. } => &["credential-leakage"],
+        Check::InsufficientScope { .. } | Check::FunctionOf { .. } => &["excessive-privilege"],
+        Check::OtherUsersObject { .. } => &["object-level-access"],
+    }
+}
+
+/// The threats (`threats.toml`) a document lint names; none for hygiene.
+fn lint_threats(id: &str) -> &'static [&'static str] {
+    match id {
+        "openapi-api-key-in-query" => &["credential-leakage"],
+        "openapi-credentials-over-http" => &["weak-transport"],
+        "openapi-undeclared-scheme" | "openapi-operation-without-security" => {
+            &["unauthenticated-access"]
+        }
+        "openapi-implicit-flow" => &["credential-leakage"],
+        "openapi-password-flow" => &["credential-leakage", "credential-guessing"],
+        _ => &[],
+    }
+}
+
 fn describe(check: &Check) -> (String, Vec<&'static str>, Severity) {
     const REQUIREMENT: &str = "OpenAPI Security Requirement Object";
     const API2: &str = "OWASP API2:2023";

@@ -7,8 +7,13 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+mod resolve;
+
+use resolve::Definitions;
+
 use crate::case::{
-    Case, CaseBody, Credential, Exchange, Expect, FindingSpec, RequestSpec, Severity, Tolerate,
+    Case, CaseBody, Credential, Exchange, Expect, FindingSpec, RequestSpec, Severity, ThreatSpec,
+    Tolerate,
 };
 use crate::method::Method;
 
@@ -42,6 +47,8 @@ struct CatalogFile {
     case: Vec<RawCase>,
     #[serde(default)]
     finding: Vec<Spanned<FindingSpec>>,
+    #[serde(default)]
+    threat: Vec<Spanned<ThreatSpec>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +80,8 @@ struct RawCase {
     policy: Option<Spanned<String>>,
     #[serde(default)]
     hardening: bool,
+    #[serde(default)]
+    threats: Vec<String>,
 }
 
 /// A case's `step`: `true` for the step registered under the case's own id,
@@ -103,40 +112,15 @@ fn valid_name(name: &str) -> bool {
 /// `[[finding]]` tables ([`Catalog::from_sources`] resolves across files).
 pub fn parse(file: &str, text: &str, known: Known<'_>) -> Result<Vec<Case>, CatalogError> {
     let (mut cases, definitions) = parse_file(file, text, known)?;
-    resolve_findings(&mut cases, &definitions)?;
+    definitions.resolve(&mut cases)?;
     Ok(cases)
-}
-
-/// A `[[finding]]` table and where it was written.
-type Definition = (FindingSpec, String, usize);
-
-/// Replaces each case's `finding` reference with its definition.
-fn resolve_findings(cases: &mut [Case], definitions: &[Definition]) -> Result<(), CatalogError> {
-    for case in cases.iter_mut() {
-        let Some(reference) = &case.finding else { continue };
-        match definitions.iter().find(|(d, _, _)| d.id == reference.id) {
-            Some((definition, _, _)) => case.finding = Some(definition.clone()),
-            None => {
-                return Err(CatalogError {
-                    file: case.file.clone(),
-                    line: case.line,
-                    field: "finding: ".to_owned(),
-                    message: format!(
-                        "no [[finding]] `{}`; define it (id, title, remediation) in findings.toml",
-                        reference.id
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 fn parse_file(
     file: &str,
     text: &str,
     known: Known<'_>,
-) -> Result<(Vec<Case>, Vec<Definition>), CatalogError> {
+) -> Result<(Vec<Case>, Definitions), CatalogError> {
     let err = |offset: usize, field: &str, message: String| CatalogError {
         file: file.to_owned(),
         line: line_of(text, offset),
@@ -147,7 +131,22 @@ fn parse_file(
         let offset = e.span().map_or(0, |s| s.start);
         err(offset, "", e.message().trim().to_owned())
     })?;
-    let mut definitions: Vec<Definition> = Vec::new();
+    let mut definitions = Definitions::default();
+    for spanned in parsed.threat {
+        let at = spanned.span().start;
+        let threat = spanned.into_inner();
+        if !valid_name(&threat.id) {
+            return Err(err(
+                at,
+                "threat.id",
+                format!("`{}` must be lower-case words joined by single hyphens", threat.id),
+            ));
+        }
+        if threat.title.trim().is_empty() {
+            return Err(err(at, "threat.title", "a threat needs a title".to_owned()));
+        }
+        definitions.threats.push((threat, file.to_owned(), line_of(text, at)));
+    }
     for spanned in parsed.finding {
         let at = spanned.span().start;
         let definition = spanned.into_inner();
@@ -161,7 +160,7 @@ fn parse_file(
         if definition.title.trim().is_empty() {
             return Err(err(at, "finding.title", "a finding needs a title".to_owned()));
         }
-        definitions.push((definition, file.to_owned(), line_of(text, at)));
+        definitions.findings.push((definition, file.to_owned(), line_of(text, at)));
     }
     let mut cases = Vec::new();
     for raw in parsed.case {
@@ -354,6 +353,11 @@ fn parse_file(
                 }),
                 policy: raw.policy.as_ref().map(|p| p.get_ref().clone()),
                 hardening: raw.hardening,
+                threats: raw
+                    .threats
+                    .iter()
+                    .map(|id| ThreatSpec { id: id.clone(), title: String::new(), sources: vec![] })
+                    .collect(),
                 lane: raw.lane.clone(),
                 file: file.to_owned(),
                 line: line_of(text, at),
@@ -386,26 +390,11 @@ impl Catalog {
         known: Known<'_>,
     ) -> Result<Catalog, CatalogError> {
         let mut cases: Vec<Case> = Vec::new();
-        let mut definitions: Vec<Definition> = Vec::new();
+        let mut definitions = Definitions::default();
         let mut seen: BTreeMap<String, (String, usize)> = BTreeMap::new();
         for (file, text) in sources {
             let (parsed, defined) = parse_file(file, text, known)?;
-            for d in defined {
-                if let Some((_, other_file, other_line)) =
-                    definitions.iter().find(|(o, _, _)| o.id == d.0.id)
-                {
-                    return Err(CatalogError {
-                        file: d.1.clone(),
-                        line: d.2,
-                        field: "finding.id: ".to_owned(),
-                        message: format!(
-                            "`{}` is already defined at {other_file}:{other_line}",
-                            d.0.id
-                        ),
-                    });
-                }
-                definitions.push(d);
-            }
+            definitions.merge(defined)?;
             for case in parsed {
                 if let Some((other_file, other_line)) = seen.get(&case.id) {
                     return Err(CatalogError {
@@ -422,7 +411,7 @@ impl Catalog {
                 cases.push(case);
             }
         }
-        resolve_findings(&mut cases, &definitions)?;
+        definitions.resolve(&mut cases)?;
         Ok(Catalog { cases })
     }
 
@@ -468,128 +457,4 @@ impl Catalog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const KNOWN: Known<'static> =
-        Known { flaws: &["jwt-skip-exp"], steps: &["basic::same-answer"] };
-
-    fn error(text: &str) -> CatalogError {
-        parse("cases.toml", text, KNOWN).unwrap_err()
-    }
-
-    const GOOD: &str = r#"
-[[case]]
-id = "jwt::exp-in-past"
-title = "An expired JWT is rejected"
-requirements = ["RFC 7519 §4.1.4"]
-severity = "must"
-credential = { kind = "jwt", claims = { exp = "-1h" } }
-expect = { status = 401, www_authenticate = { scheme = "Bearer", error = "invalid_token" } }
-tolerate = { status = [400, 403], reason = "refused, without the exact status" }
-flaws = ["jwt-skip-exp"]
-"#;
-
-    #[test]
-    fn the_design_example_parses() {
-        let cases = parse("cases.toml", GOOD, KNOWN).unwrap();
-        assert_eq!(cases.len(), 1);
-        assert_eq!(cases[0].id, "jwt::exp-in-past");
-        assert_eq!(cases[0].line, 3);
-        assert_eq!(cases[0].flaws, ["jwt-skip-exp"]);
-    }
-
-    #[test]
-    fn unknown_fields_name_their_line() {
-        let e = error(&GOOD.replace("severity = \"must\"", "severity = \"must\"\ncolour = 1"));
-        assert_eq!(e.line, 7, "{e}");
-        assert!(e.message.contains("colour"), "{e}");
-    }
-
-    #[test]
-    fn unknown_flaws_mutations_kinds_and_steps_are_errors() {
-        let e = error(&GOOD.replace("\"jwt-skip-exp\"]", "\"jwt-skip-everything\"]"));
-        assert_eq!((e.line, e.field.as_str()), (10, "flaws: "));
-        assert!(e.message.contains("--list-flaws"));
-        let e = error(&GOOD.replace("claims = { exp = \"-1h\" }", "mutation = \"alg-maybe\""));
-        assert!(e.message.contains("alg-maybe"), "{e}");
-        assert_eq!(e.line, 7);
-        let e = error(&GOOD.replace("kind = \"jwt\"", "kind = \"smoke-signal\""));
-        assert!(e.message.contains("smoke-signal"), "{e}");
-        let e =
-            error(&GOOD.replace("kind = \"jwt\", claims = { exp = \"-1h\" }", "kind = \"basic\""));
-        assert!(e.message.contains("cannot be used in a `jwt` case"), "{e}");
-        let step = "[[case]]\nid = \"basic::x\"\ntitle = \"t\"\nrequirements = []\nseverity = \"must\"\nstep = \"nope\"\n";
-        let e = error(step);
-        assert_eq!((e.line, e.field.as_str()), (6, "step: "));
-        assert!(e.message.contains("basic::same-answer"), "{e}");
-        // `true` is the step registered under the case's own id; a string names another case's.
-        let own = step.replace("step = \"nope\"", "step = true");
-        assert_eq!(error(&own).line, 6, "basic::x has no step of its own");
-        let same = own.replace("basic::x", "basic::same-answer");
-        let cases = Catalog::from_sources([("t.toml", same.as_str())], KNOWN).unwrap().cases;
-        assert_eq!(cases[0].body, CaseBody::Step("basic::same-answer".to_owned()));
-        // An old step name still reads as the step it named.
-        let old = step.replace("\"nope\"", "\"basic-same-answer\"");
-        let known =
-            Known { flaws: &[], steps: &["basic::unknown-user-same-answer", "oauth2::code-flow"] };
-        let cases = Catalog::from_sources([("t.toml", old.as_str())], known).unwrap().cases;
-        assert_eq!(cases[0].body, CaseBody::Step("basic::unknown-user-same-answer".to_owned()));
-        let old = step.replace("\"nope\"", "\"oauth2-code-flow\"");
-        let cases = Catalog::from_sources([("t.toml", old.as_str())], known).unwrap().cases;
-        assert_eq!(cases[0].body, CaseBody::Step("oauth2::code-flow".to_owned()));
-        let other = step.replace("\"nope\"", "\"basic::same-answer\"");
-        let cases = Catalog::from_sources([("t.toml", other.as_str())], KNOWN).unwrap().cases;
-        assert_eq!(cases[0].body, CaseBody::Step("basic::same-answer".to_owned()));
-    }
-
-    #[test]
-    fn a_tolerated_status_without_a_reason_is_an_error() {
-        let e = error(&GOOD.replace(", reason = \"refused, without the exact status\"", ""));
-        assert_eq!((e.line, e.field.as_str()), (3, "tolerate.reason: "), "{e}");
-        let e = error(
-            &GOOD.replace("reason = \"refused, without the exact status\"", "reason = \" \""),
-        );
-        assert_eq!(e.field, "tolerate.reason: ", "{e}");
-        let cases = parse("cases.toml", GOOD, KNOWN).unwrap();
-        let CaseBody::Exchange(exchange) = &cases[0].body else { panic!("an exchange") };
-        assert_eq!(exchange.tolerate.reason.as_deref(), Some("refused, without the exact status"));
-    }
-
-    #[test]
-    fn duplicate_ids_are_refused_across_files() {
-        let e = Catalog::from_sources([("a.toml", GOOD), ("b.toml", GOOD)], KNOWN).unwrap_err();
-        assert_eq!(e.file, "b.toml");
-        assert!(e.message.contains("a.toml:3"), "{e}");
-    }
-
-    #[test]
-    fn templates_expand_under_each_method_prefix() {
-        let text = r#"
-[[case]]
-id = "*::no-credentials"
-title = "t"
-requirements = []
-severity = "must"
-credential = { kind = "none" }
-expect = { status = 401 }
-"#;
-        let ids: Vec<String> =
-            parse("x.toml", text, KNOWN).unwrap().into_iter().map(|c| c.id).collect();
-        assert_eq!(
-            ids,
-            ["basic::no-credentials", "api_key::no-credentials", "jwt::no-credentials"]
-        );
-        let e = error(&text.replace("*::no-credentials", "smtp::no-credentials"));
-        assert_eq!(e.field, "id: ");
-    }
-
-    #[test]
-    fn a_catalog_directory_is_read_and_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("mine.toml"), GOOD).unwrap();
-        assert_eq!(Catalog::from_dir(dir.path(), KNOWN).unwrap().cases.len(), 1);
-        let empty = tempfile::tempdir().unwrap();
-        assert!(Catalog::from_dir(empty.path(), KNOWN).unwrap_err().message.contains("no *.toml"));
-    }
-}
+mod tests;
