@@ -68,12 +68,17 @@ pub(super) async fn redirect_variant(
 ) -> Outcome {
     let registered = s.t.redirect_uri.clone();
     let bad = variant(registered.as_str());
-    let expected = "an error page; nothing sent to the altered redirect_uri";
     let mut req = s.auth_request();
     req.set("redirect_uri", &bad);
     let outcome = s.authorize(&req.params).await?;
+    judge_redirect(sev, &outcome, &registered, &bad)
+}
+
+/// The verdict on an authorization request whose redirect_uri was `bad`.
+fn judge_redirect(sev: Severity, outcome: &Authorized, registered: &Url, bad: &str) -> Outcome {
+    let expected = "an error page; nothing sent to the altered redirect_uri";
     let observed = format!("redirect_uri `{bad}`: {}", outcome.describe());
-    match &outcome {
+    match outcome {
         Authorized::NeedsLogin => Err(Verdict::skip(
             "the server asks for a login before judging the redirect_uri; give [oauth2] login",
         )),
@@ -82,14 +87,33 @@ pub(super) async fn redirect_variant(
         }
         Authorized::Page { .. } => pass(expected, observed),
         Authorized::Redirected(u)
-            if is_registered(u, &registered) && outcome.param("code").is_none() =>
+            if is_registered(u, registered) && outcome.param("code").is_none() =>
         {
             warn(expected, observed, "redirected to the registered URI instead of an error page")
         }
+        // The altered URI ignored and the code sent to the registered one:
+        // nothing reached the attacker's URI, but the request was not refused.
+        Authorized::Redirected(u) if is_registered(&without_code(u), registered) => warn(
+            expected,
+            observed,
+            "the altered redirect_uri was ignored and the code sent to the registered URI; nothing leaked, but RFC 6749 §4.1.2.1 asks for an error page",
+        ),
         Authorized::Redirected(_) => {
             unmet(sev, expected, observed, "the server redirected to a URI that is not registered")
         }
     }
+}
+
+/// `u` without its `code` parameter.
+fn without_code(u: &Url) -> Url {
+    let mut out = u.clone();
+    let kept: Vec<(String, String)> =
+        u.query_pairs().filter(|(n, _)| n != "code").map(|(n, v)| (n.into(), v.into())).collect();
+    out.set_query(None);
+    if !kept.is_empty() {
+        out.query_pairs_mut().extend_pairs(kept);
+    }
+    out
 }
 
 pub(super) async fn redirect_mismatch_at_token(s: &Session<'_>, sev: Severity) -> Outcome {
@@ -199,3 +223,32 @@ pub(super) async fn response_type_token(s: &Session<'_>, sev: Severity) -> Outco
 }
 
 // ---------------------------------------------------------------- codes
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(outcome: &Authorized) -> Option<&'static str> {
+        let registered = Url::parse("https://client.test/cb").unwrap();
+        match judge_redirect(Severity::Must, outcome, &registered, "https://client.test/cb/evil") {
+            Ok(v) | Err(v) => Some(v.outcome.as_str()),
+        }
+    }
+
+    #[test]
+    fn a_code_sent_to_the_registered_uri_is_not_a_leak() {
+        let to = |u: &str| Authorized::Redirected(Url::parse(u).unwrap());
+        // Ignoring the altered URI and answering the registered one: not an error page, no leak.
+        assert_eq!(verdict(&to("https://client.test/cb?code=abc&state=s")), Some("warn"));
+        assert_eq!(verdict(&to("https://client.test/cb?error=invalid_request")), Some("warn"));
+        // The altered URI, with or without a code: the leak the case hunts.
+        assert_eq!(verdict(&to("https://client.test/cb/evil?code=abc")), Some("fail"));
+        assert_eq!(verdict(&to("https://client.test/cb?code=abc&x=1")), Some("fail"));
+        let page = Authorized::Page {
+            status: 400,
+            url: Url::parse("https://as.test/authorize").unwrap(),
+            excerpt: String::new(),
+        };
+        assert_eq!(verdict(&page), Some("pass"));
+    }
+}
