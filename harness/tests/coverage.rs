@@ -132,10 +132,7 @@ fn render(name: &str, t: &Table) -> String {
     let c = Counts::of(t);
     let mut out = format!(
         "# Coverage: {}\n\n<!-- Generated from {}.toml by harness/tests/coverage.rs; edit the TOML. -->\n\nSource: <{}>. {}\n\n",
-        t.source.name,
-        name,
-        t.source.url,
-        t.source.scope
+        t.source.name, name, t.source.url, t.source.scope
     );
     let _ = writeln!(
         out,
@@ -243,7 +240,10 @@ fn the_coverage_tables_name_only_cases_that_exist_and_are_rendered() {
         .nth(1)
         .and_then(|rest| rest.split("<!-- coverage:end -->").next())
         .expect("README.md has a <!-- coverage:begin --> … <!-- coverage:end --> block");
-    assert_eq!(block, summary, "README.md's coverage summary is stale; copy docs/coverage/README.md's table");
+    assert_eq!(
+        block, summary,
+        "README.md's coverage summary is stale; copy docs/coverage/README.md's table"
+    );
 }
 
 #[test]

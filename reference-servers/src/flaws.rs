@@ -77,6 +77,12 @@ pub enum Flaw {
     OpenapiAndAsOr,
     /// OpenAPI: an order is served to any valid token, its owner's or not.
     OpenapiOtherUsersObject,
+    /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
+    TlsLegacyVersions,
+    /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
+    TlsWeakCiphers,
+    /// Transport: plain HTTP is served on the HTTPS ports too.
+    TlsPlainHttp,
 }
 
 impl Flaw {
@@ -114,6 +120,9 @@ impl Flaw {
         Flaw::OpenapiScopeNotEnforced,
         Flaw::OpenapiAndAsOr,
         Flaw::OpenapiOtherUsersObject,
+        Flaw::TlsLegacyVersions,
+        Flaw::TlsWeakCiphers,
+        Flaw::TlsPlainHttp,
     ];
 
     /// The flaw's stable name, as given to `serve --flaw`.
@@ -151,6 +160,9 @@ impl Flaw {
             Flaw::OpenapiScopeNotEnforced => "openapi-scope-not-enforced",
             Flaw::OpenapiAndAsOr => "openapi-and-as-or",
             Flaw::OpenapiOtherUsersObject => "openapi-other-users-object",
+            Flaw::TlsLegacyVersions => "tls-legacy-versions",
+            Flaw::TlsWeakCiphers => "tls-weak-ciphers",
+            Flaw::TlsPlainHttp => "tls-plain-http",
         }
     }
 
@@ -246,6 +258,15 @@ impl Flaw {
             }
             Flaw::OpenapiOtherUsersObject => {
                 "OpenAPI: an order and its invoice are served to any valid token, not only their owner's (OWASP API1:2023)."
+            }
+            Flaw::TlsLegacyVersions => {
+                "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."
+            }
+            Flaw::TlsWeakCiphers => {
+                "Transport: a ClientHello offering only NULL, RC4, export, DES or anonymous suites is answered with a ServerHello choosing one (RFC 9325 §4.1); the handshake goes no further."
+            }
+            Flaw::TlsPlainHttp => {
+                "Transport: both listeners also speak plain HTTP on their port, so credentials can travel in clear (RFC 6749 §3.1)."
             }
         }
     }

@@ -33,6 +33,7 @@ pub mod profile;
 pub mod respond;
 pub mod seed;
 pub mod server;
+pub mod sniff;
 pub mod store;
 
 pub use flaws::{Flaw, Flaws};

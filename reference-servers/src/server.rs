@@ -228,11 +228,22 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let app = Arc::new(app);
     let main_acceptor = TlsAcceptor::from(Arc::new(tls));
     let main: AcceptorSource = Arc::new(move || main_acceptor.clone());
-    let task =
-        tokio::spawn(serve(listener, main, app::router(Arc::clone(&app)), shutdown_rx.clone()));
+    let task = tokio::spawn(serve(
+        listener,
+        main,
+        app::router(Arc::clone(&app)),
+        config.flaws.clone(),
+        shutdown_rx.clone(),
+    ));
     let mtls_app = Arc::clone(&app);
     let mtls: AcceptorSource = Arc::new(move || TlsAcceptor::from(mtls_app.mtls.current_config()));
-    let mtls_task = tokio::spawn(serve(mtls_listener, mtls, crate::mtls::router(app), shutdown_rx));
+    let mtls_task = tokio::spawn(serve(
+        mtls_listener,
+        mtls,
+        crate::mtls::router(app),
+        config.flaws.clone(),
+        shutdown_rx,
+    ));
     Ok(RunningServers {
         addr,
         base_url,
@@ -512,10 +523,38 @@ fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
 /// listener, the current configuration (with the current CRL) for mTLS.
 type AcceptorSource = Arc<dyn Fn() -> TlsAcceptor + Send + Sync>;
 
+/// Serves HTTP on one connection, TLS or (under `tls-plain-http`) not.
+async fn serve_io<I>(
+    io: TokioIo<I>,
+    client_cert: Option<crate::mtls::ClientCert>,
+    peer: SocketAddr,
+    router: axum::Router,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(router.map_request(
+        move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            if let Some(cert) = &client_cert {
+                request.extensions_mut().insert(cert.clone());
+            }
+            request
+        },
+    ));
+    let connection = builder.serve_connection_with_upgrades(io, service);
+    let connection = graceful.watch(connection.into_owned());
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
 async fn serve(
     listener: TcpListener,
     acceptor: AcceptorSource,
     router: axum::Router,
+    flaws: Flaws,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = Arc::new(GracefulShutdown::new());
@@ -539,14 +578,25 @@ async fn serve(
         let router = router.clone();
         let graceful = Arc::clone(&graceful);
         let builder = Arc::clone(&builder);
+        let flaws = flaws.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                    return;
+            let mut stream = stream;
+            let tls = match crate::sniff::sniff(&mut stream, &flaws, HANDSHAKE_TIMEOUT).await {
+                crate::sniff::Sniffed::Handled => return,
+                crate::sniff::Sniffed::Plain => {
+                    return serve_io(TokioIo::new(stream), None, peer, router, &builder, &graceful)
+                        .await;
                 }
-                Err(_) => return,
+                crate::sniff::Sniffed::Tls => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
             };
             // Handlers see the client's address (API key throttling is per
             // source) and, on the mTLS listener, its certificate.
@@ -556,20 +606,7 @@ async fn serve(
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .and_then(|leaf| crate::mtls::ClientCert::parse(leaf));
-            let service = TowerToHyperService::new(router.map_request(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                    if let Some(cert) = &client_cert {
-                        request.extensions_mut().insert(cert.clone());
-                    }
-                    request
-                },
-            ));
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            let connection = graceful.watch(connection.into_owned());
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+            serve_io(TokioIo::new(tls), client_cert, peer, router, &builder, &graceful).await;
         });
     }
     drop(listener);

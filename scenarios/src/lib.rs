@@ -20,6 +20,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("scenarios/conformance/mtls.toml", include_str!("../conformance/mtls.toml")),
     ("scenarios/conformance/layered.toml", include_str!("../conformance/layered.toml")),
     ("scenarios/conformance/cross_cutting.toml", include_str!("../conformance/cross_cutting.toml")),
+    ("scenarios/conformance/transport.toml", include_str!("../conformance/transport.toml")),
     ("scenarios/conformance/findings.toml", include_str!("../conformance/findings.toml")),
     ("scenarios/conformance/threats.toml", include_str!("../conformance/threats.toml")),
 ];

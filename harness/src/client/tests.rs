@@ -1,6 +1,7 @@
 //! Unit tests of the parent module.
 
 use super::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[test]
 fn requests_are_written_exactly() {

@@ -22,6 +22,7 @@ pub mod openapi;
 mod profile;
 pub mod revocation;
 pub mod steps;
+pub mod transport;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -81,6 +82,10 @@ pub struct Step<F> {
 pub const fn step<F>(name: &'static str, run: F) -> Step<F> {
     Step { name, run, schedule: Schedule::Normal }
 }
+
+/// A future of the endpoints a method's transport cases judge, or the
+/// verdict (skip, error) when they cannot be known.
+pub type UrlsFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Url>, Verdict>> + Send + 'a>>;
 
 /// A method configuration measured by `overhead`, `load`, `compare` and the
 /// Locust worker: a label and its endpoint with a valid credential minted.
@@ -163,6 +168,23 @@ pub trait MethodSpec: Sync {
         self.table().iter().find(|s| s.name == name).map(|s| (s.run)(shared, case))
     }
 
+    /// Whether the method has the transport cases (`transport.toml`): TLS and
+    /// plain HTTP judged on its endpoints.
+    fn transport(&self) -> bool {
+        true
+    }
+
+    /// The endpoints the transport cases judge: the profile's URLs for the
+    /// method, by default.
+    fn transport_urls<'a>(&'a self, shared: &'a Shared) -> UrlsFuture<'a> {
+        Box::pin(async move { Ok(transport::profile_urls(shared, self.method())) })
+    }
+
+    /// The client certificate to present in the transport cases' handshake.
+    fn transport_identity(&self, _shared: &Shared) -> transport::Identity {
+        None
+    }
+
     /// The configurations `overhead` measures for the method, credentials
     /// minted now, sent over `tls` (`resumption` for new TLS configurations).
     fn configurations<'a>(
@@ -190,7 +212,15 @@ pub fn spec(method: Method) -> &'static dyn MethodSpec {
 pub fn step_ids() -> Vec<String> {
     Method::ALL
         .into_iter()
-        .flat_map(|m| spec(m).steps().into_iter().map(move |(name, _)| format!("{m}::{name}")))
+        .flat_map(|m| {
+            let transport = transport::STEPS.iter().filter(move |_| spec(m).transport());
+            spec(m)
+                .steps()
+                .into_iter()
+                .map(|(name, _)| name)
+                .chain(transport.copied())
+                .map(move |name| format!("{m}::{name}"))
+        })
         .collect()
 }
 
@@ -208,7 +238,10 @@ fn split_step(step_id: &str) -> Option<(Method, &str)> {
 
 /// Runs the step with id `step_id` for `case`.
 pub async fn run_step(shared: &Shared, case: &Case, step_id: &str) -> Verdict {
-    let step = split_step(step_id).and_then(|(m, name)| spec(m).run_step(shared, case, name));
+    let step = split_step(step_id).and_then(|(m, name)| {
+        let transport = spec(m).transport().then(|| transport::run(shared, case, m, name));
+        transport.flatten().or_else(|| spec(m).run_step(shared, case, name))
+    });
     match step {
         Some(step) => step.await,
         None => Verdict::error(

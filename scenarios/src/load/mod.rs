@@ -253,7 +253,13 @@ fn parse_file(
                     }
                     StepRef::Of(other) => crate::legacy::step(&other, known.steps).unwrap_or(other),
                 };
-                if !known.steps.contains(&step_id.as_str()) {
+                // A template's own step is each method's step of that name.
+                let wanted: Vec<String> = match step_id.strip_prefix("*::") {
+                    Some(name) => methods.iter().map(|m| format!("{m}::{name}")).collect(),
+                    None => vec![step_id.clone()],
+                };
+                if let Some(step_id) = wanted.iter().find(|w| !known.steps.contains(&w.as_str())) {
+                    let prefix = step_id.split("::").next().unwrap_or_default();
                     return Err(err(
                         step_at,
                         "step",
@@ -336,15 +342,26 @@ fn parse_file(
                 .flaws
                 .iter()
                 .map(|f| f.get_ref().clone())
-                .filter(|f| !templated || f.starts_with(&format!("{}-", method.flaw_prefix())))
+                // Transport flaws (`tls-…`) are every method's.
+                .filter(|f| {
+                    !templated
+                        || f.starts_with(&format!("{}-", method.flaw_prefix()))
+                        || f.starts_with("tls-")
+                })
                 .collect();
+            let body = match &body {
+                CaseBody::Step(s) if s.starts_with("*::") => {
+                    CaseBody::Step(format!("{method}::{}", &s[3..]))
+                }
+                other => other.clone(),
+            };
             cases.push(Case {
                 id: format!("{method}::{name}"),
                 method,
                 title: raw.title.clone(),
                 requirements: raw.requirements.clone(),
                 severity: raw.severity,
-                body: body.clone(),
+                body,
                 flaws,
                 finding: raw.finding.as_ref().map(|f| FindingSpec {
                     id: f.get_ref().clone(),

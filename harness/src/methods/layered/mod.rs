@@ -94,6 +94,11 @@ impl MethodSpec for Spec {
         }))
     }
 
+    /// The layered resource's transport is its mTLS listener's, judged there.
+    fn transport(&self) -> bool {
+        false
+    }
+
     /// `layered`: the service's certificate on the connection, the
     /// application's key and a user token for it (valid for an hour, so that
     /// a long run does not outlive it) on every request.

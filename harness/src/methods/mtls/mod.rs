@@ -111,6 +111,11 @@ impl MethodSpec for Spec {
         }))
     }
 
+    /// The profile's certificate, so that the handshake completes.
+    fn transport_identity(&self, shared: &Shared) -> super::transport::Identity {
+        shared.forge.target().mtls.as_ref().and_then(|m| identity(&m.client).ok())
+    }
+
     /// `mtls`: the profile's certificate on every connection, no header.
     fn configurations<'a>(
         &'a self,

@@ -29,6 +29,26 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Every endpoint the metadata names: the four it must or may have by
+    /// name here, and any other `*_endpoint` member that is an https or
+    /// http URL (PAR, device authorization, registration, userinfo…).
+    pub fn endpoints(&self) -> Vec<Url> {
+        let mut out = vec![self.authorization_endpoint.clone(), self.token_endpoint.clone()];
+        out.extend(self.revocation_endpoint.iter().cloned());
+        out.extend(self.introspection_endpoint.iter().cloned());
+        if let Some(members) = self.raw.as_object() {
+            for (name, value) in members {
+                if (name.ends_with("_endpoint") || name == "jwks_uri")
+                    && let Some(url) = value.as_str().and_then(|v| Url::parse(v).ok())
+                    && matches!(url.scheme(), "https" | "http")
+                {
+                    out.push(url);
+                }
+            }
+        }
+        out
+    }
+
     /// A string-array member, empty when absent.
     pub fn list(&self, member: &str) -> Vec<String> {
         self.raw

@@ -25,8 +25,11 @@ pub use discovery::*;
 pub use dpop::*;
 pub use session::*;
 
-use super::{ConfigurationsFuture, Method, MethodSpec, Schedule, Shared, StepFuture, names_of};
+use super::{
+    ConfigurationsFuture, Method, MethodSpec, Schedule, Shared, StepFuture, UrlsFuture, names_of,
+};
 use crate::methods::Target;
+use crate::verdict::Verdict;
 
 /// OAuth 2.0 in the registry.
 pub struct Spec;
@@ -69,6 +72,16 @@ impl MethodSpec for Spec {
         name: &str,
     ) -> Option<StepFuture<'a>> {
         steps::run(shared, case, name)
+    }
+
+    /// The resource, the issuer and every endpoint the metadata names.
+    fn transport_urls<'a>(&'a self, shared: &'a Shared) -> UrlsFuture<'a> {
+        Box::pin(async move {
+            let mut urls = super::transport::profile_urls(shared, Method::OAuth2);
+            let session = Session::open(shared).await.map_err(Verdict::from)?;
+            urls.extend(session.meta.endpoints());
+            Ok(urls)
+        })
     }
 
     fn configurations<'a>(

@@ -78,6 +78,11 @@ impl MethodSpec for Spec {
         }))
     }
 
+    /// An OpenAPI document's servers are the other methods' endpoints.
+    fn transport(&self) -> bool {
+        false
+    }
+
     fn configurations<'a>(
         &'a self,
         _shared: &'a Shared,
