@@ -77,6 +77,14 @@ pub enum Flaw {
     OpenapiAndAsOr,
     /// OpenAPI: an order is served to any valid token, its owner's or not.
     OpenapiOtherUsersObject,
+    /// OAuth: the token endpoint refuses parameters it does not know.
+    OauthStrictTokenParameters,
+    /// OAuth: any response_type but `token` is served as `code`.
+    OauthAnyResponseType,
+    /// OAuth: the client credentials grant issues refresh tokens.
+    OauthClientCredentialsRefresh,
+    /// OAuth: access tokens live a day.
+    OauthLongLivedTokens,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -120,6 +128,10 @@ impl Flaw {
         Flaw::OpenapiScopeNotEnforced,
         Flaw::OpenapiAndAsOr,
         Flaw::OpenapiOtherUsersObject,
+        Flaw::OauthStrictTokenParameters,
+        Flaw::OauthAnyResponseType,
+        Flaw::OauthClientCredentialsRefresh,
+        Flaw::OauthLongLivedTokens,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -160,6 +172,10 @@ impl Flaw {
             Flaw::OpenapiScopeNotEnforced => "openapi-scope-not-enforced",
             Flaw::OpenapiAndAsOr => "openapi-and-as-or",
             Flaw::OpenapiOtherUsersObject => "openapi-other-users-object",
+            Flaw::OauthStrictTokenParameters => "oauth-strict-token-parameters",
+            Flaw::OauthAnyResponseType => "oauth-any-response-type",
+            Flaw::OauthClientCredentialsRefresh => "oauth-client-credentials-refresh",
+            Flaw::OauthLongLivedTokens => "oauth-long-lived-tokens",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -258,6 +274,18 @@ impl Flaw {
             }
             Flaw::OpenapiOtherUsersObject => {
                 "OpenAPI: an order and its invoice are served to any valid token, not only their owner's (OWASP API1:2023)."
+            }
+            Flaw::OauthStrictTokenParameters => {
+                "OAuth: the token endpoint answers invalid_request to a parameter it does not know, where RFC 6749 §3.2 says to ignore it."
+            }
+            Flaw::OauthAnyResponseType => {
+                "OAuth: the authorization endpoint issues a code for any response_type but token, unknown ones included (RFC 6749 §3.1.1)."
+            }
+            Flaw::OauthClientCredentialsRefresh => {
+                "OAuth: the client credentials grant issues a refresh token too (RFC 6749 §4.4.3: it SHOULD NOT)."
+            }
+            Flaw::OauthLongLivedTokens => {
+                "OAuth: access tokens live 24 hours (RFC 6819 §5.1.5.3 advises short lifetimes)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

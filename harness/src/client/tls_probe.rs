@@ -75,6 +75,9 @@ pub enum Offer {
     /// TLS 1.2 with only suites RFC 9325 §4.1 forbids: NULL, RC4, export,
     /// single DES and anonymous key exchange.
     WeakSuites,
+    /// TLS 1.2 with only suites RFC 9325 §4.2 advises against: CBC with
+    /// HMAC, RSA key transport, 3DES — none AEAD with forward secrecy.
+    NonAead,
 }
 
 /// Suites a TLS 1.0/1.1 server would pick (CBC with SHA-1, RSA or ECDHE).
@@ -87,6 +90,18 @@ const WEAK_SUITES: &[u16] = &[
     0x0001, 0x0002, 0x003B, 0x0004, 0x0005, 0xC011, 0xC007, 0x0003, 0x0006, 0x0008, 0x0014, 0x0009,
     0x0015, 0x0018, 0x001B, 0x0034, 0xC018,
 ];
+
+/// CBC suites with ECDHE or RSA key transport, and 3DES: what TLS 1.2
+/// servers negotiate when AEAD is not configured.
+const NON_AEAD_SUITES: &[u16] = &[
+    0xC013, 0xC014, 0xC027, 0xC028, 0xC009, 0xC00A, 0xC023, 0xC024, 0x002F, 0x0035, 0x003C, 0x003D,
+    0x009C, 0x009D, 0x000A, 0xC012,
+];
+
+/// Whether `suite` is one of the suites [`Offer::NonAead`] offers.
+pub fn is_non_aead_suite(suite: u16) -> bool {
+    NON_AEAD_SUITES.contains(&suite)
+}
 
 /// Whether `suite` is one of the suites [`Offer::WeakSuites`] offers.
 pub fn is_weak_suite(suite: u16) -> bool {
@@ -139,6 +154,7 @@ pub fn client_hello(offer: Offer, host: Option<&str>) -> Vec<u8> {
     let (version, suites) = match offer {
         Offer::Legacy => (0x0302u16, LEGACY_SUITES),
         Offer::WeakSuites => (0x0303u16, WEAK_SUITES),
+        Offer::NonAead => (0x0303u16, NON_AEAD_SUITES),
     };
     let mut extensions = Vec::new();
     if let Some(host) = host {
@@ -151,7 +167,7 @@ pub fn client_hello(offer: Offer, host: Option<&str>) -> Vec<u8> {
     // supported_groups: x25519, secp256r1, secp384r1; ec_point_formats: uncompressed.
     extension(&mut extensions, 0x000A, &[0, 6, 0x00, 0x1D, 0x00, 0x17, 0x00, 0x18]);
     extension(&mut extensions, 0x000B, &[1, 0]);
-    if offer == Offer::WeakSuites {
+    if offer != Offer::Legacy {
         // signature_algorithms: rsa_pkcs1_sha256, ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256, rsa_pkcs1_sha1.
         extension(&mut extensions, 0x000D, &[0, 8, 0x04, 0x01, 0x04, 0x03, 0x08, 0x04, 0x02, 0x01]);
     }

@@ -16,10 +16,11 @@ use crate::client::{RawRequest, SendError};
 use crate::verdict::Verdict;
 
 /// The steps, by the name after `<method>::`.
-pub const STEPS: [&str; 4] = [
+pub const STEPS: [&str; 5] = [
     "tls-handshake",
     "tls-legacy-versions-refused",
     "tls-weak-ciphers-refused",
+    "tls-non-aead-suites-refused",
     "plain-http-refused",
 ];
 
@@ -41,13 +42,14 @@ pub fn run<'a>(
             return Verdict::skip("the method's profile section names no endpoint");
         }
         let https: Vec<&Url> = origins.iter().filter(|u| u.scheme() == "https").collect();
-        if which < 3 && https.is_empty() {
+        if which < 4 && https.is_empty() {
             return Verdict::skip("every endpoint is plain http; `plain-http-refused` judges that");
         }
         match which {
             0 => handshake(shared, method, &https).await,
             1 => offered(shared, case, &https, Offer::Legacy).await,
             2 => offered(shared, case, &https, Offer::WeakSuites).await,
+            3 => offered(shared, case, &https, Offer::NonAead).await,
             _ => plain_http(shared, case, &distinct(urls)).await,
         }
     }))
@@ -110,6 +112,10 @@ async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> V
             "a TLS alert or a close to a ClientHello offering only NULL, RC4, export, DES and anonymous suites",
             "a suite RFC 9325 §4.1 forbids was chosen",
         ),
+        Offer::NonAead => (
+            "a TLS alert or a close to a TLS 1.2 ClientHello offering only CBC, RSA key transport and 3DES suites",
+            "a suite without AEAD or forward secrecy was chosen (RFC 9325 §4.2 recommends only AEAD suites with ECDHE)",
+        ),
     };
     let mut seen = Vec::new();
     for url in urls {
@@ -118,6 +124,7 @@ async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> V
                 let agreed = match offer {
                     Offer::Legacy => version < 0x0303,
                     Offer::WeakSuites => tls_probe::is_weak_suite(suite),
+                    Offer::NonAead => tls_probe::is_non_aead_suite(suite),
                 };
                 if agreed {
                     return Verdict::unmet(

@@ -235,6 +235,7 @@ pub async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -
     let fail = |e: OAuthError| redirect_error(&app, &redirect_uri, state.as_deref(), &e);
     match params.get("response_type") {
         Some("code") => {}
+        Some(t) if t != "token" && app.flaws.has(Flaw::OauthAnyResponseType) => {}
         Some(_) => {
             return fail(OAuthError::bad(
                 "unsupported_response_type",

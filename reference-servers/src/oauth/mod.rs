@@ -106,6 +106,10 @@ impl OAuthService {
         key: &crate::jwt::keys::SigningKey,
         flaws: &crate::flaws::Flaws,
     ) -> Result<Self, String> {
+        let mut config = config;
+        if flaws.has(crate::flaws::Flaw::OauthLongLivedTokens) {
+            config.access_lifetime_secs = 86_400;
+        }
         let resource_id = format!("{issuer}/oauth");
         let settings = crate::jwt::verify::VerifierSettings {
             issuer: issuer.to_owned(),
@@ -289,6 +293,11 @@ impl Params {
             pairs.push((name.into_owned(), value.into_owned()));
         }
         Ok(Params(pairs))
+    }
+
+    /// The parameters' names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(n, _)| n.as_str())
     }
 
     /// The value of `name`; an empty value counts as absent (RFC 6749 §3.1).

@@ -146,6 +146,22 @@ fn answer(app: &App, issued: Issued) -> Response {
     (no_store(), axum::Json(body)).into_response()
 }
 
+/// The token request parameters this server reads (for the
+/// `oauth-strict-token-parameters` flaw, which refuses the others).
+const KNOWN_TOKEN_PARAMETERS: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "resource",
+    "client_id",
+    "client_secret",
+    "username",
+    "password",
+];
+
 /// `POST /oauth/token`.
 pub async fn token(
     State(app): State<Arc<App>>,
@@ -177,6 +193,11 @@ async fn token_inner(
         ));
     }
     let params = Params::parse(body)?;
+    if app.flaws.has(Flaw::OauthStrictTokenParameters)
+        && let Some(name) = params.names().find(|n| !KNOWN_TOKEN_PARAMETERS.contains(n))
+    {
+        return Err(OAuthError::invalid_request(format!("unknown parameter {name}")));
+    }
     let client = authenticate_client(app, headers, &params, cert)?;
     // A token requested over mutual TLS is bound to that certificate (RFC 8705 §3).
     let x5t = cert.map(|c| c.thumbprint.clone());
@@ -374,7 +395,7 @@ async fn client_credentials(
             audience: &audience,
             jkt: jkt.as_deref(),
             x5t: x5t.as_deref(),
-            with_refresh: false,
+            with_refresh: app.flaws.has(Flaw::OauthClientCredentialsRefresh),
         },
     )
     .await?;

@@ -89,6 +89,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     }),
     step("unknown-parameter-ignored", |s, sev| Box::pin(unknown_parameter_ignored(s, sev))),
     step("response-type-token-refused", |s, sev| Box::pin(response_type_token(s, sev))),
+    step("response-type-unknown-refused", |s, sev| Box::pin(response_type_unknown(s, sev))),
     step("code-flow", |s, sev| Box::pin(code_flow(s, sev))),
     step("code-reuse", |s, sev| Box::pin(code_reuse(s, sev))),
     step("code-reuse-revokes-tokens", |s, sev| Box::pin(code_reuse_revokes(s, sev, false))),
@@ -132,6 +133,11 @@ pub const STEPS: &[Step<OAuthStep>] = &[
         Box::pin(pkce_bad_verifier(s, sev, v))
     }),
     step("token-get-refused", |s, sev| Box::pin(token_get(s, sev))),
+    step("token-unknown-parameter-ignored", |s, sev| Box::pin(token_unknown_parameter(s, sev))),
+    step("client-credentials-no-refresh-token", |s, sev| {
+        Box::pin(client_credentials_no_refresh(s, sev))
+    }),
+    step("access-token-lifetime", |s, sev| Box::pin(access_token_lifetime(s, sev))),
     step("client-secret-in-query", |s, sev| Box::pin(client_secret_in_query(s, sev))),
     step("client-auth-wrong-secret", |s, sev| {
         Box::pin(client_auth_bad(s, sev, BadAuth::WrongSecret))

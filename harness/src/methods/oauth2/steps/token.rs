@@ -280,3 +280,139 @@ pub(super) async fn client_credentials(s: &Session<'_>, sev: Severity) -> Outcom
 }
 
 // ---------------------------------------------------------------- refresh
+
+/// The client credentials request's fields, as [`Session::client_credentials`] sends them.
+fn client_credentials_fields<'s>(s: &'s Session<'_>) -> Vec<(&'s str, &'s str)> {
+    let mut fields = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = &s.t.scope {
+        fields.push(("scope", scope));
+    }
+    if let Some(resource) = &s.t.resource {
+        fields.push(("resource", resource));
+    }
+    fields
+}
+
+pub(super) async fn token_unknown_parameter(s: &Session<'_>, sev: Severity) -> Outcome {
+    // The control: the same request without the parameter yields tokens.
+    s.client_credentials().await?;
+    let mut fields = client_credentials_fields(s);
+    fields.push(("authbench_unknown", "1"));
+    let r = s.token(&fields, &s.client_auth()).await?;
+    let expected = "tokens: an unknown parameter is ignored (RFC 6749 §3.2)";
+    if Tokens::from_response(&r).is_some() {
+        pass(expected, format!("{} with tokens", r.status))
+    } else if r.status >= 500 {
+        Err(Verdict::server_error(expected, observe(&r), r.status))
+    } else {
+        unmet(sev, expected, observe(&r), "the request failed because of an unknown parameter")
+    }
+}
+
+pub(super) async fn response_type_unknown(s: &Session<'_>, sev: Severity) -> Outcome {
+    let expected = "no code for response_type=authbench_unknown nor without response_type: an error page, or unsupported_response_type / invalid_request at the registered redirect URI";
+    let mut seen = Vec::new();
+    for value in [Some("authbench_unknown"), None] {
+        let mut req = s.auth_request();
+        match value {
+            Some(v) => req.set("response_type", v),
+            None => req.params.retain(|(n, _)| n != "response_type"),
+        }
+        let outcome = s.authorize(&req.params).await?;
+        let label = value.map_or("no response_type".to_owned(), |v| format!("response_type={v}"));
+        let observed = format!("{label}: {}", outcome.describe());
+        match &outcome {
+            Authorized::NeedsLogin => {
+                return Err(Verdict::skip(
+                    "the server asks for a login before judging the response_type; give [oauth2] login",
+                ));
+            }
+            Authorized::Page { status, .. } if *status >= 500 => {
+                return Err(Verdict::server_error(expected, observed, *status));
+            }
+            _ if outcome.param("code").is_some() || outcome.param("access_token").is_some() => {
+                return unmet(
+                    sev,
+                    expected,
+                    observed,
+                    "a code was issued for a response_type the server does not support",
+                );
+            }
+            Authorized::Redirected(u) if !is_registered(u, &s.t.redirect_uri) => {
+                return unmet(
+                    sev,
+                    expected,
+                    observed,
+                    "the error went to a URI that is not registered",
+                );
+            }
+            _ => seen.push(observed),
+        }
+    }
+    pass(expected, seen.join("; "))
+}
+
+pub(super) async fn client_credentials_no_refresh(s: &Session<'_>, sev: Severity) -> Outcome {
+    let tokens = s.client_credentials().await?;
+    let expected = "no refresh_token in the client credentials grant's response (RFC 6749 §4.4.3)";
+    match tokens.refresh_token {
+        None => pass(expected, "access token only"),
+        Some(_) => unmet(
+            sev,
+            expected,
+            "a refresh_token was issued",
+            "the client can get new tokens without authenticating: a refresh token adds only a credential to steal",
+        ),
+    }
+}
+
+/// The JWT payload of `token`, when it is a JWS in compact form.
+fn jwt_payload(token: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let mut parts = token.split('.');
+    let (_, payload) = (parts.next()?, parts.next()?);
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The longest lifetime RFC 6819 §5.1.5.3's "short-lived" is read as here.
+const MAX_ACCESS_LIFETIME_SECS: i64 = 3600;
+
+pub(super) async fn access_token_lifetime(s: &Session<'_>, sev: Severity) -> Outcome {
+    let tokens = s.client_credentials().await?;
+    let expected = "a stated lifetime (expires_in, or exp in a JWT) of at most an hour";
+    let expires_in = tokens
+        .raw
+        .get("expires_in")
+        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|t| t.trim().parse().ok())));
+    let claims = jwt_payload(&tokens.access_token);
+    let exp = claims.as_ref().and_then(|c| c.get("exp")).and_then(Value::as_i64);
+    let iat = claims.as_ref().and_then(|c| c.get("iat")).and_then(Value::as_i64);
+    let from_jwt = exp.zip(iat).map(|(e, i)| e - i);
+    let mut facts = Vec::new();
+    if let Some(e) = expires_in {
+        facts.push(format!("expires_in {e} s"));
+    }
+    if let Some(l) = from_jwt {
+        facts.push(format!("exp − iat {l} s"));
+    }
+    let observed =
+        if facts.is_empty() { "no expires_in, no exp".to_owned() } else { facts.join(", ") };
+    // The longer of the two: a token outlives what the response says if its exp says so.
+    let Some(lifetime) = expires_in.into_iter().chain(from_jwt).max() else {
+        return unmet(
+            sev,
+            expected,
+            observed,
+            "no lifetime is stated: the client cannot know when to renew, and nothing says the token ever expires (RFC 6749 §5.1 recommends expires_in)",
+        );
+    };
+    let measured = |v: Verdict| v.measured("access_token_lifetime_s", lifetime.max(0) as u64);
+    if lifetime > MAX_ACCESS_LIFETIME_SECS {
+        return Err(measured(
+            unmet(sev, expected, observed, "access tokens outlive an hour: a stolen one stays useful that long (RFC 6819 §5.1.5.3, RFC 9700 §4.10)")
+                .unwrap_or_else(|v| v),
+        ));
+    }
+    Ok(measured(pass(expected, observed).unwrap_or_else(|v| v)))
+}
