@@ -97,6 +97,8 @@ flaw_is_caught_exactly! {
     oauth_any_response_type => Flaw::OauthAnyResponseType,
     oauth_client_credentials_refresh => Flaw::OauthClientCredentialsRefresh,
     oauth_long_lived_tokens => Flaw::OauthLongLivedTokens,
+    oauth_framable_pages => Flaw::OauthFramablePages,
+    oauth_no_referrer_policy => Flaw::OauthNoReferrerPolicy,
     tls_legacy_versions => Flaw::TlsLegacyVersions,
     tls_weak_ciphers => Flaw::TlsWeakCiphers,
     tls_plain_http => Flaw::TlsPlainHttp,

@@ -85,6 +85,10 @@ pub enum Flaw {
     OauthClientCredentialsRefresh,
     /// OAuth: access tokens live a day.
     OauthLongLivedTokens,
+    /// OAuth: the login and consent pages can be framed.
+    OauthFramablePages,
+    /// OAuth: the login and consent pages set no referrer policy.
+    OauthNoReferrerPolicy,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -132,6 +136,8 @@ impl Flaw {
         Flaw::OauthAnyResponseType,
         Flaw::OauthClientCredentialsRefresh,
         Flaw::OauthLongLivedTokens,
+        Flaw::OauthFramablePages,
+        Flaw::OauthNoReferrerPolicy,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -176,6 +182,8 @@ impl Flaw {
             Flaw::OauthAnyResponseType => "oauth-any-response-type",
             Flaw::OauthClientCredentialsRefresh => "oauth-client-credentials-refresh",
             Flaw::OauthLongLivedTokens => "oauth-long-lived-tokens",
+            Flaw::OauthFramablePages => "oauth-framable-pages",
+            Flaw::OauthNoReferrerPolicy => "oauth-no-referrer-policy",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -286,6 +294,12 @@ impl Flaw {
             }
             Flaw::OauthLongLivedTokens => {
                 "OAuth: access tokens live 24 hours (RFC 6819 §5.1.5.3 advises short lifetimes)."
+            }
+            Flaw::OauthFramablePages => {
+                "OAuth: the login and consent pages carry neither X-Frame-Options nor CSP frame-ancestors, so another site can frame them (RFC 9700 §4.16)."
+            }
+            Flaw::OauthNoReferrerPolicy => {
+                "OAuth: the login and consent pages set no Referrer-Policy, so their URL and its parameters can leak in Referer (RFC 9700 §4.2.4)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -13,6 +13,12 @@ use wire::roundtrip;
 #[cfg(test)]
 use wire::{complete, parse};
 
+/// Parses a whole HTTP/1.1 answer from its bytes: for tests that judge
+/// answers without a server.
+pub fn parse_answer(bytes: &[u8]) -> Result<RawResponse, SendError> {
+    wire::parse(bytes, false, Duration::ZERO)
+}
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -88,6 +88,8 @@ fn page(status: StatusCode, title: &str, body: &str, cookie: Option<&str>) -> Re
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The forms must not be framed (clickjacking) nor load anything foreign.
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    // The request's parameters are in the page's URL: keep them out of Referer (RFC 9700 §4.2.4).
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert(
         "content-security-policy",
         HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
@@ -100,6 +102,24 @@ fn page(status: StatusCode, title: &str, body: &str, cookie: Option<&str>) -> Re
         headers.insert(header::SET_COOKIE, v);
     }
     response
+}
+
+/// The pages' headers as the flaws leave them: framable
+/// (`oauth-framable-pages`), or without a referrer policy
+/// (`oauth-no-referrer-policy`).
+fn page_flaws(app: &App, mut r: Response) -> Response {
+    let headers = r.headers_mut();
+    if app.flaws.has(Flaw::OauthFramablePages) {
+        headers.remove("x-frame-options");
+        headers.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'none'; form-action 'self'"),
+        );
+    }
+    if app.flaws.has(Flaw::OauthNoReferrerPolicy) {
+        headers.remove("referrer-policy");
+    }
+    r
 }
 
 fn error_page(description: &str) -> Response {
@@ -201,7 +221,12 @@ fn valid_challenge(challenge: &str) -> bool {
 }
 
 /// `GET /oauth/authorize`.
-pub async fn authorize(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
+pub async fn authorize(State(app): State<Arc<App>>, query: RawQuery) -> Response {
+    let r = authorize_inner(State(Arc::clone(&app)), query).await;
+    page_flaws(&app, r)
+}
+
+async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
     // Which client and where to send errors come first: until both are
     // trusted, nothing may be redirected.
@@ -365,6 +390,11 @@ fn checked_pending(
 
 /// `POST /oauth/login`: the user's credentials.
 pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
+    let r = login_inner(State(Arc::clone(&app)), headers, body).await;
+    page_flaws(&app, r)
+}
+
+async fn login_inner(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
     let params = match Params::parse(&body) {
         Ok(p) => p,
         Err(e) => return error_page(&e.description),
@@ -399,6 +429,11 @@ pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: String
 
 /// `POST /oauth/consent`: the user's decision.
 pub async fn consent(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
+    let r = consent_inner(State(Arc::clone(&app)), headers, body).await;
+    page_flaws(&app, r)
+}
+
+async fn consent_inner(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
     let params = match Params::parse(&body) {
         Ok(p) => p,
         Err(e) => return error_page(&e.description),

@@ -8,6 +8,7 @@
 mod authorization;
 mod code;
 mod dpop;
+mod pages;
 mod refresh;
 mod resource;
 mod revocation;
@@ -27,6 +28,7 @@ use crate::verdict::{Verdict, is_served, observe, parse_challenges};
 use authorization::*;
 use code::*;
 use dpop::*;
+use pages::*;
 use refresh::*;
 use resource::*;
 use revocation::*;
@@ -90,6 +92,8 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("unknown-parameter-ignored", |s, sev| Box::pin(unknown_parameter_ignored(s, sev))),
     step("response-type-token-refused", |s, sev| Box::pin(response_type_token(s, sev))),
     step("response-type-unknown-refused", |s, sev| Box::pin(response_type_unknown(s, sev))),
+    step("authorization-page-anti-framing", |s, sev| Box::pin(page_anti_framing(s, sev))),
+    step("authorization-page-referrer-policy", |s, sev| Box::pin(page_referrer_policy(s, sev))),
     step("code-flow", |s, sev| Box::pin(code_flow(s, sev))),
     step("code-reuse", |s, sev| Box::pin(code_reuse(s, sev))),
     step("code-reuse-revokes-tokens", |s, sev| Box::pin(code_reuse_revokes(s, sev, false))),

@@ -1,0 +1,152 @@
+//! The pages the authorization server shows a user (login, consent): what
+//! their headers promise about framing (clickjacking) and the Referer.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The first page the authorization request shows, after same-origin
+/// redirects: the login or consent page. `Err` a skip when the request went
+/// straight back to the client, or an error when it ended on an error page.
+async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
+    let req = s.auth_request();
+    let mut request = RawRequest::get(s.authorization_url(&req.params));
+    let origin = request.url.origin();
+    for _ in 0..super::super::MAX_PAGES {
+        let r = s.send(&request).await?;
+        if (300..400).contains(&r.status) {
+            let next =
+                r.header("location").and_then(|l| request.url.join(l).ok()).ok_or_else(|| {
+                    Verdict::error("a page", format!("{} without a usable Location", r.status))
+                })?;
+            if next.origin() != origin {
+                return Err(Verdict::skip(
+                    "the authorization request went straight back to the client: no page was shown",
+                ));
+            }
+            request = RawRequest::get(next);
+            continue;
+        }
+        if r.status >= 400 {
+            return Err(Verdict::error(
+                "the login or consent page of a valid authorization request",
+                format!("the valid authorization request ended on {}", observe(&r)),
+            ));
+        }
+        return Ok(r);
+    }
+    Err(Verdict::error("a page", "still redirected after the most pages a walk follows"))
+}
+
+/// Whether the answer forbids framing by other origins: `X-Frame-Options`
+/// DENY or SAMEORIGIN, or a CSP `frame-ancestors` that is not `*`.
+pub(super) fn forbids_framing(r: &RawResponse) -> bool {
+    let xfo = r.header_values("x-frame-options").any(|v| {
+        let v = v.trim();
+        v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin")
+    });
+    let csp = r.header_values("content-security-policy").any(|policy| {
+        policy.split(';').map(str::trim).any(|d| {
+            let mut words = d.split_whitespace();
+            words.next().is_some_and(|n| n.eq_ignore_ascii_case("frame-ancestors"))
+                && words.all(|w| w != "*" && w != "https:" && w != "http:")
+        })
+    });
+    xfo || csp
+}
+
+/// The page's referrer policy (header, else `<meta name="referrer">`), if
+/// it keeps the query string from other origins.
+pub(super) fn referrer_policy(r: &RawResponse) -> Option<String> {
+    const SAFE: [&str; 5] = [
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+        "origin",
+    ];
+    // A header may list fallbacks; the last one the browser knows wins.
+    let header = r
+        .header_values("referrer-policy")
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_ascii_lowercase())
+        .last();
+    let meta = || {
+        let html = r.body_text().to_ascii_lowercase();
+        let at = html.find("name=\"referrer\"")?;
+        let tag = &html[html[..at].rfind('<')?..at + html[at..].find('>')?];
+        let content = tag.split("content=\"").nth(1)?.split('"').next()?;
+        Some(content.to_owned())
+    };
+    header.or_else(meta).filter(|p| SAFE.contains(&p.as_str()))
+}
+
+pub(super) async fn page_anti_framing(s: &Session<'_>, sev: Severity) -> Outcome {
+    let page = first_page(s).await?;
+    let expected =
+        "X-Frame-Options DENY or SAMEORIGIN, or CSP frame-ancestors, on the login or consent page";
+    let observed = format!(
+        "X-Frame-Options: {:?}; Content-Security-Policy: {:?}",
+        page.header("x-frame-options"),
+        page.header("content-security-policy")
+    );
+    if forbids_framing(&page) {
+        pass(expected, observed)
+    } else {
+        unmet(
+            sev,
+            expected,
+            observed,
+            "another site can frame the page and trick the user into approving (clickjacking, RFC 9700 §4.16)",
+        )
+    }
+}
+
+pub(super) async fn page_referrer_policy(s: &Session<'_>, sev: Severity) -> Outcome {
+    let page = first_page(s).await?;
+    let expected =
+        "a Referrer-Policy (header or meta) that keeps the page's URL from other origins";
+    let observed = format!("Referrer-Policy: {:?}", page.header("referrer-policy"));
+    match referrer_policy(&page) {
+        Some(p) => pass(expected, format!("{observed} ({p})")),
+        None => unmet(
+            sev,
+            expected,
+            observed,
+            "a link or resource on the page can receive its URL, with the authorization request's parameters, in the Referer (RFC 9700 §4.2.4)",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)], body: &str) -> RawResponse {
+        let mut raw = String::from("HTTP/1.1 200 OK\r\n");
+        for (n, v) in headers {
+            raw.push_str(&format!("{n}: {v}\r\n"));
+        }
+        raw.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        crate::client::parse_answer(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn framing_and_referrer_headers_are_read_as_browsers_do() {
+        assert!(forbids_framing(&answer(&[("X-Frame-Options", "DENY")], "")));
+        assert!(forbids_framing(&answer(
+            &[("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")],
+            ""
+        )));
+        assert!(!forbids_framing(&answer(&[("Content-Security-Policy", "frame-ancestors *")], "")));
+        assert!(!forbids_framing(&answer(&[("X-Frame-Options", "ALLOW-FROM https://x")], "")));
+        assert!(!forbids_framing(&answer(&[], "")));
+        assert_eq!(
+            referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url, no-referrer")], "")),
+            Some("no-referrer".to_owned())
+        );
+        assert_eq!(referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url")], "")), None);
+        let meta = "<html><head><meta name=\"referrer\" content=\"no-referrer\"></head></html>";
+        assert_eq!(referrer_policy(&answer(&[], meta)), Some("no-referrer".to_owned()));
+        assert_eq!(referrer_policy(&answer(&[], "<html></html>")), None);
+    }
+}
