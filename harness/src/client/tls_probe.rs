@@ -75,9 +75,9 @@ pub enum Offer {
     /// TLS 1.2 with only suites RFC 9325 §4.1 forbids: NULL, RC4, export,
     /// single DES and anonymous key exchange.
     WeakSuites,
-    /// TLS 1.2 with only suites RFC 9325 §4.2 advises against: CBC with
-    /// HMAC, RSA key transport, 3DES — none AEAD with forward secrecy.
-    NonAead,
+    /// TLS 1.2 with only suites RFC 9325 §4.1 says not to negotiate:
+    /// static-RSA key transport (no forward secrecy) and 3DES (under 128 bits).
+    Discouraged,
 }
 
 /// Suites a TLS 1.0/1.1 server would pick (CBC with SHA-1, RSA or ECDHE).
@@ -91,16 +91,15 @@ const WEAK_SUITES: &[u16] = &[
     0x0015, 0x0018, 0x001B, 0x0034, 0xC018,
 ];
 
-/// CBC suites with ECDHE or RSA key transport, and 3DES: what TLS 1.2
-/// servers negotiate when AEAD is not configured.
-const NON_AEAD_SUITES: &[u16] = &[
-    0xC013, 0xC014, 0xC027, 0xC028, 0xC009, 0xC00A, 0xC023, 0xC024, 0x002F, 0x0035, 0x003C, 0x003D,
-    0x009C, 0x009D, 0x000A, 0xC012,
-];
+/// Static-RSA key transport (AES-CBC and AES-GCM) and 3DES (with RSA,
+/// ECDHE or DHE): SHOULD NOTs of RFC 9325 §4.1 that default OpenSSL cipher
+/// lists (`HIGH`) still allow.
+const DISCOURAGED_SUITES: &[u16] =
+    &[0x002F, 0x0035, 0x003C, 0x003D, 0x009C, 0x009D, 0x000A, 0xC012, 0x0016];
 
-/// Whether `suite` is one of the suites [`Offer::NonAead`] offers.
-pub fn is_non_aead_suite(suite: u16) -> bool {
-    NON_AEAD_SUITES.contains(&suite)
+/// Whether `suite` is one of the suites [`Offer::Discouraged`] offers.
+pub fn is_discouraged_suite(suite: u16) -> bool {
+    DISCOURAGED_SUITES.contains(&suite)
 }
 
 /// Whether `suite` is one of the suites [`Offer::WeakSuites`] offers.
@@ -154,7 +153,7 @@ pub fn client_hello(offer: Offer, host: Option<&str>) -> Vec<u8> {
     let (version, suites) = match offer {
         Offer::Legacy => (0x0302u16, LEGACY_SUITES),
         Offer::WeakSuites => (0x0303u16, WEAK_SUITES),
-        Offer::NonAead => (0x0303u16, NON_AEAD_SUITES),
+        Offer::Discouraged => (0x0303u16, DISCOURAGED_SUITES),
     };
     let mut extensions = Vec::new();
     if let Some(host) = host {

@@ -20,7 +20,7 @@ pub const STEPS: [&str; 5] = [
     "tls-handshake",
     "tls-legacy-versions-refused",
     "tls-weak-ciphers-refused",
-    "tls-non-aead-suites-refused",
+    "tls-discouraged-suites-refused",
     "plain-http-refused",
 ];
 
@@ -49,7 +49,7 @@ pub fn run<'a>(
             0 => handshake(shared, method, &https).await,
             1 => offered(shared, case, &https, Offer::Legacy).await,
             2 => offered(shared, case, &https, Offer::WeakSuites).await,
-            3 => offered(shared, case, &https, Offer::NonAead).await,
+            3 => offered(shared, case, &https, Offer::Discouraged).await,
             _ => plain_http(shared, case, &distinct(urls)).await,
         }
     }))
@@ -112,9 +112,9 @@ async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> V
             "a TLS alert or a close to a ClientHello offering only NULL, RC4, export, DES and anonymous suites",
             "a suite RFC 9325 §4.1 forbids was chosen",
         ),
-        Offer::NonAead => (
-            "a TLS alert or a close to a TLS 1.2 ClientHello offering only CBC, RSA key transport and 3DES suites",
-            "a suite without AEAD or forward secrecy was chosen (RFC 9325 §4.2 recommends only AEAD suites with ECDHE)",
+        Offer::Discouraged => (
+            "a TLS alert or a close to a TLS 1.2 ClientHello offering only static-RSA and 3DES suites",
+            "a suite RFC 9325 §4.1 says not to negotiate was chosen: static-RSA key transport (no forward secrecy) or 3DES",
         ),
     };
     let mut seen = Vec::new();
@@ -124,7 +124,7 @@ async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> V
                 let agreed = match offer {
                     Offer::Legacy => version < 0x0303,
                     Offer::WeakSuites => tls_probe::is_weak_suite(suite),
-                    Offer::NonAead => tls_probe::is_non_aead_suite(suite),
+                    Offer::Discouraged => tls_probe::is_discouraged_suite(suite),
                 };
                 if agreed {
                     return Verdict::unmet(

@@ -11,8 +11,21 @@ async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
     let req = s.auth_request();
     let mut request = RawRequest::get(s.authorization_url(&req.params));
     let origin = request.url.origin();
+    // Cookies kept as the walk keeps them: an interaction page may need the
+    // session its redirect set.
+    let mut jar: Vec<(String, String)> = Vec::new();
     for _ in 0..super::super::MAX_PAGES {
+        if !jar.is_empty() {
+            let cookies: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            request.headers.push(("Cookie".into(), cookies.join("; ").into_bytes()));
+        }
         let r = s.send(&request).await?;
+        for value in r.header_values("set-cookie") {
+            if let Some((name, v)) = value.split(';').next().unwrap_or_default().split_once('=') {
+                jar.retain(|(n, _)| n != name.trim());
+                jar.push((name.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
         if (300..400).contains(&r.status) {
             let next =
                 r.header("location").and_then(|l| request.url.join(l).ok()).ok_or_else(|| {
