@@ -93,7 +93,10 @@ const OIDC_PROVIDER_DEVIATIONS: &[(&str, &str)] = &[
         "oauth2::authorization-page-anti-framing",
         "the development login page sets neither X-Frame-Options nor CSP frame-ancestors",
     ),
-    ("oauth2::authorization-page-referrer-policy", "the development login page sets no Referrer-Policy"),
+    (
+        "oauth2::authorization-page-referrer-policy",
+        "the development login page sets no Referrer-Policy",
+    ),
 ];
 
 #[tokio::test]

@@ -89,6 +89,12 @@ pub enum Flaw {
     OauthFramablePages,
     /// OAuth: the login and consent pages set no referrer policy.
     OauthNoReferrerPolicy,
+    /// OAuth: opaque access tokens carry 48 bits.
+    OauthShortOpaqueTokens,
+    /// OAuth: the S256 challenge itself passes as the verifier.
+    OauthPkceChallengeAsVerifier,
+    /// OAuth: a confidential client redeems codes with its client_id alone.
+    OauthCodeExchangeWithoutAuth,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -138,6 +144,9 @@ impl Flaw {
         Flaw::OauthLongLivedTokens,
         Flaw::OauthFramablePages,
         Flaw::OauthNoReferrerPolicy,
+        Flaw::OauthShortOpaqueTokens,
+        Flaw::OauthPkceChallengeAsVerifier,
+        Flaw::OauthCodeExchangeWithoutAuth,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -184,6 +193,9 @@ impl Flaw {
             Flaw::OauthLongLivedTokens => "oauth-long-lived-tokens",
             Flaw::OauthFramablePages => "oauth-framable-pages",
             Flaw::OauthNoReferrerPolicy => "oauth-no-referrer-policy",
+            Flaw::OauthShortOpaqueTokens => "oauth-short-opaque-tokens",
+            Flaw::OauthPkceChallengeAsVerifier => "oauth-pkce-challenge-as-verifier",
+            Flaw::OauthCodeExchangeWithoutAuth => "oauth-code-exchange-without-auth",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -300,6 +312,15 @@ impl Flaw {
             }
             Flaw::OauthNoReferrerPolicy => {
                 "OAuth: the login and consent pages set no Referrer-Policy, so their URL and its parameters can leak in Referer (RFC 9700 §4.2.4)."
+            }
+            Flaw::OauthShortOpaqueTokens => {
+                "OAuth: opaque access tokens are 8 random characters, 48 bits, short enough to guess (RFC 6749 §10.10: at least 128)."
+            }
+            Flaw::OauthPkceChallengeAsVerifier => {
+                "OAuth: a code_verifier equal to the S256 code_challenge is accepted, as if the method were plain (RFC 7636 §4.6; a PKCE downgrade, RFC 9700 §4.8)."
+            }
+            Flaw::OauthCodeExchangeWithoutAuth => {
+                "OAuth: a confidential client's code is redeemed with client_id alone, without its secret (RFC 6749 §4.1.3)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -95,6 +95,9 @@ async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issu
             jsonwebtoken::encode(&header, &claims, &key.encoding)
                 .map_err(|_| OAuthError::server())?
         }
+        TokenFormat::Opaque if app.flaws.has(Flaw::OauthShortOpaqueTokens) => {
+            format!("ato_{}", &random_token()[..8])
+        }
         TokenFormat::Opaque => format!("ato_{}", random_token()),
     };
     let record = |kind, expires_at, jti: Option<String>| TokenRecord {
@@ -198,7 +201,21 @@ async fn token_inner(
     {
         return Err(OAuthError::invalid_request(format!("unknown parameter {name}")));
     }
-    let client = authenticate_client(app, headers, &params, cert)?;
+    let client = match authenticate_client(app, headers, &params, cert) {
+        // The flaw: a code redeemed on the client_id alone.
+        Err(_)
+            if app.flaws.has(Flaw::OauthCodeExchangeWithoutAuth)
+                && params.get("grant_type") == Some("authorization_code")
+                && params.get("client_secret").is_none()
+                && !headers.contains_key(axum::http::header::AUTHORIZATION) =>
+        {
+            let id = params.require("client_id")?;
+            app.store
+                .oauth_client(id)?
+                .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?
+        }
+        other => other?,
+    };
     // A token requested over mutual TLS is bound to that certificate (RFC 8705 §3).
     let x5t = cert.map(|c| c.thumbprint.clone());
     let jkt = match headers.get("dpop") {
@@ -265,6 +282,8 @@ async fn authorization_code(
     match (&record.code_challenge, &record.challenge_method, verifier) {
         (Some(challenge), Some(method), Some(verifier)) if pkce_ok(verifier, challenge, method) => {
         }
+        (Some(challenge), _, Some(verifier))
+            if verifier == challenge && app.flaws.has(Flaw::OauthPkceChallengeAsVerifier) => {}
         (Some(_), _, Some(_)) => {
             return Err(OAuthError::invalid_grant("the code_verifier does not match"));
         }

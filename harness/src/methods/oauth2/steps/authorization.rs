@@ -11,16 +11,24 @@ pub(super) fn metadata(s: &Session<'_>, sev: Severity) -> Outcome {
     if s.meta.issuer.trim_end_matches('/') != want {
         return unmet(sev, expected, observed, "the metadata names another issuer (RFC 8414 §3.3)");
     }
-    let endpoints = [
-        Some(&s.meta.authorization_endpoint),
-        Some(&s.meta.token_endpoint),
-        s.meta.revocation_endpoint.as_ref(),
-        s.meta.introspection_endpoint.as_ref(),
-    ];
-    if let Some(plain) = endpoints.into_iter().flatten().find(|u| u.scheme() != "https") {
-        return unmet(sev, expected, format!("{observed}; {plain}"), "an endpoint is not https");
+    match endpoint_problem(&s.meta) {
+        Some((url, why)) => unmet(sev, expected, format!("{observed}; {url}"), why),
+        None => pass(expected, observed),
     }
-    pass(expected, observed)
+}
+
+/// The first endpoint the metadata names that is not https, or that has a
+/// fragment (RFC 6749 §3.1, §3.2: the endpoint URI MUST NOT include one).
+fn endpoint_problem(meta: &Metadata) -> Option<(Url, &'static str)> {
+    meta.endpoints().into_iter().find_map(|u| {
+        if u.scheme() != "https" {
+            Some((u, "an endpoint is not https"))
+        } else if u.fragment().is_some() {
+            Some((u, "an endpoint URI has a fragment (RFC 6749 §3.1: MUST NOT)"))
+        } else {
+            None
+        }
+    })
 }
 
 pub(super) fn metadata_pkce(s: &Session<'_>, sev: Severity) -> Outcome {
@@ -233,6 +241,22 @@ mod tests {
         match judge_redirect(Severity::Must, outcome, &registered, "https://client.test/cb/evil") {
             Ok(v) | Err(v) => Some(v.outcome.as_str()),
         }
+    }
+
+    #[test]
+    fn endpoints_must_be_https_without_fragments() {
+        let meta = |auth: &str| Metadata {
+            issuer: "https://as.test".to_owned(),
+            authorization_endpoint: Url::parse(auth).unwrap(),
+            token_endpoint: Url::parse("https://as.test/token").unwrap(),
+            revocation_endpoint: None,
+            introspection_endpoint: None,
+            found_at: Url::parse("https://as.test/.well-known/oauth-authorization-server").unwrap(),
+            raw: serde_json::json!({}),
+        };
+        assert!(endpoint_problem(&meta("https://as.test/authorize")).is_none());
+        assert!(endpoint_problem(&meta("https://as.test/authorize#x")).is_some());
+        assert!(endpoint_problem(&meta("http://as.test/authorize")).is_some());
     }
 
     #[test]

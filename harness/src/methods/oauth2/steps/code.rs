@@ -123,12 +123,16 @@ pub(super) fn entropy_bits(text: &str) -> f64 {
     per_char * text.len() as f64
 }
 
+/// RFC 6749 §10.10: the odds of guessing a token MUST be at most 2^-128
+/// and SHOULD be at most 2^-160.
 pub(super) fn judge_entropy(sev: Severity, what: &str, value: &str) -> Outcome {
-    let expected = format!("at least 128 bits in the {what} (RFC 6749 §10.10)");
+    let expected = format!("at least 128 bits in the {what}, 160 advised (RFC 6749 §10.10)");
     let bits = entropy_bits(value);
     let observed = format!("{} characters, at most {bits:.0} bits", value.len());
-    if bits >= 128.0 {
+    if bits >= 160.0 {
         pass(&expected, observed)
+    } else if bits >= 128.0 {
+        warn(&expected, observed, "under the 160 bits RFC 6749 §10.10 advises")
     } else {
         unmet(sev, &expected, observed, "too short to carry 128 random bits")
     }
@@ -253,3 +257,124 @@ pub(super) async fn pkce_bad_verifier(s: &Session<'_>, sev: Severity, verifier: 
 }
 
 // ---------------------------------------------------------------- token endpoint
+
+pub(super) async fn pkce_challenge_as_verifier(s: &Session<'_>, sev: Severity) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let challenge = req.pkce.challenge.clone();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+        ("code_verifier", challenge.as_str()),
+    ];
+    let r = s.token(&fields, &s.client_auth()).await?;
+    judge_error(
+        sev,
+        "400 invalid_grant for the S256 challenge sent as the verifier (RFC 7636 §4.6, RFC 9700 §4.8)",
+        &r,
+        &["invalid_grant", "invalid_request"],
+    )
+}
+
+pub(super) async fn code_exchange_without_client_auth(s: &Session<'_>, sev: Severity) -> Outcome {
+    let ClientAuth::Basic(client_id, _) = s.client_auth() else {
+        return Err(Verdict::skip(
+            "the profile's client has no secret: a public client redeems codes with its client_id",
+        ));
+    };
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", req.get("redirect_uri").unwrap_or_default()),
+        ("code_verifier", req.pkce.verifier.as_str()),
+    ];
+    let r = s.token(&fields, &ClientAuth::IdOnly(client_id)).await?;
+    judge_error(
+        sev,
+        "401 invalid_client: a confidential client's code needs its authentication (RFC 6749 §4.1.3, §3.2.1)",
+        &r,
+        &["invalid_client", "invalid_request", "unauthorized_client"],
+    )
+}
+
+/// Whether `token` is a signed JWT: guessing one means forging its signature.
+fn is_jws(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let header = parts.next().and_then(|h| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).ok()
+    });
+    let signed = parts.nth(1).is_some_and(|sig| sig.len() >= 22) && parts.next().is_none();
+    signed
+        && header
+            .and_then(|h| serde_json::from_slice::<Value>(&h).ok())
+            .and_then(|h| h.get("alg").and_then(Value::as_str).map(|a| a != "none"))
+            .unwrap_or(false)
+}
+
+pub(super) async fn access_token_entropy(s: &Session<'_>, sev: Severity) -> Outcome {
+    let mut tokens = vec![("the profile's client", s.client_credentials().await?.access_token)];
+    if let Some(client) = &s.t.opaque_client {
+        let auth = ClientAuth::Basic(client.client_id.clone(), client.client_secret.clone());
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = &s.t.scope {
+            fields.push(("scope", scope));
+        }
+        let r = s.token(&fields, &auth).await?;
+        let t = Tokens::from_response(&r)
+            .ok_or_else(|| Verdict::error("an opaque access token", observe(&r)))?;
+        tokens.push(("the opaque_client", t.access_token));
+    }
+    let mut seen = Vec::new();
+    let mut worst: Option<Outcome> = None;
+    for (whose, token) in &tokens {
+        if is_jws(token) {
+            seen.push(format!("{whose}: a signed JWT"));
+            continue;
+        }
+        let verdict = judge_entropy(sev, "access token", token);
+        seen.push(format!(
+            "{whose}: {} characters, at most {:.0} bits",
+            token.len(),
+            entropy_bits(token)
+        ));
+        if verdict.is_err() || worst.is_none() {
+            worst = Some(verdict);
+        }
+    }
+    match worst {
+        Some(Err(mut v)) => {
+            v.observed = seen.join("; ");
+            Err(v)
+        }
+        Some(Ok(mut v)) => {
+            v.observed = seen.join("; ");
+            Ok(v)
+        }
+        None => pass("at least 128 bits, or a signed JWT", seen.join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_is_judged_against_128_bits_and_160_advised() {
+        let outcome = |v: &str| match judge_entropy(Severity::Must, "code", v) {
+            Ok(v) | Err(v) => v.outcome.as_str(),
+        };
+        assert_eq!(outcome(&"a1".repeat(14)), "fail", "28 hex digits: 112 bits");
+        assert_eq!(outcome(&"ab12".repeat(6)), "fail");
+        assert_eq!(outcome(&"f".repeat(36)), "warn", "36 hex digits: 144 bits");
+        assert_eq!(outcome(&"f".repeat(40)), "pass", "40 hex digits: 160 bits");
+        assert!(is_jws(
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
+        ));
+        assert!(!is_jws("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
+        assert!(!is_jws("ato_abcdef"));
+    }
+}

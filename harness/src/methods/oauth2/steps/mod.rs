@@ -21,7 +21,9 @@ use authbench_scenarios::{Case, Severity};
 use serde_json::Value;
 use url::Url;
 
-use super::{Authorized, ClientAuth, DpopKey, Pkce, ProofFlaw, Session, Tokens, dpop_tokens};
+use super::{
+    Authorized, ClientAuth, DpopKey, Metadata, Pkce, ProofFlaw, Session, Tokens, dpop_tokens,
+};
 use crate::client::{RawRequest, RawResponse};
 use crate::methods::{Schedule, Shared, Step, step};
 use crate::verdict::{Verdict, is_served, observe, parse_challenges};
@@ -112,6 +114,11 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     }),
     step("pkce-verifier-omitted", |s, sev| Box::pin(pkce_at_token(s, sev, |_| None))),
     step("pkce-downgrade", |s, sev| Box::pin(pkce_downgrade(s, sev))),
+    step("pkce-challenge-as-verifier", |s, sev| Box::pin(pkce_challenge_as_verifier(s, sev))),
+    step("code-exchange-without-client-auth", |s, sev| {
+        Box::pin(code_exchange_without_client_auth(s, sev))
+    }),
+    step("access-token-entropy", |s, sev| Box::pin(access_token_entropy(s, sev))),
     step("pkce-plain-refused", |s, sev| Box::pin(pkce_plain(s, sev))),
     step("pkce-unknown-method", |s, sev| Box::pin(pkce_unknown_method(s, sev))),
     step("pkce-verifier-too-short", |s, sev| {

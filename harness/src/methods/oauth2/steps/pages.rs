@@ -53,6 +53,13 @@ async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
 /// Whether the answer forbids framing by other origins: `X-Frame-Options`
 /// DENY or SAMEORIGIN, or a CSP `frame-ancestors` that is not `*`.
 pub(super) fn forbids_framing(r: &RawResponse) -> bool {
+    let (xfo, csp) = framing_headers(r);
+    xfo || csp
+}
+
+/// Which of the two anti-framing measures the answer carries: a forbidding
+/// `X-Frame-Options`, a CSP `frame-ancestors` that is not `*`.
+fn framing_headers(r: &RawResponse) -> (bool, bool) {
     let xfo = r.header_values("x-frame-options").any(|v| {
         let v = v.trim();
         v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin")
@@ -64,7 +71,7 @@ pub(super) fn forbids_framing(r: &RawResponse) -> bool {
                 && words.all(|w| w != "*" && w != "https:" && w != "http:")
         })
     });
-    xfo || csp
+    (xfo, csp)
 }
 
 /// The page's referrer policy (header, else `<meta name="referrer">`), if
@@ -102,8 +109,15 @@ pub(super) async fn page_anti_framing(s: &Session<'_>, sev: Severity) -> Outcome
         page.header("x-frame-options"),
         page.header("content-security-policy")
     );
-    if forbids_framing(&page) {
+    let (xfo, csp) = framing_headers(&page);
+    if xfo && csp {
         pass(expected, observed)
+    } else if xfo || csp {
+        warn(
+            expected,
+            observed,
+            "only one of the two measures: RFC 9700 §4.16 advises CSP frame-ancestors, with X-Frame-Options for older browsers",
+        )
     } else {
         unmet(
             sev,
