@@ -50,16 +50,9 @@ async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
     Err(Verdict::error("a page", "still redirected after the most pages a walk follows"))
 }
 
-/// Whether the answer forbids framing by other origins: `X-Frame-Options`
-/// DENY or SAMEORIGIN, or a CSP `frame-ancestors` that is not `*`.
-pub(super) fn forbids_framing(r: &RawResponse) -> bool {
-    let (xfo, csp) = framing_headers(r);
-    xfo || csp
-}
-
 /// Which of the two anti-framing measures the answer carries: a forbidding
 /// `X-Frame-Options`, a CSP `frame-ancestors` that is not `*`.
-fn framing_headers(r: &RawResponse) -> (bool, bool) {
+pub(super) fn framing_headers(r: &RawResponse) -> (bool, bool) {
     let xfo = r.header_values("x-frame-options").any(|v| {
         let v = v.trim();
         v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin")
