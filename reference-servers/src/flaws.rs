@@ -95,6 +95,16 @@ pub enum Flaw {
     OauthPkceChallengeAsVerifier,
     /// OAuth: a confidential client redeems codes with its client_id alone.
     OauthCodeExchangeWithoutAuth,
+    /// OAuth: pushed requests are accepted without client authentication.
+    OauthParWithoutClientAuth,
+    /// OAuth: any client can use another's request_uri.
+    OauthParAnyClient,
+    /// OAuth: a request_uri can be used again.
+    OauthParReusableRequestUri,
+    /// OAuth: request_uri values carry 36 bits.
+    OauthParShortRequestUri,
+    /// OAuth: a request_uri outlives its expires_in.
+    OauthParRequestUriNeverExpires,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -147,6 +157,11 @@ impl Flaw {
         Flaw::OauthShortOpaqueTokens,
         Flaw::OauthPkceChallengeAsVerifier,
         Flaw::OauthCodeExchangeWithoutAuth,
+        Flaw::OauthParWithoutClientAuth,
+        Flaw::OauthParAnyClient,
+        Flaw::OauthParReusableRequestUri,
+        Flaw::OauthParShortRequestUri,
+        Flaw::OauthParRequestUriNeverExpires,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -196,6 +211,11 @@ impl Flaw {
             Flaw::OauthShortOpaqueTokens => "oauth-short-opaque-tokens",
             Flaw::OauthPkceChallengeAsVerifier => "oauth-pkce-challenge-as-verifier",
             Flaw::OauthCodeExchangeWithoutAuth => "oauth-code-exchange-without-auth",
+            Flaw::OauthParWithoutClientAuth => "oauth-par-without-client-auth",
+            Flaw::OauthParAnyClient => "oauth-par-any-client",
+            Flaw::OauthParReusableRequestUri => "oauth-par-reusable-request-uri",
+            Flaw::OauthParShortRequestUri => "oauth-par-short-request-uri",
+            Flaw::OauthParRequestUriNeverExpires => "oauth-par-request-uri-never-expires",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -321,6 +341,21 @@ impl Flaw {
             }
             Flaw::OauthCodeExchangeWithoutAuth => {
                 "OAuth: a confidential client's code is redeemed with client_id alone, without its secret (RFC 6749 §4.1.3)."
+            }
+            Flaw::OauthParWithoutClientAuth => {
+                "OAuth: the PAR endpoint takes a push on the client_id alone, without client authentication (RFC 9126 §2.1)."
+            }
+            Flaw::OauthParAnyClient => {
+                "OAuth: a request_uri pushed by one client is used with another client_id (RFC 9126 §4)."
+            }
+            Flaw::OauthParReusableRequestUri => {
+                "OAuth: a request_uri that completed a flow can be used again (RFC 9126 §4 advises one use)."
+            }
+            Flaw::OauthParShortRequestUri => {
+                "OAuth: the random part of a request_uri is 6 characters, guessable (RFC 9126 §2.2, §7.1)."
+            }
+            Flaw::OauthParRequestUriNeverExpires => {
+                "OAuth: a request_uri still works after the expires_in the PAR response stated (RFC 9126 §2.2)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -228,6 +228,26 @@ pub async fn authorize(State(app): State<Arc<App>>, query: RawQuery) -> Response
 
 async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
+    // A pushed request (RFC 9126 §4): its parameters stand in for the query's.
+    let lax: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let query = match lax.iter().find(|(n, _)| n == "request_uri") {
+        Some((_, request_uri)) => {
+            let Some((_, client_id)) = lax.iter().find(|(n, _)| n == "client_id") else {
+                return error_page("the client_id parameter is missing");
+            };
+            match app.oauth.pushed.take(&app, request_uri, client_id) {
+                Ok(pushed) => pushed,
+                Err(super::par::Refused::Invalid) => {
+                    return error_page("the request_uri is unknown, expired or used already");
+                }
+                Err(super::par::Refused::OtherClient) => {
+                    return error_page("the request_uri was pushed by another client");
+                }
+            }
+        }
+        None => query,
+    };
     // Which client and where to send errors come first: until both are
     // trusted, nothing may be redirected.
     let params = match Params::parse(&query) {

@@ -9,6 +9,7 @@
 pub mod authorize;
 pub mod dpop;
 pub mod introspect;
+pub mod par;
 pub mod resource;
 pub mod store;
 pub mod token;
@@ -71,6 +72,8 @@ pub mod paths {
     pub const REVOKE: &str = "/oauth/revoke";
     /// Introspection endpoint.
     pub const INTROSPECT: &str = "/oauth/introspect";
+    /// Pushed authorization requests (RFC 9126).
+    pub const PAR: &str = "/oauth/par";
     /// Resource, scope `read`.
     pub const RESOURCE: &str = "/oauth/resource";
     /// Resource, scope `write`.
@@ -92,6 +95,8 @@ pub struct OAuthService {
     pub config: OAuthConfig,
     /// Logins in progress.
     pub pending: authorize::PendingLogins,
+    /// Pushed authorization requests, by request_uri.
+    pub pushed: par::PushedRequests,
     /// Verifies this issuer's JWT access tokens for this resource server.
     pub verifier: crate::jwt::verify::Verifier,
 }
@@ -134,6 +139,7 @@ impl OAuthService {
             mtls_origin: mtls_origin.to_owned(),
             config,
             pending: authorize::PendingLogins::default(),
+            pushed: par::PushedRequests::default(),
             verifier,
         })
     }
@@ -152,6 +158,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(paths::LOGIN, post(authorize::login))
         .route(paths::CONSENT, post(authorize::consent))
         .route(paths::TOKEN, post(token::token))
+        .route(paths::PAR, post(par::par))
         .route(paths::REVOKE, post(introspect::revoke))
         .route(paths::INTROSPECT, post(introspect::introspect))
         .route(
@@ -173,6 +180,8 @@ async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> 
         "jwks_uri": o.url(crate::app::paths::JWT_JWKS),
         "revocation_endpoint": o.url(paths::REVOKE),
         "introspection_endpoint": o.url(paths::INTROSPECT),
+        "pushed_authorization_request_endpoint": o.url(paths::PAR),
+        "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -298,6 +307,11 @@ impl Params {
     /// The parameters' names, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Every parameter, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// The value of `name`; an empty value counts as absent (RFC 6749 §3.1).

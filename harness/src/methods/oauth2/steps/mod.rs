@@ -9,6 +9,7 @@ mod authorization;
 mod code;
 mod dpop;
 mod pages;
+mod par;
 mod refresh;
 mod resource;
 mod revocation;
@@ -31,6 +32,7 @@ use authorization::*;
 use code::*;
 use dpop::*;
 use pages::*;
+use par::*;
 use refresh::*;
 use resource::*;
 use revocation::*;
@@ -97,6 +99,16 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("authorization-page-anti-framing", |s, sev| Box::pin(page_anti_framing(s, sev))),
     step("authorization-page-referrer-policy", |s, sev| Box::pin(page_referrer_policy(s, sev))),
     step("code-flow", |s, sev| Box::pin(code_flow(s, sev))),
+    step("par-flow", |s, sev| Box::pin(par_flow(s, sev))),
+    step("par-requires-client-auth", |s, sev| Box::pin(par_requires_client_auth(s, sev))),
+    step("par-request-uri-bound-to-client", |s, sev| Box::pin(par_bound_to_client(s, sev))),
+    step("par-request-uri-one-time", |s, sev| Box::pin(par_one_time(s, sev))),
+    step("par-request-uri-entropy", |s, sev| Box::pin(par_request_uri_entropy(s, sev))),
+    Step {
+        name: "par-request-uri-expires",
+        run: |s, sev| Box::pin(par_request_uri_expires(s, sev)),
+        schedule: Schedule::Waiting,
+    },
     step("code-reuse", |s, sev| Box::pin(code_reuse(s, sev))),
     step("code-reuse-revokes-tokens", |s, sev| Box::pin(code_reuse_revokes(s, sev, false))),
     step("code-reuse-after-use", |s, sev| Box::pin(code_reuse_revokes(s, sev, true))),
