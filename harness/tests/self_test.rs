@@ -100,6 +100,7 @@ flaw_is_caught_exactly! {
     oauth_framable_pages => Flaw::OauthFramablePages,
     oauth_par_without_client_auth => Flaw::OauthParWithoutClientAuth,
     oauth_par_any_client => Flaw::OauthParAnyClient,
+    oauth_par_required_not_enforced => Flaw::OauthParRequiredNotEnforced,
     oauth_par_reusable_request_uri => Flaw::OauthParReusableRequestUri,
     oauth_par_short_request_uri => Flaw::OauthParShortRequestUri,
     oauth_par_request_uri_never_expires => Flaw::OauthParRequestUriNeverExpires,

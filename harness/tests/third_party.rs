@@ -65,6 +65,13 @@ async fn not_passing(profile: &Path, method: &str) -> BTreeMap<String, String> {
         s.skip,
         s.error
     );
+    let skipped: Vec<String> = results
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Skip)
+        .map(|c| format!("{} ({})", c.id, c.reason.as_deref().unwrap_or("")))
+        .collect();
+    eprintln!("skipped: {skipped:#?}");
     results
         .cases
         .into_iter()

@@ -105,6 +105,8 @@ pub enum Flaw {
     OauthParShortRequestUri,
     /// OAuth: a request_uri outlives its expires_in.
     OauthParRequestUriNeverExpires,
+    /// OAuth: the metadata requires PAR and the AS does not enforce it.
+    OauthParRequiredNotEnforced,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -162,6 +164,7 @@ impl Flaw {
         Flaw::OauthParReusableRequestUri,
         Flaw::OauthParShortRequestUri,
         Flaw::OauthParRequestUriNeverExpires,
+        Flaw::OauthParRequiredNotEnforced,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -216,6 +219,7 @@ impl Flaw {
             Flaw::OauthParReusableRequestUri => "oauth-par-reusable-request-uri",
             Flaw::OauthParShortRequestUri => "oauth-par-short-request-uri",
             Flaw::OauthParRequestUriNeverExpires => "oauth-par-request-uri-never-expires",
+            Flaw::OauthParRequiredNotEnforced => "oauth-par-required-not-enforced",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -356,6 +360,9 @@ impl Flaw {
             }
             Flaw::OauthParRequestUriNeverExpires => {
                 "OAuth: a request_uri still works after the expires_in the PAR response stated (RFC 9126 §2.2)."
+            }
+            Flaw::OauthParRequiredNotEnforced => {
+                "OAuth: the metadata says require_pushed_authorization_requests, and plain authorization requests still yield codes (RFC 9126 §5)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

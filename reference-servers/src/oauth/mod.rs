@@ -181,7 +181,8 @@ async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> 
         "revocation_endpoint": o.url(paths::REVOKE),
         "introspection_endpoint": o.url(paths::INTROSPECT),
         "pushed_authorization_request_endpoint": o.url(paths::PAR),
-        "require_pushed_authorization_requests": false,
+        // The flaw advertises what the server does not enforce.
+        "require_pushed_authorization_requests": app.flaws.has(crate::flaws::Flaw::OauthParRequiredNotEnforced),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -104,6 +104,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("par-request-uri-bound-to-client", |s, sev| Box::pin(par_bound_to_client(s, sev))),
     step("par-request-uri-one-time", |s, sev| Box::pin(par_one_time(s, sev))),
     step("par-request-uri-entropy", |s, sev| Box::pin(par_request_uri_entropy(s, sev))),
+    step("par-required-as-advertised", |s, sev| Box::pin(par_required_as_advertised(s, sev))),
     Step {
         name: "par-request-uri-expires",
         run: |s, sev| Box::pin(par_request_uri_expires(s, sev)),

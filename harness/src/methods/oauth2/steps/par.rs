@@ -183,3 +183,31 @@ pub(super) async fn par_request_uri_expires(s: &Session<'_>, sev: Severity) -> O
         "the request_uri outlived the expires_in the server stated",
     )
 }
+
+pub(super) async fn par_required_as_advertised(s: &Session<'_>, sev: Severity) -> Outcome {
+    endpoint(s)?;
+    s.require_login()?;
+    let required = s.meta.raw.get("require_pushed_authorization_requests").and_then(Value::as_bool);
+    let outcome = s.authorize(&s.auth_request().params).await?;
+    let code = outcome.param("code").is_some();
+    match required {
+        Some(true) if code => unmet(
+            sev,
+            "no code for a request that was not pushed: the metadata says require_pushed_authorization_requests",
+            outcome.describe(),
+            "PAR is advertised as required and not enforced: clients that trust the metadata are not protected by it",
+        ),
+        Some(true) => pass(
+            "no code for a request that was not pushed (require_pushed_authorization_requests)",
+            outcome.describe(),
+        ),
+        _ if code => pass(
+            "PAR optional, as the metadata says: a plain request still yields a code",
+            outcome.describe(),
+        ),
+        _ => Err(Verdict::error(
+            "a code for a plain request: the metadata does not require PAR",
+            outcome.describe(),
+        )),
+    }
+}
