@@ -23,6 +23,7 @@ pub mod files;
 pub mod flaws;
 pub mod jwt;
 pub mod layered;
+mod listen;
 pub mod metrics;
 pub mod mtls;
 pub mod oauth;

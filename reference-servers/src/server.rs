@@ -4,19 +4,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::app::{self, App, paths};
 use crate::basic::{BasicAuth, ThrottleConfig};
@@ -39,10 +33,6 @@ use crate::store::{KeyMode, Store};
 pub const DATABASE_FILE: &str = "state.db";
 /// The target profile, relative to the state directory.
 pub const PROFILE_FILE: &str = "target.toml";
-/// How long a TLS handshake may take before the connection is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long shutdown waits for open requests to finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How to run the reference servers.
 #[derive(Debug, Clone)]
@@ -227,8 +217,8 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let app = Arc::new(app);
     let main_acceptor = TlsAcceptor::from(Arc::new(tls));
-    let main: AcceptorSource = Arc::new(move || main_acceptor.clone());
-    let task = tokio::spawn(serve(
+    let main: crate::listen::AcceptorSource = Arc::new(move || main_acceptor.clone());
+    let task = tokio::spawn(crate::listen::serve(
         listener,
         main,
         app::router(Arc::clone(&app)),
@@ -236,8 +226,9 @@ pub async fn start(config: ServeConfig) -> Result<RunningServers, ServeError> {
         shutdown_rx.clone(),
     ));
     let mtls_app = Arc::clone(&app);
-    let mtls: AcceptorSource = Arc::new(move || TlsAcceptor::from(mtls_app.mtls.current_config()));
-    let mtls_task = tokio::spawn(serve(
+    let mtls: crate::listen::AcceptorSource =
+        Arc::new(move || TlsAcceptor::from(mtls_app.mtls.current_config()));
+    let mtls_task = tokio::spawn(crate::listen::serve(
         mtls_listener,
         mtls,
         crate::mtls::router(app),
@@ -517,100 +508,4 @@ fn tls_config(pki: &Pki) -> Result<rustls::ServerConfig, ServeError> {
         .with_single_cert(pki.server_chain.clone(), pki.server_key.clone_key())?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Gives the TLS acceptor for each new connection: fixed for the main
-/// listener, the current configuration (with the current CRL) for mTLS.
-type AcceptorSource = Arc<dyn Fn() -> TlsAcceptor + Send + Sync>;
-
-/// Serves HTTP on one connection, TLS or (under `tls-plain-http`) not.
-async fn serve_io<I>(
-    io: TokioIo<I>,
-    client_cert: Option<crate::mtls::ClientCert>,
-    peer: SocketAddr,
-    router: axum::Router,
-    builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = TowerToHyperService::new(router.map_request(
-        move |mut request: hyper::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            if let Some(cert) = &client_cert {
-                request.extensions_mut().insert(cert.clone());
-            }
-            request
-        },
-    ));
-    let connection = builder.serve_connection_with_upgrades(io, service);
-    let connection = graceful.watch(connection.into_owned());
-    if let Err(e) = connection.await {
-        tracing::debug!(error = %e, "connection ended with an error");
-    }
-}
-
-async fn serve(
-    listener: TcpListener,
-    acceptor: AcceptorSource,
-    router: axum::Router,
-    flaws: Flaws,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let graceful = Arc::new(GracefulShutdown::new());
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off briefly
-                    // rather than spin; the listener itself is still good.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let acceptor = acceptor();
-        let router = router.clone();
-        let graceful = Arc::clone(&graceful);
-        let builder = Arc::clone(&builder);
-        let flaws = flaws.clone();
-        tokio::spawn(async move {
-            let mut stream = stream;
-            let tls = match crate::sniff::sniff(&mut stream, &flaws, HANDSHAKE_TIMEOUT).await {
-                crate::sniff::Sniffed::Handled => return,
-                crate::sniff::Sniffed::Plain => {
-                    return serve_io(TokioIo::new(stream), None, peer, router, &builder, &graceful)
-                        .await;
-                }
-                crate::sniff::Sniffed::Tls => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => return,
-                    }
-                }
-            };
-            // Handlers see the client's address (API key throttling is per
-            // source) and, on the mTLS listener, its certificate.
-            let client_cert = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .and_then(|leaf| crate::mtls::ClientCert::parse(leaf));
-            serve_io(TokioIo::new(tls), client_cert, peer, router, &builder, &graceful).await;
-        });
-    }
-    drop(listener);
-    if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
-    }
 }
