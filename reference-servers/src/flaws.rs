@@ -107,6 +107,12 @@ pub enum Flaw {
     OauthParRequestUriNeverExpires,
     /// OAuth: the metadata requires PAR and the AS does not enforce it.
     OauthParRequiredNotEnforced,
+    /// OAuth: client assertions are read without verifying their signature.
+    OauthClientAssertionUnverified,
+    /// OAuth: client assertions' claims (exp, nbf, aud, iss, sub, iat, jti) are not checked.
+    OauthClientAssertionClaimsUnchecked,
+    /// OAuth: a client assertion can be used again.
+    OauthClientAssertionReplay,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -165,6 +171,9 @@ impl Flaw {
         Flaw::OauthParShortRequestUri,
         Flaw::OauthParRequestUriNeverExpires,
         Flaw::OauthParRequiredNotEnforced,
+        Flaw::OauthClientAssertionUnverified,
+        Flaw::OauthClientAssertionClaimsUnchecked,
+        Flaw::OauthClientAssertionReplay,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -220,6 +229,9 @@ impl Flaw {
             Flaw::OauthParShortRequestUri => "oauth-par-short-request-uri",
             Flaw::OauthParRequestUriNeverExpires => "oauth-par-request-uri-never-expires",
             Flaw::OauthParRequiredNotEnforced => "oauth-par-required-not-enforced",
+            Flaw::OauthClientAssertionUnverified => "oauth-client-assertion-unverified",
+            Flaw::OauthClientAssertionClaimsUnchecked => "oauth-client-assertion-claims-unchecked",
+            Flaw::OauthClientAssertionReplay => "oauth-client-assertion-replay",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -363,6 +375,15 @@ impl Flaw {
             }
             Flaw::OauthParRequiredNotEnforced => {
                 "OAuth: the metadata says require_pushed_authorization_requests, and plain authorization requests still yield codes (RFC 9126 §5)."
+            }
+            Flaw::OauthClientAssertionUnverified => {
+                "OAuth: private_key_jwt assertions are read without verifying their signature, unsigned ones included (RFC 7523 §3 item 9)."
+            }
+            Flaw::OauthClientAssertionClaimsUnchecked => {
+                "OAuth: private_key_jwt assertions are accepted whatever their exp, nbf, aud, iss, sub, iat and jti say (RFC 7523 §3)."
+            }
+            Flaw::OauthClientAssertionReplay => {
+                "OAuth: a private_key_jwt assertion can be used again; its jti is not remembered (RFC 7523 §3 item 7)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -151,8 +151,21 @@ pub struct OAuth2Section {
     pub other_client: ClientCredentials,
     /// Extension: how long authorization codes live.
     pub code_lifetime_seconds: i64,
+    /// Extension: the `private_key_jwt` client and its key (RFC 7523).
+    pub private_key_jwt: PrivateKeyJwt,
     /// Extension: the `tls_client_auth` client and its mTLS endpoints (RFC 8705).
     pub tls_client_auth: TlsClientAuth,
+}
+
+/// A `private_key_jwt` client: it signs its client assertions with `key_file`.
+#[derive(Debug, Serialize)]
+pub struct PrivateKeyJwt {
+    /// `client_id`.
+    pub client_id: String,
+    /// Its private key (PEM, PKCS#8), relative to the profile.
+    pub key_file: String,
+    /// The algorithm its key is registered for.
+    pub algorithm: String,
 }
 
 /// A `tls_client_auth` client: `[mtls]`'s client certificate authenticates it.

@@ -82,6 +82,8 @@ fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), String> {
         (OAUTH_OTHER_CLIENT, &seed.oauth_other_client_secret, TokenFormat::Jwt),
         // tls_client_auth: no secret; the mTLS identity client-a authenticates it.
         (OAUTH_TLS_CLIENT, &None, TokenFormat::Jwt),
+        // private_key_jwt: no secret; its registered key authenticates it.
+        (crate::oauth::assertion::CLIENT_ID, &None, TokenFormat::Jwt),
     ];
     for (client_id, secret, token_format) in clients {
         let client = OAuthClient {

@@ -24,7 +24,7 @@ use crate::pki::Pki;
 use crate::profile::{
     ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LayeredApiKey,
     LayeredJwt, LayeredMtls, LayeredOther, LayeredSection, LoginFields, MtlsSection, OAuth2Section,
-    Profile, ReferenceSection, TlsClientAuth,
+    PrivateKeyJwt, Profile, ReferenceSection, TlsClientAuth,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -286,6 +286,7 @@ fn prepare(
         mtls_base_url,
         config.oauth.clone(),
         jwt_keys.get(jsonwebtoken::Algorithm::RS256),
+        crate::oauth::assertion::Assertions::load_or_generate(dir).map_err(ServeError::Seed)?,
         &config.flaws,
     )
     .map_err(ServeError::Seed)?;
@@ -435,6 +436,11 @@ fn build_profile(
                 client_secret: seed.oauth_other_client_secret.clone().unwrap_or_default(),
             },
             code_lifetime_seconds: config.oauth.code_lifetime_secs,
+            private_key_jwt: PrivateKeyJwt {
+                client_id: crate::oauth::assertion::CLIENT_ID.to_owned(),
+                key_file: crate::oauth::assertion::KEY_FILE.to_owned(),
+                algorithm: "ES256".to_owned(),
+            },
             tls_client_auth: TlsClientAuth {
                 client_id: seed::OAUTH_TLS_CLIENT.to_owned(),
                 token_url: format!("{mtls_base_url}{}", crate::oauth::paths::TOKEN),

@@ -6,6 +6,7 @@
 //! JWT (RFC 9068) or opaque access tokens, audiences (RFC 8707) and DPoP
 //! (RFC 9449).
 
+pub mod assertion;
 pub mod authorize;
 pub mod dpop;
 pub mod introspect;
@@ -97,6 +98,8 @@ pub struct OAuthService {
     pub pending: authorize::PendingLogins,
     /// Pushed authorization requests, by request_uri.
     pub pushed: par::PushedRequests,
+    /// `private_key_jwt`: the registered key and the assertions seen.
+    pub assertions: assertion::Assertions,
     /// Verifies this issuer's JWT access tokens for this resource server.
     pub verifier: crate::jwt::verify::Verifier,
 }
@@ -109,6 +112,7 @@ impl OAuthService {
         mtls_origin: &str,
         config: OAuthConfig,
         key: &crate::jwt::keys::SigningKey,
+        assertions: assertion::Assertions,
         flaws: &crate::flaws::Flaws,
     ) -> Result<Self, String> {
         let mut config = config;
@@ -140,6 +144,7 @@ impl OAuthService {
             config,
             pending: authorize::PendingLogins::default(),
             pushed: par::PushedRequests::default(),
+            assertions,
             verifier,
         })
     }
@@ -186,7 +191,8 @@ async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> 
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "tls_client_auth"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "tls_client_auth", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "tls_client_certificate_bound_access_tokens": true,
         "mtls_endpoint_aliases": { "token_endpoint": format!("{}{}", o.mtls_origin, paths::TOKEN) },
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -343,6 +349,14 @@ pub fn authenticate_client(
     let auth = Authorization::of(headers);
     let basic = auth.credentials_for("Basic");
     let post = params.get("client_secret");
+    if params.get("client_assertion").is_some() {
+        if basic.is_some() || post.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        return app.oauth.assertions.authenticate(app, params);
+    }
     let (client_id, secret) = match (basic, post) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request(

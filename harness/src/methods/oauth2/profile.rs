@@ -23,7 +23,26 @@ pub(crate) struct RawOAuth2 {
     pub(crate) opaque_client: Option<RawClient>,
     pub(crate) other_client: Option<RawClient>,
     pub(crate) tls_client_auth: Option<RawTlsClientAuth>,
+    pub(crate) private_key_jwt: Option<RawPrivateKeyJwt>,
     pub(crate) code_lifetime_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrivateKeyJwt {
+    pub(crate) client_id: String,
+    pub(crate) key_file: Spanned<String>,
+    pub(crate) algorithm: Spanned<String>,
+}
+
+/// `[oauth2.private_key_jwt]`: a client that authenticates with assertions
+/// signed by its key (RFC 7523 §2.2).
+#[derive(Debug, Clone)]
+pub struct PrivateKeyJwtTarget {
+    /// `client_id`.
+    pub client_id: String,
+    /// The key its assertions are signed with.
+    pub key: std::sync::Arc<SigningKey>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +99,8 @@ pub struct OAuth2Target {
     pub other_client: Option<ClientSecret>,
     /// A `tls_client_auth` client authenticated by `[mtls]`'s certificate.
     pub tls_client_auth: Option<TlsClientAuthTarget>,
+    /// A `private_key_jwt` client.
+    pub private_key_jwt: Option<PrivateKeyJwtTarget>,
     /// How long codes live, if the profile says (enables the expiry case).
     pub code_lifetime_seconds: Option<u64>,
 }
@@ -124,7 +145,19 @@ pub(crate) fn parse_oauth2(
             })
         })
         .transpose()?;
+    let private_key_jwt = o
+        .private_key_jwt
+        .map(|p| {
+            let alg = ctx.algorithm(&p.algorithm, "oauth2.private_key_jwt.algorithm")?;
+            let key = ctx.signing_key(alg, &p.key_file, "oauth2.private_key_jwt.key_file")?;
+            Ok::<_, ProfileError>(PrivateKeyJwtTarget {
+                client_id: p.client_id,
+                key: std::sync::Arc::new(key),
+            })
+        })
+        .transpose()?;
     Ok(OAuth2Target {
+        private_key_jwt,
         resource_url: ctx.url(base, &o.resource_url, "oauth2.resource_url")?,
         issuer,
         client_id: o.client_id,

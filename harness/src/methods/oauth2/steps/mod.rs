@@ -5,6 +5,7 @@
 //! [`code`] (and PKCE), [`token`], [`refresh`], [`revocation`] (and
 //! introspection), [`resource`] and [`dpop`].
 
+mod assertion;
 mod authorization;
 mod code;
 mod dpop;
@@ -132,6 +133,15 @@ pub const STEPS: &[Step<OAuthStep>] = &[
         Box::pin(code_exchange_without_client_auth(s, sev))
     }),
     step("access-token-entropy", |s, sev| Box::pin(access_token_entropy(s, sev))),
+    step("private-key-jwt", |s, sev| Box::pin(assertion::private_key_jwt(s, sev))),
+    step("private-key-jwt-wrong-key", |s, sev| Box::pin(assertion::wrong_key(s, sev))),
+    step("private-key-jwt-alg-none", |s, sev| Box::pin(assertion::alg_none(s, sev))),
+    step("private-key-jwt-expired", |s, sev| Box::pin(assertion::expired(s, sev))),
+    step("private-key-jwt-nbf-in-future", |s, sev| Box::pin(assertion::nbf_future(s, sev))),
+    step("private-key-jwt-wrong-audience", |s, sev| Box::pin(assertion::wrong_audience(s, sev))),
+    step("private-key-jwt-claims-missing", |s, sev| Box::pin(assertion::claims_missing(s, sev))),
+    step("private-key-jwt-old-iat", |s, sev| Box::pin(assertion::old_iat(s, sev))),
+    step("private-key-jwt-replayed", |s, sev| Box::pin(assertion::replayed(s, sev))),
     step("pkce-plain-refused", |s, sev| Box::pin(pkce_plain(s, sev))),
     step("pkce-unknown-method", |s, sev| Box::pin(pkce_unknown_method(s, sev))),
     step("pkce-verifier-too-short", |s, sev| {
