@@ -104,6 +104,10 @@ const OIDC_PROVIDER_DEVIATIONS: &[(&str, &str)] = &[
         "oauth2::authorization-page-referrer-policy",
         "the development login page sets no Referrer-Policy",
     ),
+    (
+        "oauth2::private-key-jwt-old-iat",
+        "an unexpired assertion issued a year ago is accepted (RFC 7523 §3 lets it: hardening)",
+    ),
 ];
 
 #[tokio::test]
@@ -116,11 +120,22 @@ async fn oidc_provider_from_npm() {
     let state = tempfile::tempdir().unwrap();
     let pki = authbench_servers::pki::Pki::load_or_generate(state.path()).unwrap();
     let pki_dir = pki.ca_cert_path.parent().unwrap().to_owned();
+    // A private_key_jwt client: its key here, its public JWK registered there.
+    let assertion_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    std::fs::write(state.path().join("client-assertion.pem"), assertion_key.serialize_pem())
+        .unwrap();
+    let encoding =
+        jsonwebtoken::EncodingKey::from_ec_pem(assertion_key.serialize_pem().as_bytes()).unwrap();
+    let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::ES256)
+        .unwrap();
+    let jwks = state.path().join("client-jwks.json");
+    std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
     let child = Command::new("node")
         .arg(dir.join("server.mjs"))
         .arg("0")
         .arg(pki_dir.join("server.pem"))
         .arg(pki_dir.join("server.key"))
+        .arg(&jwks)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -148,6 +163,11 @@ login = {{ login = "alice", password = "authbench" }}
 other_resource = "https://other-api.authbench.test"
 code_lifetime_seconds = 10
 other_client = {{ client_id = "authbench-other-client", client_secret = "authbench-other-secret-0123456789" }}
+
+[oauth2.private_key_jwt]
+client_id = "authbench-jwt-client"
+key_file = "client-assertion.pem"
+algorithm = "ES256"
 "#
         ),
     )

@@ -4,14 +4,15 @@
 // the client secrets and the login accept-anything page are oidc-provider's
 // development interactions, never for real use.
 //
-// usage: node server.mjs PORT CERT_PEM KEY_PEM   (PORT 0: any free port)
+// usage: node server.mjs PORT CERT_PEM KEY_PEM [CLIENT_JWKS_JSON]   (PORT 0: any free port)
+// CLIENT_JWKS_JSON registers a private_key_jwt client (RFC 7523) with that key set.
 // prints `ready https://127.0.0.1:PORT` once listening.
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import Provider from 'oidc-provider';
 
-const [port, certFile, keyFile] = process.argv.slice(2);
+const [port, certFile, keyFile, clientJwksFile] = process.argv.slice(2);
 if (!port || !certFile || !keyFile) {
   console.error('usage: node server.mjs PORT CERT_PEM KEY_PEM');
   process.exit(2);
@@ -37,6 +38,19 @@ const provider = new Provider(issuer, {
   clients: [
     client('authbench-client', 'authbench-client-secret-0123456789', 'https://client.authbench.test/callback'),
     client('authbench-other-client', 'authbench-other-secret-0123456789', 'https://client.authbench.test/other-callback'),
+    // A client authenticating with assertions signed by its key (private_key_jwt).
+    ...(clientJwksFile
+      ? [{
+          client_id: 'authbench-jwt-client',
+          redirect_uris: ['https://client.authbench.test/callback'],
+          grant_types: ['client_credentials'],
+          response_types: [],
+          token_endpoint_auth_method: 'private_key_jwt',
+          token_endpoint_auth_signing_alg: 'ES256',
+          jwks: JSON.parse(readFileSync(clientJwksFile, 'utf8')),
+          scope: 'read',
+        }]
+      : []),
   ],
   scopes: ['openid', 'offline_access', 'read', 'write'],
   // The code flow only: no implicit or hybrid response types (RFC 9700 §2.1.2).

@@ -77,15 +77,14 @@ async fn request(
     client: &PrivateKeyJwtTarget,
     assertion: &str,
 ) -> Result<RawResponse, Verdict> {
-    let mut fields = vec![
+    // No scope: the profile's belongs to its main client, and the grant's
+    // default serves to prove authentication (RFC 6749 §4.4.2: optional).
+    let fields = [
         ("grant_type", "client_credentials"),
         ("client_id", client.client_id.as_str()),
         ("client_assertion_type", ASSERTION_TYPE),
         ("client_assertion", assertion),
     ];
-    if let Some(scope) = &s.t.scope {
-        fields.push(("scope", scope));
-    }
     Ok(s.token(&fields, &ClientAuth::None).await?)
 }
 
