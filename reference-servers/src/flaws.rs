@@ -113,6 +113,12 @@ pub enum Flaw {
     OauthClientAssertionClaimsUnchecked,
     /// OAuth: a client assertion can be used again.
     OauthClientAssertionReplay,
+    /// OAuth: anyone can revoke any token.
+    OauthRevocationAnyClient,
+    /// OAuth: the main client's secret is short and guessable.
+    OauthWeakClientSecret,
+    /// OAuth: the resource server reads JWT access tokens without verifying them.
+    OauthRsSkipSignature,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -174,6 +180,9 @@ impl Flaw {
         Flaw::OauthClientAssertionUnverified,
         Flaw::OauthClientAssertionClaimsUnchecked,
         Flaw::OauthClientAssertionReplay,
+        Flaw::OauthRevocationAnyClient,
+        Flaw::OauthWeakClientSecret,
+        Flaw::OauthRsSkipSignature,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -232,6 +241,9 @@ impl Flaw {
             Flaw::OauthClientAssertionUnverified => "oauth-client-assertion-unverified",
             Flaw::OauthClientAssertionClaimsUnchecked => "oauth-client-assertion-claims-unchecked",
             Flaw::OauthClientAssertionReplay => "oauth-client-assertion-replay",
+            Flaw::OauthRevocationAnyClient => "oauth-revocation-any-client",
+            Flaw::OauthWeakClientSecret => "oauth-weak-client-secret",
+            Flaw::OauthRsSkipSignature => "oauth-rs-skip-signature",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -384,6 +396,15 @@ impl Flaw {
             }
             Flaw::OauthClientAssertionReplay => {
                 "OAuth: a private_key_jwt assertion can be used again; its jti is not remembered (RFC 7523 §3 item 7)."
+            }
+            Flaw::OauthRevocationAnyClient => {
+                "OAuth: the revocation endpoint revokes any token for anyone: no client authentication, no check that the token is the caller's (RFC 7009 §2.1)."
+            }
+            Flaw::OauthWeakClientSecret => {
+                "OAuth: the main client's secret is a 13-character word, far under 128 bits (RFC 6749 §10.10, RFC 6819 §5.2.3.1)."
+            }
+            Flaw::OauthRsSkipSignature => {
+                "OAuth: the resource server accepts JWT access tokens whose signature is stripped (alg none) or does not match their payload (RFC 9068 §4)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

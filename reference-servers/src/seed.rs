@@ -74,7 +74,7 @@ pub const OAUTH_REDIRECT_URIS: [&str; 2] =
     ["https://client.authbench.test/callback", "https://client.authbench.test/other-callback"];
 
 /// Registers the demo OAuth clients with the secrets of `seed`.
-fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), String> {
+pub(crate) fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), String> {
     use crate::oauth::store::{OAuthClient, TokenFormat};
     let clients = [
         (OAUTH_CLIENT, &seed.oauth_client_secret, TokenFormat::Jwt),

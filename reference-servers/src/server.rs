@@ -274,7 +274,11 @@ fn prepare(
     let store = Arc::new(Store::open(&dir.join(DATABASE_FILE))?);
     let pki = Pki::load_or_generate(dir)?;
     let jwt_keys = JwtKeys::load_or_generate(dir)?;
-    let (seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
+    let (mut seed, admin_token) = seed::ensure(dir, &store).map_err(ServeError::Seed)?;
+    if config.flaws.has(crate::flaws::Flaw::OauthWeakClientSecret) {
+        seed.oauth_client_secret = Some("letmein-oauth".to_owned());
+        seed::register_oauth_clients(&store, &seed).map_err(ServeError::Seed)?;
+    }
     let basic = BasicAuth::new(Arc::clone(&store), config.flaws.clone(), config.throttle.clone())
         .map_err(ServeError::Seed)?;
     let mtls =

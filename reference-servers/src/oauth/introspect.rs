@@ -19,11 +19,19 @@ use crate::flaws::Flaw;
 pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
     let result: Result<(), OAuthError> = async {
         let params = Params::parse(&body)?;
-        let client = authenticate_client(&app, &headers, &params, None)?;
+        let anyone = app.flaws.has(Flaw::OauthRevocationAnyClient);
+        let client = match authenticate_client(&app, &headers, &params, None) {
+            Ok(c) => Some(c),
+            Err(_) if anyone => None,
+            Err(e) => return Err(e),
+        };
         let token = params.require("token")?;
         let token_hash = hash(token);
         let Some(record) = app.store.oauth_token(&token_hash)? else { return Ok(()) };
-        if record.client_id != client.client_id {
+        if let Some(client) = &client
+            && record.client_id != client.client_id
+            && !anyone
+        {
             return Err(OAuthError::bad(
                 "unauthorized_client",
                 "the token was issued to another client",

@@ -127,6 +127,8 @@ impl OAuthService {
             max_lifetime_secs: config.access_lifetime_secs,
             flaws: crate::jwt::verify::VerifierFlaws {
                 skip_aud: flaws.has(crate::flaws::Flaw::OauthRsSkipAudience),
+                skip_signature: flaws.has(crate::flaws::Flaw::OauthRsSkipSignature),
+                accept_alg_none: flaws.has(crate::flaws::Flaw::OauthRsSkipSignature),
                 ..Default::default()
             },
         };

@@ -378,3 +378,10 @@ mod tests {
         assert!(!is_jws("ato_abcdef"));
     }
 }
+
+pub(super) async fn client_secret_entropy(s: &Session<'_>, sev: Severity) -> Outcome {
+    let Some(secret) = &s.t.client_secret else {
+        return Err(Verdict::skip("the profile's client has no client_secret"));
+    };
+    judge_entropy(sev, "client secret", secret)
+}

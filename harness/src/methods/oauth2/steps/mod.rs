@@ -85,6 +85,18 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("redirect-uri-fragment", |s, sev| {
         Box::pin(redirect_variant(s, sev, |r| format!("{r}#frag")))
     }),
+    step("redirect-uri-code-pollution", |s, sev| {
+        Box::pin(redirect_variant(s, sev, |r| {
+            let sep = if r.contains('?') { '&' } else { '?' };
+            format!("{r}{sep}code=authbench-planted-code")
+        }))
+    }),
+    step("redirect-uri-double-encoded", |s, sev| {
+        Box::pin(redirect_variant(s, sev, |r| format!("{r}%252F..%252Fevil")))
+    }),
+    step("redirect-uri-semicolon", |s, sev| {
+        Box::pin(redirect_variant(s, sev, |r| format!("{r};evil")))
+    }),
     step("redirect-uri-http", |s, sev| {
         Box::pin(redirect_variant(s, sev, |r| r.replacen("https://", "http://", 1)))
     }),
@@ -133,6 +145,25 @@ pub const STEPS: &[Step<OAuthStep>] = &[
         Box::pin(code_exchange_without_client_auth(s, sev))
     }),
     step("access-token-entropy", |s, sev| Box::pin(access_token_entropy(s, sev))),
+    step("client-secret-entropy", |s, sev| Box::pin(client_secret_entropy(s, sev))),
+    step("rs-token-alg-none", |s, sev| Box::pin(rs_token_spoiled(s, sev, Spoil::AlgNone))),
+    step("rs-token-payload-tampered", |s, sev| {
+        Box::pin(rs_token_spoiled(s, sev, Spoil::PayloadTampered))
+    }),
+    step("revoke-refresh-without-client-auth", |s, sev| {
+        Box::pin(refresh_survives(
+            s,
+            sev,
+            ClientAuth::None,
+            "a caller without client authentication",
+        ))
+    }),
+    step("revoke-other-clients-refresh-token", |s, sev| {
+        Box::pin(async move {
+            let other = s.other_client_auth()?;
+            refresh_survives(s, sev, other, "another client").await
+        })
+    }),
     step("private-key-jwt", |s, sev| Box::pin(assertion::private_key_jwt(s, sev))),
     step("private-key-jwt-wrong-key", |s, sev| Box::pin(assertion::wrong_key(s, sev))),
     step("private-key-jwt-alg-none", |s, sev| Box::pin(assertion::alg_none(s, sev))),

@@ -222,3 +222,63 @@ pub(super) async fn replay_window(s: &Session<'_>, sev: Severity) -> Outcome {
 }
 
 // ---------------------------------------------------------------- DPoP
+
+/// How an AS-issued JWT access token is spoiled before the resource sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spoil {
+    /// Re-headed `alg: none`, signature removed.
+    AlgNone,
+    /// A claim changed after signing, the signature kept.
+    PayloadTampered,
+}
+
+pub(super) async fn rs_token_spoiled(s: &Session<'_>, _sev: Severity, spoil: Spoil) -> Outcome {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let tokens = s.any_tokens().await?;
+    s.require_accepted(&tokens).await?;
+    let parts: Vec<&str> = tokens.access_token.split('.').collect();
+    let payload = parts
+        .get(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(|_| parts.len() == 3);
+    let Some(mut payload) = payload else {
+        return Err(Verdict::skip(
+            "the AS issues opaque access tokens: nothing to re-sign or strip",
+        ));
+    };
+    let spoiled = match spoil {
+        Spoil::AlgNone => {
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+            format!("{header}.{}.", parts[1])
+        }
+        Spoil::PayloadTampered => {
+            let sub = payload.get("sub").and_then(Value::as_str).unwrap_or("someone");
+            payload["sub"] = Value::String(format!("{sub}-admin"));
+            let body = URL_SAFE_NO_PAD.encode(payload.to_string());
+            format!("{}.{body}.{}", parts[0], parts[2])
+        }
+    };
+    let forged = Tokens { access_token: spoiled, ..tokens.clone() };
+    let r = s.use_token(&forged).await?;
+    let expected = match spoil {
+        Spoil::AlgNone => {
+            "401 for the AS's token stripped to alg none (RFC 9068 §4, RFC 8725 §3.1)"
+        }
+        Spoil::PayloadTampered => {
+            "401 for the AS's token with its sub changed after signing (RFC 9068 §4)"
+        }
+    };
+    if crate::verdict::is_served(r.status) {
+        Err(crate::methods::steps::served(
+            expected,
+            observe(&r),
+            "a forged access token was served",
+        ))
+    } else if r.status >= 500 {
+        Err(Verdict::server_error(expected, observe(&r), r.status))
+    } else {
+        pass(expected, observe(&r))
+    }
+}

@@ -203,3 +203,28 @@ pub(super) async fn introspect_inactive(s: &Session<'_>, sev: Severity, revoked:
 }
 
 // ---------------------------------------------------------------- resource server
+
+/// A refresh token that `auth` (not its client) tried to revoke still refreshes.
+pub(super) async fn refresh_survives(
+    s: &Session<'_>,
+    sev: Severity,
+    auth: ClientAuth,
+    who: &str,
+) -> Outcome {
+    let url = s.revocation_endpoint()?;
+    let tokens = s.refreshable().await?;
+    let refresh = refresh_of(&tokens);
+    let fields = [("token", refresh), ("token_type_hint", "refresh_token")];
+    let r = s.post_form(&url, &fields, &auth).await?;
+    let after = refresh_with(s, refresh, &s.client_auth()).await?;
+    let expected =
+        format!("{who} cannot revoke the refresh token: it still refreshes (RFC 7009 §2.1)");
+    let observed = format!("revocation {}, then the refresh {}", r.status, observe(&after));
+    if Tokens::from_response(&after).is_some() {
+        pass(&expected, observed)
+    } else if after.status >= 500 {
+        Err(Verdict::server_error(&expected, observed, after.status))
+    } else {
+        unmet(sev, &expected, observed, "the grant was revoked by a party that may not revoke it")
+    }
+}
