@@ -100,6 +100,7 @@ flaw_is_caught_exactly! {
     oauth_framable_pages => Flaw::OauthFramablePages,
     oauth_par_without_client_auth => Flaw::OauthParWithoutClientAuth,
     oauth_par_any_client => Flaw::OauthParAnyClient,
+    oauth_dpop_token_endpoint_lax => Flaw::OauthDpopTokenEndpointLax,
     oauth_revocation_any_client => Flaw::OauthRevocationAnyClient,
     oauth_weak_client_secret => Flaw::OauthWeakClientSecret,
     oauth_rs_skip_signature => Flaw::OauthRsSkipSignature,

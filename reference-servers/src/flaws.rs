@@ -119,6 +119,8 @@ pub enum Flaw {
     OauthWeakClientSecret,
     /// OAuth: the resource server reads JWT access tokens without verifying them.
     OauthRsSkipSignature,
+    /// OAuth: DPoP proofs at the token endpoint are not verified.
+    OauthDpopTokenEndpointLax,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -183,6 +185,7 @@ impl Flaw {
         Flaw::OauthRevocationAnyClient,
         Flaw::OauthWeakClientSecret,
         Flaw::OauthRsSkipSignature,
+        Flaw::OauthDpopTokenEndpointLax,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -244,6 +247,7 @@ impl Flaw {
             Flaw::OauthRevocationAnyClient => "oauth-revocation-any-client",
             Flaw::OauthWeakClientSecret => "oauth-weak-client-secret",
             Flaw::OauthRsSkipSignature => "oauth-rs-skip-signature",
+            Flaw::OauthDpopTokenEndpointLax => "oauth-dpop-token-endpoint-lax",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -405,6 +409,9 @@ impl Flaw {
             }
             Flaw::OauthRsSkipSignature => {
                 "OAuth: the resource server accepts JWT access tokens whose signature is stripped (alg none) or does not match their payload (RFC 9068 §4)."
+            }
+            Flaw::OauthDpopTokenEndpointLax => {
+                "OAuth: at the token endpoint a DPoP proof's signature and jti go unchecked: unsigned, forged and jti-less proofs bind tokens (RFC 9449 §4.3)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -385,3 +385,34 @@ pub(super) async fn client_secret_entropy(s: &Session<'_>, sev: Severity) -> Out
     };
     judge_entropy(sev, "client secret", secret)
 }
+
+pub(super) async fn code_reuse_revokes_refresh(s: &Session<'_>, sev: Severity) -> Outcome {
+    let req = s.auth_request();
+    let code = s.code_for(&req).await?;
+    let first = s.exchange(&req, &code).await?;
+    let tokens = Tokens::from_response(&first)
+        .ok_or_else(|| Verdict::error("tokens for a fresh code", observe(&first)))?;
+    let Some(refresh) = tokens.refresh_token.clone() else {
+        return Err(Verdict::skip("the code exchange issued no refresh token"));
+    };
+    let second = s.exchange(&req, &code).await?;
+    let expected = "the refresh token of a replayed code no longer refreshes (RFC 6749 §4.1.2, RFC 9700 §4.2.4)";
+    if (200..300).contains(&second.status) {
+        return unmet(sev, expected, observe(&second), "the replayed code was redeemed again");
+    }
+    let r = refresh_with(s, &refresh, &s.client_auth()).await?;
+    let observed =
+        format!("replay answered {}, then the first refresh token {}", second.status, observe(&r));
+    if Tokens::from_response(&r).is_some() {
+        unmet(
+            sev,
+            expected,
+            observed,
+            "the grant outlived the replay: its refresh token still mints tokens",
+        )
+    } else if r.status >= 500 {
+        Err(Verdict::server_error(expected, observed, r.status))
+    } else {
+        pass(expected, observed)
+    }
+}

@@ -97,13 +97,17 @@ pub(super) async fn dpop_misuse(s: &Session<'_>, sev: Severity, misuse: DpopMisu
     }
 }
 
-pub(super) async fn dpop_bad_proof_at_token(s: &Session<'_>, sev: Severity) -> Outcome {
+pub(super) async fn dpop_bad_proof_at_token(
+    s: &Session<'_>,
+    sev: Severity,
+    flaw: ProofFlaw,
+) -> Outcome {
     if !s.meta.supports_dpop() {
         return Err(Verdict::skip("the authorization server does not advertise DPoP"));
     }
     let key = DpopKey::generate()?;
     let url = s.meta.token_endpoint.clone();
-    let proof = key.proof("POST", &url, None, Some(ProofFlaw::BadSignature), None);
+    let proof = key.proof("POST", &url, None, Some(flaw), None);
     let r = s
         .token_with(
             &url,

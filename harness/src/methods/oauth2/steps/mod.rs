@@ -126,6 +126,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("code-reuse", |s, sev| Box::pin(code_reuse(s, sev))),
     step("code-reuse-revokes-tokens", |s, sev| Box::pin(code_reuse_revokes(s, sev, false))),
     step("code-reuse-after-use", |s, sev| Box::pin(code_reuse_revokes(s, sev, true))),
+    step("code-reuse-revokes-refresh-token", |s, sev| Box::pin(code_reuse_revokes_refresh(s, sev))),
     step("code-race", |s, sev| Box::pin(code_race(s, sev))),
     Step {
         name: "code-expired",
@@ -319,7 +320,15 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("dpop-proof-no-ath", |s, sev| {
         Box::pin(dpop_misuse(s, sev, DpopMisuse::Proof(ProofFlaw::NoAth)))
     }),
-    step("dpop-bad-proof-at-token", |s, sev| Box::pin(dpop_bad_proof_at_token(s, sev))),
+    step("dpop-bad-proof-at-token", |s, sev| {
+        Box::pin(dpop_bad_proof_at_token(s, sev, ProofFlaw::BadSignature))
+    }),
+    step("dpop-proof-alg-none-at-token", |s, sev| {
+        Box::pin(dpop_bad_proof_at_token(s, sev, ProofFlaw::AlgNone))
+    }),
+    step("dpop-proof-no-jti-at-token", |s, sev| {
+        Box::pin(dpop_bad_proof_at_token(s, sev, ProofFlaw::NoJti))
+    }),
 ];
 
 /// Runs OAuth step `name`, or `None` if there is none.
