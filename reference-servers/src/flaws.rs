@@ -121,6 +121,14 @@ pub enum Flaw {
     OauthRsSkipSignature,
     /// OAuth: DPoP proofs at the token endpoint are not verified.
     OauthDpopTokenEndpointLax,
+    /// OAuth: request objects are read without verifying their signature.
+    OauthJarUnverified,
+    /// OAuth: query parameters override the request object's.
+    OauthJarMergesQuery,
+    /// OAuth: the request object's client_id is not compared with the request's.
+    OauthJarClientIdUnchecked,
+    /// OAuth: the metadata requires signed request objects and the AS does not.
+    OauthJarRequiredNotEnforced,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -186,6 +194,10 @@ impl Flaw {
         Flaw::OauthWeakClientSecret,
         Flaw::OauthRsSkipSignature,
         Flaw::OauthDpopTokenEndpointLax,
+        Flaw::OauthJarUnverified,
+        Flaw::OauthJarMergesQuery,
+        Flaw::OauthJarClientIdUnchecked,
+        Flaw::OauthJarRequiredNotEnforced,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -248,6 +260,10 @@ impl Flaw {
             Flaw::OauthWeakClientSecret => "oauth-weak-client-secret",
             Flaw::OauthRsSkipSignature => "oauth-rs-skip-signature",
             Flaw::OauthDpopTokenEndpointLax => "oauth-dpop-token-endpoint-lax",
+            Flaw::OauthJarUnverified => "oauth-jar-unverified",
+            Flaw::OauthJarMergesQuery => "oauth-jar-merges-query",
+            Flaw::OauthJarClientIdUnchecked => "oauth-jar-client-id-unchecked",
+            Flaw::OauthJarRequiredNotEnforced => "oauth-jar-required-not-enforced",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -412,6 +428,18 @@ impl Flaw {
             }
             Flaw::OauthDpopTokenEndpointLax => {
                 "OAuth: at the token endpoint a DPoP proof's signature and jti go unchecked: unsigned, forged and jti-less proofs bind tokens (RFC 9449 §4.3)."
+            }
+            Flaw::OauthJarUnverified => {
+                "OAuth: request objects (RFC 9101) are read without verifying their signature, unsigned ones included."
+            }
+            Flaw::OauthJarMergesQuery => {
+                "OAuth: parameters outside the request object override those inside it (RFC 9101 §5: only the object's count)."
+            }
+            Flaw::OauthJarClientIdUnchecked => {
+                "OAuth: a request object naming another client_id than the request's is used (RFC 9101 §5)."
+            }
+            Flaw::OauthJarRequiredNotEnforced => {
+                "OAuth: the metadata says require_signed_request_object, and plain authorization requests still yield codes (RFC 9101 §10.5)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -43,12 +43,14 @@ const provider = new Provider(issuer, {
       ? [{
           client_id: 'authbench-jwt-client',
           redirect_uris: ['https://client.authbench.test/callback'],
-          grant_types: ['client_credentials'],
-          response_types: [],
+          grant_types: ['authorization_code', 'client_credentials'],
+          response_types: ['code'],
           token_endpoint_auth_method: 'private_key_jwt',
           token_endpoint_auth_signing_alg: 'ES256',
+          // The same key signs its request objects (RFC 9101).
+          request_object_signing_alg: 'ES256',
           jwks: JSON.parse(readFileSync(clientJwksFile, 'utf8')),
-          scope: 'read',
+          scope: 'openid offline_access read write',
         }]
       : []),
   ],
@@ -62,6 +64,7 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     revocation: { enabled: true },
     dPoP: { enabled: true },
+    requestObjects: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // Tokens for another API, to check that the userinfo resource refuses them.

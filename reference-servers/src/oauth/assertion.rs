@@ -65,6 +65,27 @@ impl Assertions {
         Ok(Assertions { key, seen: Mutex::new(HashMap::new()) })
     }
 
+    /// The claims of a request object (RFC 9101) signed with the client's
+    /// registered key; `unverified` (the `oauth-jar-unverified` flaw) reads
+    /// them without a look at the signature, unsigned ones included.
+    pub fn request_object_claims(
+        &self,
+        jwt: &str,
+        unverified: bool,
+    ) -> Result<serde_json::Value, String> {
+        if unverified {
+            return unverified_claims(jwt)
+                .ok_or_else(|| "the request object is not a JWT".to_owned());
+        }
+        let mut validation = Validation::new(ALGORITHM);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = true;
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<serde_json::Value>(jwt, &self.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| format!("the request object is not validly signed: {e}"))
+    }
+
     /// The client a valid assertion in `params` authenticates.
     pub fn authenticate(&self, app: &App, params: &Params) -> Result<OAuthClient, OAuthError> {
         if params.get("client_assertion_type") != Some(ASSERTION_TYPE) {

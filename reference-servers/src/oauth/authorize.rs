@@ -248,6 +248,14 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
         }
         None => query,
     };
+    // A request object (RFC 9101): its claims stand in for the query.
+    let lax: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let query = match super::jar::resolve(&app, &lax) {
+        Ok(Some(object)) => object,
+        Ok(None) => query,
+        Err(why) => return error_page(&why),
+    };
     // Which client and where to send errors come first: until both are
     // trusted, nothing may be redirected.
     let params = match Params::parse(&query) {

@@ -10,6 +10,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod dpop;
 pub mod introspect;
+pub mod jar;
 pub mod par;
 pub mod resource;
 pub mod store;
@@ -190,6 +191,11 @@ async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> 
         "pushed_authorization_request_endpoint": o.url(paths::PAR),
         // The flaw advertises what the server does not enforce.
         "require_pushed_authorization_requests": app.flaws.has(crate::flaws::Flaw::OauthParRequiredNotEnforced),
+        "request_parameter_supported": true,
+        "request_uri_parameter_supported": false,
+        "request_object_signing_alg_values_supported": ["ES256"],
+        // The flaw advertises what the server does not enforce.
+        "require_signed_request_object": app.flaws.has(crate::flaws::Flaw::OauthJarRequiredNotEnforced),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -9,6 +9,7 @@ mod assertion;
 mod authorization;
 mod code;
 mod dpop;
+mod jar;
 mod pages;
 mod par;
 mod refresh;
@@ -113,6 +114,12 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("authorization-page-referrer-policy", |s, sev| Box::pin(page_referrer_policy(s, sev))),
     step("code-flow", |s, sev| Box::pin(code_flow(s, sev))),
     step("par-flow", |s, sev| Box::pin(par_flow(s, sev))),
+    step("jar-request-object", |s, sev| Box::pin(jar::jar_request_object(s, sev))),
+    step("jar-wrong-key", |s, sev| Box::pin(jar::jar_wrong_key(s, sev))),
+    step("jar-alg-none", |s, sev| Box::pin(jar::jar_alg_none(s, sev))),
+    step("jar-client-id-mismatch", |s, sev| Box::pin(jar::jar_client_id_mismatch(s, sev))),
+    step("jar-query-parameters-ignored", |s, sev| Box::pin(jar::jar_query_ignored(s, sev))),
+    step("jar-required-as-advertised", |s, sev| Box::pin(jar::jar_required_as_advertised(s, sev))),
     step("par-requires-client-auth", |s, sev| Box::pin(par_requires_client_auth(s, sev))),
     step("par-request-uri-bound-to-client", |s, sev| Box::pin(par_bound_to_client(s, sev))),
     step("par-request-uri-one-time", |s, sev| Box::pin(par_one_time(s, sev))),
