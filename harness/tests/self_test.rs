@@ -100,6 +100,7 @@ flaw_is_caught_exactly! {
     oauth_framable_pages => Flaw::OauthFramablePages,
     oauth_par_without_client_auth => Flaw::OauthParWithoutClientAuth,
     oauth_par_any_client => Flaw::OauthParAnyClient,
+    oauth_rs_accept_query => Flaw::OauthRsAcceptQuery,
     oauth_jar_unverified => Flaw::OauthJarUnverified,
     oauth_jar_merges_query => Flaw::OauthJarMergesQuery,
     oauth_jar_client_id_unchecked => Flaw::OauthJarClientIdUnchecked,

@@ -129,6 +129,8 @@ pub enum Flaw {
     OauthJarClientIdUnchecked,
     /// OAuth: the metadata requires signed request objects and the AS does not.
     OauthJarRequiredNotEnforced,
+    /// OAuth: the resource takes a token from the query string, and its answer is cacheable.
+    OauthRsAcceptQuery,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -198,6 +200,7 @@ impl Flaw {
         Flaw::OauthJarMergesQuery,
         Flaw::OauthJarClientIdUnchecked,
         Flaw::OauthJarRequiredNotEnforced,
+        Flaw::OauthRsAcceptQuery,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -264,6 +267,7 @@ impl Flaw {
             Flaw::OauthJarMergesQuery => "oauth-jar-merges-query",
             Flaw::OauthJarClientIdUnchecked => "oauth-jar-client-id-unchecked",
             Flaw::OauthJarRequiredNotEnforced => "oauth-jar-required-not-enforced",
+            Flaw::OauthRsAcceptQuery => "oauth-rs-accept-query",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -440,6 +444,9 @@ impl Flaw {
             }
             Flaw::OauthJarRequiredNotEnforced => {
                 "OAuth: the metadata says require_signed_request_object, and plain authorization requests still yield codes (RFC 9101 §10.5)."
+            }
+            Flaw::OauthRsAcceptQuery => {
+                "OAuth: the resource server accepts an access token in the query string and answers without Cache-Control (RFC 9700 §4.3.2; RFC 6750 §2.3 asks for private)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

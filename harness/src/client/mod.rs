@@ -5,6 +5,7 @@
 
 mod error;
 pub mod keepalive;
+mod race;
 pub mod tls_probe;
 mod weak_rsa;
 mod wire;

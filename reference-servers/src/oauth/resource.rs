@@ -118,6 +118,13 @@ pub async fn resource(
             ),
         };
     app.metrics.record("oauth2", label, started.elapsed());
+    let mut response = response;
+    if app.flaws.has(Flaw::OauthRsAcceptQuery)
+        && uri.query().is_some_and(|q| q.contains("access_token="))
+    {
+        // ... and its answer is left cacheable (RFC 6750 §2.3 asks for `private`).
+        response.headers_mut().remove(axum::http::header::CACHE_CONTROL);
+    }
     response
 }
 
@@ -172,13 +179,25 @@ async fn authenticate(
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let in_body =
         form && form_urlencoded::parse(body).any(|(k, _)| k.eq_ignore_ascii_case("access_token"));
-    if in_query || in_body {
+    // The flaw: a token in the query string is taken (RFC 6750 §2.3 allows
+    // it; RFC 9700 §4.3.2 says not to).
+    let from_query =
+        (in_query && token.is_none() && !in_body && app.flaws.has(Flaw::OauthRsAcceptQuery))
+            .then(|| {
+                uri.query().and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k.eq_ignore_ascii_case("access_token"))
+                        .map(|(_, v)| v.into_owned())
+                })
+            })
+            .flatten();
+    if (in_query || in_body) && from_query.is_none() {
         return Err(match token {
             Some(_) => Refusal::BadRequest("The access token was sent in more than one way"),
             None => Refusal::Missing,
         });
     }
-    let Some(token) = token else { return Err(Refusal::Missing) };
+    let Some(token) = token.or(from_query.as_deref()) else { return Err(Refusal::Missing) };
     let invalid = |d: &str| Refusal::InvalidToken(d.to_owned(), dpop_scheme);
     let now = now();
     let skip_aud = app.flaws.has(Flaw::OauthRsSkipAudience);

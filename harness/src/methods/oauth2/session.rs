@@ -83,10 +83,39 @@ impl<'a> Session<'a> {
         fields: &[(&str, &str)],
         auth: &ClientAuth,
     ) -> Result<RawResponse, OAuthError> {
+        self.send(&Self::form_request(url, fields, auth)).await
+    }
+
+    /// The form POST of `fields` to `url` with client authentication `auth`.
+    pub fn form_request(url: &Url, fields: &[(&str, &str)], auth: &ClientAuth) -> RawRequest {
         let mut request = RawRequest::form(url.clone(), &[] as &[(&str, &str)]);
         let fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         auth.apply(fields, &mut request);
-        self.send(&request).await
+        request
+    }
+
+    /// `request` sent `n` times so that the copies arrive together (last-byte
+    /// synchronization, spread over the host's addresses).
+    pub async fn send_together(
+        &self,
+        request: &RawRequest,
+        n: usize,
+    ) -> Vec<Result<RawResponse, OAuthError>> {
+        let copies = vec![request.clone(); n];
+        self.shared
+            .client
+            .send_together(&copies)
+            .await
+            .into_iter()
+            .map(|r| {
+                r.map_err(|e| {
+                    OAuthError::failed(
+                        "an answer",
+                        format!("{} {}: {e}", request.method, request.url),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// A token request.
@@ -304,6 +333,11 @@ impl<'a> Session<'a> {
 
     /// Exchanges `code` obtained with `req`.
     pub async fn exchange(&self, req: &AuthRequest, code: &str) -> Result<RawResponse, OAuthError> {
+        self.send(&self.exchange_request(req, code)).await
+    }
+
+    /// The token request that exchanges `code` from `req`.
+    pub fn exchange_request(&self, req: &AuthRequest, code: &str) -> RawRequest {
         let redirect = req.get("redirect_uri").unwrap_or_default().to_owned();
         let mut fields = vec![
             ("grant_type", "authorization_code"),
@@ -314,7 +348,7 @@ impl<'a> Session<'a> {
         if let Some(resource) = &self.t.resource {
             fields.push(("resource", resource));
         }
-        self.token(&fields, &self.client_auth()).await
+        Self::form_request(&self.meta.token_endpoint, &fields, &self.client_auth())
     }
 
     /// The whole code flow: a fresh grant's tokens.

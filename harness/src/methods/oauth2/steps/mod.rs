@@ -285,6 +285,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("rs-no-token", |s, sev| Box::pin(rs_no_token(s, sev))),
     step("rs-invalid-token", |s, sev| Box::pin(rs_invalid(s, sev))),
     step("rs-token-in-query", |s, sev| Box::pin(rs_in_query(s, sev))),
+    step("rs-query-token-not-cached", |s, sev| Box::pin(rs_query_token_not_cached(s, sev))),
     step("rs-header-and-body", |s, sev| Box::pin(rs_header_and_body(s, sev))),
     step("rs-bearer-lowercase", |s, sev| Box::pin(rs_lowercase(s, sev))),
     step("rs-insufficient-scope", |s, sev| Box::pin(rs_insufficient_scope(s, sev))),

@@ -282,3 +282,27 @@ pub(super) async fn rs_token_spoiled(s: &Session<'_>, _sev: Severity, spoil: Spo
         pass(expected, observe(&r))
     }
 }
+
+pub(super) async fn rs_query_token_not_cached(s: &Session<'_>, sev: Severity) -> Outcome {
+    let tokens = s.any_tokens().await?;
+    let mut url = s.t.resource_url.clone();
+    url.query_pairs_mut().append_pair("access_token", &tokens.access_token);
+    let r = s.send(&RawRequest::get(url)).await?;
+    let expected = "a query-string token refused, or its answer marked Cache-Control: private or no-store (RFC 6750 §2.3)";
+    if !(200..300).contains(&r.status) {
+        return pass(expected, format!("refused ({}): nothing to cache", r.status));
+    }
+    let cache =
+        r.header_values("cache-control").collect::<Vec<_>>().join(", ").to_ascii_lowercase();
+    let kept_private = cache.split(',').map(str::trim).any(|d| d == "private" || d == "no-store");
+    if kept_private {
+        pass(expected, format!("served with Cache-Control: {cache}"))
+    } else {
+        unmet(
+            sev,
+            expected,
+            observe(&r),
+            "an answer to a token in the URL is cacheable: a shared cache may keep it and the URL with the token",
+        )
+    }
+}
