@@ -131,6 +131,12 @@ pub enum Flaw {
     OauthJarRequiredNotEnforced,
     /// OAuth: the resource takes a token from the query string, and its answer is cacheable.
     OauthRsAcceptQuery,
+    /// OAuth: the metadata is built from the client's X-Forwarded-Host.
+    OauthTrustForwardedHost,
+    /// OAuth: an unknown client's redirect_uri gets the error redirect.
+    OauthUnknownClientRedirects,
+    /// OAuth: the authorization endpoint answers CORS requests.
+    OauthAuthorizeCors,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -201,6 +207,9 @@ impl Flaw {
         Flaw::OauthJarClientIdUnchecked,
         Flaw::OauthJarRequiredNotEnforced,
         Flaw::OauthRsAcceptQuery,
+        Flaw::OauthTrustForwardedHost,
+        Flaw::OauthUnknownClientRedirects,
+        Flaw::OauthAuthorizeCors,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -268,6 +277,9 @@ impl Flaw {
             Flaw::OauthJarClientIdUnchecked => "oauth-jar-client-id-unchecked",
             Flaw::OauthJarRequiredNotEnforced => "oauth-jar-required-not-enforced",
             Flaw::OauthRsAcceptQuery => "oauth-rs-accept-query",
+            Flaw::OauthTrustForwardedHost => "oauth-trust-forwarded-host",
+            Flaw::OauthUnknownClientRedirects => "oauth-unknown-client-redirects",
+            Flaw::OauthAuthorizeCors => "oauth-authorize-cors",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -447,6 +459,15 @@ impl Flaw {
             }
             Flaw::OauthRsAcceptQuery => {
                 "OAuth: the resource server accepts an access token in the query string and answers without Cache-Control (RFC 9700 §4.3.2; RFC 6750 §2.3 asks for private)."
+            }
+            Flaw::OauthTrustForwardedHost => {
+                "OAuth: the metadata's issuer and endpoints follow an X-Forwarded-Host the client sends, as behind a proxy that does not strip it (RFC 9700 §4.13)."
+            }
+            Flaw::OauthUnknownClientRedirects => {
+                "OAuth: an authorization request from an unknown client is answered with a redirect to its redirect_uri (RFC 6749 §4.1.2.1: MUST NOT)."
+            }
+            Flaw::OauthAuthorizeCors => {
+                "OAuth: the authorization endpoint and its pages send Access-Control-Allow-Origin: * (RFC 9700 §2.6: MUST NOT support CORS)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

@@ -119,6 +119,9 @@ fn page_flaws(app: &App, mut r: Response) -> Response {
     if app.flaws.has(Flaw::OauthNoReferrerPolicy) {
         headers.remove("referrer-policy");
     }
+    if app.flaws.has(Flaw::OauthAuthorizeCors) {
+        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    }
     r
 }
 
@@ -274,7 +277,18 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
         None => return error_page("the client_id parameter is missing"),
         Some(id) => match app.store.oauth_client(id) {
             Ok(Some(c)) => c,
-            Ok(None) => return error_page("unknown client"),
+            // The flaw: an unknown client's redirect_uri is trusted with the error.
+            Ok(None) => match params.get("redirect_uri") {
+                Some(uri) if app.flaws.has(Flaw::OauthUnknownClientRedirects) => {
+                    return redirect_error(
+                        &app,
+                        uri,
+                        params.get("state"),
+                        &OAuthError::invalid_client("unknown client"),
+                    );
+                }
+                _ => return error_page("unknown client"),
+            },
             Err(_) => return error_page("the authorization server failed"),
         },
     };

@@ -179,16 +179,27 @@ pub fn routes() -> Router<Arc<App>> {
         )
 }
 
-async fn metadata(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+async fn metadata(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    headers: HeaderMap,
+) -> Response {
     let o = &app.oauth;
+    // The flaw: URLs built from X-Forwarded-Host, which only a proxy may set
+    // (RFC 9700 §4.13) — here the client sets it.
+    let forwarded = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| app.flaws.has(crate::flaws::Flaw::OauthTrustForwardedHost));
+    let base = forwarded.map_or_else(|| o.issuer.clone(), |h| format!("https://{h}"));
+    let url = |path: &str| format!("{base}{path}");
     let body = serde_json::json!({
-        "issuer": o.issuer,
-        "authorization_endpoint": o.url(paths::AUTHORIZE),
-        "token_endpoint": o.url(paths::TOKEN),
-        "jwks_uri": o.url(crate::app::paths::JWT_JWKS),
-        "revocation_endpoint": o.url(paths::REVOKE),
-        "introspection_endpoint": o.url(paths::INTROSPECT),
-        "pushed_authorization_request_endpoint": o.url(paths::PAR),
+        "issuer": base,
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "jwks_uri": url(crate::app::paths::JWT_JWKS),
+        "revocation_endpoint": url(paths::REVOKE),
+        "introspection_endpoint": url(paths::INTROSPECT),
+        "pushed_authorization_request_endpoint": url(paths::PAR),
         // The flaw advertises what the server does not enforce.
         "require_pushed_authorization_requests": app.flaws.has(crate::flaws::Flaw::OauthParRequiredNotEnforced),
         "request_parameter_supported": true,

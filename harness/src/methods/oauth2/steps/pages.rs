@@ -171,3 +171,63 @@ mod tests {
         assert_eq!(referrer_policy(&answer(&[], "<html></html>")), None);
     }
 }
+
+/// The host planted in forwarding headers.
+const PLANTED_HOST: &str = "attacker.authbench.invalid";
+
+pub(super) async fn forwarded_host_ignored(s: &Session<'_>, sev: Severity) -> Outcome {
+    let request = RawRequest::get(s.meta.found_at.clone())
+        .header("X-Forwarded-Host", PLANTED_HOST)
+        .header("X-Forwarded-Proto", "https")
+        .header("Forwarded", format!("host={PLANTED_HOST};proto=https"));
+    let r = s.send(&request).await?;
+    let expected = "the metadata names the same issuer and endpoints whatever forwarding headers the client sends (RFC 9700 §4.13)";
+    if r.status != 200 {
+        return Err(Verdict::error(
+            expected,
+            format!("the metadata with forwarding headers answered {}", observe(&r)),
+        ));
+    }
+    if r.body_text().contains(PLANTED_HOST) {
+        unmet(
+            sev,
+            expected,
+            format!("the metadata names {PLANTED_HOST}"),
+            "a client's X-Forwarded-Host or Forwarded steers the issuer and endpoints: only a proxy may set them, and it must strip the client's",
+        )
+    } else {
+        pass(expected, "forwarding headers ignored")
+    }
+}
+
+pub(super) async fn authorization_no_cors(s: &Session<'_>, sev: Severity) -> Outcome {
+    let origin = format!("https://{PLANTED_HOST}");
+    let url = s.authorization_url(&s.auth_request().params);
+    let get = s.send(&RawRequest::get(url.clone()).header("Origin", origin.as_str())).await?;
+    let mut preflight = RawRequest::get(url).header("Origin", origin.as_str());
+    preflight.method = "OPTIONS".to_owned();
+    let preflight = preflight.header("Access-Control-Request-Method", "GET");
+    let options = s.send(&preflight).await?;
+    let expected = "no Access-Control-Allow-Origin for another origin at the authorization endpoint (RFC 9700 §2.6)";
+    let allows = |r: &RawResponse| {
+        r.header_values("access-control-allow-origin")
+            .any(|v| v.trim() == "*" || v.trim() == origin)
+    };
+    let observed = format!(
+        "GET {}: {:?}; OPTIONS {}: {:?}",
+        get.status,
+        get.header("access-control-allow-origin"),
+        options.status,
+        options.header("access-control-allow-origin")
+    );
+    if allows(&get) || allows(&options) {
+        unmet(
+            sev,
+            expected,
+            observed,
+            "the authorization endpoint lets scripts of other origins read its answers",
+        )
+    } else {
+        pass(expected, observed)
+    }
+}
