@@ -231,10 +231,15 @@ fn garbage_after_the_handshake_is_no_certificate_refusal() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cases = results["cases"].as_array().unwrap();
+    // The transport cases judge the TLS this server does speak, and speaks
+    // well (TLS 1.3, a valid certificate, legacy and weak hellos refused):
+    // they may pass. Nothing that rests on an HTTP answer may.
+    let transport = authbench::methods::transport::STEPS;
     let passed: Vec<&str> = cases
         .iter()
         .filter(|c| c["outcome"] == "pass")
         .map(|c| c["id"].as_str().unwrap())
+        .filter(|id| !transport.iter().any(|t| id.ends_with(&format!("::{t}"))))
         .collect();
     assert!(passed.is_empty(), "passed against garbage: {passed:?}");
     let errors = cases.iter().filter(|c| c["outcome"] == "error").count();

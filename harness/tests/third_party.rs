@@ -105,6 +105,10 @@ const OIDC_PROVIDER_DEVIATIONS: &[(&str, &str)] = &[
         "the development login page sets no Referrer-Policy",
     ),
     (
+        "oauth2::error-redirect-after-login",
+        "an unknown response_type is redirected to the client before the user signs in",
+    ),
+    (
         "oauth2::private-key-jwt-old-iat",
         "an unexpired assertion issued a year ago is accepted (RFC 7523 §3 lets it: hardening)",
     ),

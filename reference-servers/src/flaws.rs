@@ -137,6 +137,8 @@ pub enum Flaw {
     OauthUnknownClientRedirects,
     /// OAuth: the authorization endpoint answers CORS requests.
     OauthAuthorizeCors,
+    /// OAuth: erroneous authorization requests are redirected before the user signs in.
+    OauthErrorsBeforeLogin,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -210,6 +212,7 @@ impl Flaw {
         Flaw::OauthTrustForwardedHost,
         Flaw::OauthUnknownClientRedirects,
         Flaw::OauthAuthorizeCors,
+        Flaw::OauthErrorsBeforeLogin,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -280,6 +283,7 @@ impl Flaw {
             Flaw::OauthTrustForwardedHost => "oauth-trust-forwarded-host",
             Flaw::OauthUnknownClientRedirects => "oauth-unknown-client-redirects",
             Flaw::OauthAuthorizeCors => "oauth-authorize-cors",
+            Flaw::OauthErrorsBeforeLogin => "oauth-errors-before-login",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -468,6 +472,9 @@ impl Flaw {
             }
             Flaw::OauthAuthorizeCors => {
                 "OAuth: the authorization endpoint and its pages send Access-Control-Allow-Origin: * (RFC 9700 §2.6: MUST NOT support CORS)."
+            }
+            Flaw::OauthErrorsBeforeLogin => {
+                "OAuth: an erroneous authorization request (an unknown scope, response_type, PKCE method) is redirected to the client at once, before the user is authenticated (RFC 9700 §4.11.2)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

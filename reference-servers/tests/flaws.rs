@@ -155,7 +155,9 @@ fn every_flaw_is_in_the_matrix() {
     // mtls.rs, layered.rs); the OpenAPI flaws' per-operation bugs are proven
     // by the checks that catch them (harness/tests/openapi_checks.rs).
     let source = include_str!("flaws.rs");
-    let own_tests = ["oauth-", "mtls-", "layered-", "openapi-"];
+    // The transport flaws act before HTTP: sniff.rs's unit test and the
+    // harness's transport cases (self_test.rs) prove them.
+    let own_tests = ["oauth-", "mtls-", "layered-", "openapi-", "tls-"];
     for flaw in
         Flaw::ALL.iter().filter(|f| !own_tests.iter().any(|prefix| f.name().starts_with(prefix)))
     {

@@ -139,7 +139,8 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
         assert_eq!(r.status(), 400, "{name}={value:?}");
         assert!(r.headers().get("location").is_none());
     }
-    // Trusted: redirected with error, state and iss.
+    // Trusted: redirected with error, state and iss — once the user has
+    // signed in, never before (RFC 9700 §4.11.2).
     for (name, value, error) in [
         ("code_challenge", None, "invalid_request"),
         ("code_challenge_method", Some("plain"), "invalid_request"),
@@ -147,8 +148,26 @@ async fn authorization_errors_go_to_the_client_only_when_it_is_trusted() {
         ("response_type", Some("token"), "unsupported_response_type"),
         ("scope", Some("admin"), "invalid_scope"),
     ] {
-        let r =
+        let page =
             b.http.get(s.url("/oauth/authorize")).query(&with(name, value)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{name}={value:?}: the login page first");
+        assert!(page.headers().get("location").is_none());
+        let cookie =
+            page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let html = page.text().await.unwrap();
+        let r = b
+            .http
+            .post(s.url("/oauth/login"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("request", hidden(&html, "request")),
+                ("csrf", hidden(&html, "csrf")),
+                ("username", "alice".to_owned()),
+                ("password", s.field("basic", "password")),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303, "{name}={value:?}");
         let q = query_of(r.headers()["location"].to_str().unwrap());
         assert_eq!(param(&q, "error"), Some(error), "{name}={value:?}");

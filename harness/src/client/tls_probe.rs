@@ -199,7 +199,7 @@ pub fn read_reply(first: &[u8]) -> Reply {
             let alert = rustls::AlertDescription::from(first[6]);
             Reply::Refused(format!("the TLS alert {}", alert_name(alert)))
         }
-        0x16 if first.len() >= 5 + 4 + 2 + 32 + 1 && first[5] == 0x02 => {
+        0x16 if first.len() > 5 + 4 + 2 + 32 && first[5] == 0x02 => {
             let body = &first[9..];
             let version = u16::from_be_bytes([body[0], body[1]]);
             let session = usize::from(body[34]);

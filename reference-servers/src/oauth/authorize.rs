@@ -40,6 +40,9 @@ pub struct Pending {
     challenge_method: Option<String>,
     subject: Option<String>,
     expires_at: i64,
+    /// An error found in the request, redirected to the client only once the
+    /// user has signed in (RFC 9700 §4.11.2: authenticate before redirecting).
+    error: Option<OAuthError>,
 }
 
 /// Pending authorization requests by id (in memory: a restart abandons
@@ -299,7 +302,34 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
         None => return error_page("the redirect_uri parameter is required"),
     };
     let state = params.get("state").map(str::to_owned);
-    let fail = |e: OAuthError| redirect_error(&app, &redirect_uri, state.as_deref(), &e);
+    let client_id = client.client_id.clone();
+    // An erroneous request goes back to the client only after the user signs
+    // in (RFC 9700 §4.11.2), so that the AS's URL cannot bounce a user to a
+    // registered phishing site unseen; the flaw redirects at once.
+    let fail = |e: OAuthError| {
+        if app.flaws.has(Flaw::OauthErrorsBeforeLogin) {
+            return redirect_error(&app, &redirect_uri, state.as_deref(), &e);
+        }
+        let id = random_token();
+        let session = random_token();
+        let pending = Pending {
+            session: session.clone(),
+            csrf: random_token(),
+            client_id: client_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            scope: String::new(),
+            resource: None,
+            code_challenge: None,
+            challenge_method: None,
+            subject: None,
+            expires_at: deadline_after(app.oauth.config.login_lifetime_secs),
+            error: Some(e),
+        };
+        let form = login_form(&id, &pending, None);
+        app.oauth.pending.insert(id, pending);
+        page(StatusCode::OK, "Sign in", &form, Some(&session))
+    };
     match params.get("response_type") {
         Some("code") => {}
         Some(t) if t != "token" && app.flaws.has(Flaw::OauthAnyResponseType) => {}
@@ -360,6 +390,7 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
         challenge_method,
         subject: None,
         expires_at: deadline_after(app.oauth.config.login_lifetime_secs),
+        error: None,
     };
     let form = login_form(&id, &pending, None);
     app.oauth.pending.insert(id, pending);
@@ -448,6 +479,11 @@ async fn login_inner(State(app): State<Arc<App>>, headers: HeaderMap, body: Stri
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default();
     match app.basic.verify_password(username, password).await {
+        BasicOutcome::Ok(_) if pending.error.is_some() => {
+            app.oauth.pending.remove(&id);
+            let error = pending.error.clone().unwrap_or_else(OAuthError::server);
+            redirect_error(&app, &pending.redirect_uri, pending.state.as_deref(), &error)
+        }
         BasicOutcome::Ok(user) => {
             pending.subject = Some(user.username);
             let form = consent_form(&id, &pending);

@@ -19,7 +19,7 @@ pub const URN_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
 /// How long a `request_uri` lives, in seconds: a browser follows it at once,
 /// and a short life keeps the expiry case (which waits it out) quick.
-pub const LIFETIME_SECS: i64 = 30;
+pub const LIFETIME_SECS: i64 = 10;
 
 /// The most pushed requests kept at once: an unauthenticated flood cannot
 /// push (client authentication comes first), and an authenticated client

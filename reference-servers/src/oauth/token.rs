@@ -163,6 +163,8 @@ const KNOWN_TOKEN_PARAMETERS: &[&str] = &[
     "client_secret",
     "username",
     "password",
+    "client_assertion",
+    "client_assertion_type",
 ];
 
 /// `POST /oauth/token`.

@@ -201,10 +201,22 @@ where
     F: Fn(TestServer) -> Fut,
     Fut: std::future::Future<Output = (bool, TestServer)>,
 {
-    let (succeeded, s) = attack(TestServer::start(&[]).await).await;
+    differs_with(&[], flaw, attack).await;
+}
+
+/// [`differs`] with `base` flaws on both servers (to observe a decision the
+/// correct server hides, such as an error it redirects only after login).
+pub async fn differs_with<F, Fut>(base: &[Flaw], flaw: Flaw, attack: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = (bool, TestServer)>,
+{
+    let (succeeded, s) = attack(TestServer::start(base).await).await;
     assert!(!succeeded, "the attack of {flaw} succeeded against the correct server");
     s.stop().await;
-    let (succeeded, s) = attack(TestServer::start(&[flaw]).await).await;
+    let mut flawed = base.to_vec();
+    flawed.push(flaw);
+    let (succeeded, s) = attack(TestServer::start(&flawed).await).await;
     assert!(succeeded, "the attack of {flaw} failed against the flawed server");
     s.stop().await;
 }

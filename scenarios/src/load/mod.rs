@@ -259,7 +259,11 @@ fn parse_file(
                     None => vec![step_id.clone()],
                 };
                 if let Some(step_id) = wanted.iter().find(|w| !known.steps.contains(&w.as_str())) {
-                    let prefix = step_id.split("::").next().unwrap_or_default();
+                    // The known steps of the method the missing one belongs to.
+                    let prefix = match step_id.split_once("::") {
+                        Some((method, _)) if method != "*" => method,
+                        _ => prefix,
+                    };
                     return Err(err(
                         step_at,
                         "step",

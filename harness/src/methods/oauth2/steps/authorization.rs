@@ -232,6 +232,23 @@ pub(super) async fn response_type_token(s: &Session<'_>, sev: Severity) -> Outco
 
 // ---------------------------------------------------------------- codes
 
+pub(super) async fn unknown_client_no_redirect(s: &Session<'_>, sev: Severity) -> Outcome {
+    let mut req = s.auth_request();
+    req.set("client_id", "authbench-unknown-client");
+    let outcome = s.authorize(&req.params).await?;
+    let expected = "an error page for an unknown client, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2)";
+    let observed = outcome.describe();
+    match &outcome {
+        Authorized::Redirected(_) => {
+            unmet(sev, expected, observed, "an unknown client's redirect_uri was trusted")
+        }
+        Authorized::Page { status, .. } if *status >= 500 => {
+            Err(Verdict::server_error(expected, observed, *status))
+        }
+        _ => pass(expected, observed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,22 +291,5 @@ mod tests {
             excerpt: String::new(),
         };
         assert_eq!(verdict(&page), Some("pass"));
-    }
-}
-
-pub(super) async fn unknown_client_no_redirect(s: &Session<'_>, sev: Severity) -> Outcome {
-    let mut req = s.auth_request();
-    req.set("client_id", "authbench-unknown-client");
-    let outcome = s.authorize(&req.params).await?;
-    let expected = "an error page for an unknown client, never a redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2)";
-    let observed = outcome.describe();
-    match &outcome {
-        Authorized::Redirected(_) => {
-            unmet(sev, expected, observed, "an unknown client's redirect_uri was trusted")
-        }
-        Authorized::Page { status, .. } if *status >= 500 => {
-            Err(Verdict::server_error(expected, observed, *status))
-        }
-        _ => pass(expected, observed),
     }
 }

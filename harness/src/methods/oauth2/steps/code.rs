@@ -359,27 +359,6 @@ pub(super) async fn access_token_entropy(s: &Session<'_>, sev: Severity) -> Outc
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entropy_is_judged_against_128_bits_and_160_advised() {
-        let outcome = |v: &str| match judge_entropy(Severity::Must, "code", v) {
-            Ok(v) | Err(v) => v.outcome.as_str(),
-        };
-        assert_eq!(outcome(&"a1".repeat(14)), "fail", "28 hex digits: 112 bits");
-        assert_eq!(outcome(&"ab12".repeat(6)), "fail");
-        assert_eq!(outcome(&"f".repeat(36)), "warn", "36 hex digits: 144 bits");
-        assert_eq!(outcome(&"f".repeat(40)), "pass", "40 hex digits: 160 bits");
-        assert!(is_jws(
-            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
-        ));
-        assert!(!is_jws("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
-        assert!(!is_jws("ato_abcdef"));
-    }
-}
-
 pub(super) async fn client_secret_entropy(s: &Session<'_>, sev: Severity) -> Outcome {
     let Some(secret) = &s.t.client_secret else {
         return Err(Verdict::skip("the profile's client has no client_secret"));
@@ -415,5 +394,26 @@ pub(super) async fn code_reuse_revokes_refresh(s: &Session<'_>, sev: Severity) -
         Err(Verdict::server_error(expected, observed, r.status))
     } else {
         pass(expected, observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_is_judged_against_128_bits_and_160_advised() {
+        let outcome = |v: &str| match judge_entropy(Severity::Must, "code", v) {
+            Ok(v) | Err(v) => v.outcome.as_str(),
+        };
+        assert_eq!(outcome(&"a1".repeat(14)), "fail", "28 hex digits: 112 bits");
+        assert_eq!(outcome(&"ab12".repeat(6)), "fail");
+        assert_eq!(outcome(&"f".repeat(36)), "warn", "36 hex digits: 144 bits");
+        assert_eq!(outcome(&"f".repeat(40)), "pass", "40 hex digits: 160 bits");
+        assert!(is_jws(
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
+        ));
+        assert!(!is_jws("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
+        assert!(!is_jws("ato_abcdef"));
     }
 }

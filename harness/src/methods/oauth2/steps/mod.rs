@@ -111,6 +111,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("response-type-token-refused", |s, sev| Box::pin(response_type_token(s, sev))),
     step("response-type-unknown-refused", |s, sev| Box::pin(response_type_unknown(s, sev))),
     step("unknown-client-no-redirect", |s, sev| Box::pin(unknown_client_no_redirect(s, sev))),
+    step("error-redirect-after-login", |s, sev| Box::pin(error_redirect_after_login(s, sev))),
     step("authorization-endpoint-no-cors", |s, sev| Box::pin(authorization_no_cors(s, sev))),
     step("forwarded-host-ignored", |s, sev| Box::pin(forwarded_host_ignored(s, sev))),
     step("authorization-page-anti-framing", |s, sev| Box::pin(page_anti_framing(s, sev))),

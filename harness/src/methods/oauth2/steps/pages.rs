@@ -4,12 +4,18 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// The first page the authorization request shows, after same-origin
-/// redirects: the login or consent page. `Err` a skip when the request went
-/// straight back to the client, or an error when it ended on an error page.
-async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
-    let req = s.auth_request();
-    let mut request = RawRequest::get(s.authorization_url(&req.params));
+/// Where an authorization request, followed without logging in, stops.
+enum Stop {
+    /// A page of the server's (login, consent, error).
+    Page(RawResponse),
+    /// A redirect off the server's origin: to the client.
+    Left(Url),
+}
+
+/// Follows the authorization request with `params` through same-origin
+/// redirects, keeping cookies, without filling any form.
+async fn walk_to_page(s: &Session<'_>, params: &[(String, String)]) -> Result<Stop, Verdict> {
+    let mut request = RawRequest::get(s.authorization_url(params));
     let origin = request.url.origin();
     // Cookies kept as the walk keeps them: an interaction page may need the
     // session its redirect set.
@@ -32,22 +38,58 @@ async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
                     Verdict::error("a page", format!("{} without a usable Location", r.status))
                 })?;
             if next.origin() != origin {
-                return Err(Verdict::skip(
-                    "the authorization request went straight back to the client: no page was shown",
-                ));
+                return Ok(Stop::Left(next));
             }
             request = RawRequest::get(next);
             continue;
         }
-        if r.status >= 400 {
-            return Err(Verdict::error(
-                "the login or consent page of a valid authorization request",
-                format!("the valid authorization request ended on {}", observe(&r)),
-            ));
-        }
-        return Ok(r);
+        return Ok(Stop::Page(r));
     }
     Err(Verdict::error("a page", "still redirected after the most pages a walk follows"))
+}
+
+/// The first page the authorization request shows, after same-origin
+/// redirects: the login or consent page. `Err` a skip when the request went
+/// straight back to the client, or an error when it ended on an error page.
+async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
+    match walk_to_page(s, &s.auth_request().params).await? {
+        Stop::Left(_) => Err(Verdict::skip(
+            "the authorization request went straight back to the client: no page was shown",
+        )),
+        Stop::Page(r) if r.status >= 400 => Err(Verdict::error(
+            "the login or consent page of a valid authorization request",
+            format!("the valid authorization request ended on {}", observe(&r)),
+        )),
+        Stop::Page(r) => Ok(r),
+    }
+}
+
+pub(super) async fn error_redirect_after_login(s: &Session<'_>, sev: Severity) -> Outcome {
+    let expected = "a page (login, or an error) for an erroneous request from a user not signed in, not a redirect to the client (RFC 9700 §4.11.2)";
+    let mut seen = Vec::new();
+    for (name, value) in
+        [("scope", "authbench-unknown-scope"), ("response_type", "authbench_unknown")]
+    {
+        let mut req = s.auth_request();
+        req.set(name, value);
+        match walk_to_page(s, &req.params).await? {
+            Stop::Left(to) => {
+                let mut shown = to.clone();
+                shown.set_query(None);
+                return unmet(
+                    sev,
+                    expected,
+                    format!("{name}={value}: redirected to {shown} before any page"),
+                    "the AS sends the user to the client with an error before authenticating them: its URL can bounce users to a registered phishing site",
+                );
+            }
+            Stop::Page(r) if r.status >= 500 => {
+                return Err(Verdict::server_error(expected, observe(&r), r.status));
+            }
+            Stop::Page(r) => seen.push(format!("{name}={value}: {} page first", r.status)),
+        }
+    }
+    pass(expected, seen.join("; "))
 }
 
 /// Which of the two anti-framing measures the answer carries: a forbidding
@@ -137,41 +179,6 @@ pub(super) async fn page_referrer_policy(s: &Session<'_>, sev: Severity) -> Outc
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(headers: &[(&str, &str)], body: &str) -> RawResponse {
-        let mut raw = String::from("HTTP/1.1 200 OK\r\n");
-        for (n, v) in headers {
-            raw.push_str(&format!("{n}: {v}\r\n"));
-        }
-        raw.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        crate::client::parse_answer(raw.as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn framing_and_referrer_headers_are_read_as_browsers_do() {
-        let framing = |h: &[(&str, &str)]| framing_headers(&answer(h, ""));
-        assert_eq!(framing(&[("X-Frame-Options", "DENY")]), (true, false));
-        assert_eq!(
-            framing(&[("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")]),
-            (false, true)
-        );
-        assert_eq!(framing(&[("Content-Security-Policy", "frame-ancestors *")]), (false, false));
-        assert_eq!(framing(&[("X-Frame-Options", "ALLOW-FROM https://x")]), (false, false));
-        assert_eq!(framing(&[]), (false, false));
-        assert_eq!(
-            referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url, no-referrer")], "")),
-            Some("no-referrer".to_owned())
-        );
-        assert_eq!(referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url")], "")), None);
-        let meta = "<html><head><meta name=\"referrer\" content=\"no-referrer\"></head></html>";
-        assert_eq!(referrer_policy(&answer(&[], meta)), Some("no-referrer".to_owned()));
-        assert_eq!(referrer_policy(&answer(&[], "<html></html>")), None);
-    }
-}
-
 /// The host planted in forwarding headers.
 const PLANTED_HOST: &str = "attacker.authbench.invalid";
 
@@ -229,5 +236,40 @@ pub(super) async fn authorization_no_cors(s: &Session<'_>, sev: Severity) -> Out
         )
     } else {
         pass(expected, observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)], body: &str) -> RawResponse {
+        let mut raw = String::from("HTTP/1.1 200 OK\r\n");
+        for (n, v) in headers {
+            raw.push_str(&format!("{n}: {v}\r\n"));
+        }
+        raw.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        crate::client::parse_answer(raw.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn framing_and_referrer_headers_are_read_as_browsers_do() {
+        let framing = |h: &[(&str, &str)]| framing_headers(&answer(h, ""));
+        assert_eq!(framing(&[("X-Frame-Options", "DENY")]), (true, false));
+        assert_eq!(
+            framing(&[("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")]),
+            (false, true)
+        );
+        assert_eq!(framing(&[("Content-Security-Policy", "frame-ancestors *")]), (false, false));
+        assert_eq!(framing(&[("X-Frame-Options", "ALLOW-FROM https://x")]), (false, false));
+        assert_eq!(framing(&[]), (false, false));
+        assert_eq!(
+            referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url, no-referrer")], "")),
+            Some("no-referrer".to_owned())
+        );
+        assert_eq!(referrer_policy(&answer(&[("Referrer-Policy", "unsafe-url")], "")), None);
+        let meta = "<html><head><meta name=\"referrer\" content=\"no-referrer\"></head></html>";
+        assert_eq!(referrer_policy(&answer(&[], meta)), Some("no-referrer".to_owned()));
+        assert_eq!(referrer_policy(&answer(&[], "<html></html>")), None);
     }
 }
