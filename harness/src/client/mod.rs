@@ -408,21 +408,30 @@ impl HttpClient {
         let bytes = request.to_bytes();
         let head_only = request.method.eq_ignore_ascii_case("HEAD");
         if request.url.scheme() == "https" {
-            let host =
-                request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
-            let connector = self
-                .connector(request)
-                .map_err(|reason| SendError::Tls { host: host.clone(), reason })?;
-            let tls = connector.connect(name, tcp).await.map_err(|e| match alert_of(&e) {
-                Some(alert) => SendError::Alert { alert },
-                None => SendError::Tls { host, reason: e.to_string() },
-            })?;
+            let tls = self.tls_over(request, tcp).await?;
             roundtrip(tls, &bytes, head_only).await
         } else {
             roundtrip(tcp, &bytes, head_only).await
         }
+    }
+
+    /// The TLS handshake for `request` over `tcp`: its host's name, its
+    /// client certificate and TLS version, alerts named.
+    async fn tls_over(
+        &self,
+        request: &RawRequest,
+        tcp: TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SendError> {
+        let host = request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
+        let connector = self
+            .connector(request)
+            .map_err(|reason| SendError::Tls { host: host.clone(), reason })?;
+        connector.connect(name, tcp).await.map_err(|e| match alert_of(&e) {
+            Some(alert) => SendError::Alert { alert },
+            None => SendError::Tls { host, reason: e.to_string() },
+        })
     }
 }
 

@@ -7,11 +7,10 @@
 
 use std::net::SocketAddr;
 
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{HttpClient, RawRequest, RawResponse, SendError, alert_of, authority, roundtrip};
+use super::{HttpClient, RawRequest, RawResponse, SendError, authority, roundtrip};
 
 /// A connection ready for its last byte.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -70,18 +69,7 @@ impl HttpClient {
             })?;
             let _ = tcp.set_nodelay(true);
             let mut stream: Box<dyn Stream> = if request.url.scheme() == "https" {
-                let host =
-                    request.url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
-                let name = ServerName::try_from(host.clone())
-                    .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
-                let connector = self
-                    .connector(request)
-                    .map_err(|reason| SendError::Tls { host: host.clone(), reason })?;
-                let tls = connector.connect(name, tcp).await.map_err(|e| match alert_of(&e) {
-                    Some(alert) => SendError::Alert { alert },
-                    None => SendError::Tls { host, reason: e.to_string() },
-                })?;
-                Box::new(tls)
+                Box::new(self.tls_over(request, tcp).await?)
             } else {
                 Box::new(tcp)
             };

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
@@ -33,22 +32,12 @@ impl HttpClient {
         identity: Option<Arc<ClientIdentity>>,
     ) -> Result<Negotiated, SendError> {
         let addr = authority(url);
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
         let request = RawRequest::get(url.clone()).with_identity(identity);
-        let connector = self
-            .connector(&request)
-            .map_err(|reason| SendError::Tls { host: host.clone(), reason })?;
-        let name = ServerName::try_from(host.clone())
-            .map_err(|e| SendError::Tls { host: host.clone(), reason: e.to_string() })?;
         let connect = async {
             let tcp = TcpStream::connect(&addr)
                 .await
                 .map_err(|e| SendError::Connect { addr: addr.clone(), reason: e.to_string() })?;
-            let tls =
-                connector.connect(name, tcp).await.map_err(|e| match super::alert_of(&e) {
-                    Some(alert) => SendError::Alert { alert },
-                    None => SendError::Tls { host: host.clone(), reason: e.to_string() },
-                })?;
+            let tls = self.tls_over(&request, tcp).await?;
             let (_, session) = tls.get_ref();
             Ok(Negotiated {
                 version: session

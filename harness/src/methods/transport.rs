@@ -47,9 +47,9 @@ pub fn run<'a>(
         }
         match which {
             0 => handshake(shared, method, &https).await,
-            1 => offered(shared, case, &https, Offer::Legacy).await,
-            2 => offered(shared, case, &https, Offer::WeakSuites).await,
-            3 => offered(shared, case, &https, Offer::Discouraged).await,
+            1 => offered(shared, case, method, &https, Offer::Legacy).await,
+            2 => offered(shared, case, method, &https, Offer::WeakSuites).await,
+            3 => offered(shared, case, method, &https, Offer::Discouraged).await,
             _ => plain_http(shared, case, &distinct(urls)).await,
         }
     }))
@@ -102,7 +102,13 @@ async fn handshake(shared: &Shared, method: Method, urls: &[&Url]) -> Verdict {
     Verdict::pass(expected.to_owned(), seen.join("; "))
 }
 
-async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> Verdict {
+async fn offered(
+    shared: &Shared,
+    case: &Case,
+    method: Method,
+    urls: &[&Url],
+    offer: Offer,
+) -> Verdict {
     let (expected, why) = match offer {
         Offer::Legacy => (
             "a TLS alert or a close to a ClientHello offering TLS 1.0 and 1.1 only",
@@ -118,7 +124,19 @@ async fn offered(shared: &Shared, case: &Case, urls: &[&Url], offer: Offer) -> V
         ),
     };
     let mut seen = Vec::new();
+    let identity = spec(method).transport_identity(shared);
     for url in urls {
+        // The control: a modern handshake works here, so a refusal of the
+        // probe is a choice, not a server that refuses everything.
+        if let Err(e) = shared.client.handshake(url, identity.clone()).await {
+            return Verdict::error(
+                expected,
+                format!(
+                    "{}: no TLS 1.2/1.3 handshake either ({e}), so a refusal proves nothing",
+                    origin_of(url)
+                ),
+            );
+        }
         match tls_probe::offer(url, offer, shared.client.timeout()).await {
             Ok(Reply::Accepted { version, suite }) => {
                 let agreed = match offer {

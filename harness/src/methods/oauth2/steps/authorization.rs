@@ -232,7 +232,24 @@ pub(super) async fn response_type_token(s: &Session<'_>, sev: Severity) -> Outco
 
 // ---------------------------------------------------------------- codes
 
+/// The control of the cases whose pass is an error page: a valid
+/// authorization request does not end on one (a login page, a consent page
+/// or a code is fine).
+pub(super) async fn authorization_works(s: &Session<'_>) -> Result<(), Verdict> {
+    match s.authorize(&s.auth_request().params).await? {
+        Authorized::Page { status, url, .. } if status >= 400 => Err(Verdict::error(
+            "a page or a code for a valid authorization request",
+            format!(
+                "the valid request ended on a {status} page at {}, so an error page proves nothing",
+                url.path()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub(super) async fn unknown_client_no_redirect(s: &Session<'_>, sev: Severity) -> Outcome {
+    authorization_works(s).await?;
     let mut req = s.auth_request();
     req.set("client_id", "authbench-unknown-client");
     let outcome = s.authorize(&req.params).await?;

@@ -65,6 +65,7 @@ async fn first_page(s: &Session<'_>) -> Result<RawResponse, Verdict> {
 }
 
 pub(super) async fn error_redirect_after_login(s: &Session<'_>, sev: Severity) -> Outcome {
+    authorization_works(s).await?;
     let expected = "a page (login, or an error) for an erroneous request from a user not signed in, not a redirect to the client (RFC 9700 §4.11.2)";
     let mut seen = Vec::new();
     for (name, value) in

@@ -113,6 +113,8 @@ pub(super) async fn par_requires_client_auth(s: &Session<'_>, sev: Severity) -> 
             "the profile's client has no secret: a public client pushes with its client_id",
         ));
     };
+    // The control: an authenticated push works, so a refusal is a choice.
+    pushed(s, &s.auth_request()).await?;
     let r = push_with(s, &s.auth_request(), &ClientAuth::IdOnly(client_id)).await?;
     judge_error(
         sev,

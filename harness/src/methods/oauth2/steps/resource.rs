@@ -285,6 +285,8 @@ pub(super) async fn rs_token_spoiled(s: &Session<'_>, _sev: Severity, spoil: Spo
 
 pub(super) async fn rs_query_token_not_cached(s: &Session<'_>, sev: Severity) -> Outcome {
     let tokens = s.any_tokens().await?;
+    // The control: the token works in the header, so a refusal is a choice.
+    s.require_accepted(&tokens).await?;
     let mut url = s.t.resource_url.clone();
     url.query_pairs_mut().append_pair("access_token", &tokens.access_token);
     let r = s.send(&RawRequest::get(url)).await?;
