@@ -321,11 +321,28 @@ pub(crate) fn authenticate(
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<Arc<ApiKeyRecord>, Rejection> {
+    let peer = throttled_address(app, peer, headers);
     let result = check_key(app, peer, headers, uri);
     if let (Err(Rejection::Invalid), Some(ip)) = (&result, peer) {
         app.api_key_throttle.record_invalid(ip);
     }
     result
+}
+
+/// The address invalid keys are counted against: the connection's peer. A
+/// client's `X-Forwarded-For` is its own word, not the proxy's (RFC 9700
+/// §4.13); with the `api-key-trust-forwarded-for` flaw it is believed.
+fn throttled_address(app: &App, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    if app.flaws.has(Flaw::ApiKeyTrustForwardedFor)
+        && let Some(claimed) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok())
+    {
+        return Some(claimed);
+    }
+    peer
 }
 
 fn check_key(

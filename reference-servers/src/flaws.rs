@@ -25,6 +25,8 @@ pub enum Flaw {
     ApiKeyAcceptQuery,
     /// API keys: a key is looked up and accepted by its public prefix alone.
     ApiKeyPrefixMatch,
+    /// API keys: invalid keys are counted against the client's X-Forwarded-For.
+    ApiKeyTrustForwardedFor,
     /// JWT: `alg: none` (any casing) is accepted without a signature.
     JwtAcceptAlgNone,
     /// JWT: `exp` is neither required nor checked.
@@ -139,6 +141,20 @@ pub enum Flaw {
     OauthAuthorizeCors,
     /// OAuth: erroneous authorization requests are redirected before the user signs in.
     OauthErrorsBeforeLogin,
+    /// OAuth: the login's submission is redirected with 307 (the browser re-posts the password).
+    OauthLogin307,
+    /// OAuth: the login's submission is redirected with 302, not 303.
+    OauthLogin302,
+    /// OAuth: a native app's loopback redirect URI must carry its registered port.
+    OauthLoopbackExactPort,
+    /// OAuth: a registered https redirect URI also matches its http form.
+    OauthRedirectSchemeLax,
+    /// OAuth: a refresh issues tokens for any resource it names.
+    OauthRefreshAnyResource,
+    /// OAuth: refresh tokens count only by their first 40 characters.
+    OauthRefreshTruncated,
+    /// OAuth: a user's access tokens name the client as their sub.
+    OauthSubIsClient,
     /// Transport: a ClientHello offering only TLS 1.0/1.1 gets a ServerHello.
     TlsLegacyVersions,
     /// Transport: a ClientHello offering only forbidden suites gets a ServerHello.
@@ -156,6 +172,7 @@ impl Flaw {
         Flaw::ApiKeyAcceptRevoked,
         Flaw::ApiKeyAcceptQuery,
         Flaw::ApiKeyPrefixMatch,
+        Flaw::ApiKeyTrustForwardedFor,
         Flaw::JwtAcceptAlgNone,
         Flaw::JwtSkipExp,
         Flaw::JwtSkipAud,
@@ -213,6 +230,13 @@ impl Flaw {
         Flaw::OauthUnknownClientRedirects,
         Flaw::OauthAuthorizeCors,
         Flaw::OauthErrorsBeforeLogin,
+        Flaw::OauthLogin307,
+        Flaw::OauthLogin302,
+        Flaw::OauthLoopbackExactPort,
+        Flaw::OauthRedirectSchemeLax,
+        Flaw::OauthRefreshAnyResource,
+        Flaw::OauthRefreshTruncated,
+        Flaw::OauthSubIsClient,
         Flaw::TlsLegacyVersions,
         Flaw::TlsWeakCiphers,
         Flaw::TlsPlainHttp,
@@ -227,6 +251,7 @@ impl Flaw {
             Flaw::ApiKeyAcceptRevoked => "api-key-accept-revoked",
             Flaw::ApiKeyAcceptQuery => "api-key-accept-query",
             Flaw::ApiKeyPrefixMatch => "api-key-prefix-match",
+            Flaw::ApiKeyTrustForwardedFor => "api-key-trust-forwarded-for",
             Flaw::JwtAcceptAlgNone => "jwt-accept-alg-none",
             Flaw::JwtSkipExp => "jwt-skip-exp",
             Flaw::JwtSkipAud => "jwt-skip-aud",
@@ -284,6 +309,13 @@ impl Flaw {
             Flaw::OauthUnknownClientRedirects => "oauth-unknown-client-redirects",
             Flaw::OauthAuthorizeCors => "oauth-authorize-cors",
             Flaw::OauthErrorsBeforeLogin => "oauth-errors-before-login",
+            Flaw::OauthLogin307 => "oauth-login-307",
+            Flaw::OauthLogin302 => "oauth-login-302",
+            Flaw::OauthLoopbackExactPort => "oauth-loopback-exact-port",
+            Flaw::OauthRedirectSchemeLax => "oauth-redirect-scheme-lax",
+            Flaw::OauthRefreshAnyResource => "oauth-refresh-any-resource",
+            Flaw::OauthRefreshTruncated => "oauth-refresh-truncated",
+            Flaw::OauthSubIsClient => "oauth-sub-is-client",
             Flaw::TlsLegacyVersions => "tls-legacy-versions",
             Flaw::TlsWeakCiphers => "tls-weak-ciphers",
             Flaw::TlsPlainHttp => "tls-plain-http",
@@ -308,6 +340,9 @@ impl Flaw {
             }
             Flaw::ApiKeyPrefixMatch => {
                 "API keys: a key is accepted when its public prefix matches, without comparing the secret part."
+            }
+            Flaw::ApiKeyTrustForwardedFor => {
+                "API keys: invalid keys are throttled per the address in the client's own X-Forwarded-For, so a client that sends a new one with each request is never throttled (RFC 9700 §4.13: a proxy's headers must not come from the client)."
             }
             Flaw::JwtAcceptAlgNone => {
                 "JWT: tokens with alg \"none\" in any casing are accepted unsigned (RFC 8725 §3.1)."
@@ -475,6 +510,27 @@ impl Flaw {
             }
             Flaw::OauthErrorsBeforeLogin => {
                 "OAuth: an erroneous authorization request (an unknown scope, response_type, PKCE method) is redirected to the client at once, before the user is authenticated (RFC 9700 §4.11.2)."
+            }
+            Flaw::OauthLogin307 => {
+                "OAuth: when a signed-in user's request is redirected to the client straight after the login (an erroneous request), the answer to the login POST is a 307, so the browser posts the username and password to the client (RFC 9700 §4.12: MUST NOT)."
+            }
+            Flaw::OauthLogin302 => {
+                "OAuth: when a signed-in user's request is redirected to the client straight after the login (an erroneous request), the answer to the login POST is a 302, not the 303 RFC 9700 §4.12 asks for (SHOULD)."
+            }
+            Flaw::OauthLoopbackExactPort => {
+                "OAuth: a native app's loopback redirect URI (http://127.0.0.1/callback) is compared exactly, port included, so the app cannot use the free port it was given (RFC 8252 §7.3, RFC 9700 §4.1.3: MUST allow any port)."
+            }
+            Flaw::OauthRedirectSchemeLax => {
+                "OAuth: a redirect URI registered with https also matches the same URI over plain http, so codes travel unencrypted (RFC 9700 §2.6: MUST NOT allow http redirect URIs but loopback)."
+            }
+            Flaw::OauthRefreshAnyResource => {
+                "OAuth: a refresh request naming another resource (RFC 8707) gets an access token for it, though the grant never covered it (RFC 9700 §4.14.2: refresh tokens MUST be bound to the scope and resource servers consented to)."
+            }
+            Flaw::OauthRefreshTruncated => {
+                "OAuth: refresh tokens are stored and looked up by their first 40 characters, as a silently truncating database column does, so an altered refresh token still refreshes (RFC 9700 §4.14.2: the AS MUST protect refresh tokens' integrity)."
+            }
+            Flaw::OauthSubIsClient => {
+                "OAuth: access tokens issued for a user carry the client's id as their sub, the same sub as the client's own client-credentials tokens, so a resource server cannot tell a client acting for itself from a user (RFC 9700 §4.15, RFC 9068 §2.2)."
             }
             Flaw::TlsLegacyVersions => {
                 "Transport: a ClientHello offering only TLS 1.0/1.1 is answered with a ServerHello agreeing to it, as an old TLS stack would (RFC 8996); the handshake goes no further."

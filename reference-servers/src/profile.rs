@@ -155,6 +155,17 @@ pub struct OAuth2Section {
     pub private_key_jwt: PrivateKeyJwt,
     /// Extension: the `tls_client_auth` client and its mTLS endpoints (RFC 8705).
     pub tls_client_auth: TlsClientAuth,
+    /// Extension: a public client with a loopback redirect URI (RFC 8252).
+    pub public_client: PublicClient,
+}
+
+/// A public client (no credentials) of a native app.
+#[derive(Debug, Serialize)]
+pub struct PublicClient {
+    /// `client_id`.
+    pub client_id: String,
+    /// Its registered redirect URI.
+    pub redirect_uri: String,
 }
 
 /// A `private_key_jwt` client: it signs its client assertions with `key_file`.

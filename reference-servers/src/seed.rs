@@ -68,6 +68,11 @@ pub const OAUTH_OPAQUE_CLIENT: &str = "authbench-opaque-client";
 pub const OAUTH_OTHER_CLIENT: &str = "authbench-other-client";
 /// The `tls_client_auth` client: its certificate (mTLS identity) authenticates it.
 pub const OAUTH_TLS_CLIENT: &str = "client-a";
+/// The public client of a native app (RFC 8252): no secret, a loopback
+/// redirect URI whose port it picks at each request.
+pub const OAUTH_NATIVE_CLIENT: &str = "authbench-native-client";
+/// The native client's registered redirect URI (any port, RFC 8252 §7.3).
+pub const OAUTH_NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 /// The redirect URIs registered for every demo client. Nothing listens there:
 /// a client reads the code from the `Location` header.
 pub const OAUTH_REDIRECT_URIS: [&str; 2] =
@@ -92,9 +97,19 @@ pub(crate) fn register_oauth_clients(store: &Store, seed: &Seed) -> Result<(), S
             redirect_uris: OAUTH_REDIRECT_URIS.iter().map(|s| (*s).to_owned()).collect(),
             scopes: vec!["read".to_owned(), "write".to_owned()],
             token_format,
+            public: false,
         };
         store.upsert_oauth_client(&client, crate::app::now()).map_err(|e| e.to_string())?;
     }
+    let native = OAuthClient {
+        client_id: OAUTH_NATIVE_CLIENT.to_owned(),
+        secret_hash: None,
+        redirect_uris: vec![OAUTH_NATIVE_REDIRECT_URI.to_owned()],
+        scopes: vec!["read".to_owned()],
+        token_format: TokenFormat::Jwt,
+        public: true,
+    };
+    store.upsert_oauth_client(&native, crate::app::now()).map_err(|e| e.to_string())?;
     Ok(())
 }
 

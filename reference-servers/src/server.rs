@@ -24,7 +24,7 @@ use crate::pki::Pki;
 use crate::profile::{
     ApiKeySection, BasicSection, ClientCredentials, JwtSection, JwtVariant, LayeredApiKey,
     LayeredJwt, LayeredMtls, LayeredOther, LayeredSection, LoginFields, MtlsSection, OAuth2Section,
-    PrivateKeyJwt, Profile, ReferenceSection, TlsClientAuth,
+    PrivateKeyJwt, Profile, PublicClient, ReferenceSection, TlsClientAuth,
 };
 use crate::seed::{self, DEMO_USER};
 use crate::store::{KeyMode, Store};
@@ -449,6 +449,10 @@ fn build_profile(
                 client_id: seed::OAUTH_TLS_CLIENT.to_owned(),
                 token_url: format!("{mtls_base_url}{}", crate::oauth::paths::TOKEN),
                 resource_url: format!("{mtls_base_url}{}", crate::oauth::paths::RESOURCE),
+            },
+            public_client: PublicClient {
+                client_id: seed::OAUTH_NATIVE_CLIENT.to_owned(),
+                redirect_uri: seed::OAUTH_NATIVE_REDIRECT_URI.to_owned(),
             },
         },
         mtls: {

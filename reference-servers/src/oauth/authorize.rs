@@ -218,7 +218,28 @@ fn redirect_allowed(app: &App, client: &OAuthClient, uri: &str) -> bool {
         registered == uri
             || (app.flaws.has(Flaw::OauthRedirectPrefixMatch)
                 && uri.starts_with(registered.as_str()))
+            || (!app.flaws.has(Flaw::OauthLoopbackExactPort) && same_but_loopback_port(registered, uri))
+            || (app.flaws.has(Flaw::OauthRedirectSchemeLax)
+                && registered.strip_prefix("https://") == uri.strip_prefix("http://"))
     })
+}
+
+/// `uri` is the registered loopback redirect URI of a native app with
+/// another port (RFC 8252 §7.3, RFC 9700 §4.1.3: any port, for an IP
+/// literal over http; everything else still exact).
+fn same_but_loopback_port(registered: &str, uri: &str) -> bool {
+    let (Ok(registered), Ok(mut asked)) = (url::Url::parse(registered), url::Url::parse(uri))
+    else {
+        return false;
+    };
+    let loopback = matches!(
+        registered.host(),
+        Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+    ) || matches!(registered.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    if registered.scheme() != "http" || !loopback || asked.set_port(registered.port()).is_err() {
+        return false;
+    }
+    asked.as_str() == registered.as_str()
 }
 
 /// A PKCE challenge as S256 produces it: 43 base64url characters.
@@ -482,7 +503,16 @@ async fn login_inner(State(app): State<Arc<App>>, headers: HeaderMap, body: Stri
         BasicOutcome::Ok(_) if pending.error.is_some() => {
             app.oauth.pending.remove(&id);
             let error = pending.error.clone().unwrap_or_else(OAuthError::server);
-            redirect_error(&app, &pending.redirect_uri, pending.state.as_deref(), &error)
+            let mut r =
+                redirect_error(&app, &pending.redirect_uri, pending.state.as_deref(), &error);
+            // The request carried the password: 303, so that no browser posts
+            // it again to the client (RFC 9700 §4.12).
+            if app.flaws.has(Flaw::OauthLogin307) {
+                *r.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            } else if app.flaws.has(Flaw::OauthLogin302) {
+                *r.status_mut() = StatusCode::FOUND;
+            }
+            r
         }
         BasicOutcome::Ok(user) => {
             pending.subject = Some(user.username);

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::store::TokenKind;
-use super::{OAuthError, Params, authenticate_client, hash, no_store};
+use super::{OAuthError, Params, authenticate_client, no_store};
 use crate::app::{App, now};
 use crate::flaws::Flaw;
 
@@ -26,7 +26,7 @@ pub async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Strin
             Err(e) => return Err(e),
         };
         let token = params.require("token")?;
-        let token_hash = hash(token);
+        let token_hash = super::token_key(&app, token);
         let Some(record) = app.store.oauth_token(&token_hash)? else { return Ok(()) };
         if let Some(client) = &client
             && record.client_id != client.client_id
@@ -64,7 +64,7 @@ pub async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: S
         let params = Params::parse(&body)?;
         authenticate_client(&app, &headers, &params, None)?;
         let token = params.require("token")?;
-        let record = app.store.oauth_token(&hash(token))?;
+        let record = app.store.oauth_token(&super::token_key(&app, token))?;
         Ok(match record {
             Some(t) if t.active(now()) => {
                 let mut body = json!({

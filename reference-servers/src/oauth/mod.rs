@@ -235,6 +235,20 @@ pub fn hash(value: &str) -> [u8; 32] {
     <sha2::Sha256 as sha2::Digest>::digest(value.as_bytes()).into()
 }
 
+/// The key a token is stored and looked up under: its SHA-256. With the
+/// `oauth-refresh-truncated` flaw a refresh token counts only by its first
+/// 40 characters, as when a database column silently truncates it.
+pub fn token_key(app: &App, token: &str) -> [u8; 32] {
+    const STORED: usize = 40;
+    if app.flaws.has(crate::flaws::Flaw::OauthRefreshTruncated)
+        && token.starts_with("rt_")
+        && let Some((cut, _)) = token.char_indices().nth(STORED)
+    {
+        return hash(&token[..cut]);
+    }
+    hash(token)
+}
+
 /// An OAuth error (RFC 6749 §5.2): a code, a description and a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
@@ -407,6 +421,12 @@ pub fn authenticate_client(
         }
         (None, Some(secret)) => (params.require("client_id")?.to_owned(), secret.to_owned()),
         (None, None) => {
+            // A public client names itself and nothing more (RFC 6749 §2.1).
+            if let Some(id) = params.get("client_id")
+                && let Some(client) = app.store.oauth_client(id)?.filter(|c| c.public)
+            {
+                return Ok(client);
+            }
             // tls_client_auth (RFC 8705 §2.1): a client registered without a
             // secret authenticates with a certificate of its own identity.
             return match (cert, params.get("client_id")) {

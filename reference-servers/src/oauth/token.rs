@@ -78,7 +78,12 @@ async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issu
             header.kid = Some(key.kid.clone());
             let mut claims = json!({
                 "iss": app.oauth.issuer,
-                "sub": grant.subject.unwrap_or(&client.client_id),
+                "sub": match grant.subject {
+                    Some(_) if app.flaws.has(Flaw::OauthSubIsClient) => &client.client_id,
+                    Some(user) => user,
+                    // Client credentials: the client acts for itself (RFC 9068 §2.2).
+                    None => &client.client_id,
+                },
                 "aud": grant.audience,
                 "client_id": client.client_id,
                 "iat": now,
@@ -122,7 +127,7 @@ async fn issue(app: &App, client: &OAuthClient, grant: Grant<'_>) -> Result<Issu
         let token = format!("rt_{}", random_token());
         let refresh =
             record(TokenKind::Refresh, now + app.oauth.config.refresh_lifetime_secs, None);
-        let refresh_hash = hash(&token);
+        let refresh_hash = super::token_key(app, &token);
         blocking(app, move |s| s.insert_token(&refresh_hash, &refresh)).await?;
         Some(token)
     } else {
@@ -236,6 +241,11 @@ async fn token_inner(
     match params.require("grant_type")? {
         "authorization_code" => authorization_code(app, &client, &params, jkt, x5t).await,
         "refresh_token" => refresh(app, &client, &params, jkt, x5t).await,
+        // Only a confidential client may act for itself (RFC 6749 §4.4).
+        "client_credentials" if client.public => Err(OAuthError::bad(
+            "unauthorized_client",
+            "a public client cannot use the client credentials grant",
+        )),
         "client_credentials" => client_credentials(app, &client, &params, jkt, x5t).await,
         "password" | "implicit" | "token" => Err(OAuthError::bad(
             "unsupported_grant_type",
@@ -324,7 +334,7 @@ async fn refresh(
     x5t: Option<String>,
 ) -> Result<Response, OAuthError> {
     let token = params.require("refresh_token")?;
-    let token_hash = hash(token);
+    let token_hash = super::token_key(app, token);
     let now = now();
     let rotating = !app.flaws.has(Flaw::OauthNoRefreshRotation);
     let record = if rotating {
@@ -365,7 +375,21 @@ async fn refresh(
         }
         None => record.scope.clone(),
     };
-    let audience = record.audience.clone().unwrap_or_else(|| app.oauth.resource_id.clone());
+    let granted = record.audience.clone().unwrap_or_else(|| app.oauth.resource_id.clone());
+    // A refresh narrows to a resource of the grant, never beyond (RFC 8707
+    // §2.2, RFC 9700 §4.14.2).
+    let audience = match params.get("resource") {
+        Some(asked) if asked != granted && app.flaws.has(Flaw::OauthRefreshAnyResource) => {
+            asked.to_owned()
+        }
+        Some(asked) if asked != granted => {
+            return Err(OAuthError::bad(
+                "invalid_target",
+                "the refresh token's grant does not cover that resource",
+            ));
+        }
+        _ => granted,
+    };
     let mut issued = issue(
         app,
         client,

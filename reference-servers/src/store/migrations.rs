@@ -96,4 +96,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE INDEX dpop_proofs_by_expiry ON dpop_proofs (expires_at);",
     // 6: the application a service (mTLS identity) acts for, on the layered resource.
     "ALTER TABLE mtls_identities ADD COLUMN application TEXT;",
+    // 7: public clients (RFC 6749 §2.1), which authenticate with their client_id alone.
+    "ALTER TABLE oauth_clients ADD COLUMN public INTEGER NOT NULL DEFAULT 0;",
 ];

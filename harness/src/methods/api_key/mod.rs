@@ -37,6 +37,11 @@ const STEPS: &[Step<StepFn>] = &[
         run: |s, c| Box::pin(steps::api_key_flood(s, c)),
         schedule: Schedule::Exclusive,
     },
+    Step {
+        name: "flood-throttle-ignores-forwarded-for",
+        run: |s, c| Box::pin(steps::api_key_flood_forwarded(s, c)),
+        schedule: Schedule::Exclusive,
+    },
     step("revocation-latency", |s, c| Box::pin(super::revocation::api_key(s, c))),
 ];
 

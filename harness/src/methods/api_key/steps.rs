@@ -229,7 +229,45 @@ pub(super) fn api_key_entropy(shared: &Shared, case: &Case) -> Verdict {
 /// Sends invalid keys, eight at a time, until the target answers 429, or the
 /// declared `throttle_after` and a batch more have gone, or the time box is
 /// spent. Runs last: it may leave this client throttled.
+/// Headers a client forges to pass for another address behind a proxy.
+const FORWARDING: [&str; 3] = ["X-Forwarded-For", "X-Real-IP", "True-Client-IP"];
+
+/// A fresh documentation address (RFC 5737) each call.
+fn spoofed_address() -> String {
+    format!("203.0.113.{}", rand::random_range(1..=254u8))
+}
+
 pub(super) async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
+    flood(shared, case, false).await
+}
+
+pub(super) async fn api_key_flood_forwarded(shared: &Shared, case: &Case) -> Verdict {
+    flood(shared, case, true).await
+}
+
+/// One invalid key, as [`send`] sends it, with forged forwarding headers when `spoof`.
+async fn send_invalid(
+    shared: &Shared,
+    credential: &Credential,
+    spoof: bool,
+) -> Result<RawResponse, Verdict> {
+    if !spoof {
+        return send(shared, Method::ApiKey, credential).await.map(|(r, _)| r);
+    }
+    let (mut request, _) =
+        crate::methods::request_for(shared, Method::ApiKey, credential, None, Default::default(), None)?;
+    let address = spoofed_address();
+    for name in FORWARDING {
+        request = request.header(name, address.as_str());
+    }
+    request = request.header("Forwarded", format!("for={address}"));
+    shared.client.send(&request).await.map_err(|e| Verdict::unanswered("", &e))
+}
+
+/// Invalid keys until a 429, within the declared threshold and a batch;
+/// with `spoof`, each claiming a new client address in forwarding headers,
+/// which only a proxy may set (RFC 9700 §4.13).
+async fn flood(shared: &Shared, case: &Case, spoof: bool) -> Verdict {
     let Some(declared) = shared.forge.target().api_key.as_ref().and_then(|a| a.throttle_after)
     else {
         return Verdict::skip("declare [api_key] throttle_after to run this case");
@@ -238,7 +276,13 @@ pub(super) async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
     let flood_max = declared as usize + shared.concurrency.clamp(1, 8);
     let random =
         Credential::ApiKey(ApiKeyCredential { key: KeySelector::Random, ..Default::default() });
-    let expected = format!("429 with Retry-After within {flood_max} invalid keys from one client");
+    let expected = if spoof {
+        format!(
+            "429 with Retry-After within {flood_max} invalid keys from one client, each claiming another address in X-Forwarded-For"
+        )
+    } else {
+        format!("429 with Retry-After within {flood_max} invalid keys from one client")
+    };
     // Time-boxed: a small server that handshakes TLS in one thread takes
     // minutes for thousands of fresh connections; ten seconds of flood say
     // as much, and the verdict says how many went.
@@ -251,11 +295,11 @@ pub(super) async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
         // exchanges side by side are too big for a test thread's stack.
         let width = shared.concurrency.clamp(1, 8);
         let batch = futures_util::future::join_all(
-            (0..width).map(|_| Box::pin(send(shared, Method::ApiKey, &random))),
+            (0..width).map(|_| Box::pin(send_invalid(shared, &random, spoof))),
         )
         .await;
         for answer in batch {
-            let (r, _) = match answer {
+            let r = match answer {
                 Ok(x) => x,
                 Err(v) => return v,
             };
@@ -286,7 +330,11 @@ pub(super) async fn api_key_flood(shared: &Shared, case: &Case) -> Verdict {
         case.severity,
         expected,
         format!("no 429 after {sent} invalid keys in {:.1} s", started.elapsed().as_secs_f64()),
-        "invalid keys are not throttled",
+        if spoof {
+            "a client escapes the throttle by claiming a new address in a forwarding header"
+        } else {
+            "invalid keys are not throttled"
+        },
     )
     .because(crate::verdict::Cause::Own(authbench_reports::FindingKind::Policy))
 }

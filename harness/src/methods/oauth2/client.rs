@@ -95,6 +95,21 @@ impl ClientAuth {
     }
 }
 
+/// One answer on an authorization walk.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The request's method.
+    pub method: String,
+    /// The request's URL.
+    pub url: Url,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's `Location`, resolved against `url`.
+    pub location: Option<Url>,
+    /// The request submitted the profile's login fields (a user's credentials).
+    pub credentials: bool,
+}
+
 /// Where the authorization request ended.
 #[derive(Debug, Clone)]
 pub enum Authorized {

@@ -14,7 +14,7 @@ pub mod profile;
 mod session;
 pub mod steps;
 
-pub use profile::{ClientSecret, OAuth2Target, TlsClientAuthTarget};
+pub use profile::{ClientSecret, OAuth2Target, PublicClientTarget, TlsClientAuthTarget};
 use std::sync::Arc;
 
 use authbench_scenarios::Case;

@@ -24,7 +24,26 @@ pub(crate) struct RawOAuth2 {
     pub(crate) other_client: Option<RawClient>,
     pub(crate) tls_client_auth: Option<RawTlsClientAuth>,
     pub(crate) private_key_jwt: Option<RawPrivateKeyJwt>,
+    pub(crate) public_client: Option<RawPublicClient>,
     pub(crate) code_lifetime_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPublicClient {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: Spanned<String>,
+}
+
+/// `[oauth2.public_client]`: a client with no credentials (RFC 6749 §2.1),
+/// as a native app or a single-page app is registered.
+#[derive(Debug, Clone)]
+pub struct PublicClientTarget {
+    /// `client_id`.
+    pub client_id: String,
+    /// Its registered redirect URI; a loopback one (`http://127.0.0.1/…`)
+    /// makes it a native app's (RFC 8252 §7.3).
+    pub redirect_uri: Url,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +120,8 @@ pub struct OAuth2Target {
     pub tls_client_auth: Option<TlsClientAuthTarget>,
     /// A `private_key_jwt` client.
     pub private_key_jwt: Option<PrivateKeyJwtTarget>,
+    /// A public client.
+    pub public_client: Option<PublicClientTarget>,
     /// How long codes live, if the profile says (enables the expiry case).
     pub code_lifetime_seconds: Option<u64>,
 }
@@ -122,13 +143,25 @@ pub(crate) fn parse_oauth2(
     o: RawOAuth2,
 ) -> Result<OAuth2Target, ProfileError> {
     let issuer = ctx.url(base, &o.issuer, "oauth2.issuer")?;
-    let redirect_uri = Url::parse(o.redirect_uri.get_ref()).map_err(|e| {
-        ctx.err(
-            o.redirect_uri.span().start,
-            "oauth2.redirect_uri",
-            format!("`{}` is not an absolute URL: {e}", o.redirect_uri.get_ref()),
-        )
-    })?;
+    let absolute = |raw: &Spanned<String>, field: &str| {
+        Url::parse(raw.get_ref()).map_err(|e| {
+            ctx.err(
+                raw.span().start,
+                field,
+                format!("`{}` is not an absolute URL: {e}", raw.get_ref()),
+            )
+        })
+    };
+    let redirect_uri = absolute(&o.redirect_uri, "oauth2.redirect_uri")?;
+    let public_client = o
+        .public_client
+        .map(|p| {
+            Ok::<_, ProfileError>(PublicClientTarget {
+                client_id: p.client_id,
+                redirect_uri: absolute(&p.redirect_uri, "oauth2.public_client.redirect_uri")?,
+            })
+        })
+        .transpose()?;
     let client =
         |c: RawClient| ClientSecret { client_id: c.client_id, client_secret: c.client_secret };
     let tls_client_auth = o
@@ -158,6 +191,7 @@ pub(crate) fn parse_oauth2(
         .transpose()?;
     Ok(OAuth2Target {
         private_key_jwt,
+        public_client,
         resource_url: ctx.url(base, &o.resource_url, "oauth2.resource_url")?,
         issuer,
         client_id: o.client_id,

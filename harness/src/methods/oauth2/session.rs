@@ -238,7 +238,26 @@ impl<'a> Session<'a> {
 
     /// [`Session::authorize`] from an arbitrary first request.
     pub async fn walk(&self, first: RawRequest) -> Result<Authorized, OAuthError> {
+        Ok(self.walk_traced(first).await?.0)
+    }
+
+    /// [`Session::walk`], with every answer on the way.
+    pub async fn walk_traced(
+        &self,
+        first: RawRequest,
+    ) -> Result<(Authorized, Vec<Hop>), OAuthError> {
+        let mut hops = Vec::new();
+        let outcome = self.walk_inner(first, &mut hops).await?;
+        Ok((outcome, hops))
+    }
+
+    async fn walk_inner(
+        &self,
+        first: RawRequest,
+        hops: &mut Vec<Hop>,
+    ) -> Result<Authorized, OAuthError> {
         let origin = first.url.origin();
+        let mut credentials = false;
         let login = self.t.login.clone().unwrap_or_default();
         let mut jar: Vec<(String, String)> = Vec::new();
         let mut request = first;
@@ -249,6 +268,13 @@ impl<'a> Session<'a> {
                 request.headers.push(("Cookie".into(), cookies.join("; ").into_bytes()));
             }
             let response = self.send(&request).await?;
+            hops.push(Hop {
+                method: request.method.clone(),
+                url: request.url.clone(),
+                status: response.status,
+                location: response.header("location").and_then(|l| request.url.join(l).ok()),
+                credentials: std::mem::take(&mut credentials),
+            });
             for value in response.header_values("set-cookie") {
                 let pair = value.split(';').next().unwrap_or_default();
                 if let Some((name, v)) = pair.split_once('=') {
@@ -290,6 +316,7 @@ impl<'a> Session<'a> {
                 Some(_) if logged_in => return Ok(stop()),
                 Some(f) => {
                     logged_in = true;
+                    credentials = true;
                     f
                 }
                 None => match page_forms.first() {

@@ -39,6 +39,9 @@ pub struct OAuthClient {
     pub scopes: Vec<String>,
     /// Access token format.
     pub token_format: TokenFormat,
+    /// A public client (RFC 6749 §2.1): no credentials at all, PKCE and
+    /// rotated refresh tokens instead (RFC 9700 §2.2.2).
+    pub public: bool,
 }
 
 /// An authorization code as stored.
@@ -266,17 +269,18 @@ impl Store {
         let uris = client.redirect_uris.join("\n");
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO oauth_clients (client_id, secret_hash, redirect_uris, scopes, token_format, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO oauth_clients (client_id, secret_hash, redirect_uris, scopes, token_format, created_at, public)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (client_id) DO UPDATE SET secret_hash = ?2, redirect_uris = ?3, scopes = ?4,
-                     token_format = ?5",
+                     token_format = ?5, public = ?7",
                 params![
                     client.client_id,
                     client.secret_hash.as_ref().map(|h| &h[..]),
                     uris,
                     client.scopes.join(" "),
                     client.token_format.as_str(),
-                    now
+                    now,
+                    client.public
                 ],
             )?;
             Ok(())
@@ -287,7 +291,7 @@ impl Store {
     pub fn oauth_client(&self, client_id: &str) -> Result<Option<OAuthClient>, StoreError> {
         self.read(|conn| {
             conn.prepare_cached(
-                "SELECT client_id, secret_hash, redirect_uris, scopes, token_format FROM oauth_clients
+                "SELECT client_id, secret_hash, redirect_uris, scopes, token_format, public FROM oauth_clients
                  WHERE client_id = ?1",
             )?
             .query_row([client_id], |row| {
@@ -300,6 +304,7 @@ impl Store {
                     redirect_uris: uris.lines().map(str::to_owned).collect(),
                     scopes: scopes.split_whitespace().map(str::to_owned).collect(),
                     token_format: if format == "opaque" { TokenFormat::Opaque } else { TokenFormat::Jwt },
+                    public: row.get(5)?,
                 })
             })
             .optional()

@@ -9,9 +9,12 @@ mod assertion;
 mod authorization;
 mod code;
 mod dpop;
+mod grant;
 mod jar;
+mod login;
 mod pages;
 mod par;
+mod public;
 mod refresh;
 mod resource;
 mod revocation;
@@ -33,8 +36,11 @@ use crate::verdict::{Verdict, is_served, observe, parse_challenges};
 use authorization::*;
 use code::*;
 use dpop::*;
+use grant::*;
+use login::*;
 use pages::*;
 use par::*;
+use public::*;
 use refresh::*;
 use resource::*;
 use revocation::*;
@@ -98,9 +104,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("redirect-uri-semicolon", |s, sev| {
         Box::pin(redirect_variant(s, sev, |r| format!("{r};evil")))
     }),
-    step("redirect-uri-http", |s, sev| {
-        Box::pin(redirect_variant(s, sev, |r| r.replacen("https://", "http://", 1)))
-    }),
+    step("redirect-uri-http", |s, sev| Box::pin(redirect_uri_http(s, sev))),
     step("redirect-uri-mismatch-at-token", |s, sev| Box::pin(redirect_mismatch_at_token(s, sev))),
     step("state-echoed", |s, sev| Box::pin(state_echoed(s, sev))),
     step("iss-in-response", |s, sev| Box::pin(iss_in_response(s, sev))),
@@ -112,6 +116,17 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("response-type-unknown-refused", |s, sev| Box::pin(response_type_unknown(s, sev))),
     step("unknown-client-no-redirect", |s, sev| Box::pin(unknown_client_no_redirect(s, sev))),
     step("error-redirect-after-login", |s, sev| Box::pin(error_redirect_after_login(s, sev))),
+    step("login-redirect-not-307", |s, sev| Box::pin(login_redirect_not_307(s, sev))),
+    step("login-redirect-303", |s, sev| Box::pin(login_redirect_303(s, sev))),
+    step("public-client-refresh-protected", |s, sev| {
+        Box::pin(public_client_refresh_protected(s, sev))
+    }),
+    step("redirect-uri-loopback-any-port", |s, sev| Box::pin(loopback_any_port(s, sev))),
+    step("refresh-other-resource-refused", |s, sev| Box::pin(refresh_other_resource(s, sev))),
+    step("refresh-token-tampered", |s, sev| Box::pin(refresh_token_tampered(s, sev))),
+    step("client-and-user-tokens-distinguishable", |s, sev| {
+        Box::pin(client_and_user_tokens(s, sev))
+    }),
     step("authorization-endpoint-no-cors", |s, sev| Box::pin(authorization_no_cors(s, sev))),
     step("forwarded-host-ignored", |s, sev| Box::pin(forwarded_host_ignored(s, sev))),
     step("authorization-page-anti-framing", |s, sev| Box::pin(page_anti_framing(s, sev))),

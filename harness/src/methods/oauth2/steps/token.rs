@@ -367,7 +367,7 @@ pub(super) async fn client_credentials_no_refresh(s: &Session<'_>, sev: Severity
 }
 
 /// The JWT payload of `token`, when it is a JWS in compact form.
-fn jwt_payload(token: &str) -> Option<Value> {
+pub(super) fn jwt_payload(token: &str) -> Option<Value> {
     use base64::Engine as _;
     let mut parts = token.split('.');
     let (_, payload) = (parts.next()?, parts.next()?);
