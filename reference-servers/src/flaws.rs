@@ -141,6 +141,10 @@ pub enum Flaw {
     OauthAuthorizeCors,
     /// OAuth: erroneous authorization requests are redirected before the user signs in.
     OauthErrorsBeforeLogin,
+    /// OAuth: a public client's code is redeemed without client_id.
+    OauthPublicClientIdOptional,
+    /// OAuth: "Not you?" redirects to any return_to URL.
+    OauthOpenRedirect,
     /// OAuth: the login's submission is redirected with 307 (the browser re-posts the password).
     OauthLogin307,
     /// OAuth: the login's submission is redirected with 302, not 303.
@@ -230,6 +234,8 @@ impl Flaw {
         Flaw::OauthUnknownClientRedirects,
         Flaw::OauthAuthorizeCors,
         Flaw::OauthErrorsBeforeLogin,
+        Flaw::OauthPublicClientIdOptional,
+        Flaw::OauthOpenRedirect,
         Flaw::OauthLogin307,
         Flaw::OauthLogin302,
         Flaw::OauthLoopbackExactPort,
@@ -309,6 +315,8 @@ impl Flaw {
             Flaw::OauthUnknownClientRedirects => "oauth-unknown-client-redirects",
             Flaw::OauthAuthorizeCors => "oauth-authorize-cors",
             Flaw::OauthErrorsBeforeLogin => "oauth-errors-before-login",
+            Flaw::OauthPublicClientIdOptional => "oauth-public-client-id-optional",
+            Flaw::OauthOpenRedirect => "oauth-open-redirect",
             Flaw::OauthLogin307 => "oauth-login-307",
             Flaw::OauthLogin302 => "oauth-login-302",
             Flaw::OauthLoopbackExactPort => "oauth-loopback-exact-port",
@@ -510,6 +518,12 @@ impl Flaw {
             }
             Flaw::OauthErrorsBeforeLogin => {
                 "OAuth: an erroneous authorization request (an unknown scope, response_type, PKCE method) is redirected to the client at once, before the user is authenticated (RFC 9700 §4.11.2)."
+            }
+            Flaw::OauthPublicClientIdOptional => {
+                "OAuth: a public client's authorization code is exchanged without client_id, the client taken from the code itself, so nothing ties the exchange to the client that asked (RFC 6749 §4.1.3: client_id is REQUIRED of a client that does not authenticate)."
+            }
+            Flaw::OauthOpenRedirect => {
+                "OAuth: the consent page's “Not you? Sign in as someone else” link (/oauth/switch-user) redirects to whatever return_to names, another site included: an open redirector on the authorization server's domain (RFC 9700 §2.1: MUST NOT)."
             }
             Flaw::OauthLogin307 => {
                 "OAuth: when a signed-in user's request is redirected to the client straight after the login (an erroneous request), the answer to the login POST is a 307, so the browser posts the username and password to the client (RFC 9700 §4.12: MUST NOT)."

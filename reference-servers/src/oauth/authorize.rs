@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
 use super::store::{CodeRecord, OAuthClient};
+use super::pages::{self, error_page, escape, page, page_flaws};
 use super::{OAuthError, Params, hash, paths, random_token};
 use crate::app::{App, deadline_after, now};
 use crate::basic::BasicOutcome;
@@ -72,71 +73,6 @@ impl PendingLogins {
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn page(status: StatusCode, title: &str, body: &str, cookie: Option<&str>) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = escape(title)
-    );
-    let mut response = (status, Html(html)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // The forms must not be framed (clickjacking) nor load anything foreign.
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    // The request's parameters are in the page's URL: keep them out of Referer (RFC 9700 §4.2.4).
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; form-action 'self'; frame-ancestors 'none'"),
-    );
-    if let Some(session) = cookie
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "{COOKIE}={session}; Path=/oauth; Secure; HttpOnly; SameSite=Lax"
-        ))
-    {
-        headers.insert(header::SET_COOKIE, v);
-    }
-    response
-}
-
-/// The pages' headers as the flaws leave them: framable
-/// (`oauth-framable-pages`), or without a referrer policy
-/// (`oauth-no-referrer-policy`).
-fn page_flaws(app: &App, mut r: Response) -> Response {
-    let headers = r.headers_mut();
-    if app.flaws.has(Flaw::OauthFramablePages) {
-        headers.remove("x-frame-options");
-        headers.insert(
-            "content-security-policy",
-            HeaderValue::from_static("default-src 'none'; form-action 'self'"),
-        );
-    }
-    if app.flaws.has(Flaw::OauthNoReferrerPolicy) {
-        headers.remove("referrer-policy");
-    }
-    if app.flaws.has(Flaw::OauthAuthorizeCors) {
-        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    }
-    r
-}
-
-fn error_page(description: &str) -> Response {
-    page(
-        StatusCode::BAD_REQUEST,
-        "Authorization request refused",
-        &format!("<p id=\"error\">{}</p>", escape(description)),
-        None,
-    )
-}
-
 fn login_form(id: &str, pending: &Pending, message: Option<&str>) -> String {
     format!(
         "{}<form method=\"post\" action=\"{}\">\n\
@@ -159,13 +95,30 @@ fn consent_form(id: &str, pending: &Pending) -> String {
          <input type=\"hidden\" name=\"request\" value=\"{}\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\n\
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>",
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>{}",
         escape(&pending.client_id),
         escape(&pending.scope),
         paths::CONSENT,
         escape(id),
-        escape(&pending.csrf)
+        escape(&pending.csrf),
+        switch_user_link(pending)
     )
+}
+
+/// "Not you?": sign out and come back to this authorization request.
+fn switch_user_link(p: &Pending) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("response_type", "code").append_pair("client_id", &p.client_id);
+    query.append_pair("redirect_uri", &p.redirect_uri).append_pair("scope", &p.scope);
+    for (name, value) in [("state", &p.state), ("resource", &p.resource)] {
+        if let Some(v) = value {
+            query.append_pair(name, v);
+        }
+    }
+    if let (Some(c), Some(m)) = (&p.code_challenge, &p.challenge_method) {
+        query.append_pair("code_challenge", c).append_pair("code_challenge_method", m);
+    }
+    pages::switch_user_link(&format!("{}?{}", paths::AUTHORIZE, query.finish()))
 }
 
 /// The redirect back to the client with `params`, `state` and `iss`.

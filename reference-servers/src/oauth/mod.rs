@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod dpop;
 pub mod introspect;
 pub mod jar;
+pub mod pages;
 pub mod par;
 pub mod resource;
 pub mod store;
@@ -68,6 +69,8 @@ pub mod paths {
     pub const LOGIN: &str = "/oauth/login";
     /// Consent form target.
     pub const CONSENT: &str = "/oauth/consent";
+    /// "Not you?": sign out and return to the authorization request.
+    pub const SWITCH_USER: &str = "/oauth/switch-user";
     /// Token endpoint.
     pub const TOKEN: &str = "/oauth/token";
     /// Revocation endpoint.
@@ -165,6 +168,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route(paths::AUTHORIZE, get(authorize::authorize))
         .route(paths::LOGIN, post(authorize::login))
         .route(paths::CONSENT, post(authorize::consent))
+        .route(paths::SWITCH_USER, get(pages::switch_user))
         .route(paths::TOKEN, post(token::token))
         .route(paths::PAR, post(par::par))
         .route(paths::REVOKE, post(introspect::revoke))

@@ -221,6 +221,23 @@ async fn token_inner(
                 .oauth_client(id)?
                 .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?
         }
+        // The flaw: a public client's code redeemed without its client_id,
+        // the client taken from the code.
+        Err(_)
+            if app.flaws.has(Flaw::OauthPublicClientIdOptional)
+                && params.get("grant_type") == Some("authorization_code")
+                && params.get("client_id").is_none()
+                && !headers.contains_key(axum::http::header::AUTHORIZATION) =>
+        {
+            let code = hash(params.require("code")?);
+            let id = blocking(app, move |s| s.code_client(&code))
+                .await?
+                .ok_or_else(|| OAuthError::invalid_grant("unknown code"))?;
+            app.store
+                .oauth_client(&id)?
+                .filter(|c| c.public)
+                .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
+        }
         other => other?,
     };
     // A token requested over mutual TLS is bound to that certificate (RFC 8705 §3).

@@ -108,6 +108,8 @@ pub struct Hop {
     pub location: Option<Url>,
     /// The request submitted the profile's login fields (a user's credentials).
     pub credentials: bool,
+    /// The page's links and form actions, resolved against `url`.
+    pub links: Vec<Url>,
 }
 
 /// Where the authorization request ended.

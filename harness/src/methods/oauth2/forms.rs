@@ -106,6 +106,22 @@ pub fn forms(html: &str) -> Vec<Form> {
     out
 }
 
+/// The links of an HTML page, as written: every `<a href>` and form `action`.
+pub fn links(html: &str) -> Vec<String> {
+    let Ok(dom) = tl::parse(html, tl::ParserOptions::default()) else { return Vec::new() };
+    let parser = dom.parser();
+    let mut out = Vec::new();
+    for (selector, name) in [("a", "href"), ("form", "action")] {
+        for handle in dom.query_selector(selector).into_iter().flatten() {
+            let Some(tag) = handle.get(parser).and_then(tl::Node::as_tag) else { continue };
+            if let Some(Some(value)) = tag.attributes().get(name) {
+                out.push(unescape(&value.as_utf8_str()));
+            }
+        }
+    }
+    out
+}
+
 /// Decodes the character references that appear in attribute values.
 pub fn unescape(text: &str) -> String {
     if !text.contains('&') {

@@ -274,6 +274,10 @@ impl<'a> Session<'a> {
                 status: response.status,
                 location: response.header("location").and_then(|l| request.url.join(l).ok()),
                 credentials: std::mem::take(&mut credentials),
+                links: forms::links(&response.body_text())
+                    .iter()
+                    .filter_map(|l| request.url.join(l).ok())
+                    .collect(),
             });
             for value in response.header_values("set-cookie") {
                 let pair = value.split(';').next().unwrap_or_default();

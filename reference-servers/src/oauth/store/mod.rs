@@ -368,6 +368,15 @@ impl Store {
         })
     }
 
+    /// The client a code was issued to, without redeeming it.
+    pub fn code_client(&self, code_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT client_id FROM oauth_codes WHERE code_hash = ?1")?
+                .query_row([&code_hash[..]], |row| row.get(0))
+                .optional()
+        })
+    }
+
     /// Starts a grant with no code (client credentials).
     pub fn insert_grant(
         &self,

@@ -15,6 +15,7 @@ mod login;
 mod pages;
 mod par;
 mod public;
+mod redirector;
 mod refresh;
 mod resource;
 mod revocation;
@@ -41,6 +42,7 @@ use login::*;
 use pages::*;
 use par::*;
 use public::*;
+use redirector::*;
 use refresh::*;
 use resource::*;
 use revocation::*;
@@ -122,8 +124,10 @@ pub const STEPS: &[Step<OAuthStep>] = &[
         Box::pin(public_client_refresh_protected(s, sev))
     }),
     step("redirect-uri-loopback-any-port", |s, sev| Box::pin(loopback_any_port(s, sev))),
+    step("public-client-id-required", |s, sev| Box::pin(public_client_id_required(s, sev))),
     step("refresh-other-resource-refused", |s, sev| Box::pin(refresh_other_resource(s, sev))),
     step("refresh-token-tampered", |s, sev| Box::pin(refresh_token_tampered(s, sev))),
+    step("no-open-redirector", |s, sev| Box::pin(no_open_redirector(s, sev))),
     step("client-and-user-tokens-distinguishable", |s, sev| {
         Box::pin(client_and_user_tokens(s, sev))
     }),

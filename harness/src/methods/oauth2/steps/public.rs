@@ -143,3 +143,33 @@ pub(super) async fn redirect_uri_http(s: &Session<'_>, sev: Severity) -> Outcome
         ))),
     }
 }
+
+pub(super) async fn public_client_id_required(s: &Session<'_>, sev: Severity) -> Outcome {
+    let t = as_public(s)?;
+    let p = Session { shared: s.shared, t: &t, meta: s.meta.clone() };
+    // The public client's own exchange works, or a refusal proves nothing.
+    p.code_flow().await?;
+    let req = p.auth_request();
+    let code = p.code_for(&req).await?;
+    let redirect = t.redirect_uri.to_string();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_verifier", req.pkce.verifier.as_str()),
+    ];
+    let r = p.send(&RawRequest::form(s.meta.token_endpoint.clone(), &fields)).await?;
+    let expected = "a public client's code exchange without client_id refused (RFC 6749 §4.1.3: REQUIRED of a client that does not authenticate)";
+    if Tokens::from_response(&r).is_some() {
+        return unmet(
+            sev,
+            expected,
+            "tokens for the code alone, no client_id",
+            "the exchange is tied to no client: the code's holder gets the tokens, whichever client it is",
+        );
+    }
+    if r.status >= 500 {
+        return Err(Verdict::server_error(expected, observe(&r), r.status));
+    }
+    pass(expected, observe(&r))
+}
