@@ -172,6 +172,10 @@ other_client = {{ client_id = "authbench-other-client", client_secret = "authben
 client_id = "authbench-jwt-client"
 key_file = "client-assertion.pem"
 algorithm = "ES256"
+
+[oauth2.public_client]
+client_id = "authbench-native-client"
+redirect_uri = "http://127.0.0.1/callback"
 "#
         ),
     )

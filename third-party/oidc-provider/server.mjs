@@ -38,6 +38,17 @@ const provider = new Provider(issuer, {
   clients: [
     client('authbench-client', 'authbench-client-secret-0123456789', 'https://client.authbench.test/callback'),
     client('authbench-other-client', 'authbench-other-secret-0123456789', 'https://client.authbench.test/other-callback'),
+    // A native app (RFC 8252): a public client with a loopback redirect URI,
+    // whose port it picks at each request.
+    {
+      client_id: 'authbench-native-client',
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      scope: 'openid offline_access read',
+    },
     // A client authenticating with assertions signed by its key (private_key_jwt).
     ...(clientJwksFile
       ? [{

@@ -14,6 +14,7 @@
 pub mod api_key;
 pub mod basic;
 pub mod forge;
+pub mod jwks;
 pub mod jwt;
 pub mod layered;
 pub mod mtls;

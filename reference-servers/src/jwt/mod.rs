@@ -4,6 +4,7 @@
 //! revocable resource, which shows what an instant-revocation `jti` denylist costs.
 
 pub mod keys;
+mod published;
 pub mod verify;
 
 use std::sync::Arc;
@@ -86,6 +87,7 @@ impl JwtService {
                 skip_exp: flaws.has(Flaw::JwtSkipExp),
                 skip_aud: flaws.has(Flaw::JwtSkipAud),
                 skip_signature: flaws.has(Flaw::JwtSkipSignature),
+                psychic_ecdsa: flaws.has(Flaw::JwtEcdsaPsychic),
             },
         };
         let verifiers = keys::ALGORITHMS
@@ -104,8 +106,7 @@ impl JwtService {
                 Ok((alg, verifier))
             })
             .collect::<Result<_, String>>()?;
-        let jwks_json =
-            serde_json::to_string(&keys.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
+        let jwks_json = published::jwks_json(&keys, flaws);
         let mut service = JwtService { keys, verifiers, config, jwks_json };
         // The header of the tokens this issuer mints, for the verifiers' fast path.
         for i in 0..service.verifiers.len() {

@@ -2,6 +2,7 @@
 //! algorithm of the profile), the multi-exchange cases (replay window,
 //! revocation latency), and one measured configuration per algorithm.
 
+mod ecdsa;
 pub mod forge;
 pub mod fuzz;
 pub mod profile;
@@ -15,6 +16,7 @@ use hyper::header::AUTHORIZATION;
 use url::Url;
 
 use super::forge::{Forge, Skip};
+use super::jwks::Audit;
 use super::{Configuration, ConfigurationsFuture, Method, MethodSpec, Shared, Step, StepFn, step};
 use crate::client::keepalive::Endpoint;
 use crate::methods::Target;
@@ -25,7 +27,20 @@ pub struct Spec;
 const STEPS: &[Step<StepFn>] = &[
     step("replay-window", |s, c| Box::pin(steps::jwt_replay_window(s, c))),
     step("revocation-latency", |s, c| Box::pin(super::revocation::jwt(s, c))),
+    step("es256-special-signatures", |s, c| Box::pin(ecdsa::es256_special_signatures(s, c))),
+    step("jwks-no-secret-keys", |s, c| Box::pin(jwks(s, c, Audit::Secrets))),
+    step("jwks-keys-well-formed", |s, c| Box::pin(jwks(s, c, Audit::Form))),
+    step("jwks-key-strength", |s, c| Box::pin(jwks(s, c, Audit::Strength))),
+    step("jwks-unique-kids", |s, c| Box::pin(jwks(s, c, Audit::UniqueKids))),
 ];
+
+/// The audit of `[jwt] jwks_url`'s key set.
+async fn jwks(shared: &Shared, case: &authbench_scenarios::Case, audit: Audit) -> crate::verdict::Verdict {
+    match shared.forge.target().jwt.as_ref().and_then(|j| j.jwks_url.clone()) {
+        Some(url) => super::jwks::judge(shared, &url, audit, case.severity).await,
+        None => crate::verdict::Verdict::skip("the profile's [jwt] has no jwks_url"),
+    }
+}
 
 impl MethodSpec for Spec {
     fn method(&self) -> Method {

@@ -62,6 +62,8 @@ pub struct JwtTarget {
     pub revoked_token: Option<String>,
     /// Where revocation is checked.
     pub revocation_url: Option<Url>,
+    /// The published key set (JWKS) the resource's keys come from, audited.
+    pub jwks_url: Option<Url>,
     /// A resource the token's scopes do not cover.
     pub insufficient_scope_url: Option<Url>,
     /// Clock skew the target tolerates (60 s assumed when the profile is silent).
@@ -100,7 +102,7 @@ pub(crate) fn parse_jwt(
         .as_ref()
         .map(|f| ctx.signing_key(algorithm, f, &field("signing_key_file")))
         .transpose()?;
-    let _ = (&j.jwks_url, &j.token_url);
+    let _ = &j.token_url;
     let variants = j
         .variants
         .iter()
@@ -171,6 +173,7 @@ pub(crate) fn parse_jwt(
         required_scope: j.required_scope,
         revoked_token: j.revoked_token,
         revocation_url: ctx.opt_url(base, &j.revocation_url, &field("revocation_url"))?,
+        jwks_url: ctx.opt_url(base, &j.jwks_url, &field("jwks_url"))?,
         insufficient_scope_url: ctx.opt_url(
             base,
             &j.insufficient_scope_url,

@@ -122,6 +122,8 @@ pub struct VerifierFlaws {
     pub skip_aud: bool,
     /// `jwt-skip-signature`.
     pub skip_signature: bool,
+    /// `jwt-ecdsa-psychic`: ES256 signatures whose r and s are each 0 or n.
+    pub psychic_ecdsa: bool,
 }
 
 /// A verification key, parsed once.
@@ -267,7 +269,7 @@ impl Verifier {
         if self.known_header.as_deref() == Some(header_b64) {
             // The same bytes passed the header checks, the algorithm and the
             // kid when they were remembered.
-            if !self.flaws.skip_signature {
+            if !self.flaws.skip_signature && !self.psychic(signature_b64) {
                 verify_with(&self.key, signing_input, signature_b64)?;
             }
         } else {
@@ -324,7 +326,7 @@ impl Verifier {
         } else {
             return Err(TokenError::Algorithm);
         };
-        if self.flaws.skip_signature {
+        if self.flaws.skip_signature || self.psychic(signature_b64) {
             return Ok(());
         }
         match header.string("kid") {
@@ -433,6 +435,28 @@ pub struct VerifierSettings {
 }
 
 /// Checks a signature: strict unpadded base64url (RFC 7515 §2), then the key.
+/// P-256's group order n, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+impl Verifier {
+    /// The `jwt-ecdsa-psychic` flaw: an ES256 verifier that never checks
+    /// 0 < r, s < n, as Java's did (CVE-2022-21449), takes r and s that are
+    /// 0 modulo n as a valid signature of anything.
+    fn psychic(&self, signature_b64: &str) -> bool {
+        if !self.flaws.psychic_ecdsa || self.alg_name != "ES256" {
+            return false;
+        }
+        let mut buffer = [0u8; 64];
+        let zero_mod_n = |half: &[u8]| half.iter().all(|b| *b == 0) || half == P256_ORDER;
+        matches!(URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut buffer), Ok(64))
+            && zero_mod_n(&buffer[..32])
+            && zero_mod_n(&buffer[32..])
+    }
+}
+
 fn verify_with(
     key: &VerifyKey,
     signing_input: &str,

@@ -49,6 +49,18 @@ use revocation::*;
 use token::*;
 
 type Outcome = Result<Verdict, Verdict>;
+
+use crate::methods::jwks::Audit;
+
+/// The audit of the key set the metadata's `jwks_uri` names.
+async fn jwks(s: &Session<'_>, sev: Severity, audit: Audit) -> Outcome {
+    let Some(url) = s.meta.raw.get("jwks_uri").and_then(Value::as_str) else {
+        return Err(Verdict::skip("the metadata has no jwks_uri"));
+    };
+    let url = Url::parse(url)
+        .map_err(|e| Verdict::error("a jwks_uri URL", format!("jwks_uri `{url}`: {e}")))?;
+    Ok(crate::methods::jwks::judge(s.shared, &url, audit, sev).await)
+}
 type OutcomeFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 
 /// An OAuth step: the session (metadata, client, grants) and the case's severity.
@@ -128,6 +140,10 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("refresh-other-resource-refused", |s, sev| Box::pin(refresh_other_resource(s, sev))),
     step("refresh-token-tampered", |s, sev| Box::pin(refresh_token_tampered(s, sev))),
     step("no-open-redirector", |s, sev| Box::pin(no_open_redirector(s, sev))),
+    step("jwks-no-secret-keys", |s, sev| Box::pin(jwks(s, sev, Audit::Secrets))),
+    step("jwks-keys-well-formed", |s, sev| Box::pin(jwks(s, sev, Audit::Form))),
+    step("jwks-key-strength", |s, sev| Box::pin(jwks(s, sev, Audit::Strength))),
+    step("jwks-unique-kids", |s, sev| Box::pin(jwks(s, sev, Audit::UniqueKids))),
     step("client-and-user-tokens-distinguishable", |s, sev| {
         Box::pin(client_and_user_tokens(s, sev))
     }),
