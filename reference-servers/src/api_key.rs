@@ -261,6 +261,10 @@ pub(crate) enum Rejection {
     /// Unknown, revoked, expired, wrong mode or malformed: one answer for all
     /// (ASVS 6.3.8), so it tells an attacker nothing about which keys existed.
     Invalid,
+    /// A known key that is revoked, expired or of the other mode: answered
+    /// exactly as `Invalid`, but not counted toward the throttle — it is a
+    /// client behind on a rotation, not someone guessing (issue 21).
+    Retired,
     /// The key store failed.
     Unavailable,
     /// Too many invalid keys from this address.
@@ -272,7 +276,7 @@ impl Rejection {
         match self {
             Rejection::Missing | Rejection::QueryOnly => "missing",
             Rejection::Ambiguous => "invalid_request",
-            Rejection::Invalid => "invalid",
+            Rejection::Invalid | Rejection::Retired => "invalid",
             Rejection::Unavailable => "error",
             Rejection::Throttled(_) => "throttled",
         }
@@ -280,7 +284,9 @@ impl Rejection {
 
     fn response(self) -> Response {
         match self {
-            Rejection::Missing | Rejection::Invalid => unauthorized("A valid API key is required"),
+            Rejection::Missing | Rejection::Invalid | Rejection::Retired => {
+                unauthorized("A valid API key is required")
+            }
             Rejection::QueryOnly => unauthorized(
                 "API keys are accepted only in the X-API-Key or Authorization header, never in the URL",
             ),
@@ -382,7 +388,7 @@ fn check_key(
         record.revoked_at.is_some_and(|at| at <= now) && !app.flaws.has(Flaw::ApiKeyAcceptRevoked);
     let expired = record.expires_at.is_some_and(|at| at <= now);
     if revoked || expired || record.mode != app.api_key_mode {
-        return Err(Rejection::Invalid);
+        return Err(Rejection::Retired);
     }
     Ok(record)
 }

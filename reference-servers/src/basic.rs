@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordHasher;
 use argon2::{Argon2, Params};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -35,6 +35,30 @@ pub fn owasp_argon2() -> Argon2<'static> {
     // Invariant: these constants are within argon2's documented bounds.
     let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
     Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
+/// Verifies `password` against the PHC string `hash`, computing in `memory`
+/// (grown to the hash's block count once, then reused). `None`: the hash
+/// cannot be read.
+fn verify_in(password: &[u8], hash: &str, memory: &mut Vec<argon2::Block>) -> Option<bool> {
+    use subtle::ConstantTimeEq;
+    let parsed = PasswordHash::new(hash).ok()?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return Some(false) };
+    let params = Params::try_from(&parsed).ok()?;
+    let algorithm = argon2::Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+    let version = match parsed.version {
+        Some(v) => argon2::Version::try_from(v).ok()?,
+        None => argon2::Version::default(),
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+        .ok()?;
+    Some(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
 }
 
 /// Hashes `password` with [`owasp_argon2`] and a random salt, as a PHC string.
@@ -88,6 +112,9 @@ pub enum BasicOutcome {
     Throttled(Duration),
     /// The server could not decide (database or hashing failure).
     Error,
+    /// Too many verifications already waiting: answered 503 with
+    /// `Retry-After` rather than queued without end.
+    Busy,
 }
 
 impl BasicOutcome {
@@ -100,6 +127,7 @@ impl BasicOutcome {
             BasicOutcome::Invalid { .. } => "invalid",
             BasicOutcome::Throttled(_) => "throttled",
             BasicOutcome::Error => "error",
+            BasicOutcome::Busy => "busy",
         }
     }
 }
@@ -128,8 +156,22 @@ pub struct BasicAuth {
     cache_key: [u8; 32],
     cache: Mutex<HashMap<[u8; 32], CachedCredential>>,
     /// Each argon2id verification holds 19 MiB: bound how many run at once.
-    hashing: Semaphore,
+    hashing: Arc<Semaphore>,
+    /// Verifications waiting for a permit; beyond [`MAX_WAITING`], `Busy`.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// argon2id's working memory, one per permit at most, reused: allocating
+    /// 19 MiB per request leaves the allocator holding hundreds of MiB.
+    memory: Arc<Mutex<Vec<Vec<argon2::Block>>>>,
 }
+
+/// Verifications at once at most (2 × cores up to this): each holds 19 MiB,
+/// kept for reuse, so the pool never exceeds 16 × 19 MiB.
+pub const MAX_PERMITS: usize = 16;
+
+/// How many verifications may wait for a permit. With 2 × cores permits and
+/// about 20–60 ms per verification, a full queue drains in under a second or
+/// two; beyond it a client is told to come back.
+pub const MAX_WAITING: usize = 64;
 
 impl std::fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,7 +196,7 @@ impl BasicAuth {
     pub fn new(store: Arc<Store>, flaws: Flaws, throttle: ThrottleConfig) -> Result<Self, String> {
         let random: [u8; 24] = rand::rng().random();
         let dummy_hash = hash_password(&STANDARD.encode(random)).map_err(|e| e.to_string())?;
-        let permits = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+        let permits = std::thread::available_parallelism().map_or(2, |n| n.get() * 2).min(MAX_PERMITS);
         Ok(BasicAuth {
             store,
             flaws,
@@ -163,7 +205,9 @@ impl BasicAuth {
             failures: Mutex::new(HashMap::new()),
             cache_key: rand::rng().random(),
             cache: Mutex::new(HashMap::new()),
-            hashing: Semaphore::new(permits),
+            hashing: Arc::new(Semaphore::new(permits)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            memory: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -225,7 +269,8 @@ impl BasicAuth {
         }
         let hash = user.as_ref().map_or(self.dummy_hash.clone(), |u| u.password_hash.clone());
         let verified = match self.verify(password, hash).await {
-            Some(ok) => ok,
+            Some(Some(ok)) => ok,
+            Some(None) => return BasicOutcome::Busy,
             None => return BasicOutcome::Error,
         };
         match user {
@@ -261,6 +306,19 @@ impl BasicAuth {
                 "Send exactly one well-formed Authorization header",
             ),
             BasicOutcome::Throttled(retry_after) => respond::throttled(retry_after),
+            BasicOutcome::Busy => {
+                let mut r = respond::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "temporarily_unavailable",
+                    "Too many sign-ins at once; retry shortly.",
+                );
+                r.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+                r
+            }
             BasicOutcome::Invalid { unknown_user: true } => {
                 respond::error(StatusCode::UNAUTHORIZED, challenge, "unknown_user", "No such user")
             }
@@ -275,15 +333,32 @@ impl BasicAuth {
         }
     }
 
-    async fn verify(&self, password: String, hash: String) -> Option<bool> {
-        let _permit = self.hashing.acquire().await.ok()?;
+    /// One argon2id verification: `None` when it could not run, `Some(None)`
+    /// when too many are waiting. The permit travels with the computation,
+    /// so a client that hangs up never frees it early; a computation whose
+    /// client is gone before it starts is skipped.
+    async fn verify(&self, password: String, hash: String) -> Option<Option<bool>> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Some(None);
+        }
+        let permit = Arc::clone(&self.hashing).acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.ok()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let memory = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).ok()?;
-            Some(owasp_argon2().verify_password(password.as_bytes(), &parsed).is_ok())
-        })
-        .await
-        .ok()
-        .flatten()
+            let _permit = permit;
+            if tx.is_closed() {
+                return;
+            }
+            let mut blocks = memory.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+            let verified = verify_in(password.as_bytes(), &hash, &mut blocks);
+            memory.lock().unwrap_or_else(|p| p.into_inner()).push(blocks);
+            let _ = tx.send(verified);
+        });
+        rx.await.ok().flatten().map(Some)
     }
 
     fn check_throttle(&self, username: &str) -> Result<(), Duration> {
@@ -368,6 +443,7 @@ impl BasicAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordVerifier;
 
     #[test]
     fn credentials_split_at_the_first_colon() {
@@ -389,5 +465,17 @@ mod tests {
         let parsed = PasswordHash::new(&hash).unwrap();
         assert!(owasp_argon2().verify_password(b"correct horse", &parsed).is_ok());
         assert!(owasp_argon2().verify_password(b"correct horse ", &parsed).is_err());
+    }
+
+    #[test]
+    fn verifying_in_reused_memory_agrees_with_the_library() {
+        let hash = hash_password("correct horse").unwrap();
+        let mut memory = Vec::new();
+        assert_eq!(verify_in(b"correct horse", &hash, &mut memory), Some(true));
+        let allocated = memory.len();
+        assert_eq!(allocated, 19 * 1024);
+        assert_eq!(verify_in(b"correct horse ", &hash, &mut memory), Some(false));
+        assert_eq!(memory.len(), allocated, "the memory is reused, not grown");
+        assert_eq!(verify_in(b"x", "not a PHC string", &mut memory), None);
     }
 }

@@ -21,6 +21,7 @@ pub mod app;
 pub mod basic;
 pub mod files;
 pub mod flaws;
+pub mod guard;
 pub mod jwt;
 pub mod layered;
 mod listen;

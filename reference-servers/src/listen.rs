@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::flaws::Flaws;
+use crate::guard::{Activity, HEADER_TIMEOUT, IDLE_TIMEOUT, Limits, RateLimitedLog, Watched};
 
 /// How long a TLS handshake may take.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,30 +27,46 @@ pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// listener, the current configuration (with the current CRL) for mTLS.
 pub(crate) type AcceptorSource = Arc<dyn Fn() -> TlsAcceptor + Send + Sync>;
 
-/// Serves HTTP on one connection, TLS or (under `tls-plain-http`) not.
+/// Serves HTTP on one connection, TLS or (under `tls-plain-http`) not,
+/// until it ends or has been idle for [`IDLE_TIMEOUT`].
 async fn serve_io<I>(
     io: TokioIo<I>,
     client_cert: Option<crate::mtls::ClientCert>,
     peer: SocketAddr,
+    activity: Arc<Activity>,
     router: axum::Router,
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(router.map_request(
-        move |mut request: hyper::Request<hyper::body::Incoming>| {
+    let requests = Arc::clone(&activity);
+    let service = router
+        .map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             if let Some(cert) = &client_cert {
                 request.extensions_mut().insert(cert.clone());
             }
             request
-        },
-    ));
-    let connection = builder.serve_connection_with_upgrades(io, service);
+        })
+        .map_future(move |response| {
+            let in_flight = requests.request();
+            async move {
+                let response = response.await;
+                drop(in_flight);
+                response
+            }
+        });
+    let connection =
+        builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
     let connection = graceful.watch(connection.into_owned());
-    if let Err(e) = connection.await {
-        tracing::debug!(error = %e, "connection ended with an error");
+    tokio::select! {
+        ended = connection => {
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        () = activity.idle(IDLE_TIMEOUT) => tracing::debug!(%peer, "idle connection closed"),
     }
 }
 
@@ -61,7 +78,14 @@ pub(crate) async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = Arc::new(GracefulShutdown::new());
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Slowloris: a request's headers arrive within a few seconds (hyper
+    // starts the clock when it waits for a request, idle keep-alive too).
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    let builder = Arc::new(builder);
+    let limits = Arc::new(Limits::default());
+    let accept_log = RateLimitedLog::default();
+    let refusal_log = RateLimitedLog::default();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -69,12 +93,22 @@ pub(crate) async fn serve(
                 Err(e) => {
                     // Out of file descriptors and the like: back off briefly
                     // rather than spin; the listener itself is still good.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if let Some(suppressed) = accept_log.due(Duration::from_secs(1)) {
+                        tracing::warn!(error = %e, suppressed, "accept failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
             _ = shutdown.changed() => break,
+        };
+        // Over a cap: closed at once, not left to fill the backlog.
+        let Some(slot) = limits.admit(peer.ip()) else {
+            if let Some(suppressed) = refusal_log.due(Duration::from_secs(1)) {
+                tracing::warn!(%peer, suppressed, refused = limits.refused(), "connection refused: over the connection cap");
+            }
+            drop(stream);
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor();
@@ -83,15 +117,18 @@ pub(crate) async fn serve(
         let builder = Arc::clone(&builder);
         let flaws = flaws.clone();
         tokio::spawn(async move {
+            let _slot = slot;
+            let activity = Arc::new(Activity::default());
             let mut stream = stream;
             let tls = match crate::sniff::sniff(&mut stream, &flaws, HANDSHAKE_TIMEOUT).await {
                 crate::sniff::Sniffed::Handled => return,
                 crate::sniff::Sniffed::Plain => {
-                    return serve_io(TokioIo::new(stream), None, peer, router, &builder, &graceful)
-                        .await;
+                    let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
+                    return serve_io(io, None, peer, activity, router, &builder, &graceful).await;
                 }
                 crate::sniff::Sniffed::Tls => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let watched = Watched::new(stream, Arc::clone(&activity));
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(watched)).await {
                         Ok(Ok(tls)) => tls,
                         Ok(Err(e)) => {
                             tracing::debug!(error = %e, "TLS handshake failed");
@@ -109,7 +146,8 @@ pub(crate) async fn serve(
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .and_then(|leaf| crate::mtls::ClientCert::parse(leaf));
-            serve_io(TokioIo::new(tls), client_cert, peer, router, &builder, &graceful).await;
+            let io = TokioIo::new(tls);
+            serve_io(io, client_cert, peer, activity, router, &builder, &graceful).await;
         });
     }
     drop(listener);

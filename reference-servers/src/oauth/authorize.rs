@@ -41,6 +41,8 @@ pub struct Pending {
     challenge_method: Option<String>,
     subject: Option<String>,
     expires_at: i64,
+    /// The client address that started it (the per-address cap).
+    owner: Option<std::net::IpAddr>,
     /// An error found in the request, redirected to the client only once the
     /// user has signed in (RFC 9700 §4.11.2: authenticate before redirecting).
     error: Option<OAuthError>,
@@ -51,12 +53,48 @@ pub struct Pending {
 #[derive(Debug, Default)]
 pub struct PendingLogins(Mutex<HashMap<String, Pending>>);
 
+/// Pending logins at most, in total and per client address; over either,
+/// the oldest goes (an unauthenticated client cannot grow memory without
+/// end by starting authorization requests, issue 21).
+pub const MAX_PENDING: usize = 4096;
+/// Pending logins one client address may have.
+pub const MAX_PENDING_PER_ADDRESS: usize = 256;
+
 impl PendingLogins {
     fn insert(&self, id: String, pending: Pending) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = now();
-        map.retain(|_, p| p.expires_at > now);
+        if map.len() >= MAX_PENDING / 2 {
+            map.retain(|_, p| p.expires_at > now);
+        }
+        let owner = pending.owner;
+        let mine = map.values().filter(|p| p.owner == owner).count();
+        let evict = |map: &mut HashMap<String, Pending>, same_owner: bool| {
+            let oldest = map
+                .iter()
+                .filter(|(_, p)| !same_owner || p.owner == owner)
+                .min_by_key(|(_, p)| p.expires_at)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                map.remove(&k);
+            }
+        };
+        if mine >= MAX_PENDING_PER_ADDRESS {
+            evict(&mut map, true);
+        } else if map.len() >= MAX_PENDING {
+            evict(&mut map, false);
+        }
         map.insert(id, pending);
+    }
+
+    /// How many are pending (tests).
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether none is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn get(&self, id: &str) -> Option<Pending> {
@@ -201,12 +239,21 @@ fn valid_challenge(challenge: &str) -> bool {
 }
 
 /// `GET /oauth/authorize`.
-pub async fn authorize(State(app): State<Arc<App>>, query: RawQuery) -> Response {
-    let r = authorize_inner(State(Arc::clone(&app)), query).await;
+pub async fn authorize(
+    State(app): State<Arc<App>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    query: RawQuery,
+) -> Response {
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
+    let r = authorize_inner(State(Arc::clone(&app)), peer, query).await;
     page_flaws(&app, r)
 }
 
-async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Response {
+async fn authorize_inner(
+    State(app): State<Arc<App>>,
+    peer: Option<std::net::IpAddr>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.unwrap_or_default();
     // A pushed request (RFC 9126 §4): its parameters stand in for the query's.
     let lax: Vec<(String, String)> =
@@ -298,6 +345,7 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
             challenge_method: None,
             subject: None,
             expires_at: deadline_after(app.oauth.config.login_lifetime_secs),
+            owner: peer,
             error: Some(e),
         };
         let form = login_form(&id, &pending, None);
@@ -364,6 +412,7 @@ async fn authorize_inner(State(app): State<Arc<App>>, RawQuery(query): RawQuery)
         challenge_method,
         subject: None,
         expires_at: deadline_after(app.oauth.config.login_lifetime_secs),
+        owner: peer,
         error: None,
     };
     let form = login_form(&id, &pending, None);
@@ -473,6 +522,12 @@ async fn login_inner(State(app): State<Arc<App>>, headers: HeaderMap, body: Stri
             app.oauth.pending.update(&id, pending);
             page(StatusCode::OK, "Allow access?", &form, None)
         }
+        BasicOutcome::Busy | BasicOutcome::Error => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign in",
+            &login_form(&id, &pending, Some("Signing in is busy; try again in a moment.")),
+            None,
+        ),
         BasicOutcome::Throttled(_) => page(
             StatusCode::TOO_MANY_REQUESTS,
             "Sign in",

@@ -140,6 +140,7 @@ pub(super) async fn client_and_user_tokens(s: &Session<'_>, sev: Severity) -> Ou
     s.require_login()?;
     let user = s.code_flow().await?;
     let client = s.client_credentials().await?;
+    let client_is_jwt = jwt_payload(&client.access_token).is_some();
     let (Some(user_claims), Some(client_claims)) =
         (claims_of(s, &user.access_token).await?, claims_of(s, &client.access_token).await?)
     else {
@@ -169,10 +170,13 @@ pub(super) async fn client_and_user_tokens(s: &Session<'_>, sev: Severity) -> Ou
             "the same sub for the user and the client: nothing tells a resource server who the token speaks for",
         ),
         (None, _) => unmet(sev, expected, observed, "the user's token names no subject"),
+        // Opaque: introspection's sub is optional (RFC 7662 §2.2); its
+        // absence itself tells the client's token from a user's.
+        (Some(_), None) if !client_is_jwt => pass(expected, format!("{observed} (introspected)")),
         (Some(_), None) => warn(
             expected,
             observed,
-            "the client's own token has no sub: RFC 9068 §2.2 asks for the client's identifier there",
+            "the client's own JWT access token has no sub: RFC 9068 §2.2 requires one, the client's identifier",
         ),
         (Some(_), Some(_)) => pass(expected, observed),
     }
