@@ -169,3 +169,35 @@ fn dpop_users_send_a_fresh_proof_per_request() {
     let (count, failed) = one_scenario("oauth2-dpop");
     assert!(count > 10 && failed == 0, "{count} requests, {failed} failed");
 }
+
+/// Issue 21: both built-in profiles, at their own defaults, pass against the
+/// servers `serve` runs (the rotation journey's revoked keys are not taken
+/// for guessing by the API-key throttle).
+#[test]
+fn journeys_and_smoke_at_their_defaults_pass_against_serve() {
+    let server = serve(&[]);
+    for profile in ["journeys", "smoke"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = authbench(&[
+            "load",
+            "--target",
+            &server.profile,
+            "--profile",
+            profile,
+            "--format",
+            "json",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{profile}: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let failed: u64 = rows(&report).iter().map(|(_, _, f)| f).sum();
+        assert_eq!(failed, 0, "{profile}: {stdout}");
+    }
+}

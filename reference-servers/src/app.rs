@@ -155,6 +155,7 @@ async fn baseline(method: Method) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
+    app.metrics.pending_logins.set(i64::try_from(app.oauth.pending.len()).unwrap_or(i64::MAX));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
         .into_response()
 }

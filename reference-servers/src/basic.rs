@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::PasswordHash;
 use argon2::{Argon2, Params};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -196,7 +196,8 @@ impl BasicAuth {
     pub fn new(store: Arc<Store>, flaws: Flaws, throttle: ThrottleConfig) -> Result<Self, String> {
         let random: [u8; 24] = rand::rng().random();
         let dummy_hash = hash_password(&STANDARD.encode(random)).map_err(|e| e.to_string())?;
-        let permits = std::thread::available_parallelism().map_or(2, |n| n.get() * 2).min(MAX_PERMITS);
+        let permits =
+            std::thread::available_parallelism().map_or(2, |n| n.get() * 2).min(MAX_PERMITS);
         Ok(BasicAuth {
             store,
             flaws,
@@ -353,7 +354,8 @@ impl BasicAuth {
             if tx.is_closed() {
                 return;
             }
-            let mut blocks = memory.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
+            let mut blocks =
+                memory.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default();
             let verified = verify_in(password.as_bytes(), &hash, &mut blocks);
             memory.lock().unwrap_or_else(|p| p.into_inner()).push(blocks);
             let _ = tx.send(verified);

@@ -185,7 +185,9 @@ fn application(
         Err(Rejection::Ambiguous) => {
             Err(Failure::BadRequest("Send exactly one API key, in one header".into()))
         }
-        Err(Rejection::Invalid | Rejection::Retired) => Err(Failure::Unauthorized("The API key is not valid".into())),
+        Err(Rejection::Invalid | Rejection::Retired) => {
+            Err(Failure::Unauthorized("The API key is not valid".into()))
+        }
         Err(Rejection::Throttled(retry_after)) => Err(Failure::Throttled(retry_after)),
         Err(Rejection::Unavailable) => Err(Failure::Unavailable),
     }

@@ -57,8 +57,7 @@ async fn serve_io<I>(
                 response
             }
         });
-    let connection =
-        builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
+    let connection = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
     let connection = graceful.watch(connection.into_owned());
     tokio::select! {
         ended = connection => {

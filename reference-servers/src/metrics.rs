@@ -9,7 +9,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
@@ -26,6 +26,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<AuthLabels, Counter>,
     verification: Family<AuthLabels, Histogram, fn() -> Histogram>,
+    /// OAuth logins started and not finished (bounded, issue 21).
+    pub pending_logins: Gauge,
 }
 
 fn verification_histogram() -> Histogram {
@@ -60,7 +62,13 @@ impl Metrics {
             Unit::Seconds,
             verification.clone(),
         );
-        Metrics { registry, requests, verification }
+        let pending_logins = Gauge::default();
+        ours.register(
+            "oauth_pending_logins",
+            "Authorization requests waiting for the user's login or consent",
+            pending_logins.clone(),
+        );
+        Metrics { registry, requests, verification, pending_logins }
     }
 
     /// Records one request to a resource of `method` that ended in `outcome`,

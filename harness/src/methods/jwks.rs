@@ -168,7 +168,9 @@ fn form(key: &Value, kty: &str) -> Vec<String> {
         "OKP" => match (crv, bytes(key, "x").map(|x| x.len())) {
             (Some("Ed25519"), Some(32)) | (Some("Ed448"), Some(57)) => {}
             (Some("X25519"), Some(32)) | (Some("X448"), Some(56)) => {}
-            other => out.push(format!("OKP curve and `x` length {other:?} do not match (RFC 8037 §2)")),
+            other => {
+                out.push(format!("OKP curve and `x` length {other:?} do not match (RFC 8037 §2)"))
+            }
         },
         "oct" => {
             if bytes(key, "k").is_none() {
@@ -199,8 +201,7 @@ fn form(key: &Value, kty: &str) -> Vec<String> {
 /// Whether (x, y) is a point of `crv` (aws-lc parses and validates it).
 fn on_curve(crv: &str, x: &[u8], y: &[u8]) -> bool {
     use aws_lc_rs::signature::{
-        ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED,
-        ParsedPublicKey,
+        ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED, ParsedPublicKey,
     };
     let point = [&[4u8][..], x, y].concat();
     let algorithm = match crv {

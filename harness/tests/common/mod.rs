@@ -24,6 +24,13 @@ impl Drop for Server {
     }
 }
 
+impl Server {
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// Starts the servers and waits for their ready line (`serve` exits if it
 /// cannot start, which ends the wait).
 pub fn serve(flaws: &[&str]) -> Server {

@@ -17,8 +17,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
 
-use super::store::{CodeRecord, OAuthClient};
 use super::pages::{self, error_page, escape, page, page_flaws};
+use super::store::{CodeRecord, OAuthClient};
 use super::{OAuthError, Params, hash, paths, random_token};
 use crate::app::{App, deadline_after, now};
 use crate::basic::BasicOutcome;
@@ -209,7 +209,8 @@ fn redirect_allowed(app: &App, client: &OAuthClient, uri: &str) -> bool {
         registered == uri
             || (app.flaws.has(Flaw::OauthRedirectPrefixMatch)
                 && uri.starts_with(registered.as_str()))
-            || (!app.flaws.has(Flaw::OauthLoopbackExactPort) && same_but_loopback_port(registered, uri))
+            || (!app.flaws.has(Flaw::OauthLoopbackExactPort)
+                && same_but_loopback_port(registered, uri))
             || (app.flaws.has(Flaw::OauthRedirectSchemeLax)
                 && registered.strip_prefix("https://") == uri.strip_prefix("http://"))
     })

@@ -80,7 +80,6 @@ pub(super) fn error_page(description: &str) -> Response {
     )
 }
 
-
 /// The link to sign out and return to `authorize` (a path with its query).
 pub(super) fn switch_user_link(authorize: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());

@@ -216,8 +216,10 @@ async fn authenticate(
         }
         (verified.subject, verified.scopes, verified.cnf_jkt, verified.cnf_x5t)
     } else {
-        let record =
-            app.store.oauth_token(&super::token_key(&app, token)).map_err(|_| Refusal::Unavailable)?;
+        let record = app
+            .store
+            .oauth_token(&super::token_key(&app, token))
+            .map_err(|_| Refusal::Unavailable)?;
         let record = match record {
             Some(r) if r.kind == TokenKind::Access && r.active(now) => r,
             _ => return Err(invalid("The access token is invalid, expired or revoked")),

@@ -254,8 +254,14 @@ async fn send_invalid(
     if !spoof {
         return send(shared, Method::ApiKey, credential).await.map(|(r, _)| r);
     }
-    let (mut request, _) =
-        crate::methods::request_for(shared, Method::ApiKey, credential, None, Default::default(), None)?;
+    let (mut request, _) = crate::methods::request_for(
+        shared,
+        Method::ApiKey,
+        credential,
+        None,
+        Default::default(),
+        None,
+    )?;
     let address = spoofed_address();
     for name in FORWARDING {
         request = request.header(name, address.as_str());

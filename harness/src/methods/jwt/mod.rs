@@ -35,7 +35,11 @@ const STEPS: &[Step<StepFn>] = &[
 ];
 
 /// The audit of `[jwt] jwks_url`'s key set.
-async fn jwks(shared: &Shared, case: &authbench_scenarios::Case, audit: Audit) -> crate::verdict::Verdict {
+async fn jwks(
+    shared: &Shared,
+    case: &authbench_scenarios::Case,
+    audit: Audit,
+) -> crate::verdict::Verdict {
     match shared.forge.target().jwt.as_ref().and_then(|j| j.jwks_url.clone()) {
         Some(url) => super::jwks::judge(shared, &url, audit, case.severity).await,
         None => crate::verdict::Verdict::skip("the profile's [jwt] has no jwks_url"),

@@ -22,7 +22,9 @@ async fn claims_of(s: &Session<'_>, token: &str) -> Result<Option<Value>, Verdic
 fn audiences(claims: &Value) -> Vec<String> {
     match claims.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(list)) => {
+            list.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -76,7 +78,15 @@ pub(super) async fn refresh_other_resource(s: &Session<'_>, sev: Severity) -> Ou
 fn altered_at(token: &str, at: usize) -> String {
     token
         .char_indices()
-        .map(|(i, c)| if i != at { c } else if c == 'A' { 'B' } else { 'A' })
+        .map(|(i, c)| {
+            if i != at {
+                c
+            } else if c == 'A' {
+                'B'
+            } else {
+                'A'
+            }
+        })
         .collect()
 }
 
@@ -96,7 +106,10 @@ fn tampered(token: &str) -> Vec<(&'static str, String)> {
         claims["scope"] = Value::String("read write admin".to_owned());
         claims["exp"] = Value::from(4_102_444_800_i64);
         let payload = b64.encode(claims.to_string());
-        out.push(("its payload widened, signature kept", format!("{header}.{payload}.{signature}")));
+        out.push((
+            "its payload widened, signature kept",
+            format!("{header}.{payload}.{signature}"),
+        ));
         out.push((
             "re-signed with alg none",
             format!("{}.{payload}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#)),
@@ -108,7 +121,8 @@ fn tampered(token: &str) -> Vec<(&'static str, String)> {
 pub(super) async fn refresh_token_tampered(s: &Session<'_>, sev: Severity) -> Outcome {
     let tokens = s.refreshable().await?;
     let original = refresh_of(&tokens);
-    let expected = "every altered copy of a refresh token refused (RFC 9700 §4.14.2, RFC 6749 §5.2)";
+    let expected =
+        "every altered copy of a refresh token refused (RFC 9700 §4.14.2, RFC 6749 §5.2)";
     let mut seen = Vec::new();
     for (how, copy) in tampered(original) {
         let r = refresh_with(s, &copy, &s.client_auth()).await?;

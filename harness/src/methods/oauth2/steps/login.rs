@@ -15,7 +15,8 @@ async fn login_answers(s: &Session<'_>) -> Result<Vec<Hop>, Verdict> {
     let valid = s.auth_request();
     let mut erroneous = s.auth_request();
     erroneous.set("scope", "authbench-unknown-scope");
-    let (outcome, hops) = s.walk_traced(RawRequest::get(s.authorization_url(&valid.params))).await?;
+    let (outcome, hops) =
+        s.walk_traced(RawRequest::get(s.authorization_url(&valid.params))).await?;
     if outcome.param("code").is_none() {
         return Err(Verdict::error(
             "a code from a valid authorization request",
@@ -23,8 +24,7 @@ async fn login_answers(s: &Session<'_>) -> Result<Vec<Hop>, Verdict> {
         ));
     }
     let mut answers: Vec<Hop> = hops.into_iter().filter(|h| h.credentials).collect();
-    let (_, hops) =
-        s.walk_traced(RawRequest::get(s.authorization_url(&erroneous.params))).await?;
+    let (_, hops) = s.walk_traced(RawRequest::get(s.authorization_url(&erroneous.params))).await?;
     answers.extend(hops.into_iter().filter(|h| h.credentials));
     if answers.is_empty() {
         return Err(Verdict::skip(
@@ -53,7 +53,8 @@ pub(super) async fn login_redirect_not_307(s: &Session<'_>, sev: Severity) -> Ou
     let expected = "the login form's submission never redirected with 307 or 308, which make the browser send the user's credentials again to the new location (RFC 9700 §4.12)";
     let origin = s.meta.authorization_endpoint.origin();
     let keeps_body: Vec<&Hop> = answers.iter().filter(|h| matches!(h.status, 307 | 308)).collect();
-    let leaves = keeps_body.iter().find(|h| h.location.as_ref().is_none_or(|l| l.origin() != origin));
+    let leaves =
+        keeps_body.iter().find(|h| h.location.as_ref().is_none_or(|l| l.origin() != origin));
     if let Some(h) = leaves {
         return unmet(
             sev,
@@ -74,7 +75,8 @@ pub(super) async fn login_redirect_not_307(s: &Session<'_>, sev: Severity) -> Ou
 
 pub(super) async fn login_redirect_303(s: &Session<'_>, sev: Severity) -> Outcome {
     let answers = login_answers(s).await?;
-    let expected = "the login form's submission answered by a page or a 303 redirect (RFC 9700 §4.12)";
+    let expected =
+        "the login form's submission answered by a page or a 303 redirect (RFC 9700 §4.12)";
     match answers.iter().find(|h| (300..400).contains(&h.status) && h.status != 303) {
         Some(h) => unmet(
             sev,

@@ -58,9 +58,14 @@ pub(super) async fn public_client_refresh_protected(s: &Session<'_>, sev: Severi
             "the same refresh token refreshes again and again",
             "a public client cannot keep its refresh token secret: without rotation or a DPoP binding a stolen one works until it expires",
         ),
-        None if again.status >= 500 => Err(Verdict::server_error(expected, observe(&again), again.status)),
+        None if again.status >= 500 => {
+            Err(Verdict::server_error(expected, observe(&again), again.status))
+        }
         None if rotated => pass(expected, format!("rotated; the used one got {}", observe(&again))),
-        None => pass(expected, format!("single use, none issued in its place; the used one got {}", observe(&again))),
+        None => pass(
+            expected,
+            format!("single use, none issued in its place; the used one got {}", observe(&again)),
+        ),
     }
 }
 
@@ -82,7 +87,11 @@ pub(super) async fn loopback_any_port(s: &Session<'_>, sev: Severity) -> Outcome
     let outcome = p.authorize(&req.params).await?;
     let expected = "the native app's loopback redirect URI accepted with the port it picked, through to the tokens (RFC 8252 §7.3, RFC 9700 §4.1.3); another path still refused";
     let code = match (&outcome, outcome.param("code")) {
-        (Authorized::Redirected(u), Some(code)) if u.origin() == uri.origin() && u.path() == uri.path() => code,
+        (Authorized::Redirected(u), Some(code))
+            if u.origin() == uri.origin() && u.path() == uri.path() =>
+        {
+            code
+        }
         _ => {
             return unmet(
                 sev,
@@ -97,7 +106,10 @@ pub(super) async fn loopback_any_port(s: &Session<'_>, sev: Severity) -> Outcome
         return unmet(
             sev,
             expected,
-            format!("the code for port {port} was refused at the token endpoint: {}", observe(&exchanged)),
+            format!(
+                "the code for port {port} was refused at the token endpoint: {}",
+                observe(&exchanged)
+            ),
             "the token endpoint compares the loopback redirect URI with its port",
         );
     }
@@ -114,7 +126,10 @@ pub(super) async fn loopback_any_port(s: &Session<'_>, sev: Severity) -> Outcome
             "any loopback URI is accepted: only the port may vary",
         );
     }
-    pass(expected, format!("port {port} accepted and exchanged; another path: {}", outcome.describe()))
+    pass(
+        expected,
+        format!("port {port} accepted and exchanged; another path: {}", outcome.describe()),
+    )
 }
 
 pub(super) async fn redirect_uri_http(s: &Session<'_>, sev: Severity) -> Outcome {

@@ -53,9 +53,8 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
 /// Where the answer sends the browser without the user doing anything, if
 /// to the planted host: a redirect, a `Refresh` header, or a meta refresh.
 fn sends_to_planted(url: &Url, r: &RawResponse) -> Option<String> {
-    let planted = |target: &str| {
-        url.join(target.trim()).ok().is_some_and(|u| u.host_str() == Some(PLANTED))
-    };
+    let planted =
+        |target: &str| url.join(target.trim()).ok().is_some_and(|u| u.host_str() == Some(PLANTED));
     if (300..400).contains(&r.status)
         && let Some(location) = r.header("location")
         && planted(location)
@@ -73,7 +72,8 @@ fn sends_to_planted(url: &Url, r: &RawResponse) -> Option<String> {
     }
     let html = r.body_text();
     let lower = html.to_ascii_lowercase();
-    if let Some(at) = lower.find("http-equiv=\"refresh\"").or_else(|| lower.find("http-equiv=refresh"))
+    if let Some(at) =
+        lower.find("http-equiv=\"refresh\"").or_else(|| lower.find("http-equiv=refresh"))
     {
         let tag_end = lower[at..].find('>').map_or(lower.len(), |e| at + e);
         let tag_start = lower[..at].rfind('<').unwrap_or(0);
@@ -120,9 +120,11 @@ pub(super) async fn no_open_redirector(s: &Session<'_>, sev: Severity) -> Outcom
     let expected = "no URL of the authorization server sends the browser to a URL taken from a query parameter (RFC 9700 §2.1, §4.11)";
     let mut seen = Vec::new();
     for (url, name) in &probes {
-        for planted in
-            [format!("https://{PLANTED}/authbench"), format!("//{PLANTED}/authbench"), format!("/\\{PLANTED}/authbench")]
-        {
+        for planted in [
+            format!("https://{PLANTED}/authbench"),
+            format!("//{PLANTED}/authbench"),
+            format!("/\\{PLANTED}/authbench"),
+        ] {
             let probe = with_param(url, name, &planted);
             let r = s.send(&RawRequest::get(probe.clone())).await?;
             if let Some(how) = sends_to_planted(&probe, &r) {
@@ -163,15 +165,23 @@ mod tests {
     #[test]
     fn a_redirect_refresh_or_meta_refresh_to_the_planted_host_is_seen() {
         let url = Url::parse("https://as.example/go?to=x").unwrap_or_else(|e| panic!("{e}"));
-        let answer = |raw: &str| crate::client::parse_answer(raw.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        let moved = answer("HTTP/1.1 303 See Other\r\nLocation: /\\attacker.authbench.invalid/a\r\nContent-Length: 0\r\n\r\n");
+        let answer = |raw: &str| {
+            crate::client::parse_answer(raw.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let moved = answer(
+            "HTTP/1.1 303 See Other\r\nLocation: /\\attacker.authbench.invalid/a\r\nContent-Length: 0\r\n\r\n",
+        );
         assert!(sends_to_planted(&url, &moved).is_some());
         let home = answer("HTTP/1.1 303 See Other\r\nLocation: /home\r\nContent-Length: 0\r\n\r\n");
         assert!(sends_to_planted(&url, &home).is_none());
-        let body = "<meta http-equiv=\"refresh\" content=\"0; url=https://attacker.authbench.invalid/\">";
-        let meta = answer(&format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+        let body =
+            "<meta http-equiv=\"refresh\" content=\"0; url=https://attacker.authbench.invalid/\">";
+        let meta =
+            answer(&format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
         assert!(sends_to_planted(&url, &meta).is_some());
-        let refresh = answer("HTTP/1.1 200 OK\r\nRefresh: 0;url=//attacker.authbench.invalid/\r\nContent-Length: 0\r\n\r\n");
+        let refresh = answer(
+            "HTTP/1.1 200 OK\r\nRefresh: 0;url=//attacker.authbench.invalid/\r\nContent-Length: 0\r\n\r\n",
+        );
         assert!(sends_to_planted(&url, &refresh).is_some());
     }
 }
