@@ -88,6 +88,14 @@ async fn timed_get(
 async fn slow_headers_and_silent_connections_are_closed_and_others_are_still_served() {
     let server = serve(&[]);
     let (base, tls) = target(&server);
+    // The baseline's latency before, to compare with during.
+    let mut before = Vec::new();
+    for _ in 0..20 {
+        let (status, took) = timed_get(&base, &tls, "/baseline").await;
+        assert_eq!(status, 200);
+        before.push(took);
+    }
+    before.sort();
     let started = Instant::now();
     let mut slow = Vec::new();
     for _ in 0..50 {
@@ -127,15 +135,23 @@ async fn slow_headers_and_silent_connections_are_closed_and_others_are_still_ser
         latencies.push(took);
     }
     latencies.sort();
-    assert!(latencies[19] < Duration::from_secs(2), "baseline under slowloris: {latencies:?}");
+    // Loose on purpose (a shared machine; the figures come from benchmarks):
+    // slow connections must not make the server wait on them.
+    let bound = (before[18] * 5).max(Duration::from_millis(250));
+    assert!(
+        latencies[18] < bound,
+        "baseline p95 {:?} before, {:?} under slowloris",
+        before[18],
+        latencies[18]
+    );
     for handle in slow {
         let closed = tokio::time::timeout(Duration::from_secs(40), handle).await.unwrap().unwrap();
         assert!(closed < 30.0, "a slow-header connection lived {closed:.1} s");
     }
     let silent = tokio::time::timeout(Duration::from_secs(40), silent).await.unwrap().unwrap();
     eprintln!(
-        "baseline p95 {:?} under slowloris; silent connection closed after {silent:.1} s",
-        latencies[18]
+        "baseline p95 {:?} before, {:?} under slowloris; silent connection closed after {silent:.1} s",
+        before[18], latencies[18]
     );
     assert!((10.0..30.0).contains(&silent), "a silent connection lived {silent:.1} s");
 }

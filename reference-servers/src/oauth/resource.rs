@@ -218,7 +218,7 @@ async fn authenticate(
     } else {
         let record = app
             .store
-            .oauth_token(&super::token_key(&app, token))
+            .oauth_token(&super::token_key(app, token))
             .map_err(|_| Refusal::Unavailable)?;
         let record = match record {
             Some(r) if r.kind == TokenKind::Access && r.active(now) => r,
