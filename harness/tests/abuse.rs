@@ -156,6 +156,36 @@ async fn slow_headers_and_silent_connections_are_closed_and_others_are_still_ser
     assert!((10.0..30.0).contains(&silent), "a silent connection lived {silent:.1} s");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_a_byte_a_second_is_cut_off() {
+    let server = serve(&[]);
+    let (base, tls) = target(&server);
+    let mut s = connect(&base, &tls).await;
+    let started = Instant::now();
+    s.write_all(
+        b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = tokio::io::split(s);
+    let trickle = tokio::spawn(async move {
+        for _ in 0..120 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), reader.read_to_end(&mut answer)).await;
+    trickle.abort();
+    let took = started.elapsed().as_secs_f64();
+    let head = String::from_utf8_lossy(&answer);
+    eprintln!("trickling body: {:?} after {took:.1} s", head.lines().next());
+    assert!(read.is_ok(), "a trickling body held its connection for a minute");
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+}
+
 /// The server's resident memory, MiB.
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -6,6 +6,7 @@
 //!   byte for [`IDLE_TIMEOUT`] is closed (idle keep-alive, silence after the
 //!   handshake); HTTP/1 headers must arrive within [`HEADER_TIMEOUT`]
 //!   (slowloris), which hyper enforces;
+//! - a request, body included, answered 408 after [`REQUEST_TIMEOUT`];
 //! - accept errors (EMFILE) logged at most once a second, with a count.
 
 use std::collections::HashMap;
@@ -20,6 +21,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A request's headers must arrive within this (HTTP/1).
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// A request, body and handling included, is answered 408 after this (a body
+/// sent a byte a second must not hold a handler for ever).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection with nothing in flight and no byte moving is closed after this.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 /// Connections one client address may hold at once.

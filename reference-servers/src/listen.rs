@@ -16,7 +16,21 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::flaws::Flaws;
-use crate::guard::{Activity, HEADER_TIMEOUT, IDLE_TIMEOUT, Limits, RateLimitedLog, Watched};
+use crate::guard::{
+    Activity, HEADER_TIMEOUT, IDLE_TIMEOUT, Limits, REQUEST_TIMEOUT, RateLimitedLog, Watched,
+};
+
+/// 408, closing: the request (its body, or the work it asked for) took
+/// longer than [`REQUEST_TIMEOUT`].
+fn request_timeout() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        [(axum::http::header::CONNECTION, "close")],
+        "the request took too long\n",
+    )
+        .into_response()
+}
 
 /// How long a TLS handshake may take.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,7 +66,11 @@ async fn serve_io<I>(
         .map_future(move |response| {
             let in_flight = requests.request();
             async move {
-                let response = response.await;
+                // A body that trickles in (or a handler that hangs) ends here.
+                let response = match tokio::time::timeout(REQUEST_TIMEOUT, response).await {
+                    Ok(response) => response,
+                    Err(_) => Ok(request_timeout()),
+                };
                 drop(in_flight);
                 response
             }
