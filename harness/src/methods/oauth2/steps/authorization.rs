@@ -74,6 +74,9 @@ pub(super) async fn redirect_variant(
     sev: Severity,
     variant: impl Fn(&str) -> String,
 ) -> Outcome {
+    // A valid request must get a page or a code, or an error page for the
+    // altered one proves nothing.
+    authorization_works(s).await?;
     let registered = s.t.redirect_uri.clone();
     let bad = variant(registered.as_str());
     let mut req = s.auth_request();
