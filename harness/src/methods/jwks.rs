@@ -56,10 +56,18 @@ const ALGORITHMS: &[(&str, &str, Option<&str>)] = &[
     ("RSA1_5", "RSA", None),
     ("RSA-OAEP", "RSA", None),
     ("RSA-OAEP-256", "RSA", None),
-    ("ECDH-ES", "EC", None),
-    ("ECDH-ES+A128KW", "EC", None),
-    ("ECDH-ES+A192KW", "EC", None),
-    ("ECDH-ES+A256KW", "EC", None),
+    // Key agreement takes an EC key or an X25519/X448 one (RFC 8037 §3.2).
+    ("ECDH-ES", "EC|OKP", None),
+    ("ECDH-ES+A128KW", "EC|OKP", None),
+    ("ECDH-ES+A192KW", "EC|OKP", None),
+    ("ECDH-ES+A256KW", "EC|OKP", None),
+    ("A128KW", "oct", None),
+    ("A192KW", "oct", None),
+    ("A256KW", "oct", None),
+    ("A128GCMKW", "oct", None),
+    ("A192GCMKW", "oct", None),
+    ("A256GCMKW", "oct", None),
+    ("dir", "oct", None),
 ];
 
 /// The key set at `url`: its `keys`, or an error verdict.
@@ -182,7 +190,7 @@ fn form(key: &Value, kty: &str) -> Vec<String> {
     if let Some(alg) = key.get("alg").and_then(Value::as_str) {
         match ALGORITHMS.iter().find(|(name, _, _)| *name == alg) {
             None => out.push(format!("alg `{alg}` is not a registered signature or key algorithm")),
-            Some((_, need_kty, _)) if *need_kty != kty => {
+            Some((_, need_kty, _)) if !need_kty.split('|').any(|k| k == kty) => {
                 out.push(format!("alg `{alg}` needs an {need_kty} key, not {kty}"));
             }
             Some((_, _, Some(need_crv))) if kty == "EC" && crv != Some(*need_crv) => {
@@ -359,5 +367,8 @@ mod tests {
         bad_alg["alg"] = Value::String("ES224".to_owned());
         assert!(!problems(Audit::Form, &[bad_alg]).is_empty());
         assert_eq!(problems(Audit::UniqueKids, &[ec.clone(), ec]).len(), 1);
+        // An X25519 key for ECDH-ES is a legal member of a set (RFC 8037).
+        let x25519 = serde_json::json!({"kty": "OKP", "crv": "X25519", "x": URL_SAFE_NO_PAD.encode([9u8; 32]), "alg": "ECDH-ES", "use": "enc"});
+        assert!(problems(Audit::Form, &[x25519]).is_empty());
     }
 }
