@@ -254,9 +254,14 @@ pub struct OverheadArgs {
     /// Load threads, each a single-threaded runtime (default: one per core).
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
-    /// Alternating baseline/method rounds per endpoint.
-    #[arg(long, value_name = "N", default_value = "2")]
+    /// Alternating baseline/method rounds per endpoint; each added cost's 95% interval comes
+    /// from the spread of the per-round differences (two rounds at least).
+    #[arg(long, value_name = "N", default_value = "6")]
     pub rounds: u32,
+    /// Also measure the baseline against itself (A/A): this run's noise floor, below which a
+    /// figure is labelled as noise.
+    #[arg(long)]
+    pub aa: bool,
     /// Seconds of warm-up per endpoint before measuring.
     #[arg(long, value_name = "SECONDS", default_value = "0.5")]
     pub warmup: f64,

@@ -76,15 +76,16 @@ impl Drop for ChildServer {
 
 /// Starts `authbench serve` on a loopback port in a temporary state directory
 /// and waits (up to 60 s) for its `ready` line.
-pub fn start_child_server() -> anyhow::Result<ChildServer> {
+pub fn start_child_server(cpus: Option<&[usize]>) -> anyhow::Result<ChildServer> {
     let state = tempfile::Builder::new().prefix("authbench-overhead-").tempdir()?;
     let exe = std::env::current_exe().context("locating the authbench binary")?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(["serve", "--bind", "127.0.0.1:0", "--state"])
         .arg(state.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
+        .stderr(Stdio::null());
+    let mut child = crate::measure::machine::spawn_on(&mut command, cpus)
         .context("starting the reference servers")?;
     let stdout = child.stdout.take().context("the servers' standard output")?;
     let (tx, rx) = std::sync::mpsc::channel();

@@ -8,6 +8,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::model::{Results, Summary, Tool};
+pub use crate::stats::{Interval, NoiseFloor};
+use crate::stats;
 
 /// The schema identifier of `compare.json`.
 pub const SCHEMA: &str = "authbench.compare/1";
@@ -41,6 +43,39 @@ pub struct Comparison {
     /// before they were embedded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conformance: Option<Results>,
+    /// This run's noise floor: what the baseline measured against itself
+    /// could not tell from no difference (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor: Option<NoiseFloor>,
+    /// The machine the figures were measured on (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Machine>,
+}
+
+/// The machine a performance run measured on, and where its load ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical CPUs this process may run on.
+    pub cpus: usize,
+    /// The CPU model, from `/proc/cpuinfo`.
+    pub cpu_model: Option<String>,
+    /// The kernel release.
+    pub kernel: Option<String>,
+    /// The CPU frequency governor, when readable.
+    pub governor: Option<String>,
+    /// Where the load generator and the server ran: disjoint CPUs, or shared.
+    pub placement: String,
+}
+
+impl Machine {
+    /// One line for a report's notes.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("{} CPUs", self.cpus)];
+        parts.extend(self.cpu_model.clone());
+        parts.extend(self.kernel.as_ref().map(|k| format!("Linux {k}")));
+        parts.extend(self.governor.as_ref().map(|g| format!("governor {g}")));
+        format!("Machine: {}. {}", parts.join(", "), self.placement)
+    }
 }
 
 /// Conformance counts of one row's method.
@@ -81,6 +116,22 @@ pub struct Row {
     pub added_p99_us: Option<f64>,
     /// Capacity relative to the baseline's.
     pub throughput_ratio: Option<f64>,
+    /// The 95 % interval of the added CPU (absent in older files and with one round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_cpu_interval: Option<Interval>,
+    /// The 95 % interval of the added median latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_p50_interval: Option<Interval>,
+    /// The 95 % interval of the added p99 latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_p99_interval: Option<Interval>,
+    /// The 95 % interval of the throughput ratio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_interval: Option<Interval>,
+    /// The noise floor this row's figures are read against (the A/A run
+    /// under the same load and connection mode), if one was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor: Option<NoiseFloor>,
     /// Why a performance column is empty.
     pub note: Option<String>,
     /// The latency distributions of the latency run, for charts.
@@ -97,6 +148,23 @@ pub struct Distributions {
     pub baseline: Vec<Point>,
     /// The method's.
     pub method: Vec<Point>,
+    /// The baseline's spread across rounds: the lowest and highest round at each percentile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_band: Vec<Band>,
+    /// The method's spread across rounds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub method_band: Vec<Band>,
+}
+
+/// The spread of one percentile across rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// The percentile, 0–100.
+    pub percentile: f64,
+    /// The lowest round's latency there, µs.
+    pub low_us: f64,
+    /// The highest round's, µs.
+    pub high_us: f64,
 }
 
 /// One point of a latency distribution.
@@ -139,6 +207,7 @@ pub fn us(v: Option<f64>) -> String {
 
 /// The cells of `r`, in [`HEADER`] order.
 fn cells(r: &Row) -> [String; 11] {
+    let noise = r.noise_floor.as_ref();
     [
         r.configuration.clone(),
         format!("{}/{}", r.conformance.passed, r.conformance.judged),
@@ -148,11 +217,22 @@ fn cells(r: &Row) -> [String; 11] {
         r.delegation.clone(),
         r.credential_bytes
             .map_or_else(|| "n/a".to_owned(), |b| format!("{b} B/{}", r.credential_bytes_per)),
-        us(r.added_cpu_us_per_request),
-        us(r.added_p50_us),
-        us(r.added_p99_us),
-        r.throughput_ratio.map_or_else(|| "n/a".to_owned(), |t| format!("{t:.2}×")),
+        cost(r.added_cpu_us_per_request, r.added_cpu_interval.as_ref(), noise.and_then(|n| n.cpu_us)),
+        cost(r.added_p50_us, r.added_p50_interval.as_ref(), noise.and_then(|n| n.p50_us)),
+        cost(r.added_p99_us, r.added_p99_interval.as_ref(), noise.and_then(|n| n.p99_us)),
+        r.throughput_ratio.map_or_else(
+            || "n/a".to_owned(),
+            |t| stats::ratio(t, r.throughput_interval.as_ref(), noise.and_then(|n| n.throughput)),
+        ),
     ]
+}
+
+/// An added cost with its interval (`+38 µs (±12 µs)`, `≈ 0 (±12 µs)`).
+pub fn cost(value: Option<f64>, interval: Option<&Interval>, noise_floor: Option<f64>) -> String {
+    match value {
+        None => "n/a".to_owned(),
+        Some(v) => stats::signed(v, interval, noise_floor, &|x| us(Some(x))),
+    }
 }
 
 /// The notes under the table, one per line.
@@ -164,7 +244,11 @@ fn footer(c: &Comparison) -> Vec<String> {
          Credential: bytes per request (headers) or per connection (the certificate chain). \
          CPU and throughput: closed loop against the same server's baseline{}. \
          Latency: open loop at {pct:.0}% of baseline capacity{}, added to the baseline's.",
-        if c.quick { " (--quick: short phases, rougher numbers)" } else { "" },
+        if c.quick {
+            " (--quick: rough figures from short phases, wide intervals; run without --quick for figures to quote)"
+        } else {
+            ""
+        },
         c.duration_secs,
         c.baseline_capacity.map_or_else(String::new, |cap| format!(" (capacity {cap:.0} req/s)")),
         c.latency_rate.map_or_else(String::new, |r| format!(", {r:.0} req/s")),
@@ -175,9 +259,24 @@ fn footer(c: &Comparison) -> Vec<String> {
         ));
     }
     out.push(
-        "Added latencies are differences of two measured percentiles: within noise they can be negative."
+        "Added costs: the mean of the per-round differences between method and baseline (alternating rounds), \
+         ± the half-width of its 95% interval; ≈ 0 where the interval contains no difference, \
+         \"noise\" where the figure is below this run's noise floor (the baseline measured against itself)."
             .to_owned(),
     );
+    if let Some(n) = &c.noise_floor {
+        let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| us(Some(v)));
+        out.push(format!(
+            "Noise floor (A/A): CPU ±{}, p50 ±{}, p99 ±{}, throughput ±{}.",
+            show(n.cpu_us),
+            show(n.p50_us),
+            show(n.p99_us),
+            n.throughput.map_or_else(|| "n/a".to_owned(), |t| format!("{t:.2}×"))
+        ));
+    }
+    if let Some(m) = &c.machine {
+        out.push(m.describe());
+    }
     for r in &c.rows {
         if let Some(note) = &r.note {
             out.push(format!("{}: {note}", r.configuration));

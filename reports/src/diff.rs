@@ -99,14 +99,30 @@ pub fn comparison(baseline: &Comparison, current: &Comparison, threshold: f64) -
                 regressed("conformance passed", b as f64, a as f64);
             }
         }
+        // Two runs' figures differ by chance up to about the sum of their
+        // intervals' half-widths: a change within that is not a regression.
+        let spread = |b: Option<&crate::stats::Interval>, a: Option<&crate::stats::Interval>| {
+            b.map_or(0.0, |i| i.half_width()) + a.map_or(0.0, |i| i.half_width())
+        };
         let pairs = [
             (
                 "added CPU µs/req",
                 before.added_cpu_us_per_request,
                 after.added_cpu_us_per_request,
-                CPU_FLOOR_US,
+                CPU_FLOOR_US.max(spread(
+                    before.added_cpu_interval.as_ref(),
+                    after.added_cpu_interval.as_ref(),
+                )),
             ),
-            ("added p50 µs", before.added_p50_us, after.added_p50_us, P50_FLOOR_US),
+            (
+                "added p50 µs",
+                before.added_p50_us,
+                after.added_p50_us,
+                P50_FLOOR_US.max(spread(
+                    before.added_p50_interval.as_ref(),
+                    after.added_p50_interval.as_ref(),
+                )),
+            ),
         ];
         // Costs regress by growing, past the threshold and the noise floor.
         for (metric, b, a, floor) in pairs {
@@ -117,8 +133,10 @@ pub fn comparison(baseline: &Comparison, current: &Comparison, threshold: f64) -
             }
         }
         // Throughput regresses by falling.
+        let throughput_spread =
+            spread(before.throughput_interval.as_ref(), after.throughput_interval.as_ref());
         if let (Some(b), Some(a)) = (before.throughput_ratio, after.throughput_ratio)
-            && b - a > threshold * b
+            && b - a > (threshold * b).max(throughput_spread)
         {
             regressed("throughput ratio", b, a);
         }

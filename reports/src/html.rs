@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::{Comparison, Distributions, Point};
+use crate::compare::{Band, Comparison, Distributions, Point};
 use crate::model::{CaseResult, Outcome, Results};
 
 /// Escapes text for HTML content and attribute values.
@@ -257,7 +257,8 @@ pub fn comparison(c: &Comparison, out: &mut dyn std::io::Write) -> std::io::Resu
     page.push_str("</div>\n<h2>Latency distributions</h2>\n");
     page.push_str(
         "<p class=\"legend\">Latency (log scale) by percentile in the latency run, from each request's intended send time:\
-         <span style=\"background:#8c959f\"></span>baseline<span style=\"background:#0969da\"></span>authenticated</p>\n<div class=\"charts\">\n",
+         <span style=\"background:#8c959f\"></span>baseline<span style=\"background:#0969da\"></span>authenticated; \
+         the shaded band around each curve spans its rounds, lowest to highest.</p>\n<div class=\"charts\">\n",
     );
     let mut charted = 0;
     for r in &c.rows {
@@ -332,6 +333,21 @@ fn polyline(points: &[Point], y_of: &dyn Fn(f64) -> f64, colour: &str) -> String
     )
 }
 
+/// The spread across rounds as a shaded area: the highest round's curve
+/// left to right, then the lowest's back.
+fn band(points: &[Band], y_of: &dyn Fn(f64) -> f64, colour: &str) -> String {
+    if points.len() < 2 {
+        return String::new();
+    }
+    let upper = points.iter().map(|b| format!("{:.1},{:.1}", x_of(b.percentile), y_of(b.high_us)));
+    let lower =
+        points.iter().rev().map(|b| format!("{:.1},{:.1}", x_of(b.percentile), y_of(b.low_us)));
+    format!(
+        "<polygon class=\"band\" fill=\"{colour}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>\n",
+        upper.chain(lower).collect::<Vec<_>>().join(" ")
+    )
+}
+
 /// One configuration's chart: latency (µs, log) by percentile (log of 1 / (1 − q)).
 fn chart(label: &str, d: &Distributions) -> String {
     let (low, high) = decades(d.baseline.iter().chain(&d.method).map(|p| p.us));
@@ -378,6 +394,8 @@ fn chart(label: &str, d: &Distributions) -> String {
         H - 2.0,
         d.rate
     );
+    svg.push_str(&band(&d.baseline_band, &y_of, "#8c959f"));
+    svg.push_str(&band(&d.method_band, &y_of, "#0969da"));
     svg.push_str(&polyline(&d.baseline, &y_of, "#8c959f"));
     svg.push('\n');
     svg.push_str(&polyline(&d.method, &y_of, "#0969da"));

@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod model;
 pub mod sarif;
+pub mod stats;
 pub mod table;
 pub mod threats;
 

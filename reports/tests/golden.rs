@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use authbench_reports::compare::{Comparison, Counts, Distributions, PERCENTILES, Point, Row};
+use authbench_reports::compare::{
+    Band, Comparison, Counts, Distributions, Interval, Machine, NoiseFloor, PERCENTILES, Point, Row,
+};
 use authbench_reports::{
     CaseResult, Finding, FindingKind, Format, Outcome, Parts, Results, render, render_comparison,
 };
@@ -99,6 +101,18 @@ fn comparison() -> Comparison {
             })
             .collect()
     };
+    let band = |scale: f64| -> Vec<Band> {
+        curve(scale)
+            .iter()
+            .map(|p| Band {
+                percentile: p.percentile,
+                low_us: (p.us * 0.9 * 10.0).round() / 10.0,
+                high_us: (p.us * 1.15 * 10.0).round() / 10.0,
+            })
+            .collect()
+    };
+    let interval = |estimate: f64, low: f64, high: f64| Interval { estimate, low, high, rounds: 8 };
+    let noise = NoiseFloor { cpu_us: Some(3.0), p50_us: Some(25.0), p99_us: Some(400.0), throughput: Some(0.04) };
     let row = |name: &str, method: &str| Row {
         configuration: name.to_owned(),
         method: method.to_owned(),
@@ -113,8 +127,20 @@ fn comparison() -> Comparison {
         added_p50_us: Some(96.9),
         added_p99_us: Some(2431.0),
         throughput_ratio: Some(0.291),
+        added_cpu_interval: Some(interval(97.6, 90.0, 105.2)),
+        // An interval that contains zero: printed as ≈ 0.
+        added_p50_interval: Some(interval(96.9, -10.0, 203.8)),
+        added_p99_interval: Some(interval(2431.0, 2000.0, 2862.0)),
+        throughput_interval: Some(interval(0.291, 0.281, 0.301)),
+        noise_floor: Some(noise),
         note: None,
-        latency: Some(Distributions { rate: 4106.2, baseline: curve(180.0), method: curve(260.0) }),
+        latency: Some(Distributions {
+            rate: 4106.2,
+            baseline: curve(180.0),
+            method: curve(260.0),
+            baseline_band: band(180.0),
+            method_band: band(260.0),
+        }),
     };
     let mut saturated = row("basic", "basic");
     saturated.added_cpu_us_per_request = Some(29_970.0);
@@ -134,6 +160,25 @@ fn comparison() -> Comparison {
     unmeasured.throughput_ratio = None;
     unmeasured.latency = None;
     unmeasured.note = Some("the authorization server does not advertise DPoP".to_owned());
+    unmeasured.added_cpu_interval = None;
+    unmeasured.added_p50_interval = None;
+    unmeasured.added_p99_interval = None;
+    unmeasured.throughput_interval = None;
+    saturated.added_cpu_interval = None;
+    saturated.added_p50_interval = None;
+    saturated.added_p99_interval = None;
+    saturated.throughput_interval = None;
+    // Below the noise floor, a negative estimate within its interval, and a
+    // throughput indistinguishable from the baseline's.
+    let mut noisy = row("api_key", "api_key");
+    noisy.added_cpu_us_per_request = Some(1.2);
+    noisy.added_cpu_interval = Some(interval(1.2, 0.8, 1.6));
+    noisy.added_p50_us = Some(-4.0);
+    noisy.added_p50_interval = Some(interval(-4.0, -9.0, 1.0));
+    noisy.added_p99_us = Some(-17_280.0);
+    noisy.added_p99_interval = Some(interval(-17_280.0, -40_000.0, 5_000.0));
+    noisy.throughput_ratio = Some(1.1);
+    noisy.throughput_interval = Some(interval(1.1, 0.9, 1.3));
     let conformance = results();
     Comparison {
         schema: authbench_reports::compare::SCHEMA.to_owned(),
@@ -146,8 +191,16 @@ fn comparison() -> Comparison {
         handshake_latency_rate: Some(205.1),
         latency_fraction: 0.1,
         conformance_summary: conformance.summary,
-        rows: vec![row("jwt-es256", "jwt"), saturated, unmeasured],
+        rows: vec![row("jwt-es256", "jwt"), noisy, saturated, unmeasured],
         conformance: Some(conformance),
+        noise_floor: Some(noise),
+        machine: Some(Machine {
+            cpus: 2,
+            cpu_model: Some("Example CPU @ 2.00GHz".to_owned()),
+            kernel: Some("6.1.0".to_owned()),
+            governor: None,
+            placement: "The load generator and the reference servers shared all 2 CPUs (fewer than 4, too few to pin apart): the figures include their contention.".to_owned(),
+        }),
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use authbench_reports::compare::{self as model, Counts, Distributions, PERCENTILES, Point};
+use authbench_reports::compare::{self as model, Band, Counts, Distributions, PERCENTILES, Point};
 use authbench_reports::{Format, Outcome, Results};
 
 use crate::commands::overhead::{self, LoadChoice, Options};
@@ -38,14 +38,15 @@ pub struct Budget {
 
 impl Budget {
     /// `--quick`: under a minute in all.
+    /// Three rounds: the fewest that give an interval worth printing.
     pub const QUICK: Budget = Budget {
-        duration: Duration::from_millis(400),
+        duration: Duration::from_millis(450),
         warmup: Duration::from_millis(100),
-        rounds: 1,
+        rounds: 3,
     };
-    /// The full run: a few minutes.
+    /// The full run: a few minutes; eight rounds of 375 ms a side.
     pub const FULL: Budget =
-        Budget { duration: Duration::from_secs(3), warmup: Duration::from_millis(500), rounds: 2 };
+        Budget { duration: Duration::from_secs(3), warmup: Duration::from_millis(500), rounds: 8 };
 }
 
 /// What the method is, as opposed to what was measured.
@@ -264,6 +265,9 @@ pub async fn run(
         workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         rounds: budget.rounds,
         warmup: budget.warmup,
+        // The keep-alive runs measure the baseline against itself too: the
+        // noise floor the figures are read against.
+        aa: !new_connection,
     };
     let step = |line: &str| progress(&format!("overhead: {line}"));
     let capacity_run =
@@ -302,6 +306,18 @@ pub async fn run(
         None => None,
     };
 
+    // CPU and throughput from the closed-loop A/A row, latency from the open-loop one.
+    let noise_floor = {
+        let closed = capacity_run.noise_floor(None);
+        let open = latency_run.as_ref().and_then(|r| r.noise_floor(None));
+        (closed.is_some() || open.is_some()).then(|| model::NoiseFloor {
+            cpu_us: closed.and_then(|n| n.cpu_us),
+            throughput: closed.and_then(|n| n.throughput),
+            p50_us: open.and_then(|n| n.p50_us),
+            p99_us: open.and_then(|n| n.p99_us),
+        })
+    };
+    let machine = capacity_run.machine.clone();
     let find = |report: Option<&overhead::Report>, label: &str| {
         report.and_then(|r| r.rows.iter().find(|row| row.label == label).cloned())
     };
@@ -369,6 +385,11 @@ pub async fn run(
             throughput_ratio: closed
                 .as_ref()
                 .map(|r| (r.throughput_ratio() * 1000.0).round() / 1000.0),
+            added_cpu_interval: closed.as_ref().and_then(overhead::Row::added_cpu_interval),
+            added_p50_interval: open.as_ref().and_then(overhead::Row::added_p50_interval),
+            added_p99_interval: open.as_ref().and_then(overhead::Row::added_p99_interval),
+            throughput_interval: closed.as_ref().and_then(overhead::Row::throughput_interval),
+            noise_floor: if *label == HANDSHAKE { None } else { noise_floor },
             note,
             latency: open.as_ref().zip(rate).map(|(r, rate)| distributions(r, rate)),
         });
@@ -390,6 +411,8 @@ pub async fn run(
         conformance_summary: conformance.summary,
         rows,
         conformance: Some(conformance),
+        noise_floor,
+        machine: Some(machine),
     };
     Ok(Comparison { model, overhead: reports })
 }
@@ -412,10 +435,28 @@ fn distributions(row: &overhead::Row, rate: f64) -> Distributions {
             })
             .collect()
     };
+    // Each side's spread across rounds, percentile by percentile.
+    let band = |side: fn(&(overhead::RoundFigures, overhead::RoundFigures)) -> &overhead::RoundFigures| -> Vec<Band> {
+        if row.rounds.len() < 2 {
+            return Vec::new();
+        }
+        PERCENTILES
+            .iter()
+            .filter_map(|p| {
+                let values: Vec<f64> =
+                    row.rounds.iter().filter_map(|r| side(r).at(*p)).collect();
+                let low = values.iter().copied().reduce(f64::min)?;
+                let high = values.iter().copied().reduce(f64::max)?;
+                Some(Band { percentile: *p, low_us: round(low), high_us: round(high) })
+            })
+            .collect()
+    };
     Distributions {
         rate: round(rate),
         baseline: points(&row.baseline.measured.latency),
         method: points(&row.method.measured.latency),
+        baseline_band: band(|r| &r.0),
+        method_band: band(|r| &r.1),
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Phase {
     pub max_requests: u64,
     /// Worker threads (one single-threaded runtime each).
     pub workers: usize,
+    /// The CPUs the load threads are pinned to (none: wherever the OS puts them).
+    pub cpus: Option<Vec<usize>>,
 }
 
 /// What a phase measured.
@@ -200,7 +202,12 @@ fn run_prepared(phase: &Phase) -> Result<Measured, String> {
         handles.push(
             std::thread::Builder::new()
                 .name(format!("authbench-load-{w}"))
-                .spawn(move || worker(&phase, share, rx, deadline, budget))
+                .spawn(move || {
+                    if let Some(cpus) = &phase.cpus {
+                        crate::measure::machine::pin_current_thread(cpus);
+                    }
+                    worker(&phase, share, rx, deadline, budget)
+                })
                 .map_err(|e| format!("cannot start a load thread: {e}"))?,
         );
     }
@@ -211,9 +218,13 @@ fn run_prepared(phase: &Phase) -> Result<Measured, String> {
         // target) or outlive the phase.
         let duration = phase.duration;
         let budget = Arc::clone(&budget);
+        let cpus = phase.cpus.clone();
         let pacer = std::thread::Builder::new()
             .name("authbench-pacer".to_owned())
             .spawn(move || {
+                if let Some(cpus) = &cpus {
+                    crate::measure::machine::pin_current_thread(cpus);
+                }
                 let realtime = pacer_priority();
                 let (intended, late, dropped) = pace(rate, started, duration, &queues, &budget);
                 (intended, late, dropped, realtime)

@@ -7,6 +7,7 @@
 pub mod configurations;
 pub mod cpu;
 pub mod generator;
+pub mod machine;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,14 +32,17 @@ pub struct LoadTarget {
     pub shared: Arc<Shared>,
     /// Where server CPU time comes from.
     pub cpu: cpu::CpuSource,
+    /// Where the generator and the server run.
+    pub placement: machine::Placement,
 }
 
 /// Loads `target` (or starts the reference servers) and checks that every
 /// URL it names answers.
 pub async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
+    let placement = machine::placement(target.is_none());
     let child = match target {
         Some(_) => None,
-        None => Some(start_child_server()?),
+        None => Some(start_child_server(placement.server())?),
     };
     let profile: &Path = match (target, &child) {
         (Some(p), _) => p,
@@ -62,5 +66,5 @@ pub async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
         (None, None) => cpu::CpuSource::None,
     };
     let shared = Arc::new(Shared::new(Forge::new(Arc::new(target)), client));
-    Ok(LoadTarget { _child: child, shared, cpu })
+    Ok(LoadTarget { _child: child, shared, cpu, placement })
 }

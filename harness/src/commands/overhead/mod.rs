@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::measure::generator::{self, Endpoint, Load, Measured, Phase};
-use crate::measure::{Configuration, configurations, cpu, load_target};
+use crate::measure::{Configuration, configurations, cpu, load_target, machine};
+use authbench_reports::compare::{Machine, PERCENTILES};
 use crate::methods::Method;
 
 /// How the load is applied.
@@ -57,6 +58,43 @@ pub struct Options {
     pub rounds: u32,
     /// Warm-up per endpoint before measuring.
     pub warmup: Duration,
+    /// Also measure the baseline against itself (A/A): the run's noise floor.
+    pub aa: bool,
+}
+
+/// The label of the A/A row: the baseline measured against itself.
+pub const AA: &str = "A/A baseline";
+
+/// One round's figures for one side.
+#[derive(Debug, Clone)]
+pub struct RoundFigures {
+    /// Successful requests per second.
+    pub rate: f64,
+    /// Server CPU per successful request, µs.
+    pub cpu_us: Option<f64>,
+    /// Latency at [`PERCENTILES`], µs (empty when nothing succeeded).
+    pub latency_us: Vec<f64>,
+}
+
+impl RoundFigures {
+    fn of(side: &Side) -> Self {
+        let m = &side.measured;
+        let latency_us = if m.latency.is_empty() {
+            Vec::new()
+        } else {
+            PERCENTILES
+                .iter()
+                .map(|p| m.latency.value_at_quantile(p / 100.0) as f64 / 1000.0)
+                .collect()
+        };
+        RoundFigures { rate: m.rate(), cpu_us: side.cpu_us_per_request(), latency_us }
+    }
+
+    /// Latency at `percentile` (one of [`PERCENTILES`]), µs.
+    pub fn at(&self, percentile: f64) -> Option<f64> {
+        let i = PERCENTILES.iter().position(|p| *p == percentile)?;
+        self.latency_us.get(i).copied()
+    }
 }
 
 /// One side of a comparison.
@@ -90,6 +128,8 @@ pub struct Row {
     /// Bytes the credential adds to each request's headers (0 for mTLS,
     /// whose certificate travels in the handshake).
     pub credential_header_bytes: usize,
+    /// Each round's figures: (baseline, method).
+    pub rounds: Vec<(RoundFigures, RoundFigures)>,
 }
 
 /// The whole run.
@@ -107,6 +147,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Baseline capacity found by `--sweep`.
     pub capacity: Option<f64>,
+    /// The machine, and where the generator and the server ran.
+    pub machine: Machine,
 }
 
 fn selected(label: &str, methods: &Option<Vec<String>>) -> bool {
@@ -123,7 +165,22 @@ fn selected(label: &str, methods: &Option<Vec<String>>) -> bool {
     }
 }
 
-fn phase(options: &Options, endpoint: &Endpoint, load: Load, duration: Duration) -> Phase {
+/// What every phase of a run shares: where server CPU comes from and the
+/// generator's CPUs.
+struct Bench<'a> {
+    cpu: &'a cpu::CpuSource,
+    cpus: Option<Vec<usize>>,
+}
+
+fn phase(
+    options: &Options,
+    bench: &Bench<'_>,
+    endpoint: &Endpoint,
+    load: Load,
+    duration: Duration,
+) -> Phase {
+    // Pinned, the generator has its half of the CPUs: a thread per CPU of it.
+    let workers = bench.cpus.as_ref().map_or(options.workers, |c| options.workers.min(c.len()));
     Phase {
         endpoint: endpoint.clone(),
         load,
@@ -131,21 +188,23 @@ fn phase(options: &Options, endpoint: &Endpoint, load: Load, duration: Duration)
         connections: options.connections,
         new_connection: options.new_connection,
         max_requests: options.max_requests,
-        workers: options.workers,
+        workers,
+        cpus: bench.cpus.clone(),
     }
 }
 
 /// Runs one phase with CPU accounting.
 fn measure(
     options: &Options,
+    bench: &Bench<'_>,
     endpoint: &Endpoint,
     load: Load,
     duration: Duration,
-    cpu: &cpu::CpuSource,
 ) -> anyhow::Result<Side> {
+    let cpu = bench.cpu;
     let before = cpu.seconds();
-    let measured =
-        generator::run(&phase(options, endpoint, load, duration)).map_err(anyhow::Error::msg)?;
+    let measured = generator::run(&phase(options, bench, endpoint, load, duration))
+        .map_err(anyhow::Error::msg)?;
     let after = cpu.seconds();
     Ok(Side { measured, cpu_seconds: before.zip(after).map(|(b, a)| (a - b).max(0.0)) })
 }
@@ -158,10 +217,10 @@ fn merge(into: &mut Side, other: Side) {
 /// Baseline and `config` under `load`, in alternating rounds after a warm-up.
 fn compare(
     options: &Options,
+    bench: &Bench<'_>,
     baseline: &Endpoint,
     config: &Configuration,
     load: Load,
-    cpu: &cpu::CpuSource,
 ) -> anyhow::Result<Row> {
     // A one-use pool is minted per phase and its values age: phases stay short.
     let one_use = config.endpoint.one_use.is_some();
@@ -169,7 +228,8 @@ fn compare(
         if one_use { options.warmup.min(generator::ONE_USE_MAX_PHASE) } else { options.warmup };
     for endpoint in [baseline, &config.endpoint] {
         if !warmup.is_zero() {
-            generator::run(&phase(options, endpoint, load, warmup)).map_err(anyhow::Error::msg)?;
+            generator::run(&phase(options, bench, endpoint, load, warmup))
+                .map_err(anyhow::Error::msg)?;
         }
     }
     let mut rounds = options.rounds.max(1);
@@ -180,13 +240,24 @@ fn compare(
     let slice = options.duration / rounds;
     let mut base: Option<Side> = None;
     let mut method: Option<Side> = None;
-    for _ in 0..rounds {
-        for (side, endpoint) in [(&mut base, baseline), (&mut method, &config.endpoint)] {
-            let s = measure(options, endpoint, load, slice, cpu)?;
+    let mut figures = Vec::new();
+    for round in 0..rounds {
+        // Which side goes first alternates too, so a drift within a round
+        // (a warming cache, a neighbour's burst) does not always favour one.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut pair: [Option<RoundFigures>; 2] = [None, None];
+        for i in order {
+            let (side, endpoint) =
+                if i == 0 { (&mut base, baseline) } else { (&mut method, &config.endpoint) };
+            let s = measure(options, bench, endpoint, load, slice)?;
+            pair[i] = Some(RoundFigures::of(&s));
             match side {
                 Some(acc) => merge(acc, s),
                 None => *side = Some(s),
             }
+        }
+        if let [Some(b), Some(m)] = pair {
+            figures.push((b, m));
         }
     }
     let (Some(baseline), Some(method)) = (base, method) else { bail!("no rounds ran") };
@@ -194,17 +265,29 @@ fn compare(
     let credential_header_bytes =
         config.endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
             + config.endpoint.one_use.as_ref().map_or(0, |p| p.header_bytes());
-    Ok(Row { label: config.label.clone(), load, baseline, method, credential_header_bytes })
+    Ok(Row {
+        label: config.label.clone(),
+        load,
+        baseline,
+        method,
+        credential_header_bytes,
+        rounds: figures,
+    })
 }
 
 /// Runs `overhead`; `progress` gets a line per configuration.
 pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Report> {
     let loaded = load_target(options.target.as_deref()).await?;
     let (shared, cpu) = (&loaded.shared, &loaded.cpu);
+    let bench = Bench { cpu, cpus: loaded.placement.generator().map(<[usize]>::to_vec) };
+    let machine = machine::machine(&loaded.placement);
     let name = shared.forge.target().name.clone();
     let (baseline, configs) = configurations(shared, !options.new_connection).await?;
-    let configs: Vec<_> =
+    let mut configs: Vec<_> =
         configs.into_iter().filter(|c| selected(&c.label, &options.methods)).collect();
+    if options.aa && !configs.is_empty() {
+        configs.insert(0, Configuration { label: AA.to_owned(), endpoint: baseline.clone() });
+    }
     if configs.is_empty() {
         bail!(
             "no method configuration matches --methods; the profile offers: baseline, basic, basic-cached, api_key, jwt-*, oauth2*, mtls, layered (those it has sections for)"
@@ -225,7 +308,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
             LoadChoice::Sweep => {
                 progress("measuring baseline capacity");
                 let clock = Instant::now();
-                let side = measure(&opts, &baseline, Load::Max, opts.duration, cpu)?;
+                let side = measure(&opts, &bench, &baseline, Load::Max, opts.duration)?;
                 let c = side.measured.rate();
                 if c <= 0.0 {
                     bail!(
@@ -244,13 +327,13 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
         for config in &configs {
             for load in &loads {
                 progress(&format!("{} at {}", config.label, report::describe_load(*load)));
-                rows.push(compare(&opts, &baseline, config, *load, cpu)?);
+                rows.push(compare(&opts, &bench, &baseline, config, *load)?);
             }
         }
         Ok((rows, capacity))
     })?;
     drop(loaded);
-    Ok(Report { target: name, started_at, options, cpu_source, rows, capacity })
+    Ok(Report { target: name, started_at, options, cpu_source, rows, capacity, machine })
 }
 
 /// Longest measured duration per endpoint a run accepts, so every load command is bounded.
@@ -303,6 +386,7 @@ pub fn command(args: crate::cli::OverheadArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         rounds: args.rounds.clamp(1, 100),
         warmup: seconds(args.warmup, "--warmup")?,
+        aa: args.aa,
     };
     let runtime = command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
