@@ -34,6 +34,14 @@ impl Drop for Server {
 }
 
 /// Waits for a line starting with `ready` on the child's stdout, with a deadline.
+/// Node.js: the one `scripts/provision` put in `third-party/.node` when the
+/// system's is older than oidc-provider needs (Debian 12 ships 18), else the
+/// system's.
+fn node() -> PathBuf {
+    let local = repo().join("third-party/.node/bin/node");
+    if local.is_file() { local } else { PathBuf::from("node") }
+}
+
 fn wait_ready(child: &mut Child, what: &str) -> String {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -134,7 +142,7 @@ async fn oidc_provider_from_npm() {
         .unwrap();
     let jwks = state.path().join("client-jwks.json");
     std::fs::write(&jwks, serde_json::json!({ "keys": [jwk] }).to_string()).unwrap();
-    let child = Command::new("node")
+    let child = Command::new(node())
         .arg(dir.join("server.mjs"))
         .arg("0")
         .arg(pki_dir.join("server.pem"))
@@ -351,7 +359,7 @@ async fn express_api_from_npm() {
     let pki_dir = pki.ca_cert_path.parent().unwrap().to_owned();
     let key = "sk_test_express0123456789abcdefghijklmnopqrstuvwx";
     let password = "correct horse battery staple";
-    let child = Command::new("node")
+    let child = Command::new(node())
         .arg(dir.join("server.mjs"))
         .arg("0")
         .arg(pki_dir.join("server.pem"))

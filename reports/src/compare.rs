@@ -8,8 +8,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use crate::model::{Results, Summary, Tool};
-pub use crate::stats::{Interval, NoiseFloor};
 use crate::stats;
+pub use crate::stats::{Interval, NoiseFloor};
 
 /// The schema identifier of `compare.json`.
 pub const SCHEMA: &str = "authbench.compare/1";
@@ -217,7 +217,11 @@ fn cells(r: &Row) -> [String; 11] {
         r.delegation.clone(),
         r.credential_bytes
             .map_or_else(|| "n/a".to_owned(), |b| format!("{b} B/{}", r.credential_bytes_per)),
-        cost(r.added_cpu_us_per_request, r.added_cpu_interval.as_ref(), noise.and_then(|n| n.cpu_us)),
+        cost(
+            r.added_cpu_us_per_request,
+            r.added_cpu_interval.as_ref(),
+            noise.and_then(|n| n.cpu_us),
+        ),
         cost(r.added_p50_us, r.added_p50_interval.as_ref(), noise.and_then(|n| n.p50_us)),
         cost(r.added_p99_us, r.added_p99_interval.as_ref(), noise.and_then(|n| n.p99_us)),
         r.throughput_ratio.map_or_else(

@@ -28,7 +28,7 @@ h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.25em;margin:1.6em 0 .5em}
 .meta{color:#57606a;margin:0 0 1em}
 table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #d0d7de;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .notes{color:#57606a;max-width:70em}.notes p{margin:.2em 0}
 .pass{color:#1a7f37}.fail{color:#cf222e;font-weight:600}.warn{color:#9a6700}
 .error{color:#8250df;font-weight:600}.skip{color:#57606a}

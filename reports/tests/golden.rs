@@ -112,7 +112,12 @@ fn comparison() -> Comparison {
             .collect()
     };
     let interval = |estimate: f64, low: f64, high: f64| Interval { estimate, low, high, rounds: 8 };
-    let noise = NoiseFloor { cpu_us: Some(3.0), p50_us: Some(25.0), p99_us: Some(400.0), throughput: Some(0.04) };
+    let noise = NoiseFloor {
+        cpu_us: Some(3.0),
+        p50_us: Some(25.0),
+        p99_us: Some(400.0),
+        throughput: Some(0.04),
+    };
     let row = |name: &str, method: &str| Row {
         configuration: name.to_owned(),
         method: method.to_owned(),
@@ -260,8 +265,11 @@ fn comparison_html() {
     render_comparison(&comparison(), Format::Html, &mut out).unwrap();
     let html = String::from_utf8(out).unwrap();
     // One chart per row with a latency run; names escaped.
-    assert_eq!(html.matches("<svg").count(), 1);
+    assert_eq!(html.matches("<svg").count(), 2);
     assert!(html.contains("oauth2-dpop | &lt;x&gt;"));
+    // Each chart shades both sides' spread across rounds.
+    assert_eq!(html.matches("<polygon class=\"band\"").count(), 4);
+    assert!(html.contains("≈ 0 (±107 µs)") && html.contains("≈ 0 (noise ±3 µs)"));
 }
 
 #[test]

@@ -55,13 +55,14 @@ fn golden(name: &str) -> PathBuf {
 
 #[test]
 fn the_html_reports_render_without_console_errors() {
-    for (page, svgs) in [("compare.html", 1), ("report.html", 0)] {
+    for (page, svgs) in [("compare.html", 2), ("report.html", 0)] {
         let path = golden(page);
         let (dom, console) = open(&path, &["--dump-dom"]);
         assert!(console.is_empty(), "{page}: console output: {console:#?}");
         assert!(dom.contains("<table>"), "{page} did not render its tables:\n{dom}");
         assert_eq!(dom.matches("<svg").count(), svgs, "{page}: charts in the DOM");
         assert!(dom.contains("<polyline") == (svgs > 0), "{page}: chart lines");
+        assert!(dom.contains("<polygon") == (svgs > 0), "{page}: the bands across rounds");
 
         let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-screenshots");
         std::fs::create_dir_all(&shots).unwrap();

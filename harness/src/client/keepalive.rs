@@ -31,6 +31,21 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let tls = connect_tls(url, tls).await?;
+    let (sender, conn) = http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| ClientError::Connect(format!("HTTP/1.1 handshake failed: {e}")))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// A TCP connection (no Nagle) and a TLS session to `url`'s origin.
+pub async fn connect_tls(
+    url: &Url,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ClientError> {
     let host = url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let tcp = TcpStream::connect((host.as_str(), port))
@@ -39,16 +54,10 @@ where
     let _ = tcp.set_nodelay(true);
     let name =
         ServerName::try_from(host.clone()).map_err(|e| ClientError::Connect(e.to_string()))?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::clone(tls)).connect(name, tcp).await.map_err(
-        |e| ClientError::Connect(format!("TLS handshake with {host}:{port} failed: {e}")),
-    )?;
-    let (sender, conn) = http1::handshake(TokioIo::new(tls))
+    tokio_rustls::TlsConnector::from(Arc::clone(tls))
+        .connect(name, tcp)
         .await
-        .map_err(|e| ClientError::Connect(format!("HTTP/1.1 handshake failed: {e}")))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
+        .map_err(|e| ClientError::Connect(format!("TLS handshake with {host}:{port} failed: {e}")))
 }
 
 /// One endpoint under load: where, with which prepared credential.

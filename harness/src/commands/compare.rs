@@ -412,7 +412,7 @@ pub async fn run(
         rows,
         conformance: Some(conformance),
         noise_floor,
-        machine: Some(machine),
+        machine,
     };
     Ok(Comparison { model, overhead: reports })
 }
@@ -436,15 +436,17 @@ fn distributions(row: &overhead::Row, rate: f64) -> Distributions {
             .collect()
     };
     // Each side's spread across rounds, percentile by percentile.
-    let band = |side: fn(&(overhead::RoundFigures, overhead::RoundFigures)) -> &overhead::RoundFigures| -> Vec<Band> {
+    let band = |side: fn(
+        &(overhead::RoundFigures, overhead::RoundFigures),
+    ) -> &overhead::RoundFigures|
+     -> Vec<Band> {
         if row.rounds.len() < 2 {
             return Vec::new();
         }
         PERCENTILES
             .iter()
             .filter_map(|p| {
-                let values: Vec<f64> =
-                    row.rounds.iter().filter_map(|r| side(r).at(*p)).collect();
+                let values: Vec<f64> = row.rounds.iter().filter_map(|r| side(r).at(*p)).collect();
                 let low = values.iter().copied().reduce(f64::min)?;
                 let high = values.iter().copied().reduce(f64::max)?;
                 Some(Band { percentile: *p, low_us: round(low), high_us: round(high) })

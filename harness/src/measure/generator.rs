@@ -1,6 +1,7 @@
 //! The load generator: one single-threaded tokio runtime per core, each
-//! driving its share of the connections with hyper's HTTP/1.1 client over
-//! rustls.
+//! driving its share of the connections over rustls, each connection
+//! writing its prepared request and framing the answer in its own task
+//! (`wire.rs`).
 //!
 //! - `--max` is closed-loop: every connection sends its next request as soon
 //!   as the previous answer is read; the achieved rate is the capacity.
@@ -18,13 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http_body_util::Empty;
-use hyper::client::conn::http1;
 use tokio::sync::{Mutex, mpsc};
 
-use crate::client::keepalive::{self, REQUEST_TIMEOUT};
+use super::wire;
+use crate::client::keepalive::REQUEST_TIMEOUT;
 pub use crate::client::keepalive::{Endpoint, OneUse};
 
 /// A send is late when it starts more than this after its intended time.
@@ -356,44 +355,14 @@ struct Shared {
     budget: Arc<AtomicU64>,
 }
 
-type Sender = http1::SendRequest<Empty<Bytes>>;
-
-async fn connect(endpoint: &Endpoint) -> Result<Sender, String> {
-    tokio::time::timeout(REQUEST_TIMEOUT, keepalive::connect_to(&endpoint.url, &endpoint.tls))
+async fn connect(endpoint: &Endpoint) -> Result<wire::Conn, String> {
+    tokio::time::timeout(REQUEST_TIMEOUT, wire::Conn::connect(endpoint))
         .await
         .map_err(|_| format!("no connection within {} s", REQUEST_TIMEOUT.as_secs()))?
-        .map_err(|e| e.to_string())
 }
 
-/// The request, or `None` when the endpoint's one-use pool is spent.
-fn request(endpoint: &Endpoint) -> Option<hyper::Request<Empty<Bytes>>> {
-    let (path, host) = crate::client::target_and_host(&endpoint.url);
-    let mut builder = hyper::Request::get(path).header(hyper::header::HOST, host);
-    for (name, value) in &endpoint.headers {
-        builder = builder.header(name, value);
-    }
-    if let Some(pool) = &endpoint.one_use {
-        builder = builder.header(&pool.name, pool.take()?);
-    }
-    Some(
-        builder
-            .body(Empty::new())
-            .unwrap_or_else(|_| unreachable!("the request's parts are valid")),
-    )
-}
-
-async fn exchange(
-    sender: &mut Sender,
-    request: hyper::Request<Empty<Bytes>>,
-) -> Result<u16, String> {
-    let work = async {
-        sender.ready().await.map_err(|e| e.to_string())?;
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let status = response.status().as_u16();
-        crate::client::drain_body(response.into_body(), crate::client::MAX_BODY).await?;
-        Ok(status)
-    };
-    tokio::time::timeout(REQUEST_TIMEOUT, work)
+async fn exchange(conn: &mut wire::Conn, request: &[u8]) -> Result<wire::Answer, String> {
+    tokio::time::timeout(REQUEST_TIMEOUT, conn.exchange(request, crate::client::MAX_BODY))
         .await
         .map_err(|_| format!("no complete answer within {} s", REQUEST_TIMEOUT.as_secs()))?
 }
@@ -404,7 +373,12 @@ async fn connection_loop(
     shared: Arc<Shared>,
 ) -> Measured {
     let mut m = Measured::new();
-    let mut sender: Option<Sender> = None;
+    let mut conn: Option<wire::Conn> = None;
+    let prepared = wire::Prepared::new(&phase.endpoint);
+    let mut request = Vec::with_capacity(1024);
+    if prepared.is_fixed() {
+        let _ = prepared.next(&mut request);
+    }
     let fail = |m: &mut Measured, e: String| {
         m.errors += 1;
         if m.first_error.is_none() {
@@ -444,12 +418,12 @@ async fn connection_loop(
         if queue.is_some() && intended.elapsed() > LATE_AFTER {
             m.queued += 1;
         }
-        if phase.new_connection || sender.is_none() {
+        if phase.new_connection || conn.is_none() {
             match connect(&phase.endpoint).await {
-                Ok(s) => sender = Some(s),
+                Ok(c) => conn = Some(c),
                 Err(e) => {
                     fail(&mut m, e);
-                    sender = None;
+                    conn = None;
                     if queue.is_none() {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
@@ -457,23 +431,31 @@ async fn connection_loop(
                 }
             }
         }
-        let Some(s) = sender.as_mut() else { continue };
+        let Some(c) = conn.as_mut() else { continue };
         // A spent one-use pool ends the phase for this connection.
-        let Some(request) = request(&phase.endpoint) else { break };
-        match exchange(s, request).await {
-            Ok(status) if (200..300).contains(&status) => {
-                m.ok += 1;
-                let ns = intended.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
-                let _ = m.latency.record(ns.max(1));
+        if !prepared.is_fixed() && prepared.next(&mut request).is_none() {
+            break;
+        }
+        match exchange(c, &request).await {
+            Ok(answer) => {
+                if (200..300).contains(&answer.status) {
+                    m.ok += 1;
+                    let ns = intended.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+                    let _ = m.latency.record(ns.max(1));
+                } else {
+                    fail(&mut m, format!("{} answered {}", phase.endpoint.url, answer.status));
+                }
+                if !answer.keep_alive {
+                    conn = None;
+                }
             }
-            Ok(status) => fail(&mut m, format!("{} answered {status}", phase.endpoint.url)),
             Err(e) => {
                 fail(&mut m, format!("{}: {e}", phase.endpoint.url));
-                sender = None;
+                conn = None;
             }
         }
         if phase.new_connection {
-            sender = None;
+            conn = None;
         }
     }
     m

@@ -8,6 +8,7 @@ pub mod configurations;
 pub mod cpu;
 pub mod generator;
 pub mod machine;
+pub mod wire;
 
 use std::path::Path;
 use std::sync::Arc;

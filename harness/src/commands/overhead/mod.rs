@@ -18,8 +18,8 @@ use anyhow::{Context, bail};
 
 use crate::measure::generator::{self, Endpoint, Load, Measured, Phase};
 use crate::measure::{Configuration, configurations, cpu, load_target, machine};
-use authbench_reports::compare::{Machine, PERCENTILES};
 use crate::methods::Method;
+use authbench_reports::compare::{Machine, PERCENTILES};
 
 /// How the load is applied.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,8 +147,9 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Baseline capacity found by `--sweep`.
     pub capacity: Option<f64>,
-    /// The machine, and where the generator and the server ran.
-    pub machine: Machine,
+    /// The machine, and where the generator and the server ran (none for
+    /// Locust workers' merged figures, measured on their own machines).
+    pub machine: Option<Machine>,
 }
 
 fn selected(label: &str, methods: &Option<Vec<String>>) -> bool {
@@ -280,7 +281,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
     let loaded = load_target(options.target.as_deref()).await?;
     let (shared, cpu) = (&loaded.shared, &loaded.cpu);
     let bench = Bench { cpu, cpus: loaded.placement.generator().map(<[usize]>::to_vec) };
-    let machine = machine::machine(&loaded.placement);
+    let machine = Some(machine::machine(&loaded.placement));
     let name = shared.forge.target().name.clone();
     let (baseline, configs) = configurations(shared, !options.new_connection).await?;
     let mut configs: Vec<_> =

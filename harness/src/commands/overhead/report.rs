@@ -6,8 +6,8 @@ use tabled::builder::Builder;
 use tabled::settings::Style;
 
 use super::{Report, RoundFigures, Row, Side};
-use authbench_reports::stats::{self, Interval, NoiseFloor};
 use crate::measure::generator::{Load, Measured};
+use authbench_reports::stats::{self, Interval, NoiseFloor};
 
 /// The JSON schema name.
 pub const SCHEMA: &str = "authbench.overhead/1";
@@ -118,10 +118,8 @@ impl Report {
     /// The noise floor of this run: from its A/A row under `load` (any
     /// load when `None`), if it measured one.
     pub fn noise_floor(&self, load: Option<Load>) -> Option<NoiseFloor> {
-        let aa = self
-            .rows
-            .iter()
-            .find(|r| r.label == super::AA && load.is_none_or(|l| r.load == l))?;
+        let aa =
+            self.rows.iter().find(|r| r.label == super::AA && load.is_none_or(|l| r.load == l))?;
         Some(NoiseFloor {
             cpu_us: aa.added_cpu_interval().map(|i| i.reach(0.0)),
             p50_us: aa.added_p50_interval().map(|i| i.reach(0.0)),
@@ -291,8 +289,10 @@ pub fn to_table(report: &Report) -> String {
             " (add --aa for this run's noise floor)"
         }
     ));
-    out.push_str(&report.machine.describe());
-    out.push('\n');
+    if let Some(m) = &report.machine {
+        out.push_str(&m.describe());
+        out.push('\n');
+    }
     if let Some(c) = report.capacity {
         out.push_str(&format!("baseline capacity: {c:.0} req/s\n"));
     }

@@ -112,6 +112,7 @@ pub fn report(merged: &Merged, source: &Path) -> Report {
             baseline: Side { measured: baseline.clone(), cpu_seconds: None },
             method: Side { measured: m.clone(), cpu_seconds: None },
             credential_header_bytes: 0,
+            rounds: Vec::new(),
         })
         .collect();
     let started_at = time::OffsetDateTime::from_unix_timestamp(merged.started_at as i64)
@@ -132,11 +133,14 @@ pub fn report(merged: &Merged, source: &Path) -> Report {
             workers: merged.workers,
             rounds: 1,
             warmup: Duration::ZERO,
+            aa: false,
         },
         cpu_source: "not measured: the workers measure latency; the target's CPU is its own"
             .to_owned(),
         rows,
         capacity: None,
+        // The workers measured on their own machines.
+        machine: None,
     }
 }
 
