@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # authbench's generator against wrk, side by side on the same endpoint with the
-# same connection count: `authbench overhead --max` must reach at least 95% of
+# same connection count: `authbench overhead --max` must reach at least 100% of
 # wrk's request rate against the reference servers' baseline (HTTPS,
-# keep-alive). Alternates the two tools ROUNDS times and compares their means,
-# so a drift in machine load falls on both. Exit 1 below 95%.
+# keep-alive). Alternates the two tools ROUNDS times; each round's ratio
+# (authbench over wrk, measured seconds apart) cancels the machine's slower
+# drift, and the verdict is the median of those ratios, which one noisy round
+# cannot move (on a shared 2-core machine single rounds ranged 75–118%).
+# Prints the means too. Exit 1 when the median is below 100%.
 #
-#   benches/scripts/load-tools.sh            # CONNECTIONS=32 DURATION=5 ROUNDS=3
+#   benches/scripts/load-tools.sh            # CONNECTIONS=32 DURATION=3 ROUNDS=10
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CONNECTIONS=${CONNECTIONS:-32}
-DURATION=${DURATION:-5}
-ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-3}
+ROUNDS=${ROUNDS:-10}
 THREADS=$(nproc)
 
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 2; }
@@ -46,6 +49,9 @@ wrk = [float(x) for x in sys.argv[1].split()]
 ab = [float(x) for x in sys.argv[2].split()]
 w, a = sum(wrk) / len(wrk), sum(ab) / len(ab)
 ratio = a / w
-print(f"{sys.argv[3]} connections: wrk {w:.0f} req/s, authbench {a:.0f} req/s: {ratio:.1%} of wrk")
-sys.exit(0 if ratio >= 0.95 else 1)
+per_round = sorted(x / y for x, y in zip(ab, wrk))
+median = per_round[len(per_round) // 2] if len(per_round) % 2 else sum(per_round[len(per_round) // 2 - 1:len(per_round) // 2 + 1]) / 2
+print(f"{sys.argv[3]} connections: wrk {w:.0f} req/s, authbench {a:.0f} req/s: {ratio:.1%} of wrk "
+      f"(per-round ratios {', '.join(f'{r:.1%}' for r in per_round)}; median {median:.1%})")
+sys.exit(0 if median >= 1.0 else 1)
 PY
