@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Are `compare`'s figures stable across runs? Runs the full `authbench compare`
-# (not --quick) twice in a row and, for every configuration, checks that the
-# two runs' added CPU per request and added p50 fall within each other's 95%
-# intervals (each run's estimate inside the other run's interval). Prints both runs' figures and the A/A noise floors. Exit 1
-# when a configuration disagrees. Release build; about eight minutes.
+# (not --quick) twice in a row and, for every configuration, compares the two
+# runs' added CPU per request and added p50: `within` when each run's
+# estimate lies inside the other run's 95% interval, `overlap` when the two
+# intervals overlap. Exit 1 when any pair does not even overlap. (`within`
+# is printed but not required: two runs of the same truth with equal
+# intervals land within each other's about 70% of the time, so over 26
+# figures several misses are expected even from perfect intervals.) Prints
+# both runs' figures and noise floors. Release build; about eight minutes.
 #
 #   benches/scripts/compare-twice.sh [OUT_DIR]      # default target/compare-twice
 set -euo pipefail
@@ -27,12 +31,17 @@ def fmt(v, i):
 def agree(v1, i1, v2, i2):
     if v1 is None or v2 is None or not i1 or not i2:
         return None
-    # Each run's estimate inside the other run's interval.
-    return i2["low"] <= v1 <= i2["high"] and i1["low"] <= v2 <= i1["high"]
+    if i2["low"] <= v1 <= i2["high"] and i1["low"] <= v2 <= i1["high"]:
+        return "within"
+    if i1["low"] <= i2["high"] and i2["low"] <= i1["high"]:
+        return "overlap"
+    return "NO"
 for run, c in (("run 1", a), ("run 2", b)):
     n = c.get("noise_floor") or {}
-    print(f"{run}: noise floor CPU ±{n.get('cpu_us')} µs, p50 ±{n.get('p50_us')} µs, p99 ±{n.get('p99_us')} µs")
+    r = lambda v: "n/a" if v is None else f"{v:.1f}"
+    print(f"{run}: noise floor CPU ±{r(n.get('cpu_us'))} µs, p50 ±{r(n.get('p50_us'))} µs, p99 ±{r(n.get('p99_us'))} µs")
 bad = []
+counts = {}
 print(f"{'configuration':16} {'metric':8} {'run 1':>32} {'run 2':>32}  agree")
 for r1 in a["rows"]:
     r2 = next((r for r in b["rows"] if r["configuration"] == r1["configuration"]), None)
@@ -43,12 +52,13 @@ for r1 in a["rows"]:
                               ("p50", "added_p50_us", "added_p50_interval")):
         v1, i1, v2, i2 = r1.get(key), r1.get(ikey), r2.get(key), r2.get(ikey)
         ok = agree(v1, i1, v2, i2)
-        print(f"{r1['configuration']:16} {metric:8} {fmt(v1, i1):>32} {fmt(v2, i2):>32}  "
-              f"{'-' if ok is None else ('yes' if ok else 'NO')}")
-        if ok is False:
+        print(f"{r1['configuration']:16} {metric:8} {fmt(v1, i1):>32} {fmt(v2, i2):>32}  {ok or '-'}")
+        counts[ok] = counts.get(ok, 0) + 1
+        if ok == "NO":
             bad.append((r1["configuration"], metric))
+print(", ".join(f"{k}: {v}" for k, v in counts.items() if k))
 if bad:
-    print("disagreeing:", ", ".join(f"{c} {m}" for c, m in bad))
+    print("intervals apart:", ", ".join(f"{c} {m}" for c, m in bad))
     sys.exit(1)
 print("every configuration's added CPU and added p50 agree across the two runs")
 PY
