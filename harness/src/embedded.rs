@@ -76,7 +76,10 @@ impl Drop for ChildServer {
 
 /// Starts `authbench serve` on a loopback port in a temporary state directory
 /// and waits (up to 60 s) for its `ready` line.
-pub fn start_child_server(cpus: Option<&[usize]>) -> anyhow::Result<ChildServer> {
+/// `spawn` starts the command (`Command::spawn`, or on chosen CPUs).
+pub fn start_child_server(
+    spawn: impl FnOnce(&mut Command) -> std::io::Result<Child>,
+) -> anyhow::Result<ChildServer> {
     let state = tempfile::Builder::new().prefix("authbench-overhead-").tempdir()?;
     let exe = std::env::current_exe().context("locating the authbench binary")?;
     let mut command = Command::new(exe);
@@ -85,8 +88,7 @@ pub fn start_child_server(cpus: Option<&[usize]>) -> anyhow::Result<ChildServer>
         .arg(state.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = crate::measure::machine::spawn_on(&mut command, cpus)
-        .context("starting the reference servers")?;
+    let mut child = spawn(&mut command).context("starting the reference servers")?;
     let stdout = child.stdout.take().context("the servers' standard output")?;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

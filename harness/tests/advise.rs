@@ -122,7 +122,11 @@ fn on_a_terminal_it_asks_what_is_being_built() {
     let text = reader.join().unwrap();
     assert!(status.success(), "{text}");
     assert!(text.contains("What are you building?"), "{text}");
-    assert!(text.contains("Recommended:  OAuth 2.0 authorization code with PKCE"), "{text}");
+    assert!(
+        text.contains("The guide:    OAuth 2.0, the user authorizing each application"),
+        "{text}"
+    );
+    assert!(text.contains("authbench:    OAuth 2.0 authorization code with PKCE"), "{text}");
     // The golden comparison lacks this branch's rows: said, not invented.
     assert!(text.contains("oauth2-jwt: not in this comparison"), "{text}");
 }

@@ -132,7 +132,11 @@ fn advise_for_every_branch(dir: &std::path::Path, compare: &Value) {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{branch}: {stdout}");
-        let recommended = stdout.lines().find(|l| l.starts_with("Recommended:")).unwrap();
+        // The guide's answer first, then authbench's.
+        let guide = stdout.lines().position(|l| l.starts_with("The guide:")).unwrap();
+        let ours = stdout.lines().position(|l| l.starts_with("authbench:")).unwrap();
+        assert!(guide < ours, "{branch}: {stdout}");
+        let recommended = stdout.lines().nth(ours).unwrap();
         assert!(recommended.contains(recommendation), "{branch}: {recommended}");
         assert!(stdout.contains(&file.display().to_string()), "{branch}: no source: {stdout}");
         // The JSON form: every recommended configuration measured, the same

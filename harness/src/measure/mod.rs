@@ -43,7 +43,7 @@ pub async fn load_target(target: Option<&Path>) -> anyhow::Result<LoadTarget> {
     let placement = machine::placement(target.is_none());
     let child = match target {
         Some(_) => None,
-        None => Some(start_child_server(placement.server())?),
+        None => Some(start_child_server(|c| machine::spawn_on(c, placement.server()))?),
     };
     let profile: &Path = match (target, &child) {
         (Some(p), _) => p,

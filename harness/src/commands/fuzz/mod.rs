@@ -188,7 +188,7 @@ pub struct Run {
 pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Run> {
     let child = match &options.target {
         Some(_) => None,
-        None => Some(crate::embedded::start_child_server(None)?),
+        None => Some(crate::embedded::start_child_server(std::process::Command::spawn)?),
     };
     let profile: PathBuf = match (&options.target, &child) {
         (Some(p), _) => p.clone(),

@@ -108,7 +108,7 @@ pub async fn run(
 ) -> anyhow::Result<LoadReport> {
     let child = match target_file {
         Some(_) => None,
-        None => Some(crate::embedded::start_child_server(None)?),
+        None => Some(crate::embedded::start_child_server(std::process::Command::spawn)?),
     };
     let profile_path = match (target_file, &child) {
         (Some(p), _) => p.to_path_buf(),

@@ -6,6 +6,10 @@
 //!
 //! The guide is data ([`BRANCHES`]): each branch names compare
 //! configurations and catalog cases, and tests check that every one exists.
+//! Each branch opens with what the guide itself answers ([`guide`]) and, where
+//! authbench's measured view differs, how and why — never a silent departure.
+
+pub mod guide;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -194,6 +198,20 @@ pub const BRANCHES: &[Branch] = &[
     },
 ];
 
+impl Branch {
+    /// The configurations to show: authbench's, then those that measure the
+    /// guide's answer.
+    pub fn measured(&self) -> Vec<&'static str> {
+        let mut labels = self.configurations.to_vec();
+        for label in guide::for_branch(self.id).map_or(&[][..], |g| g.configurations) {
+            if !labels.contains(label) {
+                labels.push(label);
+            }
+        }
+        labels
+    }
+}
+
 /// Where the comparison `compare` writes by default, read when `--compare` is not given.
 pub const DEFAULT_COMPARE: &str = "authbench-compare/compare.json";
 
@@ -237,6 +255,8 @@ pub struct Advice {
     /// The branch.
     #[serde(rename = "for")]
     pub branch: Branch,
+    /// What the guide answers, and how authbench's view relates to it.
+    pub guide: Option<guide::Guide>,
     /// Where the figures came from.
     pub source: Source,
     /// The measured rows of the branch's configurations.
@@ -251,13 +271,12 @@ pub struct Advice {
 
 /// The answer for `branch` from `comparison` (read from `file`, or measured now).
 pub fn advise(branch: &Branch, comparison: &Comparison, file: Option<&Path>) -> Advice {
-    let rows: Vec<model::Row> = branch
-        .configurations
+    let measured = branch.measured();
+    let rows: Vec<model::Row> = measured
         .iter()
         .filter_map(|label| comparison.rows.iter().find(|r| r.configuration == *label).cloned())
         .collect();
-    let missing = branch
-        .configurations
+    let missing = measured
         .iter()
         .filter(|label| !rows.iter().any(|r| r.configuration == **label))
         .map(|l| (*l).to_owned())
@@ -284,6 +303,7 @@ pub fn advise(branch: &Branch, comparison: &Comparison, file: Option<&Path>) -> 
     Advice {
         schema: "authbench.advice/1",
         branch: *branch,
+        guide: guide::for_branch(branch.id),
         source: Source {
             file: file.map(Path::to_owned),
             started_at: comparison.started_at.clone(),
@@ -311,7 +331,21 @@ impl Advice {
         if markdown {
             out.push_str(&format!("## authbench advise: {}\n\n", b.id));
             out.push_str(&format!("**Building:** {}\n\n", b.situation));
-            out.push_str(&format!("**Recommended:** {}\n\n**Why:**\n\n", b.recommendation));
+            if let Some(g) = &self.guide {
+                out.push_str(&format!(
+                    "**The guide** (for {}): {}\n\n**authbench's measured view** ({} the guide): {}\n\n",
+                    g.situation,
+                    g.answer,
+                    g.relation.as_str(),
+                    b.recommendation
+                ));
+                if !g.difference.is_empty() {
+                    out.push_str(&format!("**Where they differ:** {}\n\n", g.difference));
+                }
+            } else {
+                out.push_str(&format!("**Recommended:** {}\n\n", b.recommendation));
+            }
+            out.push_str("**Why:**\n\n");
             for line in b.why {
                 out.push_str(&format!("- {line}\n"));
             }
@@ -322,7 +356,20 @@ impl Advice {
             }
         } else {
             out.push_str(&format!("Building:     {}\n", b.situation));
-            out.push_str(&format!("Recommended:  {}\n\nWhy:\n", b.recommendation));
+            if let Some(g) = &self.guide {
+                out.push_str(&format!("The guide:    {} (for {})\n", g.answer, g.situation));
+                out.push_str(&format!(
+                    "authbench:    {} ({} the guide)\n",
+                    b.recommendation,
+                    g.relation.as_str()
+                ));
+                if !g.difference.is_empty() {
+                    out.push_str(&format!("Where they differ: {}\n", g.difference));
+                }
+                out.push_str("\nWhy:\n");
+            } else {
+                out.push_str(&format!("Recommended:  {}\n\nWhy:\n", b.recommendation));
+            }
             for line in b.why {
                 out.push_str(&format!("  - {line}\n"));
             }
@@ -401,16 +448,17 @@ fn comparison(args: &AdviseArgs, branch: &Branch) -> anyhow::Result<(Comparison,
             ),
         };
     }
+    let measured = branch.measured();
     eprintln!(
         "authbench: no {DEFAULT_COMPARE}: measuring {} in a quick run (pass --compare FILE to use saved figures)",
-        branch.configurations.join(", ")
+        measured.join(", ")
     );
     let runtime = crate::commands::overhead::command_runtime()?;
     let progress = |line: &str| eprintln!("authbench: {line}");
     let comparison = runtime.block_on(crate::commands::compare::run(
         crate::commands::compare::Budget::QUICK,
         true,
-        Some(branch.configurations),
+        Some(&measured),
         &progress,
     ))?;
     Ok((comparison.model, None))
@@ -458,5 +506,62 @@ mod tests {
             }
         }
         assert!(branch("nope").unwrap_err().to_string().contains("internal-tool"));
+    }
+
+    /// A comparison with no rows: the text part of the advice.
+    fn empty_comparison() -> Comparison {
+        Comparison {
+            schema: model::SCHEMA.to_owned(),
+            tool: authbench_reports::Tool { name: "authbench".into(), version: "0".into() },
+            started_at: "2026-12-06T00:00:00Z".into(),
+            duration_secs: 0.0,
+            quick: false,
+            baseline_capacity: None,
+            latency_rate: None,
+            handshake_latency_rate: None,
+            latency_fraction: 0.1,
+            conformance_summary: authbench_reports::Summary::default(),
+            rows: Vec::new(),
+            conformance: None,
+            noise_floor: None,
+            machine: None,
+        }
+    }
+
+    #[test]
+    fn every_branch_gives_the_guide_answer_first_and_says_where_it_differs() {
+        let labels: Vec<&str> = crate::commands::compare::labels().collect();
+        let comparison = empty_comparison();
+        for b in BRANCHES {
+            let g = guide::for_branch(b.id).unwrap_or_else(|| panic!("{}: no guide answer", b.id));
+            for c in g.configurations {
+                assert!(labels.contains(c), "{}: the guide's {c} is no configuration", b.id);
+            }
+            assert_eq!(g.difference.is_empty(), g.relation == guide::Relation::Agrees, "{}", b.id);
+            let advice = advise(b, &comparison, None);
+            for markdown in [false, true] {
+                let text = advice.render(markdown);
+                let (guide_at, ours_at) = (text.find(g.answer), text.find(b.recommendation));
+                assert!(
+                    matches!((guide_at, ours_at), (Some(a), Some(o)) if a < o),
+                    "{}: the guide's answer comes first:\n{text}",
+                    b.id
+                );
+                assert!(g.difference.is_empty() || text.contains(g.difference), "{}", b.id);
+            }
+            let json = serde_json::to_value(&advice).unwrap();
+            assert_eq!(json["guide"]["answer"], g.answer, "{}", b.id);
+            assert_eq!(json["guide"]["relation"], g.relation.as_str(), "{}", b.id);
+            // The rows asked for include the guide's.
+            for c in g.configurations {
+                assert!(advice.missing.iter().any(|m| m == c), "{}: {c} not asked for", b.id);
+            }
+        }
+        let partners = advise(branch("partners").unwrap(), &comparison, None).render(false);
+        assert!(
+            partners.contains("The guide:    API keys with an address allowlist"),
+            "{partners}"
+        );
+        assert!(partners.contains("departs the guide"), "{partners}");
     }
 }
