@@ -297,3 +297,17 @@ fn every_case_names_a_threat_and_every_threat_is_countered() {
         assert!(!t.sources.is_empty(), "`{}` cites no threat model", t.id);
     }
 }
+
+/// The case count the README states is the catalog's.
+#[test]
+fn the_readme_counts_the_catalog() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let stated: usize = readme
+        .split("(`authbench conform`, ")
+        .nth(1)
+        .and_then(|rest| rest.split(" cases").next())
+        .and_then(|n| n.parse().ok())
+        .expect("README.md states the case count as (`authbench conform`, N cases");
+    let cases = authbench::catalog::load_catalog(None).unwrap().cases.len();
+    assert_eq!(stated, cases, "README.md says {stated} cases; the catalog has {cases}");
+}

@@ -1,5 +1,6 @@
 //! The admin API, behind its own bearer credential (`state/admin.token`): create
-//! users, set passwords, create, list and revoke API keys, revoke JWTs by `jti`.
+//! users, set passwords, create, list and revoke API keys, set a key's
+//! source-address allowlist and read its usage, revoke JWTs by `jti`.
 //! Every write is durable before the answer goes out.
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -27,6 +28,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/users/{username}/password", put(set_password))
         .route("/api-keys", post(create_key).get(list_keys))
         .route("/api-keys/{id}/revoke", post(revoke_key))
+        .route("/api-keys/{id}/allowed-sources", put(set_allowed_sources))
+        .route("/api-keys/{id}/usage", get(key_usage))
         .route("/jwt/revocations", post(revoke_jti))
         .route("/mtls/revocations", post(revoke_certificate))
 }
@@ -199,6 +202,32 @@ struct NewKeyRequest {
     mode: KeyMode,
     /// Lifetime in seconds; none: the key does not expire.
     expires_in: Option<i64>,
+    /// Addresses or CIDRs the key may be used from; empty: anywhere.
+    #[serde(default)]
+    allowed_sources: Vec<String>,
+}
+
+/// The most entries an allowlist may hold.
+const MAX_ALLOWED_SOURCES: usize = 64;
+
+/// Parses an allowlist: addresses (`192.0.2.7`, a single host) or CIDRs
+/// (`192.0.2.0/24`), at most [`MAX_ALLOWED_SOURCES`].
+pub fn parse_sources(sources: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    if sources.len() > MAX_ALLOWED_SOURCES {
+        return Err(format!("allowed_sources holds at most {MAX_ALLOWED_SOURCES} entries"));
+    }
+    sources
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .map(|net| net.trunc())
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("allowed_sources: `{s}` is neither an IP address nor a CIDR such as 192.0.2.0/24")
+                })
+        })
+        .collect()
 }
 
 fn default_scopes() -> Vec<String> {
@@ -220,6 +249,7 @@ struct KeyView {
     created_at: i64,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    allowed_sources: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
 }
@@ -235,9 +265,16 @@ impl KeyView {
             created_at: record.created_at,
             expires_at: record.expires_at,
             revoked_at: record.revoked_at,
+            allowed_sources: record.allowed_sources.iter().map(ToString::to_string).collect(),
             key,
         }
     }
+}
+
+/// The public identifier of `key`: `key_` and the first 8 bytes of its
+/// SHA-256 in hex (a hash of a 256-bit secret: it reveals nothing usable).
+pub fn key_id(key: &str) -> String {
+    format!("key_{}", hex::encode(&api_key::hash(key)[..8]))
 }
 
 /// Creates and stores a key; returns the record and the secret.
@@ -247,10 +284,11 @@ pub fn issue_key(
     scopes: Vec<String>,
     mode: KeyMode,
     expires_at: Option<i64>,
+    allowed_sources: Vec<ipnet::IpNet>,
 ) -> Result<(ApiKeyRecord, String), StoreError> {
     let new = api_key::generate(mode);
     let record = ApiKeyRecord {
-        id: format!("key_{}", hex::encode(&new.hash[..8])),
+        id: key_id(&new.key),
         client_id: client_id.to_owned(),
         mode,
         display_prefix: new.display_prefix,
@@ -259,6 +297,7 @@ pub fn issue_key(
         created_at: now(),
         expires_at,
         revoked_at: None,
+        allowed_sources,
     };
     store.insert_api_key(&record)?;
     Ok((record, new.key))
@@ -281,8 +320,12 @@ async fn create_key(
         return bad_request("expires_in must be a positive number of seconds");
     }
     let expires_at = req.expires_in.map(deadline_after);
+    let sources = match parse_sources(&req.allowed_sources) {
+        Ok(sources) => sources,
+        Err(why) => return bad_request(&why),
+    };
     match blocking(&app.store, move |s| {
-        issue_key(s, &req.client_id, req.scopes, req.mode, expires_at)
+        issue_key(s, &req.client_id, req.scopes, req.mode, expires_at, sources)
     })
     .await
     {
@@ -320,6 +363,48 @@ async fn revoke_key(
         Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
         Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
         Err(r) => r,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllowedSources {
+    allowed_sources: Vec<String>,
+}
+
+async fn set_allowed_sources(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Json(req): Json<AllowedSources>,
+) -> Response {
+    let sources = match parse_sources(&req.allowed_sources) {
+        Ok(sources) => sources,
+        Err(why) => return bad_request(&why),
+    };
+    match blocking(&app.store, move |s| s.set_allowed_sources(&id, &sources)).await {
+        Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
+        Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
+        Err(r) => r,
+    }
+}
+
+/// A key's usage since the server started (in memory; see `api_key::UsageBook`).
+async fn key_usage(State(app): State<Arc<App>>, _admin: Admin, Path(id): Path<String>) -> Response {
+    match app.store.api_key(&id) {
+        Ok(Some(record)) => {
+            let usage = app.api_key_usage.of(&record.id, app.started_at);
+            Json(serde_json::json!({
+                "id": record.id,
+                "client_id": record.client_id,
+                "display_prefix": record.display_prefix,
+                "allowed_sources": record.allowed_sources.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "usage": usage,
+            }))
+            .into_response()
+        }
+        Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
+        Err(e) => store_failure(e),
     }
 }
 
@@ -382,5 +467,21 @@ async fn revoke_certificate(
             "server_error",
             "Could not reissue the CRL",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowlists_take_addresses_and_cidrs_and_name_what_is_wrong() {
+        let parsed =
+            parse_sources(&["192.0.2.7".into(), " 10.1.2.3/16 ".into(), "::1".into()]).unwrap();
+        let shown: Vec<String> = parsed.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["192.0.2.7/32", "10.1.0.0/16", "::1/128"]);
+        let e = parse_sources(&["example.com".into()]).unwrap_err();
+        assert!(e.contains("`example.com`"), "{e}");
+        assert!(parse_sources(&vec!["10.0.0.1".to_owned(); 65]).is_err());
     }
 }

@@ -4,13 +4,20 @@
 //! key without the scope), expiry, revocation, and several active keys per
 //! client for rotation.
 //!
+//! A key may carry an allowlist of source addresses (CIDRs, checked after the
+//! key, against the connection's peer and never a client-sent header). A valid
+//! key from a refused address gets exactly the answer of an invalid key, so the
+//! refusal tells a holder of a leaked key nothing about whether it works; the
+//! attempt is counted in the key's usage, where its owner can see it.
+//!
 //! Lookup is by the SHA-256 of the presented key: response timing can at most
 //! reveal bits of a hash, never of the key (the comparison-timing attack of
 //! CWE-208 needs the secret itself to be compared).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -216,6 +223,92 @@ impl KeyThrottle {
     }
 }
 
+/// Per-key usage since the server started: authenticated requests, the last
+/// one's time and source, and uses of a valid key from an address its
+/// allowlist refuses. Kept in memory — a database write on every request
+/// would put the key store on the hot path — so it starts from zero at each
+/// start. Bounded by the number of keys: only keys found in the store count.
+#[derive(Debug, Default)]
+pub struct UsageBook {
+    keys: RwLock<HashMap<String, Arc<KeyUsage>>>,
+}
+
+#[derive(Debug, Default)]
+struct KeyUsage {
+    requests: AtomicU64,
+    refused_source: AtomicU64,
+    /// Unix seconds; 0: never.
+    last_used_at: AtomicI64,
+    /// Unix seconds; 0: never.
+    last_refused_at: AtomicI64,
+    last_source: Mutex<Option<IpAddr>>,
+}
+
+/// One key's usage, as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Authenticated requests with the key.
+    pub request_count: u64,
+    /// Requests with the key from an address its allowlist refuses.
+    pub refused_source_count: u64,
+    /// Unix seconds of the last authenticated request.
+    pub last_used_at: Option<i64>,
+    /// The source address of the last authenticated request.
+    pub last_used_from: Option<IpAddr>,
+    /// Unix seconds of the last request from a refused address.
+    pub last_refused_source_at: Option<i64>,
+    /// Since when the counts run (the server's start, Unix seconds).
+    pub counting_since: i64,
+}
+
+impl UsageBook {
+    fn entry(&self, id: &str) -> Arc<KeyUsage> {
+        if let Some(usage) = self.keys.read().unwrap_or_else(|p| p.into_inner()).get(id) {
+            return Arc::clone(usage);
+        }
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(keys.entry(id.to_owned()).or_default())
+    }
+
+    fn used(&self, id: &str, source: Option<IpAddr>) {
+        let usage = self.entry(id);
+        usage.requests.fetch_add(1, Ordering::Relaxed);
+        usage.last_used_at.fetch_max(now(), Ordering::Relaxed);
+        *usage.last_source.lock().unwrap_or_else(|p| p.into_inner()) =
+            source.map(|ip| ip.to_canonical());
+    }
+
+    fn refused_source(&self, id: &str) {
+        let usage = self.entry(id);
+        usage.refused_source.fetch_add(1, Ordering::Relaxed);
+        usage.last_refused_at.fetch_max(now(), Ordering::Relaxed);
+    }
+
+    /// The usage of key `id` (zero for a key not used since `counting_since`).
+    pub fn of(&self, id: &str, counting_since: i64) -> Usage {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let Some(u) = keys.get(id) else {
+            return Usage {
+                request_count: 0,
+                refused_source_count: 0,
+                last_used_at: None,
+                last_used_from: None,
+                last_refused_source_at: None,
+                counting_since,
+            };
+        };
+        let time = |t: &AtomicI64| Some(t.load(Ordering::Relaxed)).filter(|&t| t > 0);
+        Usage {
+            request_count: u.requests.load(Ordering::Relaxed),
+            refused_source_count: u.refused_source.load(Ordering::Relaxed),
+            last_used_at: time(&u.last_used_at),
+            last_used_from: *u.last_source.lock().unwrap_or_else(|p| p.into_inner()),
+            last_refused_source_at: time(&u.last_refused_at),
+            counting_since,
+        }
+    }
+}
+
 /// A protected resource requiring an API key with `scope`.
 pub async fn resource(
     app: &App,
@@ -265,6 +358,13 @@ pub(crate) enum Rejection {
     /// exactly as `Invalid`, but not counted toward the throttle — it is a
     /// client behind on a rotation, not someone guessing (issue 21).
     Retired,
+    /// A valid key from an address its allowlist refuses: answered exactly
+    /// as `Invalid` (so a leaked key's holder cannot tell it works), not
+    /// counted toward the throttle (the key is known), counted in its usage.
+    SourceRefused,
+    /// The same, answered 403 naming the address: the
+    /// `api-key-allowlist-reveals-key` flaw.
+    SourceRefusedVerbosely,
     /// The key store failed.
     Unavailable,
     /// Too many invalid keys from this address.
@@ -277,6 +377,7 @@ impl Rejection {
             Rejection::Missing | Rejection::QueryOnly => "missing",
             Rejection::Ambiguous => "invalid_request",
             Rejection::Invalid | Rejection::Retired => "invalid",
+            Rejection::SourceRefused | Rejection::SourceRefusedVerbosely => "source_refused",
             Rejection::Unavailable => "error",
             Rejection::Throttled(_) => "throttled",
         }
@@ -284,9 +385,16 @@ impl Rejection {
 
     fn response(self) -> Response {
         match self {
-            Rejection::Missing | Rejection::Invalid | Rejection::Retired => {
-                unauthorized("A valid API key is required")
-            }
+            Rejection::Missing
+            | Rejection::Invalid
+            | Rejection::Retired
+            | Rejection::SourceRefused => unauthorized("A valid API key is required"),
+            Rejection::SourceRefusedVerbosely => respond::error(
+                StatusCode::FORBIDDEN,
+                None,
+                "source_not_allowed",
+                "This API key is valid but may not be used from your address",
+            ),
             Rejection::QueryOnly => unauthorized(
                 "API keys are accepted only in the X-API-Key or Authorization header, never in the URL",
             ),
@@ -327,12 +435,56 @@ pub(crate) fn authenticate(
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<Arc<ApiKeyRecord>, Rejection> {
-    let peer = throttled_address(app, peer, headers);
-    let result = check_key(app, peer, headers, uri);
-    if let (Err(Rejection::Invalid), Some(ip)) = (&result, peer) {
+    let counted = throttled_address(app, peer, headers);
+    let result = check_key(app, counted, headers, uri).and_then(|record| {
+        if allowlist_admits(app, &record, peer, headers) {
+            if !app.flaws.has(Flaw::ApiKeyUsageUntracked) {
+                app.api_key_usage.used(&record.id, peer);
+            }
+            Ok(record)
+        } else {
+            app.api_key_usage.refused_source(&record.id);
+            Err(if app.flaws.has(Flaw::ApiKeyAllowlistRevealsKey) {
+                Rejection::SourceRefusedVerbosely
+            } else {
+                Rejection::SourceRefused
+            })
+        }
+    });
+    if let (Err(Rejection::Invalid), Some(ip)) = (&result, counted) {
         app.api_key_throttle.record_invalid(ip);
     }
     result
+}
+
+/// Whether the key's allowlist admits the request: judged on the connection's
+/// peer. With `api-key-allowlist-trusts-forwarded-for`, the client's own
+/// `X-Forwarded-For` is believed instead; with `api-key-ignore-allowlist`,
+/// every address is admitted.
+fn allowlist_admits(
+    app: &App,
+    record: &ApiKeyRecord,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> bool {
+    if app.flaws.has(Flaw::ApiKeyIgnoreAllowlist) {
+        return true;
+    }
+    let source = if app.flaws.has(Flaw::ApiKeyAllowlistTrustsForwardedFor) {
+        forwarded_for(headers).or(peer)
+    } else {
+        peer
+    };
+    record.allows_source(source)
+}
+
+/// The first address of the client's `X-Forwarded-For`, if it parses.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|ip| ip.trim().parse().ok())
 }
 
 /// The address invalid keys are counted against: the connection's peer. A
@@ -340,11 +492,7 @@ pub(crate) fn authenticate(
 /// §4.13); with the `api-key-trust-forwarded-for` flaw it is believed.
 fn throttled_address(app: &App, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
     if app.flaws.has(Flaw::ApiKeyTrustForwardedFor)
-        && let Some(claimed) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok())
+        && let Some(claimed) = forwarded_for(headers)
     {
         return Some(claimed);
     }

@@ -57,6 +57,10 @@ pub struct App {
     pub api_key_mode: KeyMode,
     /// Invalid-key throttling per client address.
     pub api_key_throttle: crate::api_key::KeyThrottle,
+    /// Per-key usage since `started_at`.
+    pub api_key_usage: crate::api_key::UsageBook,
+    /// Unix seconds of the server's start.
+    pub started_at: i64,
     /// The OAuth authorization and resource servers.
     pub oauth: crate::oauth::OAuthService,
     /// DPoP proof identifiers seen (group-committed).

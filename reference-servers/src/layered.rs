@@ -185,9 +185,12 @@ fn application(
         Err(Rejection::Ambiguous) => {
             Err(Failure::BadRequest("Send exactly one API key, in one header".into()))
         }
-        Err(Rejection::Invalid | Rejection::Retired) => {
+        Err(Rejection::Invalid | Rejection::Retired | Rejection::SourceRefused) => {
             Err(Failure::Unauthorized("The API key is not valid".into()))
         }
+        Err(Rejection::SourceRefusedVerbosely) => Err(Failure::Forbidden(
+            "This API key is valid but may not be used from your address".into(),
+        )),
         Err(Rejection::Throttled(retry_after)) => Err(Failure::Throttled(retry_after)),
         Err(Rejection::Unavailable) => Err(Failure::Unavailable),
     }
@@ -391,6 +394,7 @@ mod tests {
             created_at: 0,
             expires_at: None,
             revoked_at: None,
+            allowed_sources: Vec::new(),
         }
     }
 

@@ -70,6 +70,34 @@ pub struct ApiKeySection {
     pub insufficient_scope_url: String,
     /// Declared policy: invalid keys from one address before 429.
     pub throttle_after: u32,
+    /// `[api_key.allowlist]`.
+    pub allowlist: AllowlistSection,
+    /// `[api_key.usage]`.
+    pub usage: UsageSection,
+}
+
+/// `[api_key.allowlist]`: a key served only from some source addresses.
+#[derive(Debug, Serialize)]
+pub struct AllowlistSection {
+    /// The allowlisted key.
+    pub key: String,
+    /// An address it is served from.
+    pub allowed_source: String,
+    /// An address it is refused from.
+    pub refused_source: String,
+}
+
+/// `[api_key.usage]`: where the usage of the profile's key is read.
+#[derive(Debug, Serialize)]
+pub struct UsageSection {
+    /// GET answers the key's usage as JSON.
+    pub url: String,
+    /// The bearer token for that GET, in a file.
+    pub bearer_file: String,
+    /// JSON pointer to the request count.
+    pub request_count: String,
+    /// JSON pointer to the last use's time (Unix seconds).
+    pub last_used_at: String,
 }
 
 /// `[jwt]`.

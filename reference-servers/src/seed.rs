@@ -48,7 +48,18 @@ pub struct Seed {
     /// resource's cross-binding cases).
     #[serde(default)]
     pub partner_api_key: Option<String>,
+    /// An active key of [`PARTNER_APP`], scope `read`, usable only from
+    /// [`ALLOWLISTED_SOURCE`] (the guide's partner integration).
+    #[serde(default)]
+    pub allowlisted_api_key: Option<String>,
 }
+
+/// The one address the allowlisted demo key may be used from. On Linux every
+/// `127.0.0.0/8` address is a loopback source, so the key is served from
+/// here and refused from [`REFUSED_SOURCE`] on one machine.
+pub const ALLOWLISTED_SOURCE: &str = "127.0.0.2";
+/// A loopback source the allowlisted demo key is refused from.
+pub const REFUSED_SOURCE: &str = "127.0.0.3";
 
 /// The application the layered resource's second service (`client-rsa`) is
 /// bound to; [`DEMO_CLIENT`] is the first's (`client-a`).
@@ -137,6 +148,7 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
                 oauth_opaque_client_secret: None,
                 oauth_other_client_secret: None,
                 partner_api_key: None,
+                allowlisted_api_key: None,
             };
             let seed = with_keys(store, seed)?;
             let text = toml::to_string(&seed).map_err(|e| e.to_string())?;
@@ -196,9 +208,30 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
         None => false,
     };
     if !partner_key_known {
-        let (_, key) = issue_key(store, PARTNER_APP, vec!["read".to_owned()], KeyMode::Live, None)
-            .map_err(|e| e.to_string())?;
+        let (_, key) =
+            issue_key(store, PARTNER_APP, vec!["read".to_owned()], KeyMode::Live, None, Vec::new())
+                .map_err(|e| e.to_string())?;
         seed.partner_api_key = Some(key);
+        changed = true;
+    }
+    let allowlisted_known = match &seed.allowlisted_api_key {
+        Some(key) => {
+            store.api_key_by_hash(&api_key::hash(key)).map_err(|e| e.to_string())?.is_some()
+        }
+        None => false,
+    };
+    if !allowlisted_known {
+        let source: std::net::IpAddr = ALLOWLISTED_SOURCE.parse().map_err(|e| format!("{e}"))?;
+        let (_, key) = issue_key(
+            store,
+            PARTNER_APP,
+            vec!["read".to_owned()],
+            KeyMode::Live,
+            None,
+            vec![source.into()],
+        )
+        .map_err(|e| e.to_string())?;
+        seed.allowlisted_api_key = Some(key);
         changed = true;
     }
     if changed {
@@ -212,10 +245,11 @@ pub fn ensure(state_dir: &Path, store: &Store) -> Result<(Seed, String), String>
 
 fn with_keys(store: &Store, mut seed: Seed) -> Result<Seed, String> {
     let scopes = vec!["read".to_owned()];
-    let (_, key) = issue_key(store, DEMO_CLIENT, scopes.clone(), KeyMode::Live, None)
+    let (_, key) = issue_key(store, DEMO_CLIENT, scopes.clone(), KeyMode::Live, None, Vec::new())
         .map_err(|e| e.to_string())?;
     let (revoked, revoked_key) =
-        issue_key(store, DEMO_CLIENT, scopes, KeyMode::Live, None).map_err(|e| e.to_string())?;
+        issue_key(store, DEMO_CLIENT, scopes, KeyMode::Live, None, Vec::new())
+            .map_err(|e| e.to_string())?;
     store.revoke_api_key(&revoked.id, crate::app::now()).map_err(|e| e.to_string())?;
     seed.api_key = key;
     seed.revoked_api_key = revoked_key;

@@ -307,6 +307,8 @@ fn prepare(
         metrics: Metrics::new(),
         api_key_mode: config.api_key_mode,
         api_key_throttle: crate::api_key::KeyThrottle::new(config.api_key_throttle.clone()),
+        api_key_usage: crate::api_key::UsageBook::default(),
+        started_at: crate::app::now(),
         admin_token_hash: crate::api_key::hash(&admin_token),
         // Pretty, so that a report's line numbers point somewhere.
         openapi: format!(
@@ -392,6 +394,21 @@ fn build_profile(
             revoked_key: seed.revoked_api_key.clone(),
             insufficient_scope_url: paths::API_KEY_PRIVILEGED.to_owned(),
             throttle_after: config.api_key_throttle.max_invalid,
+            allowlist: crate::profile::AllowlistSection {
+                key: seed.allowlisted_api_key.clone().unwrap_or_default(),
+                allowed_source: seed::ALLOWLISTED_SOURCE.to_owned(),
+                refused_source: seed::REFUSED_SOURCE.to_owned(),
+            },
+            usage: crate::profile::UsageSection {
+                url: format!(
+                    "{}/api-keys/{}/usage",
+                    paths::ADMIN,
+                    crate::admin::key_id(&seed.api_key)
+                ),
+                bearer_file: seed::ADMIN_TOKEN_FILE.to_owned(),
+                request_count: "/usage/request_count".to_owned(),
+                last_used_at: "/usage/last_used_at".to_owned(),
+            },
         },
         jwt: JwtSection {
             url: paths::jwt_resource(Algorithm::RS256),

@@ -5,7 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 use tabled::builder::Builder;
-use tabled::settings::Style;
+use tabled::settings::formatting::{AlignmentStrategy, TrimStrategy};
+use tabled::settings::object::Segment;
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Modify, Style, Width};
 
 use crate::model::{Results, Summary, Tool};
 use crate::stats;
@@ -132,11 +135,100 @@ pub struct Row {
     /// under the same load and connection mode), if one was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_floor: Option<NoiseFloor>,
+    /// The credential's lifetime, as this run observed it (`*`) or as the
+    /// method has it (absent in older files).
+    #[serde(default)]
+    pub expiration: String,
+    /// What the client must keep secret, from the method and the profile.
+    #[serde(default)]
+    pub client_secret: String,
+    /// Requests needed to obtain a usable credential and to renew it,
+    /// counted in this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complexity: Option<Complexity>,
+    /// The state the server keeps to verify the credential.
+    #[serde(default)]
+    pub server_state: String,
+    /// The threats the method's cases counter, from this run's verdicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+    /// The `advise` situations whose recommendation is this configuration.
+    #[serde(default)]
+    pub best_for: Vec<String>,
     /// Why a performance column is empty.
     pub note: Option<String>,
     /// The latency distributions of the latency run, for charts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<Distributions>,
+}
+
+/// What it takes a client to get a usable credential, and to get a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Complexity {
+    /// Requests before the first use.
+    pub obtain: Exchanges,
+    /// Requests to renew it; `None`: renewed out of band (a new key, password
+    /// or certificate is issued by a person or a provisioning system).
+    pub renew: Option<Exchanges>,
+    /// Each connection makes a TLS handshake with a client certificate.
+    pub handshake: bool,
+    /// How the flow went, when it is not obvious (client credentials rather
+    /// than the code flow, for instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Requests of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchanges {
+    /// Requests sent (round trips).
+    pub requests: u32,
+    /// The distinct endpoints they went to (`POST /oauth/token`).
+    pub endpoints: Vec<String>,
+}
+
+impl Complexity {
+    /// `none`, `TLS handshake`, `4 req (3 endpoints); renew 1`.
+    pub fn describe(&self) -> String {
+        let obtain = match (self.obtain.requests, self.handshake) {
+            (0, true) => "TLS handshake".to_owned(),
+            (0, false) => "none".to_owned(),
+            (n, handshake) => format!(
+                "{n} req{}{}",
+                match self.obtain.endpoints.len() {
+                    e if e > 1 && e as u32 != n => format!(" ({e} endpoints)"),
+                    _ => String::new(),
+                },
+                if handshake { " + TLS handshake" } else { "" }
+            ),
+        };
+        match &self.renew {
+            Some(r) => format!("{obtain}; renew {} req*", r.requests),
+            None if self.obtain.requests > 0 => format!("{obtain}*; renew out of band"),
+            None => obtain,
+        }
+    }
+}
+
+/// The threats a configuration's method counters, as this run's verdicts say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    /// Threats all of whose judged cases passed.
+    pub countered: Vec<String>,
+    /// Threats with a case that did not pass.
+    pub open: Vec<String>,
+}
+
+impl Security {
+    /// `12/12 threats` or `10/12; open: token-forgery, stale-credential`.
+    pub fn describe(&self) -> String {
+        let total = self.countered.len() + self.open.len();
+        if self.open.is_empty() {
+            format!("{total}/{total} threats")
+        } else {
+            format!("{}/{total}; open: {}", self.countered.len(), self.open.join(", "))
+        }
+    }
 }
 
 /// Latency at percentiles, the baseline's beside the method's.
@@ -182,19 +274,40 @@ pub const PERCENTILES: [f64; 17] = [
     99.99,
 ];
 
-const HEADER: [&str; 11] = [
+/// Columns of the comparison, in the Markdown and HTML order; the terminal
+/// prints them as three tables (see [`TERMINAL_TABLES`]).
+const HEADER: [&str; COLUMNS] = [
     "configuration",
     "conformance",
+    "security",
     "replay window",
     "revocation",
+    "expiration",
     "user context",
     "delegation",
+    "client keeps",
+    "to obtain / renew",
+    "server keeps",
     "credential",
     "added CPU/req",
     "added p50",
     "added p99",
     "throughput",
+    "best for",
 ];
+const COLUMNS: usize = 17;
+/// The first column holding a figure (right-aligned in HTML).
+pub(crate) const FIRST_FIGURE: usize = 11;
+
+/// The terminal's three tables: a title and the columns of [`HEADER`] each
+/// shows, the configuration first in every one.
+const TERMINAL_TABLES: [(&str, &[usize]); 3] = [
+    ("What each configuration gets right", &[0, 1, 2, 3, 4, 5, 16]),
+    ("What it takes", &[0, 6, 7, 8, 9, 10]),
+    ("What it costs", &[0, 11, 12, 13, 14, 15]),
+];
+/// The width the terminal tables wrap their cells to fit.
+pub const TERMINAL_WIDTH: usize = 118;
 
 /// `1.23 ms` or `42 µs`.
 pub fn us(v: Option<f64>) -> String {
@@ -206,15 +319,21 @@ pub fn us(v: Option<f64>) -> String {
 }
 
 /// The cells of `r`, in [`HEADER`] order.
-fn cells(r: &Row) -> [String; 11] {
+fn cells(r: &Row) -> [String; COLUMNS] {
     let noise = r.noise_floor.as_ref();
+    let or_na = |s: &str| if s.is_empty() { "n/a".to_owned() } else { s.to_owned() };
     [
         r.configuration.clone(),
         format!("{}/{}", r.conformance.passed, r.conformance.judged),
+        r.security.as_ref().map_or_else(|| "n/a".to_owned(), Security::describe),
         r.replay_window.clone(),
         r.revocation.clone(),
+        or_na(&r.expiration),
         r.user_context.clone(),
         r.delegation.clone(),
+        or_na(&r.client_secret),
+        r.complexity.as_ref().map_or_else(|| "not measured".to_owned(), Complexity::describe),
+        or_na(&r.server_state),
         r.credential_bytes
             .map_or_else(|| "n/a".to_owned(), |b| format!("{b} B/{}", r.credential_bytes_per)),
         cost(
@@ -228,6 +347,7 @@ fn cells(r: &Row) -> [String; 11] {
             || "n/a".to_owned(),
             |t| stats::ratio(t, r.throughput_interval.as_ref(), noise.and_then(|n| n.throughput)),
         ),
+        if r.best_for.is_empty() { "—".to_owned() } else { r.best_for.join(", ") },
     ]
 }
 
@@ -263,6 +383,15 @@ fn footer(c: &Comparison) -> Vec<String> {
         ));
     }
     out.push(
+        "Security: the threats the method's cases counter (threats.toml), countered when every judged case naming one passed. \
+         Expiration: the credential's lifetime; * as measured in this run. \
+         Client keeps: the secrets a client must store. To obtain / renew: requests a client sends before its first use and to get a new credential, \
+         counted in this run (*); TLS handshake: the certificate is presented on each connection instead. \
+         Server keeps: the state the reference server reads to verify the credential. \
+         Best for: the `authbench advise` situations that recommend it."
+            .to_owned(),
+    );
+    out.push(
         "Added costs: the mean of the per-round differences between method and baseline (alternating rounds), \
          ± the half-width of its 95% interval; ≈ 0 where the interval contains no difference, \
          \"noise\" where the figure is below this run's noise floor (the baseline measured against itself)."
@@ -289,16 +418,51 @@ fn footer(c: &Comparison) -> Vec<String> {
     out
 }
 
-/// The terminal table.
+/// The terminal report: three tables of at most [`TERMINAL_WIDTH`] columns
+/// (long cells wrap), then the notes that say what the columns mean.
 pub fn table(c: &Comparison) -> String {
-    let mut b = Builder::default();
-    b.push_record(HEADER);
-    for r in &c.rows {
-        b.push_record(cells(r));
+    let rows: Vec<[String; COLUMNS]> = c.rows.iter().map(cells).collect();
+    let mut out = String::new();
+    for (title, columns) in TERMINAL_TABLES {
+        let mut b = Builder::default();
+        b.push_record(columns.iter().map(|&i| HEADER[i]));
+        for row in &rows {
+            b.push_record(columns.iter().map(|&i| row[i].clone()));
+        }
+        let mut table = b.build();
+        table
+            .with(Style::sharp())
+            .with(Width::wrap(TERMINAL_WIDTH).keep_words(true).priority(Priority::max(true)))
+            // A wrapped line starts where a space was: trim it.
+            .with(
+                Modify::new(Segment::all())
+                    .with(TrimStrategy::Horizontal)
+                    .with(AlignmentStrategy::PerLine),
+            );
+        out.push_str(&format!("{title}\n{table}\n\n"));
     }
-    let mut table = b.build();
-    table.with(Style::sharp());
-    format!("{table}\n{}\n", footer(c).join("\n"))
+    let notes: Vec<String> = footer(c).iter().map(|n| wrap_note(n, TERMINAL_WIDTH)).collect();
+    format!("{out}{}\n", notes.join("\n"))
+}
+
+/// `text` wrapped at word boundaries to `width` columns, continuation lines
+/// indented by two.
+fn wrap_note(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if line_len > 0 && line_len + 1 + len > width {
+            out.push_str("\n  ");
+            line_len = 2;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+    }
+    out
 }
 
 /// Markdown, for a pull-request comment or a README.
@@ -324,6 +488,8 @@ pub fn markdown(c: &Comparison) -> String {
 }
 
 /// The HTML report's parts: header cells, row cells and footer lines.
-pub(crate) fn html_parts(c: &Comparison) -> ([&'static str; 11], Vec<[String; 11]>, Vec<String>) {
+pub(crate) fn html_parts(
+    c: &Comparison,
+) -> ([&'static str; COLUMNS], Vec<[String; COLUMNS]>, Vec<String>) {
     (HEADER, c.rows.iter().map(cells).collect(), footer(c))
 }

@@ -245,7 +245,12 @@ pub fn comparison(c: &Comparison, out: &mut dyn std::io::Write) -> std::io::Resu
     for row in &rows {
         page.push_str("<tr>");
         for (i, cell) in row.iter().enumerate() {
-            let class = if i >= 6 { " class=\"num\"" } else { "" };
+            let class =
+                if (crate::compare::FIRST_FIGURE..crate::compare::FIRST_FIGURE + 5).contains(&i) {
+                    " class=\"num\""
+                } else {
+                    ""
+                };
             let _ = write!(page, "<td{class}>{}</td>", escape(cell));
         }
         page.push_str("</tr>\n");

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use authbench_reports::compare::{
-    Band, Comparison, Counts, Distributions, Interval, Machine, NoiseFloor, PERCENTILES, Point, Row,
+    Band, Comparison, Complexity, Counts, Distributions, Exchanges, Interval, Machine, NoiseFloor,
+    PERCENTILES, Point, Row, Security,
 };
 use authbench_reports::{
     CaseResult, Finding, FindingKind, Format, Outcome, Parts, Results, render, render_comparison,
@@ -138,6 +139,30 @@ fn comparison() -> Comparison {
         added_p99_interval: Some(interval(2431.0, 2000.0, 2862.0)),
         throughput_interval: Some(interval(0.291, 0.281, 0.301)),
         noise_floor: Some(noise),
+        expiration: "24 h (exp)*".to_owned(),
+        client_secret: "short-lived token (password to get one)".to_owned(),
+        complexity: Some(Complexity {
+            obtain: Exchanges {
+                requests: 4,
+                endpoints: vec![
+                    "GET https://127.0.0.1/oauth/authorize".to_owned(),
+                    "POST https://127.0.0.1/oauth/login".to_owned(),
+                    "POST https://127.0.0.1/oauth/token".to_owned(),
+                ],
+            },
+            renew: Some(Exchanges {
+                requests: 1,
+                endpoints: vec!["POST https://127.0.0.1/oauth/token".to_owned()],
+            }),
+            handshake: false,
+            note: None,
+        }),
+        server_state: "none (a public key); a jti denylist to revoke".to_owned(),
+        security: Some(Security {
+            countered: vec!["token-forgery".to_owned(), "stale-credential".to_owned()],
+            open: vec!["validity-oracle".to_owned()],
+        }),
+        best_for: vec!["public-api-user-data".to_owned()],
         note: None,
         latency: Some(Distributions {
             rate: 4106.2,
@@ -243,6 +268,23 @@ fn html() {
 #[test]
 fn comparison_table() {
     check_comparison(Format::Table);
+}
+
+#[test]
+fn the_comparison_fits_an_ordinary_terminal() {
+    let mut out = Vec::new();
+    render_comparison(&comparison(), Format::Table, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    for line in text.lines() {
+        let width = line.chars().count();
+        assert!(width <= 120, "{width} columns: {line}");
+    }
+    // Every column of the comparison is in one of the terminal's tables.
+    for header in
+        ["security", "expiration", "client keeps", "to obtain / renew", "server keeps", "best for"]
+    {
+        assert!(text.contains(header), "no {header} column");
+    }
 }
 
 #[test]

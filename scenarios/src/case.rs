@@ -20,6 +20,10 @@ pub const POLICIES: &[(&str, &str)] = &[
         "[api_key] throttle_after = N: invalid keys from one client before 429",
     ),
     (
+        "api_key.allowlist",
+        "[api_key.allowlist] allowed_source and refused_source: a key the target serves only from some addresses",
+    ),
+    (
         "jwt.max_lifetime_seconds",
         "[jwt] max_lifetime_seconds = N: the longest token lifetime the target accepts",
     ),

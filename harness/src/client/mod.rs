@@ -95,6 +95,9 @@ pub struct RawRequest {
     pub identity: Option<Arc<ClientIdentity>>,
     /// Insist on one TLS version.
     pub tls_version: Option<TlsVersion>,
+    /// Send from this local address (an address of this machine; on Linux
+    /// any `127.0.0.0/8` address is a loopback source).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl RawRequest {
@@ -107,6 +110,7 @@ impl RawRequest {
             body: Vec::new(),
             identity: None,
             tls_version: None,
+            source: None,
         }
     }
 
@@ -284,6 +288,26 @@ pub struct HttpClient {
     tls: tokio_rustls::TlsConnector,
     roots: Arc<rustls::RootCertStore>,
     timeout: Duration,
+    recorder: Option<Recorder>,
+}
+
+/// The requests a client sent (`POST https://host/oauth/token`, without the
+/// query): `compare` counts a flow's round trips and endpoints with it.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Recorder {
+    /// The requests recorded since the last call, oldest first.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn push(&self, request: &RawRequest) {
+        let mut url = request.url.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{} {url}", request.method));
+    }
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -314,7 +338,18 @@ impl HttpClient {
         }
         let roots = Arc::new(roots);
         let config = tls_builder(&roots, None).map_err(ClientError::Tls)?.with_no_client_auth();
-        Ok(HttpClient { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), roots, timeout })
+        Ok(HttpClient {
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            roots,
+            timeout,
+            recorder: None,
+        })
+    }
+
+    /// This client, recording every request it sends into the recorder returned.
+    pub fn recording(&self) -> (HttpClient, Recorder) {
+        let recorder = Recorder::default();
+        (HttpClient { recorder: Some(recorder.clone()), ..self.clone() }, recorder)
     }
 
     /// A TLS configuration for load generation: the same roots, an optional
@@ -382,6 +417,9 @@ impl HttpClient {
 
     /// Sends `request` on a new connection and reads the whole answer.
     pub async fn send(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
+        if let Some(recorder) = &self.recorder {
+            recorder.push(request);
+        }
         // Boxed: a TLS exchange is a large future, and cases nest several.
         match tokio::time::timeout(self.timeout, Box::pin(self.exchange(request))).await {
             Ok(result) => result,
@@ -401,9 +439,7 @@ impl HttpClient {
 
     async fn exchange(&self, request: &RawRequest) -> Result<RawResponse, SendError> {
         let addr = authority(&request.url);
-        let tcp = TcpStream::connect(&addr)
-            .await
-            .map_err(|e| SendError::Connect { addr: addr.clone(), reason: e.to_string() })?;
+        let tcp = connect(&addr, request.source).await?;
         let _ = tcp.set_nodelay(true);
         let bytes = request.to_bytes();
         let head_only = request.method.eq_ignore_ascii_case("HEAD");
@@ -488,6 +524,31 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
         out.push(c.to_ascii_lowercase());
     }
     out
+}
+
+/// A TCP connection to `addr`, from `source` when one is given.
+async fn connect(addr: &str, source: Option<std::net::IpAddr>) -> Result<TcpStream, SendError> {
+    let fail = |reason: String| SendError::Connect { addr: addr.to_owned(), reason };
+    let Some(source) = source else {
+        return TcpStream::connect(addr).await.map_err(|e| fail(e.to_string()));
+    };
+    let peer = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .find(|peer| peer.is_ipv4() == source.is_ipv4())
+        .ok_or_else(|| fail(format!("the host has no address of source {source}'s family")))?;
+    let socket = if source.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| fail(e.to_string()))?;
+    socket.bind(std::net::SocketAddr::new(source, 0)).map_err(|e| {
+        fail(format!(
+            "cannot send from {source}: {e} (a source must be an address of this machine; on Linux every 127.0.0.0/8 address is one)"
+        ))
+    })?;
+    socket.connect(peer).await.map_err(|e| fail(e.to_string()))
 }
 
 fn authority(url: &Url) -> String {

@@ -226,6 +226,7 @@ impl Target {
                 self.jwt.as_ref().is_some_and(|j| j.max_lifetime_seconds.is_some())
             }
             "jwt.access_token_profile" => self.jwt.as_ref().is_some_and(|j| j.rfc9068),
+            "api_key.allowlist" => self.api_key.as_ref().is_some_and(|a| a.allowlist.is_some()),
             _ => false,
         }
     }
@@ -279,7 +280,7 @@ mod tests {
             assert!(!t.declares(policy), "{policy} declared by a profile that says nothing");
         }
         let all = format!(
-            "{}throttle_after = 5\n[api_key]\nurl = \"/k\"\nkey = \"k\"\nthrottle_after = 100\n{JWT}max_lifetime_seconds = 3600\naccess_token_profile = \"rfc9068\"\n",
+            "{}throttle_after = 5\n[api_key]\nurl = \"/k\"\nkey = \"k\"\nthrottle_after = 100\n[api_key.allowlist]\nallowed_source = \"127.0.0.2\"\nrefused_source = \"127.0.0.3\"\n{JWT}max_lifetime_seconds = 3600\naccess_token_profile = \"rfc9068\"\n",
             MINIMAL
         );
         let t = parse(&all).unwrap();
@@ -290,6 +291,10 @@ mod tests {
         assert!(e.location.ends_with("jwt.access_token_profile"), "{e}");
         let e = parse(&all.replace("throttle_after = 5", "throttle_after = 0")).unwrap_err();
         assert!(e.location.ends_with("basic.throttle_after"), "{e}");
+        let e = parse(&all.replace("\"127.0.0.3\"", "\"localhost\"")).unwrap_err();
+        assert!(e.location.ends_with("api_key.allowlist.refused_source"), "{e}");
+        let e = parse(&all.replace("\"127.0.0.3\"", "\"127.0.0.2\"")).unwrap_err();
+        assert!(e.message.contains("two different addresses"), "{e}");
     }
 
     #[test]

@@ -25,6 +25,18 @@ impl Flaw {
             Flaw::ApiKeyTrustForwardedFor => {
                 "API keys: invalid keys are throttled per the address in the client's own X-Forwarded-For, so a client that sends a new one with each request is never throttled (RFC 9700 §4.13: a proxy's headers must not come from the client)."
             }
+            Flaw::ApiKeyIgnoreAllowlist => {
+                "API keys: a key's source-address allowlist is never checked, so a leaked partner key works from anywhere."
+            }
+            Flaw::ApiKeyAllowlistRevealsKey => {
+                "API keys: a valid key from an address its allowlist refuses gets 403 \"valid but not from your address\", while invalid keys get 401, so a leaked key's holder learns it works."
+            }
+            Flaw::ApiKeyAllowlistTrustsForwardedFor => {
+                "API keys: the allowlist is checked against the client's own X-Forwarded-For, so any client claiming an allowed address passes it."
+            }
+            Flaw::ApiKeyUsageUntracked => {
+                "API keys: a key's uses are not recorded, so its usage report never changes and its owner cannot spot misuse."
+            }
             Flaw::JwtAcceptAlgNone => {
                 "JWT: tokens with alg \"none\" in any casing are accepted unsigned (RFC 8725 §3.1)."
             }

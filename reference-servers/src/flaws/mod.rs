@@ -29,6 +29,14 @@ pub enum Flaw {
     ApiKeyPrefixMatch,
     /// API keys: invalid keys are counted against the client's X-Forwarded-For.
     ApiKeyTrustForwardedFor,
+    /// API keys: a key's source-address allowlist is not checked.
+    ApiKeyIgnoreAllowlist,
+    /// API keys: a valid key from a refused address gets 403 saying so.
+    ApiKeyAllowlistRevealsKey,
+    /// API keys: the allowlist is checked against the client's X-Forwarded-For.
+    ApiKeyAllowlistTrustsForwardedFor,
+    /// API keys: uses of a key are not recorded in its usage.
+    ApiKeyUsageUntracked,
     /// JWT: `alg: none` (any casing) is accepted without a signature.
     JwtAcceptAlgNone,
     /// JWT: `exp` is neither required nor checked.
@@ -189,6 +197,10 @@ impl Flaw {
         Flaw::ApiKeyAcceptQuery,
         Flaw::ApiKeyPrefixMatch,
         Flaw::ApiKeyTrustForwardedFor,
+        Flaw::ApiKeyIgnoreAllowlist,
+        Flaw::ApiKeyAllowlistRevealsKey,
+        Flaw::ApiKeyAllowlistTrustsForwardedFor,
+        Flaw::ApiKeyUsageUntracked,
         Flaw::JwtAcceptAlgNone,
         Flaw::JwtSkipExp,
         Flaw::JwtSkipAud,
@@ -275,6 +287,10 @@ impl Flaw {
             Flaw::ApiKeyAcceptQuery => "api-key-accept-query",
             Flaw::ApiKeyPrefixMatch => "api-key-prefix-match",
             Flaw::ApiKeyTrustForwardedFor => "api-key-trust-forwarded-for",
+            Flaw::ApiKeyIgnoreAllowlist => "api-key-ignore-allowlist",
+            Flaw::ApiKeyAllowlistRevealsKey => "api-key-allowlist-reveals-key",
+            Flaw::ApiKeyAllowlistTrustsForwardedFor => "api-key-allowlist-trusts-forwarded-for",
+            Flaw::ApiKeyUsageUntracked => "api-key-usage-untracked",
             Flaw::JwtAcceptAlgNone => "jwt-accept-alg-none",
             Flaw::JwtSkipExp => "jwt-skip-exp",
             Flaw::JwtSkipAud => "jwt-skip-aud",

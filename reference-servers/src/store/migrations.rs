@@ -98,4 +98,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE mtls_identities ADD COLUMN application TEXT;",
     // 7: public clients (RFC 6749 §2.1), which authenticate with their client_id alone.
     "ALTER TABLE oauth_clients ADD COLUMN public INTEGER NOT NULL DEFAULT 0;",
+    // 8: per-key source-address allowlists (CIDRs, space-separated; empty: anywhere).
+    "ALTER TABLE api_keys ADD COLUMN allowed_sources TEXT NOT NULL DEFAULT '';",
 ];

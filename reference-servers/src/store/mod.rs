@@ -6,6 +6,7 @@
 //! the blocking pool. Reads use a small pool of reader connections with cached
 //! prepared statements; WAL lets them proceed while a write is in flight.
 
+mod api_keys;
 mod migrations;
 
 use migrations::MIGRATIONS;
@@ -20,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 const READERS: usize = 4;
 
@@ -115,6 +116,20 @@ pub struct ApiKeyRecord {
     pub expires_at: Option<i64>,
     /// Unix seconds; `None` while active.
     pub revoked_at: Option<i64>,
+    /// The source addresses the key may be used from; empty: any.
+    pub allowed_sources: Vec<ipnet::IpNet>,
+}
+
+impl ApiKeyRecord {
+    /// Whether a request from `source` may use this key: always when the key
+    /// has no allowlist; never from an unknown source when it has one.
+    pub fn allows_source(&self, source: Option<std::net::IpAddr>) -> bool {
+        self.allowed_sources.is_empty()
+            || source.is_some_and(|ip| {
+                let ip = ip.to_canonical();
+                self.allowed_sources.iter().any(|net| net.contains(&ip))
+            })
+    }
 }
 
 /// What an mTLS identity (a service) may do.
@@ -324,86 +339,6 @@ impl Store {
         })
     }
 
-    /// Stores a new API key record.
-    pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let result = self.write(|tx| {
-            tx.execute(
-                "INSERT INTO api_keys (id, client_id, mode, display_prefix, key_hash, scopes,
-                                       created_at, expires_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    key.id,
-                    key.client_id,
-                    key.mode.as_str(),
-                    key.display_prefix,
-                    &key.key_hash[..],
-                    key.scopes.join(" "),
-                    key.created_at,
-                    key.expires_at,
-                    key.revoked_at,
-                ],
-            )?;
-            Ok(())
-        });
-        conflict_as(result, || format!("API key `{}`", key.id))?;
-        self.index_api_key(key.clone());
-        Ok(())
-    }
-
-    /// The key whose SHA-256 is `hash`, revoked or not (from the in-memory
-    /// index, which every committed change updates).
-    pub fn api_key_by_hash(
-        &self,
-        hash: &[u8; 32],
-    ) -> Result<Option<Arc<ApiKeyRecord>>, StoreError> {
-        let index = self.api_key_index.read().unwrap_or_else(|p| p.into_inner());
-        Ok(index.get(hash).cloned())
-    }
-
-    /// The first key whose display prefix is `prefix`. Only the
-    /// `api-key-prefix-match` flaw uses this: a prefix is public, not a secret.
-    pub fn api_key_by_display_prefix(
-        &self,
-        prefix: &str,
-    ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached(&format!(
-                "{API_KEY_COLUMNS} WHERE display_prefix = ?1 ORDER BY created_at LIMIT 1"
-            ))?
-            .query_row([prefix], api_key_from_row)
-            .optional()
-        })
-    }
-
-    /// Every key, or those of one client, oldest first.
-    pub fn api_keys(&self, client_id: Option<&str>) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "{API_KEY_COLUMNS} WHERE ?1 IS NULL OR client_id = ?1 ORDER BY created_at, id"
-            ))?;
-            stmt.query_map([client_id], api_key_from_row)?.collect()
-        })
-    }
-
-    /// Revokes the key `id` at `now` (keeping an earlier revocation time);
-    /// the record afterwards, or `None` if there is no such key.
-    pub fn revoke_api_key(&self, id: &str, now: i64) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let record = self.write(|tx| {
-            tx.execute(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                params![id, now],
-            )?;
-            tx.prepare(&format!("{API_KEY_COLUMNS} WHERE id = ?1"))?
-                .query_row([id], api_key_from_row)
-                .optional()
-        })?;
-        // Durable first, then visible to verification.
-        if let Some(r) = &record {
-            self.index_api_key(r.clone());
-        }
-        Ok(record)
-    }
-
     /// Adds `jti` to the JWT denylist.
     pub fn revoke_jti(
         &self,
@@ -516,31 +451,12 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-const API_KEY_COLUMNS: &str = "SELECT id, client_id, mode, display_prefix, key_hash, scopes, \
-     created_at, expires_at, revoked_at FROM api_keys";
-
 fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
         id: row.get(0)?,
         username: row.get(1)?,
         password_hash: row.get(2)?,
         password_version: row.get(3)?,
-    })
-}
-
-fn api_key_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRecord> {
-    let mode: String = row.get(2)?;
-    let scopes: String = row.get(5)?;
-    Ok(ApiKeyRecord {
-        id: row.get(0)?,
-        client_id: row.get(1)?,
-        mode: KeyMode::from_db(&mode),
-        display_prefix: row.get(3)?,
-        key_hash: row.get(4)?,
-        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-        created_at: row.get(6)?,
-        expires_at: row.get(7)?,
-        revoked_at: row.get(8)?,
     })
 }
 

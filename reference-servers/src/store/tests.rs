@@ -13,6 +13,7 @@ fn key(id: &str, hash: u8) -> ApiKeyRecord {
         created_at: 10,
         expires_at: None,
         revoked_at: None,
+        allowed_sources: Vec::new(),
     }
 }
 
@@ -80,4 +81,32 @@ fn a_newer_schema_is_refused() {
     let path = dir.path().join("state.db");
     Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
     assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+}
+
+#[test]
+fn allowlists_are_durable_and_match_mapped_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let net = |s: &str| s.parse::<ipnet::IpNet>().unwrap();
+    {
+        let store = Store::open(&path).unwrap();
+        let mut k = key("k1", 1);
+        k.allowed_sources = vec![net("127.0.0.2/32"), net("10.1.0.0/16")];
+        store.insert_api_key(&k).unwrap();
+        store.insert_api_key(&key("k2", 2)).unwrap();
+        let set = store.set_allowed_sources("k2", &[net("2001:db8::/32")]).unwrap().unwrap();
+        assert_eq!(set.allowed_sources, vec![net("2001:db8::/32")]);
+        assert!(store.set_allowed_sources("missing", &[]).unwrap().is_none());
+    }
+    let store = Store::open(&path).unwrap();
+    let k1 = store.api_key_by_hash(&[1; 32]).unwrap().unwrap();
+    let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+    assert!(k1.allows_source(ip("127.0.0.2")));
+    assert!(k1.allows_source(ip("::ffff:127.0.0.2")), "an IPv4-mapped peer is its IPv4 address");
+    assert!(k1.allows_source(ip("10.1.200.3")));
+    assert!(!k1.allows_source(ip("127.0.0.3")));
+    assert!(!k1.allows_source(None), "an unknown source is refused where a list exists");
+    let k2 = store.api_key("k2").unwrap().unwrap();
+    assert!(k2.allows_source(ip("2001:db8::7")) && !k2.allows_source(ip("2001:db9::7")));
+    assert!(key("k3", 3).allows_source(None), "no list: any source");
 }

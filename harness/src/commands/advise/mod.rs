@@ -174,6 +174,9 @@ pub const BRANCHES: &[Branch] = &[
             "mtls::forbidden-identity",
             "mtls::xfcc-header-ignored",
             "mtls::revocation-latency",
+            "api_key::allowlisted-key-refused-from-other-source",
+            "api_key::allowlist-ignores-forwarded-for",
+            "api_key::allowlist-refusal-reveals-nothing",
         ],
     },
     Branch {

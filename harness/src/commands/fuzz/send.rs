@@ -36,6 +36,7 @@ impl Request {
             body: self.body.clone(),
             identity: None,
             tls_version: None,
+            source: None,
         }
     }
 

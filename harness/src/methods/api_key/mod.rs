@@ -2,6 +2,7 @@
 //! multi-exchange cases (same answer, timing, entropy, flood, revocation
 //! latency), and the measured `api_key` configuration.
 
+mod allowlist;
 pub mod forge;
 pub mod fuzz;
 pub mod profile;
@@ -43,6 +44,19 @@ const STEPS: &[Step<StepFn>] = &[
         schedule: Schedule::Exclusive,
     },
     step("revocation-latency", |s, c| Box::pin(super::revocation::api_key(s, c))),
+    step("allowlisted-key-served-from-allowed-source", |s, c| {
+        Box::pin(allowlist::served_from_allowed_source(s, c))
+    }),
+    step("allowlisted-key-refused-from-other-source", |s, c| {
+        Box::pin(allowlist::refused_from_other_source(s, c))
+    }),
+    step("allowlist-ignores-forwarded-for", |s, c| {
+        Box::pin(allowlist::ignores_forwarded_for(s, c))
+    }),
+    step("allowlist-refusal-reveals-nothing", |s, c| {
+        Box::pin(allowlist::refusal_reveals_nothing(s, c))
+    }),
+    step("key-usage-recorded", |s, c| Box::pin(allowlist::usage_recorded(s, c))),
 ];
 
 impl MethodSpec for Spec {
@@ -62,7 +76,13 @@ impl MethodSpec for Spec {
         target
             .api_key
             .iter()
-            .flat_map(|a| [Some(a.key.clone()), a.revoked_key.clone()])
+            .flat_map(|a| {
+                [
+                    Some(a.key.clone()),
+                    a.revoked_key.clone(),
+                    a.allowlist.as_ref().map(|l| l.key.clone()),
+                ]
+            })
             .flatten()
             .collect()
     }

@@ -54,6 +54,9 @@ pub struct JwtTarget {
     pub algorithm: Algorithm,
     /// The signing key, to mint validly signed wrong tokens.
     pub signing_key: Option<SigningKey>,
+    /// Where a client gets a token: a POST with the `[basic]` user's
+    /// credentials (`compare` counts its round trips).
+    pub token_url: Option<Url>,
     /// A valid token.
     pub token: Option<String>,
     /// Scope the resource requires.
@@ -102,7 +105,7 @@ pub(crate) fn parse_jwt(
         .as_ref()
         .map(|f| ctx.signing_key(algorithm, f, &field("signing_key_file")))
         .transpose()?;
-    let _ = &j.token_url;
+    let token_url = ctx.opt_url(base, &j.token_url, &field("token_url"))?;
     let variants = j
         .variants
         .iter()
@@ -164,6 +167,7 @@ pub(crate) fn parse_jwt(
         other => other.map(Spanned::into_inner),
     };
     Ok(JwtTarget {
+        token_url,
         url,
         issuer: j.issuer,
         audience: j.audience,

@@ -13,10 +13,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use authbench_reports::compare::{self as model, Band, Counts, Distributions, PERCENTILES, Point};
-use authbench_reports::{Format, Outcome, Results};
+use authbench_reports::{Format, Outcome};
+
+mod columns;
+mod setup;
+
+use std::sync::Arc;
+
+use columns::{CLIENT, DELEGATED, LAYERED, Nature, SERVICE, USER, facts};
 
 use crate::commands::overhead::{self, LoadChoice, Options};
-use crate::methods::Method;
+use crate::methods::{Method, Shared, Target};
 
 /// The fraction of baseline capacity the latency columns are measured at:
 /// a load every method but argon2id-per-request Basic sustains with room to
@@ -47,15 +54,6 @@ impl Budget {
     /// The full run: a few minutes; eight rounds of 375 ms a side.
     pub const FULL: Budget =
         Budget { duration: Duration::from_secs(3), warmup: Duration::from_millis(500), rounds: 8 };
-}
-
-/// What the method is, as opposed to what was measured.
-#[derive(Debug, Clone, Copy)]
-pub struct Nature {
-    /// Whose identity the credential carries: a user's, or only a client's.
-    pub user_context: &'static str,
-    /// Whether a user delegates limited access to a client.
-    pub delegation: &'static str,
 }
 
 /// The whole comparison: the model every report renders, and the overhead
@@ -96,83 +94,6 @@ const CONFIGURATIONS: &[(&str, Method, Nature)] = &[
 #[cfg(test)]
 pub(crate) fn labels() -> impl Iterator<Item = &'static str> {
     CONFIGURATIONS.iter().map(|(label, _, _)| *label)
-}
-
-const USER: Nature = Nature { user_context: "user", delegation: "no" };
-const CLIENT: Nature = Nature { user_context: "application", delegation: "no" };
-const DELEGATED: Nature = Nature { user_context: "user via client", delegation: "yes" };
-const SERVICE: Nature = Nature { user_context: "service", delegation: "no" };
-const LAYERED: Nature = Nature { user_context: "user + application + service", delegation: "no" };
-
-/// A measured figure from the conformance results.
-fn measured(results: &Results, id: &str) -> Option<u64> {
-    results
-        .cases
-        .iter()
-        .find(|c| c.id == id && c.outcome == Outcome::Pass)
-        .and_then(|c| c.measurement.as_ref())
-        .map(|m| m.value)
-}
-
-fn passed(results: &Results, id: &str) -> bool {
-    results.cases.iter().any(|c| c.id == id && c.outcome == Outcome::Pass)
-}
-
-/// A measured lifetime; `*` marks what this run measured.
-fn duration_text(secs: u64) -> String {
-    // Measured a moment after issue: within a minute of a whole hour is that hour.
-    let hours = (secs as f64 / 3600.0).round();
-    match secs {
-        s if s >= 3540 && (s as f64 - hours * 3600.0).abs() < 60.0 => format!("{hours} h (exp)*"),
-        s if s >= 3600 => format!("{:.1} h (exp)*", s as f64 / 3600.0),
-        s if s >= 60 => format!("{} min (exp)*", (s + 30) / 60),
-        s => format!("{s} s (exp)*"),
-    }
-}
-
-/// Replay window and revocation of configuration `label` of `method`, from
-/// what the conformance run measured.
-fn facts(label: &str, method: Method, results: &Results) -> (String, String) {
-    let latency = |id: &str| {
-        measured(results, id).map_or_else(|| "not measured".to_owned(), |ms| format!("{ms} ms*"))
-    };
-    let replay_window =
-        |id: &str| measured(results, id).map_or_else(|| "not measured".to_owned(), duration_text);
-    match method {
-        // A cached entry is keyed to the password's version: a change ends it too.
-        Method::Basic => ("until password change".to_owned(), "password change".to_owned()),
-        Method::ApiKey => ("until revoked".to_owned(), latency("api_key::revocation-latency")),
-        Method::Jwt => (
-            replay_window("jwt::replay-window"),
-            match measured(results, "jwt::revocation-latency") {
-                Some(ms) => format!("at exp; {ms} ms with a jti list*"),
-                None => "at exp".to_owned(),
-            },
-        ),
-        Method::OAuth2 if label == "oauth2-dpop" => (
-            if passed(results, "oauth2::dpop-replayed-proof") {
-                "none (one-use proofs)*".to_owned()
-            } else {
-                "not measured".to_owned()
-            },
-            latency("oauth2::revocation-latency"),
-        ),
-        Method::OAuth2 => {
-            (replay_window("oauth2::replay-window"), latency("oauth2::revocation-latency"))
-        }
-        // The user layer is a JWT; any layer revoked ends the set.
-        Method::Layered => (
-            replay_window("jwt::replay-window"),
-            format!(
-                "key {}, certificate {}",
-                latency("api_key::revocation-latency"),
-                latency("mtls::revocation-latency")
-            ),
-        ),
-        Method::Mtls => ("none (the key stays)".to_owned(), latency("mtls::revocation-latency")),
-        // Not a configuration: its operations use the other sections' credentials.
-        Method::OpenApi => ("not measured".to_owned(), "not measured".to_owned()),
-    }
 }
 
 /// Runs the comparison against the reference servers.
@@ -238,8 +159,22 @@ pub async fn run(
         &crate::commands::conform::RunOptions::default(),
     )
     .await;
-    let chain_bytes = crate::methods::Target::load(&profile).ok().and_then(|t| {
-        t.mtls.map(|m| {
+    let target = Target::load(&profile).ok().map(Arc::new);
+    // Each method's flow once more, requests counted: the complexity column.
+    let complexity = match &target {
+        Some(t) => {
+            let client = crate::client::HttpClient::new(
+                t.ca_pem.as_deref(),
+                crate::client::REQUEST_TIMEOUT,
+            )?;
+            let (client, recorder) = client.recording();
+            let shared = Shared::new(crate::methods::forge::Forge::new(Arc::clone(t)), client);
+            setup::measure(&shared, &recorder).await
+        }
+        None => Default::default(),
+    };
+    let chain_bytes = target.as_ref().and_then(|t| {
+        t.mtls.as_ref().map(|m| {
             use rustls_pki_types::pem::PemObject as _;
             rustls_pki_types::CertificateDer::pem_slice_iter(&m.client.chain_pem)
                 .filter_map(Result::ok)
@@ -390,6 +325,12 @@ pub async fn run(
             added_p99_interval: open.as_ref().and_then(overhead::Row::added_p99_interval),
             throughput_interval: closed.as_ref().and_then(overhead::Row::throughput_interval),
             noise_floor: if *label == HANDSHAKE { None } else { noise_floor },
+            expiration: columns::expiration(label, *method, &conformance, target.as_deref()),
+            client_secret: columns::client_secret(label, *method, target.as_deref()),
+            complexity: complexity.get(label).cloned(),
+            server_state: columns::server_state(label, *method).to_owned(),
+            security: columns::security(*method, &conformance),
+            best_for: columns::best_for(label),
             note,
             latency: open.as_ref().zip(rate).map(|(r, rate)| distributions(r, rate)),
         });
@@ -514,18 +455,4 @@ pub fn write(comparison: &Comparison, dir: &Path) -> anyhow::Result<()> {
         crate::output::emit_files(results, &dir.join("conformance"))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lifetimes_read_as_people_write_them() {
-        assert_eq!(duration_text(86_399), "24 h (exp)*");
-        assert_eq!(duration_text(86_400), "24 h (exp)*");
-        assert_eq!(duration_text(5_400), "1.5 h (exp)*");
-        assert_eq!(duration_text(599), "10 min (exp)*");
-        assert_eq!(duration_text(42), "42 s (exp)*");
-    }
 }
