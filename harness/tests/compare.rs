@@ -78,6 +78,30 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     // Layered: a key and a user token on every request, over the service's certificate.
     assert!(bytes("layered") > bytes("api_key") + 300, "{json}");
     assert!(row("layered")["revocation"].as_str().unwrap().starts_with("key "), "{json}");
+    // The guide's columns, from what the run observed.
+    let requests = |name: &str, flow: &str| {
+        row(name)["complexity"][flow]["requests"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}: {json}"))
+    };
+    assert_eq!(requests("api_key", "obtain"), 0, "{json}");
+    assert!(row("api_key")["complexity"]["renew"].is_null(), "{json}");
+    assert_eq!(requests("jwt-rs256", "obtain"), 1, "{json}");
+    // The code flow: authorize, login (and consent), token.
+    assert!(requests("oauth2-jwt", "obtain") >= 3, "{json}");
+    assert_eq!(requests("oauth2-jwt", "renew"), 1, "{json}");
+    assert_eq!(row("mtls")["complexity"]["handshake"], true, "{json}");
+    assert!(row("mtls")["expiration"].as_str().unwrap().starts_with("certificate, "), "{json}");
+    assert!(row("jwt-rs256")["expiration"].as_str().unwrap().ends_with("(exp)*"), "{json}");
+    assert_eq!(row("mtls")["client_secret"], "private key + certificate");
+    for r in rows {
+        let security = &r["security"];
+        assert!(!security["countered"].as_array().unwrap().is_empty(), "{r}");
+        assert!(security["open"].as_array().unwrap().is_empty(), "{r}");
+        assert!(!r["server_state"].as_str().unwrap().is_empty(), "{r}");
+    }
+    assert_eq!(row("basic-cached")["best_for"][0], "internal-tool", "{json}");
+    assert!(stdout.lines().all(|l| l.chars().count() <= 120), "{stdout}");
     // The conformance results travel inside compare.json, for `report`.
     assert_eq!(json["conformance"]["schema"], "authbench.results/1");
     for file in [
@@ -97,6 +121,9 @@ fn quick_compare_prints_the_table_and_writes_the_reports() {
     let md = std::fs::read_to_string(dir.path().join("compare.md")).unwrap();
     assert!(md.contains("| configuration |") && md.contains("| mtls-handshake |"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("compare.html")).unwrap();
+    for column in ["expiration", "client keeps", "to obtain / renew", "server keeps", "security"] {
+        assert!(html.contains(&format!("<th>{column}</th>")), "{column} not in the HTML");
+    }
     assert_eq!(
         html.matches("<svg").count(),
         rows.iter().filter(|r| !r["latency"].is_null()).count()
