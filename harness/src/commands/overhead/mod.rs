@@ -215,42 +215,78 @@ fn merge(into: &mut Side, other: Side) {
     into.cpu_seconds = into.cpu_seconds.zip(other.cpu_seconds).map(|(a, b)| a + b);
 }
 
-/// Baseline and `config` under `load`, in alternating rounds after a warm-up.
-fn compare(
-    options: &Options,
-    bench: &Bench<'_>,
-    baseline: &Endpoint,
-    config: &Configuration,
+/// One configuration under one load, measured round by round beside the
+/// baseline.
+struct Pairing<'a> {
+    config: &'a Configuration,
     load: Load,
-) -> anyhow::Result<Row> {
-    // A one-use pool is minted per phase and its values age: phases stay short.
-    let one_use = config.endpoint.one_use.is_some();
-    let warmup =
-        if one_use { options.warmup.min(generator::ONE_USE_MAX_PHASE) } else { options.warmup };
-    for endpoint in [baseline, &config.endpoint] {
-        if !warmup.is_zero() {
-            generator::run(&phase(options, bench, endpoint, load, warmup))
-                .map_err(anyhow::Error::msg)?;
+    rounds: u32,
+    slice: Duration,
+    base: Option<Side>,
+    method: Option<Side>,
+    figures: Vec<(RoundFigures, RoundFigures)>,
+}
+
+impl<'a> Pairing<'a> {
+    fn new(options: &Options, config: &'a Configuration, load: Load) -> Self {
+        let mut rounds = options.rounds.max(1);
+        // A one-use pool is minted per phase and its values age: phases stay short.
+        if config.endpoint.one_use.is_some() {
+            let needed =
+                options.duration.as_secs_f64() / generator::ONE_USE_MAX_PHASE.as_secs_f64();
+            rounds = rounds.max(needed.ceil() as u32);
+        }
+        Pairing {
+            config,
+            load,
+            rounds,
+            slice: options.duration / rounds,
+            base: None,
+            method: None,
+            figures: Vec::new(),
         }
     }
-    let mut rounds = options.rounds.max(1);
-    if one_use {
-        let needed = options.duration.as_secs_f64() / generator::ONE_USE_MAX_PHASE.as_secs_f64();
-        rounds = rounds.max(needed.ceil() as u32);
+
+    fn warm_up(
+        &self,
+        options: &Options,
+        bench: &Bench<'_>,
+        baseline: &Endpoint,
+    ) -> anyhow::Result<()> {
+        let warmup = if self.config.endpoint.one_use.is_some() {
+            options.warmup.min(generator::ONE_USE_MAX_PHASE)
+        } else {
+            options.warmup
+        };
+        if warmup.is_zero() {
+            return Ok(());
+        }
+        for endpoint in [baseline, &self.config.endpoint] {
+            generator::run(&phase(options, bench, endpoint, self.load, warmup))
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
     }
-    let slice = options.duration / rounds;
-    let mut base: Option<Side> = None;
-    let mut method: Option<Side> = None;
-    let mut figures = Vec::new();
-    for round in 0..rounds {
-        // Which side goes first alternates too, so a drift within a round
-        // (a warming cache, a neighbour's burst) does not always favour one.
+
+    /// Round `round`: the baseline and the method, which goes first
+    /// alternating, so a drift within a round (a warming cache, a
+    /// neighbour's burst) does not always favour one side.
+    fn round(
+        &mut self,
+        round: u32,
+        options: &Options,
+        bench: &Bench<'_>,
+        baseline: &Endpoint,
+    ) -> anyhow::Result<()> {
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         let mut pair: [Option<RoundFigures>; 2] = [None, None];
         for i in order {
-            let (side, endpoint) =
-                if i == 0 { (&mut base, baseline) } else { (&mut method, &config.endpoint) };
-            let s = measure(options, bench, endpoint, load, slice)?;
+            let (side, endpoint) = if i == 0 {
+                (&mut self.base, baseline)
+            } else {
+                (&mut self.method, &self.config.endpoint)
+            };
+            let s = measure(options, bench, endpoint, self.load, self.slice)?;
             pair[i] = Some(RoundFigures::of(&s));
             match side {
                 Some(acc) => merge(acc, s),
@@ -258,22 +294,62 @@ fn compare(
             }
         }
         if let [Some(b), Some(m)] = pair {
-            figures.push((b, m));
+            self.figures.push((b, m));
+        }
+        Ok(())
+    }
+
+    fn row(self) -> anyhow::Result<Row> {
+        let (Some(baseline), Some(method)) = (self.base, self.method) else {
+            bail!("no rounds ran")
+        };
+        let endpoint = &self.config.endpoint;
+        // The credential's share of the request: `name: value\r\n` per header.
+        let credential_header_bytes =
+            endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
+                + endpoint.one_use.as_ref().map_or(0, |p| p.header_bytes());
+        Ok(Row {
+            label: self.config.label.clone(),
+            load: self.load,
+            baseline,
+            method,
+            credential_header_bytes,
+            rounds: self.figures,
+        })
+    }
+}
+
+/// Every configuration under every load beside the baseline, in rounds
+/// taken in turn: round 1 of each configuration, then round 2 of each, and
+/// so on. A configuration's rounds thus span the whole run, and its interval
+/// holds the machine's drift over the run (a neighbour's load, the memory
+/// bandwidth argon2id depends on) instead of the few seconds one
+/// configuration's block of rounds would see.
+fn measure_all(
+    options: &Options,
+    bench: &Bench<'_>,
+    baseline: &Endpoint,
+    configs: &[Configuration],
+    loads: &[Load],
+    progress: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Vec<Row>> {
+    let mut pairings: Vec<Pairing<'_>> = configs
+        .iter()
+        .flat_map(|c| loads.iter().map(move |l| (c, *l)))
+        .map(|(c, l)| Pairing::new(options, c, l))
+        .collect();
+    for p in &pairings {
+        progress(&format!("warming up {} at {}", p.config.label, report::describe_load(p.load)));
+        p.warm_up(options, bench, baseline)?;
+    }
+    let most = pairings.iter().map(|p| p.rounds).max().unwrap_or(0);
+    for round in 0..most {
+        progress(&format!("round {} of {most}", round + 1));
+        for p in pairings.iter_mut().filter(|p| round < p.rounds) {
+            p.round(round, options, bench, baseline)?;
         }
     }
-    let (Some(baseline), Some(method)) = (base, method) else { bail!("no rounds ran") };
-    // The credential's share of the request: `name: value\r\n` per header.
-    let credential_header_bytes =
-        config.endpoint.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum::<usize>()
-            + config.endpoint.one_use.as_ref().map_or(0, |p| p.header_bytes());
-    Ok(Row {
-        label: config.label.clone(),
-        load,
-        baseline,
-        method,
-        credential_header_bytes,
-        rounds: figures,
-    })
+    pairings.into_iter().map(Pairing::row).collect()
 }
 
 /// Runs `overhead`; `progress` gets a line per configuration.
@@ -325,12 +401,7 @@ pub async fn run(options: Options, progress: &(dyn Fn(&str) + Sync)) -> anyhow::
                 SWEEP_FRACTIONS.iter().map(|f| Load::Rate((c * f).max(1.0))).collect()
             }
         };
-        for config in &configs {
-            for load in &loads {
-                progress(&format!("{} at {}", config.label, report::describe_load(*load)));
-                rows.push(compare(&opts, &bench, &baseline, config, *load)?);
-            }
-        }
+        rows.extend(measure_all(&opts, &bench, &baseline, &configs, &loads, progress)?);
         Ok((rows, capacity))
     })?;
     drop(loaded);
