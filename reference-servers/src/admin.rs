@@ -359,7 +359,12 @@ async fn revoke_key(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> Response {
-    match blocking(&app.store, move |s| s.revoke_api_key(&id, now())).await {
+    key_view(blocking(&app.store, move |s| s.revoke_api_key(&id, now())).await)
+}
+
+/// A changed key as the admin API shows it, 404 when there is no such key.
+fn key_view(result: Result<Option<ApiKeyRecord>, Response>) -> Response {
+    match result {
         Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
         Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
         Err(r) => r,
@@ -382,11 +387,7 @@ async fn set_allowed_sources(
         Ok(sources) => sources,
         Err(why) => return bad_request(&why),
     };
-    match blocking(&app.store, move |s| s.set_allowed_sources(&id, &sources)).await {
-        Ok(Some(record)) => Json(KeyView::of(record, None)).into_response(),
-        Ok(None) => respond::error(StatusCode::NOT_FOUND, None, "not_found", "No such API key"),
-        Err(r) => r,
-    }
+    key_view(blocking(&app.store, move |s| s.set_allowed_sources(&id, &sources)).await)
 }
 
 /// A key's usage since the server started (in memory; see `api_key::UsageBook`).

@@ -82,16 +82,27 @@ impl Store {
     /// Revokes the key `id` at `now` (keeping an earlier revocation time);
     /// the record afterwards, or `None` if there is no such key.
     pub fn revoke_api_key(&self, id: &str, now: i64) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.update_api_key(
+            id,
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            now,
+        )
+    }
+
+    /// Runs `update` (`?1` the id, `?2` the value) on key `id` and indexes
+    /// the record afterwards: durable first, then visible to verification.
+    fn update_api_key(
+        &self,
+        id: &str,
+        update: &str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
         let record = self.write(|tx| {
-            tx.execute(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                params![id, now],
-            )?;
+            tx.execute(update, params![id, value])?;
             tx.prepare(&format!("{API_KEY_COLUMNS} WHERE id = ?1"))?
                 .query_row([id], api_key_from_row)
                 .optional()
         })?;
-        // Durable first, then visible to verification.
         if let Some(r) = &record {
             self.index_api_key(r.clone());
         }
@@ -105,19 +116,11 @@ impl Store {
         id: &str,
         sources: &[ipnet::IpNet],
     ) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let record = self.write(|tx| {
-            tx.execute(
-                "UPDATE api_keys SET allowed_sources = ?2 WHERE id = ?1",
-                params![id, sources_to_db(sources)],
-            )?;
-            tx.prepare(&format!("{API_KEY_COLUMNS} WHERE id = ?1"))?
-                .query_row([id], api_key_from_row)
-                .optional()
-        })?;
-        if let Some(r) = &record {
-            self.index_api_key(r.clone());
-        }
-        Ok(record)
+        self.update_api_key(
+            id,
+            "UPDATE api_keys SET allowed_sources = ?2 WHERE id = ?1",
+            sources_to_db(sources),
+        )
     }
 }
 

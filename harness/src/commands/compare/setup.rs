@@ -80,6 +80,20 @@ pub(super) async fn measure(
     out
 }
 
+/// A flow that renews by running again: `flow` twice, each counted.
+async fn twice<F, Fut>(recorder: &Recorder, note: &str, flow: F) -> Option<Complexity>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<()>>,
+{
+    recorder.take();
+    flow().await?;
+    let obtain = exchanges(recorder.take());
+    flow().await?;
+    let renew = exchanges(recorder.take());
+    Some(Complexity { obtain, renew: Some(renew), handshake: false, note: Some(note.to_owned()) })
+}
+
 /// A token from the profile's `[jwt] token_url` with the `[basic]` user's
 /// credentials; renewal is the same request.
 async fn jwt(shared: &Shared, target: &Target, recorder: &Recorder) -> Option<Complexity> {
@@ -89,20 +103,11 @@ async fn jwt(shared: &Shared, target: &Target, recorder: &Recorder) -> Option<Co
         .encode(format!("{}:{}", basic.username, basic.password));
     let request = RawRequest::form(url, &[("scope", "read")])
         .header("Authorization", format!("Basic {credentials}"));
-    let mut flows = Vec::new();
-    for _ in 0..2 {
-        recorder.take();
+    twice(recorder, "a token for the user's password at the token endpoint", || async {
         let r = shared.client.send(&request).await.ok()?;
-        r.json()?.get("access_token")?.as_str()?;
-        flows.push(exchanges(recorder.take()));
-    }
-    let renew = flows.pop();
-    Some(Complexity {
-        obtain: flows.pop()?,
-        renew,
-        handshake: false,
-        note: Some("a token for the user's password at the token endpoint".to_owned()),
+        r.json()?.get("access_token")?.as_str().map(drop)
     })
+    .await
 }
 
 /// The authorization-code flow with login (and consent) where the profile
@@ -140,17 +145,8 @@ async fn oauth2(session: &Session<'_>, recorder: &Recorder) -> Option<Complexity
 /// round trip of its own).
 async fn dpop(session: &Session<'_>, recorder: &Recorder) -> Option<Complexity> {
     let key = DpopKey::generate().ok()?;
-    let mut flows = Vec::new();
-    for _ in 0..2 {
-        recorder.take();
-        dpop_tokens(session, &key).await.ok()?;
-        flows.push(exchanges(recorder.take()));
-    }
-    let renew = flows.pop();
-    Some(Complexity {
-        obtain: flows.pop()?,
-        renew,
-        handshake: false,
-        note: Some("a DPoP-bound token; renewed by the same flow".to_owned()),
+    twice(recorder, "a DPoP-bound token; renewed by the same flow", || async {
+        dpop_tokens(session, &key).await.ok().map(drop)
     })
+    .await
 }

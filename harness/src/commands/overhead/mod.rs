@@ -278,7 +278,7 @@ impl<'a> Pairing<'a> {
         bench: &Bench<'_>,
         baseline: &Endpoint,
     ) -> anyhow::Result<()> {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let order = if round.is_multiple_of(2) { [0, 1] } else { [1, 0] };
         let mut pair: [Option<RoundFigures>; 2] = [None, None];
         for i in order {
             let (side, endpoint) = if i == 0 {

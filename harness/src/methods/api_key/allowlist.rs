@@ -68,6 +68,13 @@ async fn control(shared: &Shared, a: &ApiKeyTarget, list: &Allowlist) -> Result<
     ))
 }
 
+/// The profile's allowlist, after the positive control passed.
+async fn controlled(shared: &Shared) -> Result<(&ApiKeyTarget, &Allowlist), Verdict> {
+    let (a, list) = target(shared)?;
+    control(shared, a, list).await?;
+    Ok((a, list))
+}
+
 /// `api_key::allowlisted-key-served-from-allowed-source`.
 pub(super) async fn served_from_allowed_source(shared: &Shared, case: &Case) -> Verdict {
     let (a, list) = match target(shared) {
@@ -93,13 +100,10 @@ pub(super) async fn served_from_allowed_source(shared: &Shared, case: &Case) -> 
 
 /// `api_key::allowlisted-key-refused-from-other-source`.
 pub(super) async fn refused_from_other_source(shared: &Shared, case: &Case) -> Verdict {
-    let (a, list) = match target(shared) {
+    let (a, list) = match controlled(shared).await {
         Ok(t) => t,
         Err(v) => return v,
     };
-    if let Err(v) = control(shared, a, list).await {
-        return v;
-    }
     let expected = format!(
         "the allowlisted key refused from {} (served from {})",
         list.refused_source, list.allowed_source
@@ -146,13 +150,10 @@ const CLAIMS: [&str; 3] = ["X-Forwarded-For", "X-Real-IP", "Forwarded"];
 
 /// `api_key::allowlist-ignores-forwarded-for`.
 pub(super) async fn ignores_forwarded_for(shared: &Shared, case: &Case) -> Verdict {
-    let (a, list) = match target(shared) {
+    let (a, list) = match controlled(shared).await {
         Ok(t) => t,
         Err(v) => return v,
     };
-    if let Err(v) = control(shared, a, list).await {
-        return v;
-    }
     let expected = format!(
         "the allowlisted key refused from {} whatever address the request claims",
         list.refused_source
@@ -194,13 +195,10 @@ pub(super) async fn ignores_forwarded_for(shared: &Shared, case: &Case) -> Verdi
 /// `api_key::allowlist-refusal-reveals-nothing`: from the refused address,
 /// the valid allowlisted key and an unknown key get one answer.
 pub(super) async fn refusal_reveals_nothing(shared: &Shared, case: &Case) -> Verdict {
-    let (a, list) = match target(shared) {
+    let (a, list) = match controlled(shared).await {
         Ok(t) => t,
         Err(v) => return v,
     };
-    if let Err(v) = control(shared, a, list).await {
-        return v;
-    }
     let expected = format!(
         "from {}, the allowlisted key and an unknown key get the same status, challenge and body",
         list.refused_source
