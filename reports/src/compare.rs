@@ -300,9 +300,10 @@ const COLUMNS: usize = 17;
 pub(crate) const FIRST_FIGURE: usize = 11;
 
 /// The terminal's three tables: a title and the columns of [`HEADER`] each
-/// shows, the configuration first in every one.
+/// shows, the configuration first in every one. "best for" follows them as a
+/// line per situation, its names being too long for a column.
 const TERMINAL_TABLES: [(&str, &[usize]); 3] = [
-    ("What each configuration gets right", &[0, 1, 2, 3, 4, 5, 16]),
+    ("What each configuration gets right", &[0, 1, 2, 3, 4, 5]),
     ("What it takes", &[0, 6, 7, 8, 9, 10]),
     ("What it costs", &[0, 11, 12, 13, 14, 15]),
 ];
@@ -440,6 +441,19 @@ pub fn table(c: &Comparison) -> String {
                     .with(AlignmentStrategy::PerLine),
             );
         out.push_str(&format!("{title}\n{table}\n\n"));
+    }
+    let best: Vec<String> = c
+        .rows
+        .iter()
+        .filter(|r| !r.best_for.is_empty())
+        .map(|r| format!("{} → {}", r.best_for.join(", "), r.configuration))
+        .collect();
+    if !best.is_empty() {
+        out.push_str(&wrap_note(
+            &format!("Best for (`authbench advise --for <situation>`): {}.", best.join("; ")),
+            TERMINAL_WIDTH,
+        ));
+        out.push_str("\n\n");
     }
     let notes: Vec<String> = footer(c).iter().map(|n| wrap_note(n, TERMINAL_WIDTH)).collect();
     format!("{out}{}\n", notes.join("\n"))

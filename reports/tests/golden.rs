@@ -281,7 +281,7 @@ fn the_comparison_fits_an_ordinary_terminal() {
     }
     // Every column of the comparison is in one of the terminal's tables.
     for header in
-        ["security", "expiration", "client keeps", "to obtain / renew", "server keeps", "best for"]
+        ["security", "expiration", "client keeps", "to obtain / renew", "server keeps", "Best for"]
     {
         assert!(text.contains(header), "no {header} column");
     }

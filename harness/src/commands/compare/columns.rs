@@ -158,7 +158,7 @@ pub(super) fn client_secret(label: &str, method: Method, target: Option<&Target>
 pub(super) fn server_state(label: &str, method: Method) -> &'static str {
     match method {
         Method::Basic if label.ends_with("-cached") => {
-            "password hashes + a verified-credential cache"
+            "password hashes + a cache of verified credentials"
         }
         Method::Basic => "password hashes",
         Method::ApiKey => "key table (hashes)",

@@ -86,6 +86,9 @@ pub(super) async fn served_from_allowed_source(shared: &Shared, case: &Case) -> 
         Err(v) => v,
         Ok(r) if is_served(r.status) => Verdict::pass(expected, observe(&r)),
         Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
+        Ok(r) if r.status == 429 => {
+            Verdict::error(expected, format!("{}: throttled, so nothing to judge", observe(&r)))
+        }
         Ok(r) => Verdict::refused_valid(
             case.severity,
             expected,
