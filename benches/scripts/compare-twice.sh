@@ -5,9 +5,9 @@
 # estimate lies inside the other run's 95% interval, `overlap` when the two
 # intervals overlap. Exit 1 when any pair does not even overlap. (`within`
 # is printed but not required: two runs of the same truth with equal
-# intervals land within each other's about 70% of the time, so over 26
+# intervals land within each other's about 80% of the time, so over 26
 # figures several misses are expected even from perfect intervals.) Prints
-# both runs' figures and noise floors. Release build; about eight minutes.
+# both runs' figures and noise floors. Release build; about ten minutes.
 #
 #   benches/scripts/compare-twice.sh [OUT_DIR]      # default target/compare-twice
 set -euo pipefail
