@@ -556,6 +556,125 @@ http {{
     check(found, NGINX_DEVIATIONS);
 }
 
+/// The guide's partner answer built the common nginx way: the key checked
+/// with a `map` and an `if`, the partner's address with `allow`/`deny`.
+/// nginx runs the rewrite phase (the `if`) before the access phase
+/// (`allow`/`deny`) whatever the order of the lines, so from a refused
+/// address an unknown key gets 401 and the valid key 403: the allowlist
+/// holds, X-Forwarded-For is not believed (no realip module), and the
+/// refusal tells a leaked key's holder that the key is valid — the `should`
+/// the allowlist cases report, and nothing else.
+#[tokio::test]
+async fn nginx_with_a_key_and_an_address_allowlist() {
+    let nginx = nginx_binary();
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let w = work.path().display();
+    std::fs::create_dir_all(work.path().join("www/partner")).unwrap();
+    std::fs::write(work.path().join("www/partner/resource"), "{\"ok\":true}\n").unwrap();
+    let key = "sk_live_nginxPartnerKey0123456789abcdefghijklmnopq";
+    let conf = work.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"daemon off;
+worker_processes 1;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {w}/body;
+    proxy_temp_path {w}/proxy;
+    fastcgi_temp_path {w}/fastcgi;
+    uwsgi_temp_path {w}/uwsgi;
+    scgi_temp_path {w}/scgi;
+    # A 51-character key is longer than the default bucket holds.
+    map_hash_bucket_size 128;
+    map $http_x_api_key $api_key_valid {{
+        default 0;
+        "{key}" 1;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {w}/www;
+        default_type application/json;
+        location = /partner/resource {{
+            allow 127.0.0.2;
+            deny all;
+            if ($api_key_valid = 0) {{
+                add_header WWW-Authenticate 'ApiKey realm="nginx"' always;
+                return 401 '{{"error":"unauthorized"}}';
+            }}
+        }}
+    }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let child = Command::new(&nginx)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-e")
+        .arg(work.path().join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen within 20 s: {}",
+            std::fs::read_to_string(work.path().join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let profile = work.path().join("target.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "version = 1\nname = \"nginx-allowlist\"\nbase_url = \"http://127.0.0.1:{port}\"\n\n\
+             [api_key]\nurl = \"/partner/resource\"\nheader = \"X-API-Key\"\nkey = \"{key}\"\n\n\
+             [api_key.allowlist]\nallowed_source = \"127.0.0.2\"\nrefused_source = \"127.0.0.3\"\n"
+        ),
+    )
+    .unwrap();
+    let cases: Vec<_> = load_catalog(None)
+        .unwrap()
+        .cases
+        .into_iter()
+        .filter(|c| c.id.starts_with("api_key::allowlist"))
+        .collect();
+    assert_eq!(cases.len(), 4, "the allowlist cases");
+    let results = run_against(&profile, cases, &Default::default()).await.unwrap();
+    let outcomes: BTreeMap<&str, (&str, String)> = results
+        .cases
+        .iter()
+        .map(|c| (c.id.as_str(), (c.outcome.as_str(), format!("{:?}: {}", c.reason, c.observed))))
+        .collect();
+    let outcome = |id: &str| outcomes[id].0;
+    assert_eq!(
+        outcome("api_key::allowlisted-key-served-from-allowed-source"),
+        "pass",
+        "{outcomes:#?}"
+    );
+    assert_eq!(
+        outcome("api_key::allowlisted-key-refused-from-other-source"),
+        "pass",
+        "{outcomes:#?}"
+    );
+    assert_eq!(outcome("api_key::allowlist-ignores-forwarded-for"), "pass", "{outcomes:#?}");
+    assert_eq!(outcome("api_key::allowlist-refusal-reveals-nothing"), "warn", "{outcomes:#?}");
+    let reveals = &outcomes["api_key::allowlist-refusal-reveals-nothing"].1;
+    assert!(
+        reveals.contains("valid key: 403") && reveals.contains("unknown key: 401"),
+        "{reveals}"
+    );
+}
+
 /// nginx checks CRLs for the whole chain (OpenSSL's CRL_CHECK_ALL): the
 /// root must publish one too. One combined file: the root's (empty) and the
 /// client CA's (with the revoked client).

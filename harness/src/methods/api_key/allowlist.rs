@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use authbench_scenarios::Case;
 use authbench_scenarios::case::{ApiKeyCredential, Credential, KeySelector};
 use serde_json::Value;
+use url::Url;
 
 use super::profile::{Allowlist, ApiKeyTarget, UsageEndpoint};
 use crate::client::{RawRequest, RawResponse};
@@ -36,9 +37,9 @@ fn target(shared: &Shared) -> Result<(&ApiKeyTarget, &Allowlist), Verdict> {
     Ok((a, list))
 }
 
-/// A GET of the key resource with `key`, sent from `source`.
-fn request(a: &ApiKeyTarget, key: &str, source: Option<IpAddr>) -> RawRequest {
-    let mut r = RawRequest::get(a.url.clone());
+/// A GET of `url` with `key` where the profile puts keys, sent from `source`.
+fn request_to(a: &ApiKeyTarget, url: &Url, key: &str, source: Option<IpAddr>) -> RawRequest {
+    let mut r = RawRequest::get(url.clone());
     r = match (&a.header, &a.scheme) {
         (Some(h), _) => r.header(h, key),
         (None, Some(s)) => r.header("Authorization", format!("{s} {key}")),
@@ -48,6 +49,11 @@ fn request(a: &ApiKeyTarget, key: &str, source: Option<IpAddr>) -> RawRequest {
     r
 }
 
+/// The allowlisted key at the allowlist's resource, sent from `source`.
+fn request(list: &Allowlist, a: &ApiKeyTarget, source: IpAddr) -> RawRequest {
+    request_to(a, &list.url, &list.key, Some(source))
+}
+
 async fn send(shared: &Shared, request: &RawRequest) -> Result<RawResponse, Verdict> {
     shared.client.send(request).await.map_err(|e| Verdict::unanswered("an answer", &e))
 }
@@ -55,7 +61,7 @@ async fn send(shared: &Shared, request: &RawRequest) -> Result<RawResponse, Verd
 /// The positive control every refusal case starts with: the key is served
 /// from its allowed address.
 async fn control(shared: &Shared, a: &ApiKeyTarget, list: &Allowlist) -> Result<(), Verdict> {
-    let r = send(shared, &request(a, &list.key, Some(list.allowed_source))).await?;
+    let r = send(shared, &request(list, a, list.allowed_source)).await?;
     if is_served(r.status) {
         return Ok(());
     }
@@ -82,7 +88,7 @@ pub(super) async fn served_from_allowed_source(shared: &Shared, case: &Case) -> 
         Err(v) => return v,
     };
     let expected = format!("the allowlisted key served from {}", list.allowed_source);
-    match send(shared, &request(a, &list.key, Some(list.allowed_source))).await {
+    match send(shared, &request(list, a, list.allowed_source)).await {
         Err(v) => v,
         Ok(r) if is_served(r.status) => Verdict::pass(expected, observe(&r)),
         Ok(r) if r.status >= 500 => Verdict::server_error(expected, observe(&r), r.status),
@@ -111,7 +117,7 @@ pub(super) async fn refused_from_other_source(shared: &Shared, case: &Case) -> V
         "the allowlisted key refused from {} (served from {})",
         list.refused_source, list.allowed_source
     );
-    match send(shared, &request(a, &list.key, Some(list.refused_source))).await {
+    match send(shared, &request(list, a, list.refused_source)).await {
         Err(v) => v,
         Ok(r) => judge_refusal(
             case,
@@ -172,7 +178,7 @@ pub(super) async fn ignores_forwarded_for(shared: &Shared, case: &Case) -> Verdi
         };
         let r = match send(
             shared,
-            &request(a, &list.key, Some(list.refused_source)).header(header, claim.clone()),
+            &request(list, a, list.refused_source).header(header, claim.clone()),
         )
         .await
         {
@@ -206,7 +212,7 @@ pub(super) async fn refusal_reveals_nothing(shared: &Shared, case: &Case) -> Ver
         "from {}, the allowlisted key and an unknown key get the same status, challenge and body",
         list.refused_source
     );
-    let valid = match send(shared, &request(a, &list.key, Some(list.refused_source))).await {
+    let valid = match send(shared, &request(list, a, list.refused_source)).await {
         Ok(r) => r,
         Err(v) => return v,
     };
@@ -223,6 +229,7 @@ pub(super) async fn refusal_reveals_nothing(shared: &Shared, case: &Case) -> Ver
         Ok((r, _)) => r,
         Err(v) => return v,
     };
+    unknown_request.url = list.url.clone();
     unknown_request.source = Some(list.refused_source);
     let unknown = match send(shared, &unknown_request).await {
         Ok(r) => r,
@@ -268,7 +275,7 @@ async fn usage_inner(shared: &Shared, case: &Case) -> Result<Verdict, Verdict> {
     })?;
     let before = read_usage(shared, usage).await?;
     for _ in 0..USES {
-        let r = send(shared, &request(a, &a.key, None)).await?;
+        let r = send(shared, &request_to(a, &a.url, &a.key, None)).await?;
         if !is_served(r.status) {
             return Err(Verdict::error("the profile's key served", observe(&r)));
         }

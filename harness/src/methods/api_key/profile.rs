@@ -30,6 +30,7 @@ pub(crate) struct RawApiKey {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAllowlist {
+    url: Option<Spanned<String>>,
     key: Option<String>,
     allowed_source: Spanned<String>,
     refused_source: Spanned<String>,
@@ -48,6 +49,9 @@ pub(crate) struct RawUsage {
 /// addresses — the policy the `allowlist` cases check.
 #[derive(Debug, Clone)]
 pub struct Allowlist {
+    /// The resource the allowlisted key is sent to (`[api_key] url` when
+    /// absent): a partner endpoint, when the allowlist is the resource's.
+    pub url: Url,
     /// The allowlisted key (the profile's `key` when absent).
     pub key: String,
     /// An address of this machine the key is served from.
@@ -124,7 +128,8 @@ pub(crate) fn parse_api_key(
             ));
         }
     }
-    let allowlist = a.allowlist.map(|l| parse_allowlist(ctx, l, &a.key, section)).transpose()?;
+    let allowlist =
+        a.allowlist.map(|l| parse_allowlist(ctx, base, l, &a.key, &url, section)).transpose()?;
     let usage = a.usage.map(|u| parse_usage(ctx, base, u, section)).transpose()?;
     Ok(ApiKeyTarget {
         allowlist,
@@ -149,8 +154,10 @@ pub(crate) fn parse_api_key(
 
 fn parse_allowlist(
     ctx: &Ctx<'_>,
+    base: &Url,
     l: RawAllowlist,
     key: &str,
+    url: &Url,
     section: &str,
 ) -> Result<Allowlist, ProfileError> {
     let address = |value: &Spanned<String>, name: &str| {
@@ -174,7 +181,12 @@ fn parse_allowlist(
             "give two different addresses of the same family (IPv4 or IPv6)",
         ));
     }
-    Ok(Allowlist { key: l.key.unwrap_or_else(|| key.to_owned()), allowed_source, refused_source })
+    Ok(Allowlist {
+        url: ctx.opt_url(base, &l.url, &format!("{section}.allowlist.url"))?.unwrap_or(url.clone()),
+        key: l.key.unwrap_or_else(|| key.to_owned()),
+        allowed_source,
+        refused_source,
+    })
 }
 
 fn parse_usage(
