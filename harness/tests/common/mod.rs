@@ -2,8 +2,14 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+use authbench::catalog::load_catalog;
+use authbench::commands::conform::run_against;
+use authbench_reports::Outcome;
 
 /// The authbench binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_authbench");
@@ -50,4 +56,47 @@ pub fn serve(flaws: &[&str]) -> Server {
     let profile =
         line.split_whitespace().find_map(|w| w.strip_prefix("profile=")).unwrap().to_owned();
     Server { child, profile, _state: state }
+}
+
+/// Runs `method`'s cases against `profile`; returns the non-passing ones.
+pub async fn not_passing(profile: &Path, method: &str) -> BTreeMap<String, String> {
+    let cases: Vec<_> =
+        load_catalog(None).unwrap().cases.into_iter().filter(|c| c.method == method).collect();
+    let results = run_against(profile, cases, &Default::default()).await.unwrap();
+    // The counts the README's compatibility notes state (`--nocapture` shows them).
+    let s = &results.summary;
+    eprintln!(
+        "{method} against {}: {} cases, {} pass, {} fail, {} warn, {} skip, {} error",
+        profile.display(),
+        s.total,
+        s.pass,
+        s.fail,
+        s.warn,
+        s.skip,
+        s.error
+    );
+    let skipped: Vec<String> = results
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Skip)
+        .map(|c| format!("{} ({})", c.id, c.reason.as_deref().unwrap_or("")))
+        .collect();
+    eprintln!("skipped: {skipped:#?}");
+    results
+        .cases
+        .into_iter()
+        .filter(|c| !matches!(c.outcome, Outcome::Pass | Outcome::Skip))
+        .map(|c| (c.id, format!("{} {:?}: {}", c.outcome.as_str(), c.reason, c.observed)))
+        .collect()
+}
+
+pub fn check(found: BTreeMap<String, String>, expected: &[(&str, &str)]) {
+    let expected_ids: Vec<&str> = expected.iter().map(|(id, _)| *id).collect();
+    let unexpected: Vec<_> =
+        found.iter().filter(|(id, _)| !expected_ids.contains(&id.as_str())).collect();
+    let now_passing: Vec<_> = expected_ids.iter().filter(|id| !found.contains_key(**id)).collect();
+    assert!(
+        unexpected.is_empty() && now_passing.is_empty(),
+        "not passing and not in the compatibility notes: {unexpected:#?}\nlisted but passing now: {now_passing:?}"
+    );
 }
