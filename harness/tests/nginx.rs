@@ -44,6 +44,31 @@ fn nginx_binary() -> PathBuf {
     panic!("nginx is not installed: `apt-get install nginx-light` or nginx (.ci/run does)");
 }
 
+/// nginx with `conf`, once it accepts connections on `port` (a deadline,
+/// never a fixed sleep); killed when the guard drops.
+fn start(nginx: &Path, conf: &Path, work: &Path, port: u16) -> Server {
+    let child = Command::new(nginx)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(work.join("error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen within 20 s: {}",
+            std::fs::read_to_string(work.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -106,25 +131,7 @@ http {{
         ),
     )
     .unwrap();
-    let child = Command::new(&nginx)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(work.path().join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen within 20 s: {}",
-            std::fs::read_to_string(work.path().join("error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let _server = start(&nginx, &conf, work.path(), port);
     // The reference profile's [mtls] section, pointed at nginx.
     let reference = std::fs::read_to_string(embedded.profile_path()).unwrap();
     let mtls = reference.split("\n[mtls]\n").nth(1).unwrap().split("\n[").next().unwrap();
@@ -209,25 +216,7 @@ http {{
         ),
     )
     .unwrap();
-    let child = Command::new(&nginx)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(work.path().join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen within 20 s: {}",
-            std::fs::read_to_string(work.path().join("error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let _server = start(&nginx, &conf, work.path(), port);
     let profile = work.path().join("target.toml");
     std::fs::write(
         &profile,
