@@ -274,8 +274,11 @@ impl UsageBook {
         let usage = self.entry(id);
         usage.requests.fetch_add(1, Ordering::Relaxed);
         usage.last_used_at.fetch_max(now(), Ordering::Relaxed);
-        *usage.last_source.lock().unwrap_or_else(|p| p.into_inner()) =
-            source.map(|ip| ip.to_canonical());
+        // Per-request hot path: a busy lock means another request of the
+        // same key is recording its source this instant; either is "the last".
+        if let Ok(mut last) = usage.last_source.try_lock() {
+            *last = source.map(|ip| ip.to_canonical());
+        }
     }
 
     fn refused_source(&self, id: &str) {
