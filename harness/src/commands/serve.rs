@@ -40,6 +40,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        // The handlers are installed before anything is started, so a signal
+        // that arrives right after `ready` (or during start-up) is never met
+        // by the default action, which would kill the process uncleanly.
+        let signals = Signals::install()?;
         let servers = authbench_servers::start(config).await?;
         println!(
             "ready {} profile={} ca={} mtls={}",
@@ -49,7 +53,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             servers.mtls_base_url
         );
         std::io::stdout().flush()?;
-        wait_for_signal().await?;
+        signals.wait().await;
         eprintln!("authbench: shutting down");
         servers.shutdown().await;
         anyhow::Ok(())
@@ -58,12 +62,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for SIGINT")?,
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, caught from the moment they are installed.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
