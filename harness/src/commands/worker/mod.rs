@@ -151,6 +151,10 @@ pub async fn run(options: &WorkerOptions, scenarios: Vec<Scenario>) -> anyhow::R
     let node = options.node_id.as_str();
     let stats = Arc::new(Mutex::new(Stats::default()));
     let mut users = Users::new(scenarios, Arc::clone(&stats));
+    // Installed before the master can see this worker, so a stop signal is
+    // never met by the default action.
+    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut link = connect(&endpoint, node, Instant::now() + options.connect_timeout).await?;
     let mut session = Session::new();
     let mut last_master = Instant::now();
@@ -160,8 +164,6 @@ pub async fn run(options: &WorkerOptions, scenarios: Vec<Scenario>) -> anyhow::R
     // Both fire at once when created: the first announcement is sent below.
     heartbeat.tick().await;
     report.tick().await;
-    let mut terminate = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interrupt = signal(tokio::signal::unix::SignalKind::interrupt())?;
     // Sends, and on failure treats the master as lost.
     macro_rules! send {
         ($message:expr) => {{
