@@ -108,6 +108,8 @@ flaw_is_caught_exactly! {
     jwt_skip_exp => Flaw::JwtSkipExp,
     jwt_skip_aud => Flaw::JwtSkipAud,
     jwt_key_confusion => Flaw::JwtKeyConfusion,
+    jwt_follow_jku => Flaw::JwtFollowJku,
+    jwt_default_hmac_secret => Flaw::JwtDefaultHmacSecret,
     jwt_skip_signature => Flaw::JwtSkipSignature,
     jwt_ecdsa_psychic => Flaw::JwtEcdsaPsychic,
     jwt_jwks_private_members => Flaw::JwtJwksPrivateMembers,

@@ -3,6 +3,7 @@
 //! casing, bytes no HTTP library would send — and a fresh connection per
 //! request, so no case's state leaks into another's.
 
+pub mod callback;
 mod error;
 pub mod keepalive;
 mod race;

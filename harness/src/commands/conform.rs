@@ -137,8 +137,9 @@ pub async fn run_against(
     preflight(selected_urls(&target, &cases, api.as_deref()), &client, profile).await?;
     let progress = options.progress;
     let name = target.name.clone();
+    let callback = methods::callback::start(&target).await?;
     let shared = Arc::new(
-        Shared::new(Forge::new(Arc::new(target)), client)
+        Shared::new(Forge::new(Arc::new(target)).with_callback(callback), client)
             .with_concurrency(options.concurrency)
             .with_openapi(api),
     );

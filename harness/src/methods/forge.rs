@@ -9,6 +9,7 @@ use rand::RngExt;
 
 use super::jwt::forge as jwt;
 use super::{Method, spec};
+use crate::client::callback::Callback;
 use crate::methods::Target;
 
 /// What a forged credential adds to a request.
@@ -33,6 +34,8 @@ pub struct Forge {
     jwt: Option<jwt::JwtForge>,
     /// One forge per `[[jwt.variants]]` algorithm.
     jwt_variants: Vec<(jsonwebtoken::Algorithm, jwt::JwtForge)>,
+    /// The run's out-of-band listener (`conform` starts one when it can).
+    callback: Option<Arc<Callback>>,
 }
 
 impl Forge {
@@ -55,7 +58,27 @@ impl Forge {
                 })
             })
             .collect();
-        Forge { target, jwt, jwt_variants }
+        Forge { target, jwt, jwt_variants, callback: None }
+    }
+
+    /// Hosts attacker material (the key set at `jku`, the certificate at
+    /// `x5u`) on the run's out-of-band listener, and keeps it for the cases
+    /// that watch it.
+    #[must_use]
+    pub fn with_callback(mut self, callback: Option<Arc<Callback>>) -> Self {
+        if let Some(j) = self.jwt.as_mut() {
+            j.set_callback(callback.clone());
+        }
+        for (_, j) in &mut self.jwt_variants {
+            j.set_callback(callback.clone());
+        }
+        self.callback = callback;
+        self
+    }
+
+    /// The run's out-of-band listener, when the target can reach one.
+    pub fn callback(&self) -> Option<&Callback> {
+        self.callback.as_deref()
     }
 
     /// The target.

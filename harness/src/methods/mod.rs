@@ -13,6 +13,7 @@
 
 pub mod api_key;
 pub mod basic;
+pub mod callback;
 pub mod forge;
 pub mod jwks;
 pub mod jwt;

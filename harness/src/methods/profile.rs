@@ -13,6 +13,7 @@ use url::Url;
 
 use super::api_key::profile::{ApiKeyTarget, RawApiKey, parse_api_key};
 use super::basic::profile::{BasicTarget, RawBasic};
+use super::callback::{CallbackTarget, RawCallback, parse_callback};
 use super::jwt::profile::{JwtTarget, RawJwt, parse_jwt};
 use super::layered::profile::{LayeredTarget, RawLayered, parse_layered};
 use super::mtls::profile::{MtlsTarget, RawMtls, parse_mtls};
@@ -37,6 +38,7 @@ pub(crate) struct RawProfile {
     mtls: Option<RawMtls>,
     layered: Option<RawLayered>,
     openapi: Option<RawOpenApi>,
+    callback: Option<RawCallback>,
     reference: Option<RawReference>,
 }
 
@@ -78,6 +80,8 @@ pub struct Target {
     pub layered: Option<LayeredTarget>,
     /// `[openapi]`.
     pub openapi: Option<OpenApiTarget>,
+    /// `[callback]`: where the out-of-band listener listens, when not on loopback.
+    pub callback: Option<CallbackTarget>,
     /// Flaws the reference servers run with (`[reference] flaws`).
     pub flaws: Vec<String>,
     /// The reference servers' admin API and its token file, when the target is them.
@@ -190,6 +194,7 @@ impl Target {
             Method::OpenApi => false,
         };
         let openapi = raw.openapi.map(|o| parse_openapi(&ctx, o, &present)).transpose()?;
+        let callback = raw.callback.map(|c| parse_callback(&ctx, c)).transpose()?;
         Ok(Target {
             name: raw.name.unwrap_or_else(|| base.host_str().unwrap_or("target").to_owned()),
             file: file.to_owned(),
@@ -204,6 +209,7 @@ impl Target {
             mtls,
             layered,
             openapi,
+            callback,
             admin: raw
                 .reference
                 .as_ref()

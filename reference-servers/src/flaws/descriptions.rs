@@ -48,6 +48,12 @@ impl Flaw {
                 "JWT: the RS256 resource also accepts HS256, using the RSA public key PEM as the HMAC secret."
             }
             Flaw::JwtSkipSignature => "JWT: signatures are not verified; claims are still checked.",
+            Flaw::JwtDefaultHmacSecret => {
+                "JWT: the HS256 resource also accepts tokens MACed with a well-known default secret, as code does that falls back to an example secret when none is configured."
+            }
+            Flaw::JwtFollowJku => {
+                "JWT: the key set at a token's jku URL, or the certificate at its x5u URL, is fetched and trusted to verify that token (loopback URLs only, so a flawed server cannot be aimed at the network)."
+            }
             Flaw::JwtEcdsaPsychic => {
                 "JWT: the ES256 verifier does not check 0 < r, s < n, so a signature with r and s each 0 or n verifies for any token, as in CVE-2022-21449 (“psychic signatures”)."
             }

@@ -49,6 +49,10 @@ pub enum Flaw {
     JwtSkipSignature,
     /// JWT: ES256 signatures whose r and s are 0 modulo n verify.
     JwtEcdsaPsychic,
+    /// JWT: a token's `jku` or `x5u` (on loopback) is fetched and its key trusted.
+    JwtFollowJku,
+    /// JWT: the HS256 resource also accepts tokens MACed with a well-known default secret.
+    JwtDefaultHmacSecret,
     /// JWT: two published EC keys share one kid.
     JwtJwksDuplicateKid,
     /// JWT: the published key set carries a 1024-bit RSA key.
@@ -207,6 +211,8 @@ impl Flaw {
         Flaw::JwtKeyConfusion,
         Flaw::JwtSkipSignature,
         Flaw::JwtEcdsaPsychic,
+        Flaw::JwtFollowJku,
+        Flaw::JwtDefaultHmacSecret,
         Flaw::JwtJwksDuplicateKid,
         Flaw::JwtJwksWeakKey,
         Flaw::JwtJwksMalformedKey,
@@ -297,6 +303,8 @@ impl Flaw {
             Flaw::JwtKeyConfusion => "jwt-key-confusion",
             Flaw::JwtSkipSignature => "jwt-skip-signature",
             Flaw::JwtEcdsaPsychic => "jwt-ecdsa-psychic",
+            Flaw::JwtFollowJku => "jwt-follow-jku",
+            Flaw::JwtDefaultHmacSecret => "jwt-default-hmac-secret",
             Flaw::JwtJwksDuplicateKid => "jwt-jwks-duplicate-kid",
             Flaw::JwtJwksWeakKey => "jwt-jwks-weak-key",
             Flaw::JwtJwksMalformedKey => "jwt-jwks-malformed-key",

@@ -3,6 +3,7 @@
 //! Validation is stateless and touches no database, except on the separate
 //! revocable resource, which shows what an instant-revocation `jti` denylist costs.
 
+mod follow;
 pub mod keys;
 mod published;
 pub mod verify;
@@ -103,6 +104,9 @@ impl JwtService {
                 {
                     verifier = verifier.with_key_confusion(pem);
                 }
+                if alg == Algorithm::HS256 && flaws.has(Flaw::JwtDefaultHmacSecret) {
+                    verifier = verifier.with_fallback_secret(DEFAULT_HMAC_SECRET);
+                }
                 Ok((alg, verifier))
             })
             .collect::<Result<_, String>>()?;
@@ -190,6 +194,10 @@ impl JwtService {
 }
 
 /// 128 random bits, base64url.
+/// The fallback secret of `jwt-default-hmac-secret`: the example secret of a
+/// popular JWT debugger, which code copied from it keeps.
+const DEFAULT_HMAC_SECRET: &[u8] = b"your-256-bit-secret";
+
 fn random_id() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     URL_SAFE_NO_PAD.encode(bytes)
@@ -232,7 +240,17 @@ pub async fn resource(
 ) -> Response {
     let started = std::time::Instant::now();
     let label = if revocable { "jwt_revocable" } else { verify::alg_name(alg) };
-    let (outcome, response) = match authenticate(app, headers, uri, alg, revocable) {
+    // The `jwt-follow-jku` flaw: a token's own key URL, tried first.
+    let followed = if app.flaws.has(Flaw::JwtFollowJku) && !revocable {
+        follow::follow(app, headers, alg).await
+    } else {
+        None
+    };
+    let authenticated = match followed {
+        Some(token) => Ok(token),
+        None => authenticate(app, headers, uri, alg, revocable),
+    };
+    let (outcome, response) = match authenticated {
         Ok(token) if token.scopes.iter().any(|s| s == scope) => {
             ("ok", respond::payload(method, Some(&token.subject)))
         }

@@ -1,7 +1,7 @@
 //! JWTs: minted from the profile's key and claims, then spoiled in every way
 //! RFC 8725 and the JWT attack literature describe.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use authbench_scenarios::case::{JwtCredential, JwtMutation};
 use base64::Engine;
@@ -11,6 +11,8 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Map, Value, json};
 
+use super::attacker::{ATTACKER_KID, Attacker};
+use crate::client::callback::Callback;
 use crate::methods::forge::{ALNUM, Skip, random_string};
 use crate::methods::jwt::JwtTarget;
 use crate::profile::SigningKey;
@@ -24,7 +26,9 @@ pub struct JwtForge {
     target: JwtTarget,
     header_template: Map<String, Value>,
     claims_template: Map<String, Value>,
-    attacker: OnceLock<Option<(EncodingKey, Jwk, rcgen::KeyPair)>>,
+    attacker: OnceLock<Option<Attacker>>,
+    /// The run's out-of-band listener, where the attacker hosts its key.
+    callback: Option<Arc<Callback>>,
 }
 
 fn now() -> i64 {
@@ -121,6 +125,7 @@ impl JwtForge {
             header_template: header,
             claims_template: claims,
             attacker: OnceLock::new(),
+            callback: None,
         }
     }
 
@@ -156,6 +161,19 @@ impl JwtForge {
         &self.target.url
     }
 
+    /// The algorithm the resource accepts.
+    pub fn algorithm(&self) -> Algorithm {
+        self.target.algorithm
+    }
+
+    /// A token of this resource's header and fresh claims, `alg: HS256`,
+    /// MACed with `secret`.
+    pub fn hs256_with(&self, secret: &[u8]) -> String {
+        let mut header = self.header_template.clone();
+        header.insert("alg".into(), json!("HS256"));
+        hmac_sign(&text(&header), &text(&self.fresh_claims()), secret)
+    }
+
     fn valid_token_inner(&self) -> Result<String, Skip> {
         match &self.target.token {
             Some(t) => Ok(t.clone()),
@@ -177,58 +195,26 @@ impl JwtForge {
         )
     }
 
-    fn attacker_alg(&self) -> Algorithm {
-        match self.target.algorithm {
-            a @ (Algorithm::ES256 | Algorithm::EdDSA) => a,
-            _ => Algorithm::RS256,
+    fn attacker(&self) -> Result<&Attacker, Skip> {
+        self.attacker
+            .get_or_init(|| Attacker::new(self.target.algorithm))
+            .as_ref()
+            .ok_or_else(|| Skip("could not generate an attacker key".to_owned()))
+    }
+
+    /// Where the attacker hosts `body` as `name`: on the run's out-of-band
+    /// listener when there is one (so a target that fetches it finds it),
+    /// else under a name that never resolves.
+    fn hosted(&self, name: &str, content_type: &'static str, body: Vec<u8>) -> String {
+        match &self.callback {
+            Some(callback) => callback.publish(name, content_type, body).to_string(),
+            None => format!("{ATTACKER_URL}/{}", name.rsplit('/').next().unwrap_or(name)),
         }
     }
 
-    /// A self-signed certificate for the attacker key, base64 DER (as `x5c` holds it).
-    fn attacker_certificate(&self) -> Result<String, Skip> {
-        self.attacker_pair()
-            .and_then(|pair| {
-                let params =
-                    rcgen::CertificateParams::new(vec!["attacker.authbench.invalid".to_owned()])
-                        .ok()?;
-                params.self_signed(pair).ok()
-            })
-            .map(|cert| STANDARD.encode(cert.der()))
-            .ok_or_else(|| Skip("could not make an attacker certificate".to_owned()))
-    }
-
-    fn attacker_pair(&self) -> Option<&rcgen::KeyPair> {
-        self.attacker.get_or_init(|| self.make_attacker()).as_ref().map(|(_, _, pair)| pair)
-    }
-
-    fn make_attacker(&self) -> Option<(EncodingKey, Jwk, rcgen::KeyPair)> {
-        let alg = self.attacker_alg();
-        let pair = match alg {
-            Algorithm::ES256 => {
-                rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).ok()?
-            }
-            Algorithm::EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).ok()?,
-            _ => {
-                rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-                    .ok()?
-            }
-        };
-        let pem = pair.serialize_pem();
-        let key = match alg {
-            Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()).ok()?,
-            Algorithm::EdDSA => EncodingKey::from_ed_der(&v1_ed25519(pair.serialized_der())?),
-            _ => EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?,
-        };
-        let jwk = Jwk::from_encoding_key(&key, alg).ok()?;
-        Some((key, jwk, pair))
-    }
-
-    fn attacker_key(&self) -> Result<(&EncodingKey, &Jwk), Skip> {
-        self.attacker
-            .get_or_init(|| self.make_attacker())
-            .as_ref()
-            .map(|(key, jwk, _)| (key, jwk))
-            .ok_or_else(|| Skip("could not generate an attacker key".to_owned()))
+    /// Hosts the attacker's key set and certificate on `callback` from now on.
+    pub fn set_callback(&mut self, callback: Option<Arc<Callback>>) {
+        self.callback = callback;
     }
 
     /// Forges the token `spec` describes.
@@ -321,13 +307,11 @@ impl JwtForge {
                 hmac_sign(&text(&header), &text(&claims), b"")
             }
             JwtMutation::SelfSignedX5c => {
-                let (key, _) = self.attacker_key()?;
-                let cert = self.attacker_certificate()?;
-                let alg = self.attacker_alg();
-                header.insert("alg".into(), json!(alg_name(alg)));
-                header.insert("kid".into(), json!("authbench-attacker"));
-                header.insert("x5c".into(), json!([cert]));
-                sign_json(&text(&header), &text(&claims), key, alg)?
+                let attacker = self.attacker()?;
+                header.insert("alg".into(), json!(alg_name(attacker.alg())));
+                header.insert("kid".into(), json!(ATTACKER_KID));
+                header.insert("x5c".into(), json!([attacker.certificate_b64()]));
+                sign_json(&text(&header), &text(&claims), attacker.key(), attacker.alg())?
             }
             JwtMutation::JsonSerialization => {
                 let t = self.signed(&header, &claims)?;
@@ -362,23 +346,33 @@ impl JwtForge {
                 )
             }
             JwtMutation::EmbeddedJwk | JwtMutation::JkuElsewhere | JwtMutation::X5uElsewhere => {
-                let (key, jwk) = self.attacker_key()?;
-                let alg = self.attacker_alg();
-                header.insert("alg".into(), json!(alg_name(alg)));
-                header.insert("kid".into(), json!("authbench-attacker"));
-                match mutation {
+                let attacker = self.attacker()?;
+                header.insert("alg".into(), json!(alg_name(attacker.alg())));
+                header.insert("kid".into(), json!(ATTACKER_KID));
+                let (member, value) = match mutation {
                     JwtMutation::EmbeddedJwk => {
-                        header
-                            .insert("jwk".into(), serde_json::to_value(jwk).unwrap_or(Value::Null));
+                        ("jwk", serde_json::to_value(attacker.jwk()).unwrap_or(Value::Null))
                     }
-                    JwtMutation::JkuElsewhere => {
-                        header.insert("jku".into(), json!(format!("{ATTACKER_URL}/jwks.json")));
-                    }
-                    _ => {
-                        header.insert("x5u".into(), json!(format!("{ATTACKER_URL}/cert.pem")));
-                    }
-                }
-                sign_json(&text(&header), &text(&claims), key, alg)?
+                    JwtMutation::JkuElsewhere => (
+                        "jku",
+                        json!(self.hosted(
+                            "jku/jwks.json",
+                            "application/json",
+                            attacker.jwks_json()
+                        )),
+                    ),
+                    _ => (
+                        "x5u",
+                        json!(self.hosted(
+                            "x5u/cert.pem",
+                            "application/pem-certificate-chain",
+                            attacker.certificate_pem()
+                        )),
+                    ),
+                };
+                // A case may name its own URL (the fetch watch does).
+                header.entry(member).or_insert(value);
+                sign_json(&text(&header), &text(&claims), attacker.key(), attacker.alg())?
             }
             JwtMutation::KidTraversal => {
                 header.insert("alg".into(), json!("HS256"));
@@ -551,19 +545,6 @@ pub(crate) fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<Strin
         .map(|m| format!("\"{m}\":{}", value.get(*m).cloned().unwrap_or(Value::Null)))
         .collect();
     Ok(format!("{{{}}}", parts.join(",")))
-}
-
-/// rcgen writes Ed25519 keys as PKCS#8 v2; jsonwebtoken wants v1.
-fn v1_ed25519(v2: &[u8]) -> Option<Vec<u8>> {
-    // The seed is the OCTET STRING 04 20 <32 bytes> inside the private key field.
-    let at = v2.windows(2).position(|w| w == [0x04, 0x20])?;
-    let seed = v2.get(at + 2..at + 34)?;
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(seed);
-    Some(der)
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@
 //! algorithm of the profile), the multi-exchange cases (replay window,
 //! revocation latency), and one measured configuration per algorithm.
 
+pub mod attacker;
 mod ecdsa;
 pub mod forge;
 pub mod fuzz;
+pub mod hmac;
 pub mod profile;
+mod ssrf;
 mod steps;
 
 pub use profile::JwtTarget;
@@ -32,6 +35,8 @@ const STEPS: &[Step<StepFn>] = &[
     step("jwks-keys-well-formed", |s, c| Box::pin(jwks(s, c, Audit::Form))),
     step("jwks-key-strength", |s, c| Box::pin(jwks(s, c, Audit::Strength))),
     step("jwks-unique-kids", |s, c| Box::pin(jwks(s, c, Audit::UniqueKids))),
+    step("hmac-secret-not-well-known", |s, c| Box::pin(hmac::hmac_secret_not_well_known(s, c))),
+    step("token-urls-not-fetched", |s, c| Box::pin(ssrf::token_urls_not_fetched(s, c))),
 ];
 
 /// The audit of `[jwt] jwks_url`'s key set.

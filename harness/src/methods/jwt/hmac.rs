@@ -1,0 +1,262 @@
+//! Is the HMAC secret one an attacker would try first? jwt_tool cracks HS256
+//! tokens against a list of common secrets and signs with them; tutorials,
+//! framework examples and `SECRET || "secret"` fallbacks put the same few
+//! dozen strings into production. Three checks, cheapest first:
+//! - the profile's HS256 key, if it gives one: shorter than the 256 bits RFC
+//!   7518 §3.2 requires, or on the list;
+//! - the profile's HS256 token, if it gives one: the list tried offline
+//!   against its signature (no request sent);
+//! - every resource that could accept HS256: a token of its own claims
+//!   MACed with each listed secret, sent; any served is a forgery anyone can
+//!   make (a fallback secret the profile's key does not reveal).
+//!
+//! A secret found is never printed in full.
+
+use authbench_scenarios::Case;
+use authbench_scenarios::case::{Credential, UrlSelector};
+use jsonwebtoken::Algorithm;
+
+use super::forge::{JwtForge, alg_name, hmac_sign};
+use crate::methods::{Method, Shared, request_for};
+use crate::verdict::{Verdict, is_served, observe};
+
+/// Secrets found in tutorials, framework defaults, sample configurations and
+/// fallbacks, written for authbench (the facts are common knowledge; the list
+/// is ours). The empty secret has its own case (`jwt::hs256-empty-key`).
+pub const WELL_KNOWN: &[&str] = &[
+    "secret",
+    "Secret",
+    "SECRET",
+    "secret123",
+    "secretkey",
+    "secret-key",
+    "secret_key",
+    "SECRET_KEY",
+    "your-256-bit-secret",
+    "your-secret",
+    "your-secret-key",
+    "your_secret_key",
+    "your_jwt_secret",
+    "yoursecret",
+    "mysecret",
+    "my-secret",
+    "my_secret",
+    "mysecretkey",
+    "my-secret-key",
+    "my_secret_key",
+    "jwt",
+    "jwt-secret",
+    "jwt_secret",
+    "JWT_SECRET",
+    "jwtsecret",
+    "jwtSecret",
+    "jwt-key",
+    "jwtkey",
+    "token",
+    "tokensecret",
+    "key",
+    "private",
+    "privatekey",
+    "password",
+    "Password",
+    "password123",
+    "passw0rd",
+    "changeme",
+    "change-me",
+    "changeit",
+    "default",
+    "admin",
+    "root",
+    "test",
+    "testing",
+    "dev",
+    "development",
+    "example",
+    "sample",
+    "demo",
+    "supersecret",
+    "super-secret",
+    "super_secret",
+    "supersecretkey",
+    "topsecret",
+    "notsosecret",
+    "shhhhh",
+    "shhhhhhared-secret",
+    "keyboard cat",
+    "s3cr3t",
+    "123456",
+    "12345678",
+    "qwerty",
+    "abc123",
+    "hello",
+    "api",
+    "apikey",
+    "app-secret",
+    "appsecret",
+    "auth",
+    "authsecret",
+];
+
+/// The secret shown as its first and last character and its length.
+fn hint(secret: &str) -> String {
+    let mut chars = secret.chars();
+    let first = chars.next().unwrap_or('?');
+    let last = chars.next_back().unwrap_or(first);
+    format!(
+        "`{first}…{last}` ({} characters, on authbench's list of well-known secrets)",
+        secret.chars().count()
+    )
+}
+
+/// The listed secret that MACs `token`, if one does.
+pub fn crack(token: &str) -> Option<&'static str> {
+    let (input, _) = token.rsplit_once('.')?;
+    let (header, claims) = input.split_once('.')?;
+    let text = |segment: &str| {
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, segment)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+    let (header, claims) = (text(header)?, text(claims)?);
+    // Re-encoding must give back the same input, or the MAC is over other bytes.
+    WELL_KNOWN.iter().copied().find(|s| {
+        let candidate = hmac_sign(&header, &claims, s.as_bytes());
+        candidate.len() == token.len() && candidate == token
+    })
+}
+
+/// The resources to try: the HS256 one if the profile has it, and the main one.
+fn resources(shared: &Shared) -> Vec<(Option<&'static str>, &JwtForge)> {
+    let mut out: Vec<(Option<&'static str>, &JwtForge)> = Vec::new();
+    if let Ok(main) = shared.forge.jwt_forge(None) {
+        out.push((None, main));
+    }
+    if let Ok(hs) = shared.forge.jwt_forge(Some("HS256"))
+        && !out.iter().any(|(_, f)| f.url() == hs.url())
+    {
+        out.push((Some("HS256"), hs));
+    }
+    out
+}
+
+pub(super) async fn hmac_secret_not_well_known(shared: &Shared, case: &Case) -> Verdict {
+    let expected = format!(
+        "no HS256 token MACed with any of {} well-known secrets is accepted, and the HS256 key is at least 256 bits (RFC 7518 §3.2)",
+        WELL_KNOWN.len()
+    );
+    let Some(jwt) = shared.forge.target().jwt.as_ref() else {
+        return Verdict::skip("the target profile has no [jwt] section");
+    };
+    let keys = jwt.signing_key.iter().chain(jwt.variants.iter().filter_map(|(_, _, k)| k.as_ref()));
+    for key in keys.filter(|k| k.algorithm == Algorithm::HS256) {
+        let secret = String::from_utf8_lossy(&key.material);
+        let secret = secret.trim_end_matches(['\n', '\r']);
+        if let Some(known) = WELL_KNOWN.iter().find(|s| **s == secret) {
+            return Verdict::unmet(
+                case.severity,
+                expected,
+                format!("the profile's HS256 key is {}", hint(known)),
+                "the HS256 secret is a well-known string: anyone can mint tokens",
+            );
+        }
+        if secret.len() < 32 {
+            return Verdict::unmet(
+                case.severity,
+                expected,
+                format!("the profile's HS256 key is {} bytes", secret.len()),
+                "the HS256 secret is shorter than the 256 bits RFC 7518 §3.2 requires: it can be guessed offline from any token",
+            );
+        }
+    }
+    if jwt.algorithm == Algorithm::HS256
+        && let Some(secret) = jwt.token.as_deref().and_then(crack)
+    {
+        return Verdict::unmet(
+            case.severity,
+            expected,
+            format!("the profile's token verifies with {}", hint(secret)),
+            "the HS256 secret is a well-known string: anyone can mint tokens",
+        );
+    }
+    let mut tried = 0;
+    for (alg, forge) in resources(shared) {
+        if let Err(why) = shared.control(Method::Jwt, alg).await {
+            return Verdict::error(expected, format!("the positive control failed: {why}"));
+        }
+        let template =
+            match request_for(shared, Method::Jwt, &Credential::Valid, alg, UrlSelector::Url, None)
+            {
+                Ok((request, _)) => request,
+                Err(v) => return v,
+            };
+        let Some(at) = template.headers.iter().position(|(_, v)| v.starts_with(b"Bearer ")) else {
+            return Verdict::error(expected, "the valid token is not in a Bearer header");
+        };
+        for secret in WELL_KNOWN {
+            let mut request = template.clone();
+            request.headers[at].1 =
+                format!("Bearer {}", forge.hs256_with(secret.as_bytes())).into_bytes();
+            let r = match shared.client.send(&request).await {
+                Ok(r) => r,
+                Err(e) => return Verdict::unanswered(&expected, &e),
+            };
+            if is_served(r.status) {
+                return Verdict::unmet(
+                    case.severity,
+                    expected,
+                    format!(
+                        "a token MACed with {} was served at {}: {}",
+                        hint(secret),
+                        forge.url(),
+                        observe(&r)
+                    ),
+                    "the resource accepts HS256 tokens keyed with a well-known secret (a default or fallback secret): anyone can mint tokens",
+                );
+            }
+            if r.status >= 500 {
+                return Verdict::server_error(expected, observe(&r), r.status);
+            }
+            tried += 1;
+        }
+    }
+    if tried == 0 {
+        return Verdict::skip("no JWT resource with a valid token to model the probes on");
+    }
+    let algs: Vec<&str> =
+        resources(shared).iter().map(|(a, f)| a.unwrap_or(alg_name(f.algorithm()))).collect();
+    Verdict::pass(
+        expected,
+        format!(
+            "{tried} tokens MACed with well-known secrets refused (resources: {})",
+            algs.join(", ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_of_a_listed_secret_is_cracked_and_others_are_not() {
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let claims = r#"{"sub":"alice","iat":1700000000}"#;
+        let weak = hmac_sign(header, claims, b"your-256-bit-secret");
+        assert_eq!(crack(&weak), Some("your-256-bit-secret"));
+        let strong = hmac_sign(header, claims, b"Vq3x9LrT0bWkYp7zN2sHcFjQ8mUeA5dG");
+        assert_eq!(crack(&strong), None);
+        assert_eq!(crack("not-a-token"), None);
+    }
+
+    #[test]
+    fn hints_never_show_the_whole_secret() {
+        let h = hint("secret");
+        assert!(h.starts_with("`s…t` (6 characters"), "{h}");
+        assert!(!h.contains("secret`"));
+        assert!(WELL_KNOWN.iter().all(|s| !s.is_empty()), "the empty secret has its own case");
+        let mut sorted = WELL_KNOWN.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), WELL_KNOWN.len(), "no secret listed twice");
+    }
+}
