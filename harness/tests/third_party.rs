@@ -303,6 +303,26 @@ const EXPRESS_DEVIATIONS: &[(&str, &str)] = &[
         "jwt::x5u-elsewhere",
         "refused with a bare 401: express-jwt's README error handler sends no challenge",
     ),
+    (
+        "jwt::header-tampered",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
+    (
+        "jwt::kid-dev-null",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
+    (
+        "jwt::kid-empty-empty-key",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
+    (
+        "jwt::kid-missing-file",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
+    (
+        "jwt::signature-truncated",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
 ];
 
 #[tokio::test]

@@ -368,8 +368,12 @@ pub enum JwtMutation {
     SignatureStripped,
     /// One bit of the signature flipped.
     SignatureFlipped,
+    /// The signature's last four base64url characters dropped (three bytes).
+    SignatureTruncated,
     /// The payload changed after signing.
     PayloadTampered,
+    /// The header changed after signing (a member added), the signature kept.
+    HeaderTampered,
     /// HS256 keyed with the RSA public key in PEM form.
     Hs256PublicPem,
     /// HS256 keyed with the RSA public key as a JWK (JSON text).

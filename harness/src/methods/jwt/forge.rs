@@ -272,6 +272,19 @@ impl JwtForge {
                 }
                 format!("{input}.{}", b64(&bytes))
             }
+            JwtMutation::SignatureTruncated => {
+                let t = self.signed(&header, &claims)?;
+                t[..t.len().saturating_sub(4)].to_owned()
+            }
+            JwtMutation::HeaderTampered => {
+                let t = self.signed(&header, &claims)?;
+                let (_, rest) = t
+                    .split_once('.')
+                    .ok_or_else(|| Skip("the profile's token is not a JWS".into()))?;
+                let mut edited = decode_segment(&t, 0).unwrap_or_default();
+                edited.insert("authbench".into(), json!("header edited after signing"));
+                format!("{}.{rest}", b64(Value::Object(edited).to_string().as_bytes()))
+            }
             JwtMutation::PayloadTampered => {
                 let t = self.signed(&header, &claims)?;
                 let parts: Vec<&str> = t.split('.').collect();

@@ -149,9 +149,12 @@ pub(super) async fn hmac_secret_not_well_known(shared: &Shared, case: &Case) -> 
     };
     let keys = jwt.signing_key.iter().chain(jwt.variants.iter().filter_map(|(_, _, k)| k.as_ref()));
     for key in keys.filter(|k| k.algorithm == Algorithm::HS256) {
-        let secret = String::from_utf8_lossy(&key.material);
-        let secret = secret.trim_end_matches(['\n', '\r']);
-        if let Some(known) = WELL_KNOWN.iter().find(|s| **s == secret) {
+        // The key file's bytes, a final line break aside (editors add one).
+        let mut secret = key.material.as_slice();
+        while let [rest @ .., b'\n' | b'\r'] = secret {
+            secret = rest;
+        }
+        if let Some(known) = WELL_KNOWN.iter().find(|s| s.as_bytes() == secret) {
             return Verdict::unmet(
                 case.severity,
                 expected,
@@ -246,6 +249,37 @@ mod tests {
         let strong = hmac_sign(header, claims, b"Vq3x9LrT0bWkYp7zN2sHcFjQ8mUeA5dG");
         assert_eq!(crack(&strong), None);
         assert_eq!(crack("not-a-token"), None);
+    }
+
+    /// The profile's own HS256 key is judged before any request is sent.
+    async fn judge_key(secret: &[u8]) -> Verdict {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hs.secret"), secret).unwrap();
+        let text = "version = 1\nbase_url = \"http://127.0.0.1:9\"\n[jwt]\nurl = \"/j\"\nissuer = \"i\"\naudience = \"a\"\nalgorithm = \"HS256\"\nsigning_key_file = \"hs.secret\"\n";
+        let target =
+            crate::methods::Target::parse(&dir.path().join("t.toml"), text, dir.path()).unwrap();
+        let client =
+            crate::client::HttpClient::new(None, std::time::Duration::from_millis(200)).unwrap();
+        let shared =
+            Shared::new(crate::methods::forge::Forge::new(std::sync::Arc::new(target)), client);
+        let catalog = crate::catalog::load_catalog(None).unwrap();
+        let case = catalog.cases.iter().find(|c| c.id == "jwt::hmac-secret-not-well-known");
+        hmac_secret_not_well_known(&shared, case.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn a_listed_or_short_profile_key_fails_without_showing_it() {
+        let listed = judge_key(b"changeme\n").await;
+        assert_eq!(listed.outcome, authbench_reports::Outcome::Fail);
+        assert!(listed.observed.contains("`c…e` (8 characters"), "{}", listed.observed);
+        assert!(!listed.observed.contains("changeme"), "{}", listed.observed);
+        let short = judge_key(b"Vq3x9LrT0bWkYp7z").await;
+        assert_eq!(short.outcome, authbench_reports::Outcome::Fail);
+        assert!(short.observed.contains("16 bytes"), "{}", short.observed);
+        // A strong key passes on to the requests: with nothing listening, the
+        // positive control fails and the verdict is an error, never a pass.
+        let strong = judge_key(b"Vq3x9LrT0bWkYp7zN2sHcFjQ8mUeA5dG").await;
+        assert_eq!(strong.outcome, authbench_reports::Outcome::Error, "{strong:?}");
     }
 
     #[test]

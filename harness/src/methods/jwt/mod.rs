@@ -36,6 +36,7 @@ const STEPS: &[Step<StepFn>] = &[
     step("jwks-key-strength", |s, c| Box::pin(jwks(s, c, Audit::Strength))),
     step("jwks-unique-kids", |s, c| Box::pin(jwks(s, c, Audit::UniqueKids))),
     step("hmac-secret-not-well-known", |s, c| Box::pin(hmac::hmac_secret_not_well_known(s, c))),
+    step("bearer-placeholders", |s, c| Box::pin(steps::bearer_placeholders(s, c))),
     step("token-urls-not-fetched", |s, c| Box::pin(ssrf::token_urls_not_fetched(s, c))),
 ];
 

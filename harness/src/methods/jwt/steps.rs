@@ -1,4 +1,5 @@
-//! JWT's multi-exchange cases: how long a captured token can be replayed.
+//! JWT's multi-exchange cases: how long a captured token can be replayed,
+//! and the placeholders clients send when they have no token.
 
 use authbench_scenarios::Case;
 use authbench_scenarios::case::Credential;
@@ -77,4 +78,50 @@ pub(super) async fn jwt_replay_window(shared: &Shared, case: &Case) -> Verdict {
             "the token never expires",
         ),
     }
+}
+
+/// What front ends send when the token they should send is missing: the
+/// text of JavaScript's and Python's empty values, an empty token, an
+/// object's default string (jwt_tool's `Bearer null` prescan, widened).
+const PLACEHOLDERS: &[&str] =
+    &["null", "undefined", "", "None", "nil", "false", "0", "[object Object]", "Bearer"];
+
+/// Each placeholder after `Bearer ` is refused; none is served and none
+/// breaks the server (a 5xx is reported, not judged).
+pub(super) async fn bearer_placeholders(shared: &Shared, case: &Case) -> Verdict {
+    let expected = format!("`Bearer <placeholder>` refused for each of {}", PLACEHOLDERS.len());
+    if let Err(why) = shared.control(Method::Jwt, None).await {
+        return Verdict::error(expected, format!("the positive control failed: {why}"));
+    }
+    let mut statuses = Vec::new();
+    for placeholder in PLACEHOLDERS {
+        let value = format!("Bearer {placeholder}");
+        let credential = Credential::Raw(authbench_scenarios::case::RawCredential {
+            header: None,
+            values: vec![value.clone()],
+        });
+        let r = match send(shared, Method::Jwt, &credential).await {
+            Ok((r, _)) => r,
+            Err(v) => return v,
+        };
+        if crate::verdict::is_served(r.status) {
+            return Verdict::unmet(
+                case.severity,
+                expected,
+                format!("`{value}` got {}", observe(&r)),
+                "a placeholder for a missing token is accepted as a credential",
+            );
+        }
+        if r.status >= 500 {
+            return Verdict::server_error(
+                expected,
+                format!("`{value}`: {}", observe(&r)),
+                r.status,
+            );
+        }
+        statuses.push(r.status);
+    }
+    statuses.sort_unstable();
+    statuses.dedup();
+    Verdict::pass(expected, format!("{} placeholders refused ({statuses:?})", PLACEHOLDERS.len()))
 }
