@@ -7,7 +7,7 @@ use base64::Engine as _;
 use url::Url;
 
 use super::pki::{BadCertificate, mint_like, serial_of};
-use super::pki::{bad_identity, leaf_der, unknown_identity};
+use super::pki::{bad_identity, leaf_der, sound_identity_through, unknown_identity};
 use super::{HTTP_REFUSALS, Outcome, describe_error, identity, is_refusal};
 use crate::client::{ClientIdentity, RawRequest, RawResponse, SendError, TlsVersion};
 use crate::methods::Shared;
@@ -132,8 +132,44 @@ impl Checks<'_> {
             BadCertificate::WrongKeyUsage => "a certificate without digitalSignature",
             BadCertificate::CaAsLeaf => "a CA certificate as client certificate",
             BadCertificate::WeakKey => "an RSA-1024 certificate",
+            BadCertificate::IntermediateNotCa => {
+                "a certificate issued by an intermediate that is not a CA (cA=FALSE)"
+            }
+            BadCertificate::IntermediateNoBasicConstraints => {
+                "a certificate issued by an intermediate without basicConstraints"
+            }
+            BadCertificate::PathLenExceeded => {
+                "a certificate issued below an intermediate whose pathLenConstraint is 0"
+            }
+            BadCertificate::IntermediateNoKeyCertSign => {
+                "a certificate issued by an intermediate whose keyUsage lacks keyCertSign"
+            }
+            BadCertificate::UnknownCriticalExtension => {
+                "a certificate with an unknown critical extension"
+            }
         };
-        self.refused(sev, Some(id), what).await
+        if kind.intermediates().is_empty() {
+            return self.refused(sev, Some(id), what).await;
+        }
+        // The control: the same identity through sound intermediates. A
+        // target that refuses it too (nginx's default ssl_verify_depth 1)
+        // accepts only what the client CA issues directly, which keeps the
+        // defect out as well: the refusal is a pass, said plainly.
+        let control = sound_identity_through(self.t, kind)?;
+        let sound = self.send_with(&self.t.url, Some(control), None, &[]).await;
+        let mut verdict = self.refused(sev, Some(id), what).await?;
+        let sound_refused = match &sound {
+            Err(e) => is_refusal(e),
+            Ok(r) => HTTP_REFUSALS.contains(&r.status),
+        };
+        if verdict.outcome == authbench_reports::Outcome::Pass && sound_refused {
+            verdict.observed = format!(
+                "{}; a sound chain through {} intermediate(s) is refused too: only certificates the client CA issues directly are accepted",
+                verdict.observed,
+                kind.intermediates().len()
+            );
+        }
+        Ok(verdict)
     }
 
     pub(super) async fn revoked(&self, sev: Severity) -> Outcome {

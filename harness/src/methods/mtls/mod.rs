@@ -54,6 +54,21 @@ pub const STEPS: &[Step<MtlsStep>] = &[
     step("wrong-key-usage", |m, c| Box::pin(m.bad(c.severity, BadCertificate::WrongKeyUsage))),
     step("ca-as-leaf", |m, c| Box::pin(m.bad(c.severity, BadCertificate::CaAsLeaf))),
     step("weak-key", |m, c| Box::pin(m.bad(c.severity, BadCertificate::WeakKey))),
+    step("intermediate-not-ca", |m, c| {
+        Box::pin(m.bad(c.severity, BadCertificate::IntermediateNotCa))
+    }),
+    step("intermediate-without-basic-constraints", |m, c| {
+        Box::pin(m.bad(c.severity, BadCertificate::IntermediateNoBasicConstraints))
+    }),
+    step("path-length-exceeded", |m, c| {
+        Box::pin(m.bad(c.severity, BadCertificate::PathLenExceeded))
+    }),
+    step("intermediate-without-key-cert-sign", |m, c| {
+        Box::pin(m.bad(c.severity, BadCertificate::IntermediateNoKeyCertSign))
+    }),
+    step("unknown-critical-extension", |m, c| {
+        Box::pin(m.bad(c.severity, BadCertificate::UnknownCriticalExtension))
+    }),
     step("revoked", |m, c| Box::pin(m.revoked(c.severity))),
     step("key-mismatch", |m, c| Box::pin(m.key_mismatch(c.severity))),
     step("unknown-identity", |m, c| Box::pin(m.unknown_identity(c.severity))),

@@ -111,7 +111,22 @@ pub enum BadCertificate {
     CaAsLeaf,
     /// An RSA-1024 key (a fixed, public test key: aws-lc will not generate one).
     WeakKey,
+    /// Issued by an intermediate whose basicConstraints say cA=FALSE.
+    IntermediateNotCa,
+    /// Issued by an intermediate without basicConstraints.
+    IntermediateNoBasicConstraints,
+    /// Issued by a CA below an intermediate whose pathLenConstraint is 0.
+    PathLenExceeded,
+    /// Issued by an intermediate whose keyUsage lacks keyCertSign.
+    IntermediateNoKeyCertSign,
+    /// A critical extension no implementation knows.
+    UnknownCriticalExtension,
 }
+
+/// The extension of [`BadCertificate::UnknownCriticalExtension`]: an OID
+/// under 2.25 (UUID-derived, RFC 4122 §A.1; anyone may mint one) that no
+/// software recognises.
+const UNKNOWN_EXTENSION_OID: [u64; 3] = [2, 25, 8_823_442_184_519_680_331];
 
 /// The RSA-1024 private key of [`BadCertificate::WeakKey`] certificates. It
 /// is deliberately public: a weak key for testing refusals, never for use.
@@ -120,7 +135,7 @@ const WEAK_RSA_PUBLIC_PEM: &str = include_str!("fixtures/rsa1024.pub.pem");
 
 impl BadCertificate {
     /// Every kind.
-    pub const ALL: [BadCertificate; 8] = [
+    pub const ALL: [BadCertificate; 13] = [
         BadCertificate::Expired,
         BadCertificate::NotYetValid,
         BadCertificate::SelfSigned,
@@ -129,7 +144,101 @@ impl BadCertificate {
         BadCertificate::WrongKeyUsage,
         BadCertificate::CaAsLeaf,
         BadCertificate::WeakKey,
+        BadCertificate::IntermediateNotCa,
+        BadCertificate::IntermediateNoBasicConstraints,
+        BadCertificate::PathLenExceeded,
+        BadCertificate::IntermediateNoKeyCertSign,
+        BadCertificate::UnknownCriticalExtension,
     ];
+
+    /// The intermediates between the client CA and the leaf: (basic
+    /// constraints, key usages) from the CA down; empty for a direct leaf.
+    pub(crate) fn intermediates(self) -> Vec<(IsCa, Vec<KeyUsagePurpose>)> {
+        let signing = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        match self {
+            BadCertificate::IntermediateNotCa => vec![(IsCa::ExplicitNoCa, signing)],
+            BadCertificate::IntermediateNoBasicConstraints => vec![(IsCa::NoCa, signing)],
+            BadCertificate::PathLenExceeded => vec![
+                (IsCa::Ca(BasicConstraints::Constrained(0)), signing.clone()),
+                (IsCa::Ca(BasicConstraints::Unconstrained), signing),
+            ],
+            BadCertificate::IntermediateNoKeyCertSign => vec![(
+                IsCa::Ca(BasicConstraints::Unconstrained),
+                vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign],
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl BadCertificate {
+    /// The sound counterpart of [`BadCertificate::intermediates`]: as many
+    /// intermediates, each a CA allowed to issue what is below it.
+    pub(crate) fn sound_intermediates(self) -> Vec<(IsCa, Vec<KeyUsagePurpose>)> {
+        let n = self.intermediates().len();
+        (0..n)
+            .map(|depth| {
+                let below = (n - 1 - depth) as u8;
+                (
+                    IsCa::Ca(BasicConstraints::Constrained(below)),
+                    vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign],
+                )
+            })
+            .collect()
+    }
+}
+
+/// A certificate like the profile's, through the sound counterpart of the
+/// intermediates `kind` spoils: the control that shows whether the target
+/// accepts chains through intermediates at all.
+pub(crate) fn sound_identity_through(
+    t: &MtlsTarget,
+    kind: BadCertificate,
+) -> Result<Arc<ClientIdentity>, Verdict> {
+    let ca = client_ca(t, kind)?;
+    let params =
+        params_like(&leaf_der(t)?).map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+    let (key, key_pem) =
+        generate_key(KeyType::P256).map_err(|e| Verdict::error("a key", e.to_string()))?;
+    let (leaf, intermediates) =
+        through_intermediates(&ca, &params, &key, kind.sound_intermediates())
+            .map_err(|e| Verdict::error("a certificate", e.to_string()))?;
+    let chain = format!("{leaf}{intermediates}{}", ca.cert_pem);
+    ClientIdentity::from_pem(chain.as_bytes(), key_pem.as_bytes())
+        .map(Arc::new)
+        .map_err(|e| Verdict::error("a certificate", e))
+}
+
+/// `params` signed through the intermediates `kind` calls for: (leaf PEM,
+/// the intermediates' PEM, nearest the leaf first).
+fn through_intermediates(
+    ca: &ClientCa,
+    params: &CertificateParams,
+    key: &KeyPair,
+    intermediates: Vec<(IsCa, Vec<KeyUsagePurpose>)>,
+) -> Result<(String, String), rcgen::Error> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut issuer: Option<Issuer<'static, KeyPair>> = None;
+    for (depth, (is_ca, key_usages)) in intermediates.into_iter().enumerate() {
+        let mut inter = CertificateParams::default();
+        inter
+            .distinguished_name
+            .push(DnType::CommonName, format!("authbench intermediate {depth}"));
+        inter.is_ca = is_ca;
+        inter.key_usages = key_usages;
+        let inter_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let pem = match &issuer {
+            Some(parent) => inter.signed_by(&inter_key, parent)?.pem(),
+            None => inter.signed_by(&inter_key, ca.issuer())?.pem(),
+        };
+        chain.insert(0, pem);
+        issuer = Some(Issuer::new(inter, inter_key));
+    }
+    let leaf = match &issuer {
+        Some(parent) => params.signed_by(key, parent)?.pem(),
+        None => ca.issue(params, key)?,
+    };
+    Ok((leaf, chain.concat()))
 }
 
 /// Mints a certificate of `kind` for identity `name` from `ca`: (chain PEM,
@@ -187,6 +296,22 @@ fn mint_bad_with(
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             params.key_usages =
                 vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        }
+        BadCertificate::UnknownCriticalExtension => {
+            let mut extension = rcgen::CustomExtension::from_oid_content(
+                &UNKNOWN_EXTENSION_OID,
+                vec![0x05, 0x00], // NULL
+            );
+            extension.set_criticality(true);
+            params.custom_extensions.push(extension);
+        }
+        BadCertificate::IntermediateNotCa
+        | BadCertificate::IntermediateNoBasicConstraints
+        | BadCertificate::PathLenExceeded
+        | BadCertificate::IntermediateNoKeyCertSign => {
+            let (leaf, intermediates) =
+                through_intermediates(ca, &params, &key, kind.intermediates())?;
+            return Ok((format!("{leaf}{intermediates}{}", ca.cert_pem), key_pem));
         }
         BadCertificate::SelfSigned => return Ok((params.self_signed(&key)?.pem(), key_pem)),
         BadCertificate::WeakKey => {
@@ -266,6 +391,40 @@ mod tests {
         ClientCa::from_pem(&cert.pem(), &key.serialize_pem()).unwrap()
     }
 
+    /// The chains through intermediates differ from a valid chain by their
+    /// defect alone: the same construction with sound intermediates is
+    /// accepted by rustls's validator, each defective one refused.
+    #[test]
+    fn intermediate_chains_are_valid_but_for_their_defect() {
+        let ca = throwaway_ca();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.cert_pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .unwrap();
+        let verify = |intermediates: Vec<(IsCa, Vec<KeyUsagePurpose>)>| {
+            let (key, _) = generate_key(KeyType::P256).unwrap();
+            let params = client_params("client-a").unwrap();
+            let (leaf, chain) = through_intermediates(&ca, &params, &key, intermediates).unwrap();
+            let leaf = CertificateDer::from_pem_slice(leaf.as_bytes()).unwrap();
+            let chain: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(chain.as_bytes()).map(Result::unwrap).collect();
+            verifier.verify_client_cert(&leaf, &chain, rustls_pki_types::UnixTime::now()).is_ok()
+        };
+        for kind in BadCertificate::ALL.into_iter().filter(|k| !k.intermediates().is_empty()) {
+            assert!(verify(kind.sound_intermediates()), "{kind:?}: the sound chain was refused");
+            // rustls-webpki does not check keyCertSign on intermediates
+            // (RFC 5280 §6.1.4(n)); the case is a should for that reason.
+            if kind != BadCertificate::IntermediateNoKeyCertSign {
+                assert!(!verify(kind.intermediates()), "{kind:?} was accepted");
+            }
+        }
+    }
+
     /// Each kind carries exactly the defect it is named for: a refusal of it
     /// proves the server checks that property.
     #[test]
@@ -282,7 +441,9 @@ mod tests {
             let eku = leaf.extended_key_usage().unwrap().map(|e| e.value.clone());
             let ku = leaf.key_usage().unwrap().map(|k| k.value);
             let ca_flag = leaf.basic_constraints().unwrap().is_some_and(|b| b.value.ca);
-            let issued_by_ca = leaf.issuer() != leaf.subject() && ders.len() == 2;
+            let issued_by_ca =
+                leaf.issuer() != leaf.subject() && ders.len() == 2 + kind.intermediates().len();
+            let inter = |i: usize| parse_x509_certificate(&ders[1 + i]).unwrap().1;
             let defect = match kind {
                 BadCertificate::Expired => leaf.validity().not_after.timestamp() < now,
                 BadCertificate::NotYetValid => leaf.validity().not_before.timestamp() > now,
@@ -299,6 +460,29 @@ mod tests {
                 BadCertificate::WeakKey => {
                     leaf.public_key().parsed().is_ok_and(|k| k.key_size() == 1024)
                 }
+                BadCertificate::IntermediateNotCa => {
+                    inter(0).basic_constraints().unwrap().is_some_and(|b| !b.value.ca)
+                }
+                BadCertificate::IntermediateNoBasicConstraints => {
+                    inter(0).basic_constraints().unwrap().is_none()
+                }
+                BadCertificate::PathLenExceeded => {
+                    // The leaf's issuer is a CA below one with pathlen 0.
+                    let (upper, lower) = (inter(1), inter(0));
+                    upper.basic_constraints().unwrap().unwrap().value.path_len_constraint == Some(0)
+                        && lower.basic_constraints().unwrap().unwrap().value.ca
+                        && lower.issuer() == upper.subject()
+                        && leaf.issuer() == lower.subject()
+                }
+                BadCertificate::IntermediateNoKeyCertSign => {
+                    let i = inter(0);
+                    i.basic_constraints().unwrap().unwrap().value.ca
+                        && !i.key_usage().unwrap().unwrap().value.key_cert_sign()
+                }
+                BadCertificate::UnknownCriticalExtension => leaf
+                    .extensions()
+                    .iter()
+                    .any(|e| e.critical && e.oid.to_id_string() == "2.25.8823442184519680331"),
             };
             assert!(defect, "{kind:?} lacks its defect");
             // and only that one: the rest is a good client certificate.
