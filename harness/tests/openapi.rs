@@ -86,10 +86,10 @@ async fn the_reference_servers_describe_themselves() {
     // The admin API: every operation needs the admin token; all but the
     // listing change something, so a run sends them only when told it may.
     let admin: Vec<_> = doc.operations.iter().filter(|o| o.path.starts_with("/admin/")).collect();
-    assert_eq!(admin.len(), 7);
+    assert_eq!(admin.len(), 9);
     assert!(admin.iter().all(|o| !doc.allows_anonymous(o)));
     let safe: Vec<String> = admin.iter().filter(|o| o.is_safe()).map(|o| o.id()).collect();
-    assert_eq!(safe, ["listApiKeys"]);
+    assert_eq!(safe, ["listApiKeys", "apiKeyUsage"]);
     // The plan: every case id once; safe operations all runnable (their
     // path parameters have examples); the admin API's writes skipped.
     let planned = authbench::openapi::plan::plan(&doc, &Default::default(), &|_| true);

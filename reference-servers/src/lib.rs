@@ -19,6 +19,7 @@ pub mod admin;
 pub mod api_key;
 pub mod app;
 pub mod basic;
+mod fetch;
 pub mod files;
 pub mod flaws;
 pub mod guard;

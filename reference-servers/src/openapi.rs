@@ -187,6 +187,24 @@ pub fn document(base_url: &str, mtls_base_url: &str, algorithms: &[Algorithm]) -
         admin("post", "revokeApiKey", "revoke an API key", Some(("id", "1"))),
     );
     add(
+        &admin_path("/api-keys/{id}/allowed-sources"),
+        admin(
+            "put",
+            "setApiKeyAllowedSources",
+            "set the addresses an API key may be used from",
+            Some(("id", "1")),
+        ),
+    );
+    add(
+        &admin_path("/api-keys/{id}/usage"),
+        admin(
+            "get",
+            "apiKeyUsage",
+            "an API key's use count, last use and refusals",
+            Some(("id", "1")),
+        ),
+    );
+    add(
         &admin_path("/jwt/revocations"),
         admin("post", "revokeJti", "revoke a JWT by its jti", None),
     );

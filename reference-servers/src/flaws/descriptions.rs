@@ -51,6 +51,9 @@ impl Flaw {
             Flaw::JwtDefaultHmacSecret => {
                 "JWT: the HS256 resource also accepts tokens MACed with a well-known default secret, as code does that falls back to an example secret when none is configured."
             }
+            Flaw::JwtKidCommand => {
+                "JWT: the key is looked up with a shell command built from the token's kid, simulated: a kid that would run curl or wget has its (loopback) URL fetched; nothing is executed."
+            }
             Flaw::JwtFollowJku => {
                 "JWT: the key set at a token's jku URL, or the certificate at its x5u URL, is fetched and trusted to verify that token (loopback URLs only, so a flawed server cannot be aimed at the network)."
             }
@@ -167,6 +170,9 @@ impl Flaw {
             }
             Flaw::OauthParReusableRequestUri => {
                 "OAuth: a request_uri that completed a flow can be used again (RFC 9126 §4 advises one use)."
+            }
+            Flaw::OauthFetchRequestUri => {
+                "OAuth: a request_uri that is an http URL is fetched, at the authorization endpoint and the PAR endpoint, before the request is refused (loopback URLs only)."
             }
             Flaw::OauthParShortRequestUri => {
                 "OAuth: the random part of a request_uri is 6 characters, guessable (RFC 9126 §2.2, §7.1)."

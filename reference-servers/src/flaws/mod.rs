@@ -53,6 +53,8 @@ pub enum Flaw {
     JwtFollowJku,
     /// JWT: the HS256 resource also accepts tokens MACed with a well-known default secret.
     JwtDefaultHmacSecret,
+    /// JWT: the key is looked up with a shell command built from `kid` (simulated).
+    JwtKidCommand,
     /// JWT: two published EC keys share one kid.
     JwtJwksDuplicateKid,
     /// JWT: the published key set carries a 1024-bit RSA key.
@@ -129,6 +131,8 @@ pub enum Flaw {
     OauthParReusableRequestUri,
     /// OAuth: request_uri values carry 36 bits.
     OauthParShortRequestUri,
+    /// OAuth: a `request_uri` naming an http URL (on loopback) is fetched.
+    OauthFetchRequestUri,
     /// OAuth: a request_uri outlives its expires_in.
     OauthParRequestUriNeverExpires,
     /// OAuth: the metadata requires PAR and the AS does not enforce it.
@@ -213,6 +217,7 @@ impl Flaw {
         Flaw::JwtEcdsaPsychic,
         Flaw::JwtFollowJku,
         Flaw::JwtDefaultHmacSecret,
+        Flaw::JwtKidCommand,
         Flaw::JwtJwksDuplicateKid,
         Flaw::JwtJwksWeakKey,
         Flaw::JwtJwksMalformedKey,
@@ -251,6 +256,7 @@ impl Flaw {
         Flaw::OauthParAnyClient,
         Flaw::OauthParReusableRequestUri,
         Flaw::OauthParShortRequestUri,
+        Flaw::OauthFetchRequestUri,
         Flaw::OauthParRequestUriNeverExpires,
         Flaw::OauthParRequiredNotEnforced,
         Flaw::OauthClientAssertionUnverified,
@@ -305,6 +311,7 @@ impl Flaw {
             Flaw::JwtEcdsaPsychic => "jwt-ecdsa-psychic",
             Flaw::JwtFollowJku => "jwt-follow-jku",
             Flaw::JwtDefaultHmacSecret => "jwt-default-hmac-secret",
+            Flaw::JwtKidCommand => "jwt-kid-command",
             Flaw::JwtJwksDuplicateKid => "jwt-jwks-duplicate-kid",
             Flaw::JwtJwksWeakKey => "jwt-jwks-weak-key",
             Flaw::JwtJwksMalformedKey => "jwt-jwks-malformed-key",
@@ -343,6 +350,7 @@ impl Flaw {
             Flaw::OauthParAnyClient => "oauth-par-any-client",
             Flaw::OauthParReusableRequestUri => "oauth-par-reusable-request-uri",
             Flaw::OauthParShortRequestUri => "oauth-par-short-request-uri",
+            Flaw::OauthFetchRequestUri => "oauth-fetch-request-uri",
             Flaw::OauthParRequestUriNeverExpires => "oauth-par-request-uri-never-expires",
             Flaw::OauthParRequiredNotEnforced => "oauth-par-required-not-enforced",
             Flaw::OauthClientAssertionUnverified => "oauth-client-assertion-unverified",

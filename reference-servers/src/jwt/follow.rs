@@ -7,25 +7,21 @@
 //! So that a flawed reference server cannot be turned against the network,
 //! only `http://` URLs on loopback are fetched; that is where authbench's
 //! out-of-band listener hosts the attacker's key.
+//!
+//! `jwt-kid-command` lives here too: a key looked up with a shell command,
+//! simulated. A `kid` a shell would run as `curl URL` or `wget … URL` has
+//! that URL fetched; nothing is ever executed.
 
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use url::{Host, Url};
 
 use super::verify::VerifiedToken;
 use crate::app::App;
+use crate::fetch::fetch_loopback;
 use crate::respond::Authorization;
-
-/// How long a fetch may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
-/// The largest key set or certificate read.
-const MAX_BODY: usize = 64 * 1024;
 
 /// The token verified with the key its own `jku` or `x5u` points to, when
 /// there is one, it verifies, and the claims hold; else `None` (the normal
@@ -44,7 +40,7 @@ pub(super) async fn follow(
         return None;
     }
     let key = if let Some(jku) = header.get("jku").and_then(|v| v.as_str()) {
-        let set: JwkSet = serde_json::from_slice(&fetch(jku).await?).ok()?;
+        let set: JwkSet = serde_json::from_slice(&fetch_loopback(jku).await?).ok()?;
         let kid = header.get("kid").and_then(|v| v.as_str());
         let jwk = set
             .keys
@@ -54,7 +50,7 @@ pub(super) async fn follow(
         DecodingKey::from_jwk(jwk).ok()?
     } else {
         let x5u = header.get("x5u").and_then(|v| v.as_str())?;
-        certificate_key(&fetch(x5u).await?)?
+        certificate_key(&fetch_loopback(x5u).await?)?
     };
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
@@ -78,37 +74,24 @@ fn certificate_key(pem: &[u8]) -> Option<DecodingKey> {
     }
 }
 
-/// GET `url`'s body, if `url` is `http://` on loopback and answers 200 in time.
-async fn fetch(url: &str) -> Option<Vec<u8>> {
-    let url = Url::parse(url).ok()?;
-    let loopback = match url.host()? {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+/// `jwt-kid-command`: the URL a shell would fetch if the token's `kid` were
+/// spliced into a command line, fetched (never executed).
+pub(super) async fn kid_command(headers: &HeaderMap) {
+    let Some(token) = Authorization::of(headers).credentials_for("Bearer") else { return };
+    let Some(kid) = token
+        .split('.')
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|h| h.get("kid").and_then(|k| k.as_str()).map(str::to_owned))
+    else {
+        return;
     };
-    if url.scheme() != "http" || !loopback {
-        return None;
+    if !(kid.contains("curl ") || kid.contains("wget ")) {
+        return;
     }
-    let addresses = url.socket_addrs(|| Some(80)).ok()?;
-    let work = async {
-        let stream = tokio::net::TcpStream::connect(addresses.first()?).await.ok()?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .ok()?;
-        tokio::spawn(connection);
-        let path = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let request =
-            Request::get(path).header(header::HOST, url.host_str()?).body(Body::empty()).ok()?;
-        let response = sender.send_request(request).await.ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        let body = axum::body::to_bytes(Body::new(response.into_body()), MAX_BODY).await.ok()?;
-        Some(body.to_vec())
-    };
-    tokio::time::timeout(FETCH_TIMEOUT, work).await.ok()?
+    let Some(at) = kid.find("http://") else { return };
+    let url: String =
+        kid[at..].chars().take_while(|c| !c.is_whitespace() && !"`;|)&'\"".contains(*c)).collect();
+    let _ = fetch_loopback(&url).await;
 }

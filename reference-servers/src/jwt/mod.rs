@@ -240,6 +240,9 @@ pub async fn resource(
 ) -> Response {
     let started = std::time::Instant::now();
     let label = if revocable { "jwt_revocable" } else { verify::alg_name(alg) };
+    if app.flaws.has(Flaw::JwtKidCommand) {
+        follow::kid_command(headers).await;
+    }
     // The `jwt-follow-jku` flaw: a token's own key URL, tried first.
     let followed = if app.flaws.has(Flaw::JwtFollowJku) && !revocable {
         follow::follow(app, headers, alg).await

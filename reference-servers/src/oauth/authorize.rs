@@ -246,6 +246,7 @@ pub async fn authorize(
     query: RawQuery,
 ) -> Response {
     let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a.ip());
+    super::par::fetch_request_uri_flaw(&app, query.0.as_deref()).await;
     let r = authorize_inner(State(Arc::clone(&app)), peer, query).await;
     page_flaws(&app, r)
 }

@@ -84,6 +84,7 @@ impl PushedRequests {
 
 /// `POST /oauth/par`.
 pub async fn par(State(app): State<Arc<App>>, headers: HeaderMap, body: String) -> Response {
+    fetch_request_uri_flaw(&app, Some(&body)).await;
     match push(&app, &headers, &body) {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -146,4 +147,19 @@ fn push(app: &App, headers: &HeaderMap, body: &str) -> Result<Response, OAuthErr
     }
     let body = serde_json::json!({ "request_uri": request_uri, "expires_in": LIFETIME_SECS });
     Ok((StatusCode::CREATED, no_store(), axum::Json(body)).into_response())
+}
+
+/// `oauth-fetch-request-uri`: the `request_uri` of an authorization
+/// request's query or a pushed request's body, when it is a URL, fetched
+/// (and then refused, as the correct server refuses it without fetching).
+pub async fn fetch_request_uri_flaw(app: &App, query: Option<&str>) {
+    if !app.flaws.has(Flaw::OauthFetchRequestUri) {
+        return;
+    }
+    let uri = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(n, _)| n == "request_uri")
+        .map(|(_, v)| v.into_owned());
+    if let Some(uri) = uri.filter(|u| u.starts_with("http")) {
+        let _ = crate::fetch::fetch_loopback(&uri).await;
+    }
 }

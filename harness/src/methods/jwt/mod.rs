@@ -3,6 +3,7 @@
 //! revocation latency), and one measured configuration per algorithm.
 
 pub mod attacker;
+mod command;
 mod ecdsa;
 pub mod forge;
 pub mod fuzz;
@@ -37,6 +38,7 @@ const STEPS: &[Step<StepFn>] = &[
     step("jwks-unique-kids", |s, c| Box::pin(jwks(s, c, Audit::UniqueKids))),
     step("hmac-secret-not-well-known", |s, c| Box::pin(hmac::hmac_secret_not_well_known(s, c))),
     step("bearer-placeholders", |s, c| Box::pin(steps::bearer_placeholders(s, c))),
+    step("kid-not-executed", |s, c| Box::pin(command::kid_not_executed(s, c))),
     step("token-urls-not-fetched", |s, c| Box::pin(ssrf::token_urls_not_fetched(s, c))),
 ];
 

@@ -18,6 +18,9 @@ use crate::client::callback::Callback;
 use crate::methods::{Method, Shared, request_for};
 use crate::verdict::{Verdict, observe};
 
+/// The listener names of this case's URLs (other cases plant their own).
+const PREFIX: &str = "ssrf/jwt-";
+
 /// How long a fetch may lag behind the answer and still be seen.
 const LATE_FETCH: Duration = Duration::from_secs(1);
 
@@ -31,9 +34,9 @@ fn table(entries: &[(&str, String)]) -> toml::Table {
     entries.iter().map(|(k, v)| ((*k).to_owned(), toml::Value::String(v.clone()))).collect()
 }
 
-/// The tokens sent, their URLs on `callback` under `ssrf/`.
+/// The tokens sent, their URLs on `callback` under [`PREFIX`].
 fn probes(callback: &Callback) -> Vec<Probe> {
-    let url = |name: &str| callback.url(&format!("ssrf/{name}")).to_string();
+    let url = |name: &str| callback.url(&format!("{PREFIX}{name}")).to_string();
     let attacker = |member: &str, mutation| {
         Credential::Jwt(JwtCredential {
             header: table(&[(member, url(&format!("attacker-{member}")))]),
@@ -81,7 +84,7 @@ fn probes(callback: &Callback) -> Vec<Probe> {
 
 /// Which probe planted the URL a request was for.
 fn planted_by(name: &str) -> &'static str {
-    let name = name.trim_start_matches("ssrf/");
+    let name = name.trim_start_matches(PREFIX);
     match name.split(['/', '-']).collect::<Vec<_>>().as_slice() {
         ["attacker", "jku", ..] => "the jku of an attacker-signed token",
         ["attacker", "x5u", ..] => "the x5u of an attacker-signed token",
@@ -131,7 +134,7 @@ pub(super) async fn token_urls_not_fetched(shared: &Shared, case: &Case) -> Verd
     if sent.is_empty() {
         return Verdict::skip("no probe token could be forged for this profile");
     }
-    let hits = callback.wait("ssrf/", LATE_FETCH).await;
+    let hits = callback.wait(PREFIX, LATE_FETCH).await;
     if let Some(first) = hits.first() {
         let fetched: Vec<String> =
             hits.iter().take(4).map(|h| format!("{} ({h})", planted_by(&h.name))).collect();
@@ -166,11 +169,11 @@ mod tests {
 
     #[test]
     fn every_planted_name_is_attributed_to_its_probe() {
-        assert_eq!(planted_by("ssrf/attacker-jku"), "the jku of an attacker-signed token");
-        assert_eq!(planted_by("ssrf/attacker-x5u"), "the x5u of an attacker-signed token");
-        assert_eq!(planted_by("ssrf/signed-x5u"), "the x5u of a validly signed token");
-        assert_eq!(planted_by("ssrf/claim-website"), "the website claim");
-        assert_eq!(planted_by("ssrf/signed-kid"), "the kid of a validly signed token");
-        assert_eq!(planted_by("ssrf/iss/.well-known/openid-configuration"), "the iss claim");
+        assert_eq!(planted_by("ssrf/jwt-attacker-jku"), "the jku of an attacker-signed token");
+        assert_eq!(planted_by("ssrf/jwt-attacker-x5u"), "the x5u of an attacker-signed token");
+        assert_eq!(planted_by("ssrf/jwt-signed-x5u"), "the x5u of a validly signed token");
+        assert_eq!(planted_by("ssrf/jwt-claim-website"), "the website claim");
+        assert_eq!(planted_by("ssrf/jwt-signed-kid"), "the kid of a validly signed token");
+        assert_eq!(planted_by("ssrf/jwt-iss/.well-known/openid-configuration"), "the iss claim");
     }
 }

@@ -9,6 +9,7 @@ mod assertion;
 mod authorization;
 mod code;
 mod dpop;
+mod fetch;
 mod grant;
 mod jar;
 mod login;
@@ -164,6 +165,7 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("par-request-uri-one-time", |s, sev| Box::pin(par_one_time(s, sev))),
     step("par-request-uri-entropy", |s, sev| Box::pin(par_request_uri_entropy(s, sev))),
     step("par-required-as-advertised", |s, sev| Box::pin(par_required_as_advertised(s, sev))),
+    step("request-uri-not-fetched", |s, sev| Box::pin(fetch::request_uri_not_fetched(s, sev))),
     Step {
         name: "par-request-uri-expires",
         run: |s, sev| Box::pin(par_request_uri_expires(s, sev)),

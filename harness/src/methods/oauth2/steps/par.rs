@@ -15,7 +15,7 @@ const URN_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 const MAX_WAIT_SECS: u64 = 45;
 
 /// The PAR endpoint, or a skip.
-fn endpoint(s: &Session<'_>) -> Result<Url, Verdict> {
+pub(super) fn endpoint(s: &Session<'_>) -> Result<Url, Verdict> {
     s.meta
         .raw
         .get("pushed_authorization_request_endpoint")
@@ -29,7 +29,7 @@ fn endpoint(s: &Session<'_>) -> Result<Url, Verdict> {
 }
 
 /// Pushes `req` with `auth`: the answer.
-async fn push_with(
+pub(super) async fn push_with(
     s: &Session<'_>,
     req: &AuthRequest,
     auth: &ClientAuth,
