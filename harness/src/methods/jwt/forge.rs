@@ -48,41 +48,7 @@ fn decode_segment(token: &str, index: usize) -> Option<Map<String, Value>> {
 
 pub use crate::profile::alg_name;
 
-/// Parses a relative time (`now`, `-1h`, `+30s`, `-leeway-1s`) into Unix seconds.
-pub fn relative_time(spec: &str, now: i64, leeway: i64) -> Option<i64> {
-    let spec = spec.trim();
-    if spec == "now" {
-        return Some(now);
-    }
-    let mut total = now;
-    let mut rest = spec;
-    while !rest.is_empty() {
-        let sign = match rest.as_bytes()[0] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return None,
-        };
-        rest = &rest[1..];
-        let end = rest.find(['+', '-']).unwrap_or(rest.len());
-        let term = &rest[..end];
-        rest = &rest[end..];
-        let seconds = if term == "leeway" {
-            leeway
-        } else {
-            let unit = term.chars().last()?;
-            let n: i64 = term[..term.len() - 1].parse().ok()?;
-            n * match unit {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86400,
-                _ => return None,
-            }
-        };
-        total += sign * seconds;
-    }
-    Some(total)
-}
+pub use super::relative_time::relative_time;
 
 fn toml_to_json(value: &toml::Value) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
@@ -164,6 +130,30 @@ impl JwtForge {
     /// The algorithm the resource accepts.
     pub fn algorithm(&self) -> Algorithm {
         self.target.algorithm
+    }
+
+    /// A token of this resource's header and fresh claims with `header` and
+    /// `claims` members set to the given JSON (any type, null included),
+    /// validly signed with the profile's key.
+    pub fn signed_edited(
+        &self,
+        header: &[(&str, Value)],
+        claims: &[(&str, Value)],
+    ) -> Result<String, Skip> {
+        let mut h = self.header_template.clone();
+        let mut c = self.fresh_claims();
+        for (name, value) in header {
+            h.insert((*name).to_owned(), value.clone());
+        }
+        for (name, value) in claims {
+            c.insert((*name).to_owned(), value.clone());
+        }
+        self.sign(&h, &c)
+    }
+
+    /// The profile's issuer and audience, as minted tokens carry them.
+    pub fn issuer_audience(&self) -> (&str, &str) {
+        (&self.target.issuer, &self.target.audience)
     }
 
     /// A token of this resource's header and fresh claims, `alg: HS256`,
@@ -563,17 +553,6 @@ pub(crate) fn public_jwk_text(key: &EncodingKey, alg: Algorithm) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_times() {
-        assert_eq!(relative_time("now", 1000, 5), Some(1000));
-        assert_eq!(relative_time("-1h", 10_000, 5), Some(6400));
-        assert_eq!(relative_time("-leeway-1s", 1000, 5), Some(994));
-        assert_eq!(relative_time("+leeway+60s", 1000, 60), Some(1120));
-        assert_eq!(relative_time("+2d", 0, 0), Some(172_800));
-        assert_eq!(relative_time("tomorrow", 0, 0), None);
-        assert_eq!(relative_time("-5y", 0, 0), None);
-    }
 
     #[test]
     fn empty_key_hmac_verifies_with_an_empty_key() {

@@ -9,8 +9,10 @@ pub mod forge;
 pub mod fuzz;
 pub mod hmac;
 pub mod profile;
+mod relative_time;
 mod ssrf;
 mod steps;
+mod types;
 
 pub use profile::JwtTarget;
 use std::sync::Arc;
@@ -39,6 +41,7 @@ const STEPS: &[Step<StepFn>] = &[
     step("hmac-secret-not-well-known", |s, c| Box::pin(hmac::hmac_secret_not_well_known(s, c))),
     step("bearer-placeholders", |s, c| Box::pin(steps::bearer_placeholders(s, c))),
     step("kid-not-executed", |s, c| Box::pin(command::kid_not_executed(s, c))),
+    step("claim-types-refused", |s, c| Box::pin(types::claim_types_refused(s, c))),
     step("token-urls-not-fetched", |s, c| Box::pin(ssrf::token_urls_not_fetched(s, c))),
 ];
 
