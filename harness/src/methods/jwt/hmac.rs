@@ -13,11 +13,11 @@
 //! A secret found is never printed in full.
 
 use authbench_scenarios::Case;
-use authbench_scenarios::case::{Credential, UrlSelector};
 use jsonwebtoken::Algorithm;
 
 use super::forge::{JwtForge, alg_name, hmac_sign};
-use crate::methods::{Method, Shared, request_for};
+use super::probe::BearerProbe;
+use crate::methods::Shared;
 use crate::verdict::{Verdict, is_served, observe};
 
 /// Secrets found in tutorials, framework defaults, sample configurations and
@@ -183,25 +183,15 @@ pub(super) async fn hmac_secret_not_well_known(shared: &Shared, case: &Case) -> 
     }
     let mut tried = 0;
     for (alg, forge) in resources(shared) {
-        if let Err(why) = shared.control(Method::Jwt, alg).await {
-            return Verdict::error(expected, format!("the positive control failed: {why}"));
-        }
-        let template =
-            match request_for(shared, Method::Jwt, &Credential::Valid, alg, UrlSelector::Url, None)
-            {
-                Ok((request, _)) => request,
-                Err(v) => return v,
-            };
-        let Some(at) = template.headers.iter().position(|(_, v)| v.starts_with(b"Bearer ")) else {
-            return Verdict::error(expected, "the valid token is not in a Bearer header");
+        let probe = match BearerProbe::new(shared, alg, &expected).await {
+            Ok(p) => p,
+            Err(v) => return v,
         };
         for secret in WELL_KNOWN {
-            let mut request = template.clone();
-            request.headers[at].1 =
-                format!("Bearer {}", forge.hs256_with(secret.as_bytes())).into_bytes();
-            let r = match shared.client.send(&request).await {
+            let r = match probe.send(shared, &forge.hs256_with(secret.as_bytes()), &expected).await
+            {
                 Ok(r) => r,
-                Err(e) => return Verdict::unanswered(&expected, &e),
+                Err(v) => return v,
             };
             if is_served(r.status) {
                 return Verdict::unmet(

@@ -8,6 +8,7 @@ mod ecdsa;
 pub mod forge;
 pub mod fuzz;
 pub mod hmac;
+mod probe;
 pub mod profile;
 mod relative_time;
 mod ssrf;

@@ -9,10 +9,10 @@
 //! a correct resource that does not use them, so they are left alone.
 
 use authbench_scenarios::Case;
-use authbench_scenarios::case::{Credential, UrlSelector};
 use serde_json::{Value, json};
 
-use crate::methods::{Method, Shared, request_for};
+use super::probe::BearerProbe;
+use crate::methods::Shared;
 use crate::verdict::{Verdict, is_served, observe};
 
 /// The probes: (where, member, value).
@@ -44,16 +44,9 @@ pub(super) async fn claim_types_refused(shared: &Shared, case: &Case) -> Verdict
         Ok(f) => f,
         Err(skip) => return Verdict::skip(skip.0),
     };
-    if let Err(why) = shared.control(Method::Jwt, None).await {
-        return Verdict::error(expected, format!("the positive control failed: {why}"));
-    }
-    let template =
-        match request_for(shared, Method::Jwt, &Credential::Valid, None, UrlSelector::Url, None) {
-            Ok((request, _)) => request,
-            Err(v) => return v,
-        };
-    let Some(at) = template.headers.iter().position(|(_, v)| v.starts_with(b"Bearer ")) else {
-        return Verdict::error(expected, "the valid token is not in a Bearer header");
+    let probe = match BearerProbe::new(shared, None, &expected).await {
+        Ok(p) => p,
+        Err(v) => return v,
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -71,11 +64,9 @@ pub(super) async fn claim_types_refused(shared: &Shared, case: &Case) -> Verdict
             Ok(t) => t,
             Err(skip) => return Verdict::skip(skip.0),
         };
-        let mut request = template.clone();
-        request.headers[at].1 = format!("Bearer {token}").into_bytes();
-        let r = match shared.client.send(&request).await {
+        let r = match probe.send(shared, &token, &expected).await {
             Ok(r) => r,
-            Err(e) => return Verdict::unanswered(&expected, &e),
+            Err(v) => return v,
         };
         let what = format!("{place} {member} = {value}");
         if is_served(r.status) {

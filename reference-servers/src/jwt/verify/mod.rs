@@ -266,15 +266,7 @@ impl Verifier {
 
     /// Verifies `token` at Unix time `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
+        let (header_b64, payload_b64, signature_b64) = segments(token)?;
         // The signing input is the two encoded segments exactly as received.
         let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
         if self.known_header.as_deref() == Some(header_b64) {
@@ -300,15 +292,7 @@ impl Verifier {
     /// for a token whose signature was checked elsewhere (the
     /// `jwt-follow-jku` flaw checks it with the key the token points to).
     pub fn verify_claims(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(_), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
+        let (header_b64, payload_b64, _) = segments(token)?;
         let mut header_buffer = [0u8; SEGMENT_ON_STACK];
         let header_bytes = decode_segment(header_b64, &mut header_buffer)?;
         self.check_header(&Members::parse(&header_bytes)?)?;
@@ -495,6 +479,19 @@ impl Verifier {
         matches!(URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut buffer), Ok(64))
             && zero_mod_n(&buffer[..32])
             && zero_mod_n(&buffer[32..])
+    }
+}
+
+/// A compact JWS's three segments, if it is one and not too long.
+#[inline]
+fn segments(token: &str) -> Result<(&str, &str, &str), TokenError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(header), Some(payload), Some(signature), None) => Ok((header, payload, signature)),
+        _ => Err(TokenError::Malformed),
     }
 }
 
