@@ -151,6 +151,13 @@ impl JwtForge {
         self.sign(&h, &c)
     }
 
+    /// This resource's header over `payload` exactly as given (not
+    /// necessarily JSON), validly signed with the profile's key.
+    pub fn signed_payload(&self, payload: &str) -> Result<String, Skip> {
+        let key = self.key()?;
+        sign_json(&text(&self.header_template), payload, &key.encoding, key.algorithm)
+    }
+
     /// The profile's issuer and audience, as minted tokens carry them.
     pub fn issuer_audience(&self) -> (&str, &str) {
         (&self.target.issuer, &self.target.audience)

@@ -2,8 +2,8 @@
 //! tokens against a list of common secrets and signs with them; tutorials,
 //! framework examples and `SECRET || "secret"` fallbacks put the same few
 //! dozen strings into production. Three checks, cheapest first:
-//! - the profile's HS256 key, if it gives one: shorter than the 256 bits RFC
-//!   7518 §3.2 requires, or on the list;
+//! - the profile's HMAC keys (HS256, HS384, HS512), if it gives them:
+//!   shorter than the hash, which RFC 7518 §3.2 forbids, or on the list;
 //! - the profile's HS256 token, if it gives one: the list tried offline
 //!   against its signature (no request sent);
 //! - every resource that could accept HS256: a token of its own claims
@@ -141,14 +141,21 @@ fn resources(shared: &Shared) -> Vec<(Option<&'static str>, &JwtForge)> {
 
 pub(super) async fn hmac_secret_not_well_known(shared: &Shared, case: &Case) -> Verdict {
     let expected = format!(
-        "no HS256 token MACed with any of {} well-known secrets is accepted, and the HS256 key is at least 256 bits (RFC 7518 §3.2)",
+        "no HS256 token MACed with any of {} well-known secrets is accepted, and each HMAC key is at least as long as its hash (RFC 7518 §3.2)",
         WELL_KNOWN.len()
     );
     let Some(jwt) = shared.forge.target().jwt.as_ref() else {
         return Verdict::skip("the target profile has no [jwt] section");
     };
     let keys = jwt.signing_key.iter().chain(jwt.variants.iter().filter_map(|(_, _, k)| k.as_ref()));
-    for key in keys.filter(|k| k.algorithm == Algorithm::HS256) {
+    for key in keys {
+        // RFC 7518 §3.2: at least the hash's size.
+        let (name, least) = match key.algorithm {
+            Algorithm::HS256 => ("HS256", 32),
+            Algorithm::HS384 => ("HS384", 48),
+            Algorithm::HS512 => ("HS512", 64),
+            _ => continue,
+        };
         // The key file's bytes, a final line break aside (editors add one).
         let mut secret = key.material.as_slice();
         while let [rest @ .., b'\n' | b'\r'] = secret {
@@ -158,16 +165,18 @@ pub(super) async fn hmac_secret_not_well_known(shared: &Shared, case: &Case) -> 
             return Verdict::unmet(
                 case.severity,
                 expected,
-                format!("the profile's HS256 key is {}", hint(known)),
-                "the HS256 secret is a well-known string: anyone can mint tokens",
+                format!("the profile's {name} key is {}", hint(known)),
+                "the HMAC secret is a well-known string: anyone can mint tokens",
             );
         }
-        if secret.len() < 32 {
+        if secret.len() < least {
             return Verdict::unmet(
                 case.severity,
                 expected,
-                format!("the profile's HS256 key is {} bytes", secret.len()),
-                "the HS256 secret is shorter than the 256 bits RFC 7518 §3.2 requires: it can be guessed offline from any token",
+                format!("the profile's {name} key is {} bytes, under {least}", secret.len()),
+                format!(
+                    "the {name} secret is shorter than the hash, as RFC 7518 §3.2 forbids: it can be guessed offline from any token"
+                ),
             );
         }
     }
@@ -265,7 +274,7 @@ mod tests {
         assert!(!listed.observed.contains("changeme"), "{}", listed.observed);
         let short = judge_key(b"Vq3x9LrT0bWkYp7z").await;
         assert_eq!(short.outcome, authbench_reports::Outcome::Fail);
-        assert!(short.observed.contains("16 bytes"), "{}", short.observed);
+        assert!(short.observed.contains("16 bytes, under 32"), "{}", short.observed);
         // A strong key passes on to the requests: with nothing listening, the
         // positive control fails and the verdict is an error, never a pass.
         let strong = judge_key(b"Vq3x9LrT0bWkYp7zN2sHcFjQ8mUeA5dG").await;
