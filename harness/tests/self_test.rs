@@ -243,3 +243,35 @@ async fn skip_exp_and_no_challenge_are_two_findings_with_exactly_their_cases() {
     let explained: BTreeSet<String> = security.cases.iter().chain(&form.cases).cloned().collect();
     assert_eq!(explained, not_passing);
 }
+
+/// A `[[jwt.variants]]` resource that refuses its own valid tokens is
+/// reported by the variants' positive control: here a "PS256" variant
+/// pointed at the RS256 resource, which accepts RS256 alone.
+#[tokio::test]
+async fn a_variant_refusing_its_valid_tokens_is_reported() {
+    let embedded = Embedded::start(&[]).await.unwrap();
+    let profile = embedded.profile_path();
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let jwt = text.split("\n[jwt]\n").nth(1).unwrap();
+    let field = |name: &str| {
+        jwt.lines().find_map(|l| l.strip_prefix(&format!("{name} = "))).unwrap().to_owned()
+    };
+    let (url, key) = (field("url"), field("signing_key_file"));
+    let wrong = profile.with_file_name("ps256-variant.toml");
+    std::fs::write(
+        &wrong,
+        format!("{text}\n[[jwt.variants]]\nalgorithm = \"PS256\"\nurl = {url}\nsigning_key_file = {key}\n"),
+    )
+    .unwrap();
+    let catalog = load_catalog(None).unwrap();
+    let case: Vec<_> =
+        catalog.cases.into_iter().filter(|c| c.id == "jwt::variants-serve-valid-tokens").collect();
+    let results = run_against(&wrong, case.clone(), &Default::default()).await.unwrap();
+    let r = &results.cases[0];
+    assert_eq!(r.outcome, Outcome::Warn, "{r:?}");
+    assert!(r.observed.starts_with("PS256: 401"), "{r:?}");
+    // The reference's own variants (ES256, EdDSA, HS256) have their cases.
+    let results = run_against(&profile, case, &Default::default()).await.unwrap();
+    assert_eq!(results.cases[0].outcome, Outcome::Skip, "{:?}", results.cases[0]);
+    embedded.stop().await;
+}

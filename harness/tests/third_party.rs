@@ -304,6 +304,10 @@ const EXPRESS_DEVIATIONS: &[(&str, &str)] = &[
         "refused with a bare 401: express-jwt's README error handler sends no challenge",
     ),
     (
+        "jwt::other-algorithm",
+        "refused with a bare 401: express-jwt's README error handler sends no challenge",
+    ),
+    (
         "jwt::header-tampered",
         "refused with a bare 401: express-jwt's README error handler sends no challenge",
     ),
@@ -378,6 +382,11 @@ issuer = "https://issuer.express-api.test"
 audience = "https://api.express-api.test"
 algorithm = "RS256"
 signing_key_file = "jwt-signing.pem"
+
+[[jwt.variants]]
+algorithm = "PS256"
+url = "/jwt/ps256/resource"
+signing_key_file = "jwt-signing.pem"
 "#
         ),
     )
@@ -400,6 +409,9 @@ signing_key_file = "jwt-signing.pem"
         .collect();
     security.sort_unstable();
     assert_eq!(security, ["security:exp-not-enforced", "security:jwt::crit-unknown"]);
+    // A real library's PS256 resource serves the variant control's token.
+    let variant = results.cases.iter().find(|c| c.id == "jwt::variants-serve-valid-tokens");
+    assert_eq!(variant.map(|c| c.outcome), Some(Outcome::Pass), "{variant:?}");
     let bare = results.findings.iter().find(|f| f.id == "form:no-challenge").unwrap();
     assert!(bare.cases.iter().any(|c| c == "jwt::alg-none"), "{bare:#?}");
     let found = results

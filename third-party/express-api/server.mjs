@@ -68,6 +68,18 @@ app.get(
   (req, res) => res.json({ sub: req.auth.sub }),
 );
 
+// The same key under RSASSA-PSS: a [[jwt.variants]] resource (PS256).
+app.get(
+  "/jwt/ps256/resource",
+  expressjwt({
+    secret: publicKey.export({ type: "spki", format: "pem" }),
+    algorithms: ["PS256"],
+    issuer: "https://issuer.express-api.test",
+    audience: "https://api.express-api.test",
+  }),
+  (req, res) => res.json({ sub: req.auth.sub }),
+);
+
 // express-jwt's README error handler.
 app.use((err, req, res, next) => {
   if (err.name === "UnauthorizedError") {

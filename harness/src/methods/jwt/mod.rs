@@ -43,6 +43,7 @@ const STEPS: &[Step<StepFn>] = &[
     step("bearer-placeholders", |s, c| Box::pin(steps::bearer_placeholders(s, c))),
     step("kid-not-executed", |s, c| Box::pin(command::kid_not_executed(s, c))),
     step("claim-types-refused", |s, c| Box::pin(types::claim_types_refused(s, c))),
+    step("variants-serve-valid-tokens", |s, c| Box::pin(steps::variants_serve_valid_tokens(s, c))),
     step("token-urls-not-fetched", |s, c| Box::pin(ssrf::token_urls_not_fetched(s, c))),
 ];
 

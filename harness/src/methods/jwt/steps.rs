@@ -125,3 +125,68 @@ pub(super) async fn bearer_placeholders(shared: &Shared, case: &Case) -> Verdict
     statuses.dedup();
     Verdict::pass(expected, format!("{} placeholders refused ({statuses:?})", PLACEHOLDERS.len()))
 }
+
+/// The algorithms the fixed positive controls already cover.
+const CONTROLLED: [jsonwebtoken::Algorithm; 3] = [
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::EdDSA,
+    jsonwebtoken::Algorithm::HS256,
+];
+
+/// Every other `[[jwt.variants]]` resource (PS256, RS512, HS384, ES384 …)
+/// serves a validly signed token of its algorithm: without it, every
+/// refusal that resource gives would prove nothing.
+pub(super) async fn variants_serve_valid_tokens(shared: &Shared, case: &Case) -> Verdict {
+    let Some(j) = shared.forge.target().jwt.as_ref() else {
+        return Verdict::skip("the target profile has no [jwt] section");
+    };
+    let algorithms: Vec<&str> = j
+        .variants
+        .iter()
+        .map(|(alg, _, _)| *alg)
+        .filter(|alg| !CONTROLLED.contains(alg) && *alg != j.algorithm)
+        .map(crate::methods::jwt::forge::alg_name)
+        .collect();
+    if algorithms.is_empty() {
+        return Verdict::skip(
+            "no [[jwt.variants]] resource beyond ES256, EdDSA and HS256, which have their own cases",
+        );
+    }
+    let expected =
+        format!("a validly signed token served by each variant ({})", algorithms.join(", "));
+    let mut served = Vec::new();
+    for alg in algorithms {
+        let credential = Credential::Jwt(authbench_scenarios::case::JwtCredential::default());
+        let request = match crate::methods::request_for(
+            shared,
+            Method::Jwt,
+            &credential,
+            Some(alg),
+            authbench_scenarios::case::UrlSelector::Url,
+            None,
+        ) {
+            Ok((request, _)) => request,
+            Err(v) => return v,
+        };
+        match shared.client.send(&request).await {
+            Ok(r) if crate::verdict::is_served(r.status) => served.push(alg),
+            Ok(r) if r.status >= 500 => {
+                return Verdict::server_error(
+                    expected,
+                    format!("{alg}: {}", observe(&r)),
+                    r.status,
+                );
+            }
+            Ok(r) => {
+                return Verdict::refused_valid(
+                    case.severity,
+                    expected,
+                    format!("{alg}: {}", observe(&r)),
+                    "a validly signed token was refused by its own resource",
+                );
+            }
+            Err(e) => return Verdict::unanswered(&expected, &e),
+        }
+    }
+    Verdict::pass(expected, format!("served: {}", served.join(", ")))
+}
