@@ -171,6 +171,9 @@ impl Flaw {
             Flaw::OauthParReusableRequestUri => {
                 "OAuth: a request_uri that completed a flow can be used again (RFC 9126 §4 advises one use)."
             }
+            Flaw::OauthAssertionFollowJku => {
+                "OAuth: the jku or x5u in a client assertion's header is fetched at the token endpoint before the assertion is checked against the registered key (loopback URLs only)."
+            }
             Flaw::OauthFetchRequestUri => {
                 "OAuth: a request_uri that is an http URL is fetched, at the authorization endpoint and the PAR endpoint, before the request is refused (loopback URLs only)."
             }

@@ -133,6 +133,8 @@ pub enum Flaw {
     OauthParShortRequestUri,
     /// OAuth: a `request_uri` naming an http URL (on loopback) is fetched.
     OauthFetchRequestUri,
+    /// OAuth: a client assertion's `jku`/`x5u` (on loopback) is fetched.
+    OauthAssertionFollowJku,
     /// OAuth: a request_uri outlives its expires_in.
     OauthParRequestUriNeverExpires,
     /// OAuth: the metadata requires PAR and the AS does not enforce it.
@@ -257,6 +259,7 @@ impl Flaw {
         Flaw::OauthParReusableRequestUri,
         Flaw::OauthParShortRequestUri,
         Flaw::OauthFetchRequestUri,
+        Flaw::OauthAssertionFollowJku,
         Flaw::OauthParRequestUriNeverExpires,
         Flaw::OauthParRequiredNotEnforced,
         Flaw::OauthClientAssertionUnverified,
@@ -351,6 +354,7 @@ impl Flaw {
             Flaw::OauthParReusableRequestUri => "oauth-par-reusable-request-uri",
             Flaw::OauthParShortRequestUri => "oauth-par-short-request-uri",
             Flaw::OauthFetchRequestUri => "oauth-fetch-request-uri",
+            Flaw::OauthAssertionFollowJku => "oauth-assertion-follow-jku",
             Flaw::OauthParRequestUriNeverExpires => "oauth-par-request-uri-never-expires",
             Flaw::OauthParRequiredNotEnforced => "oauth-par-required-not-enforced",
             Flaw::OauthClientAssertionUnverified => "oauth-client-assertion-unverified",

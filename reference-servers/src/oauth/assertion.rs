@@ -194,3 +194,22 @@ fn unverified_claims(jwt: &str) -> Option<serde_json::Value> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+/// `oauth-assertion-follow-jku`: the `jku` or `x5u` of a client assertion in
+/// a token request's `body`, fetched (loopback only) before the assertion is
+/// checked against the client's registered key as usual.
+pub async fn follow_flaw(app: &App, body: &str) {
+    if !app.flaws.has(Flaw::OauthAssertionFollowJku) {
+        return;
+    }
+    let Some(assertion) = form_urlencoded::parse(body.as_bytes())
+        .find(|(n, _)| n == "client_assertion")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return;
+    };
+    let Ok(header) = jsonwebtoken::decode_header(&assertion) else { return };
+    for url in [header.jku, header.x5u].into_iter().flatten() {
+        let _ = crate::fetch::fetch_loopback(&url).await;
+    }
+}

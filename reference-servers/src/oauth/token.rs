@@ -182,6 +182,7 @@ pub async fn token(
     body: String,
 ) -> Response {
     let cert = cert.map(|axum::Extension(c)| c);
+    super::assertion::follow_flaw(&app, &body).await;
     match token_inner(&app, &method, &uri, &headers, &body, cert.as_ref()).await {
         Ok(r) => r,
         Err(e) => e.into_response(),

@@ -64,6 +64,22 @@ fn signed_by_stranger(claims: &Value) -> Result<String, Verdict> {
         .map_err(|e| Verdict::error("a stranger's assertion", e.to_string()))
 }
 
+/// `claims` signed with a fresh P-256 key whose header names `jku` and
+/// `x5u` on the out-of-band listener.
+fn signed_pointing(claims: &Value, jku: &str, x5u: &str) -> Result<String, Verdict> {
+    let pem = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?
+        .serialize_pem();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes())
+        .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.typ = Some("JWT".to_owned());
+    header.jku = Some(jku.to_owned());
+    header.x5u = Some(x5u.to_owned());
+    jsonwebtoken::encode(&header, claims, &key)
+        .map_err(|e| Verdict::error("a stranger's assertion", e.to_string()))
+}
+
 /// `claims` unsigned, `alg: none`.
 fn unsigned(claims: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
@@ -238,4 +254,43 @@ pub(super) async fn replayed(s: &Session<'_>, sev: Severity) -> Outcome {
         &again,
         REFUSED,
     )
+}
+
+/// The key of a client assertion comes from the client's registration,
+/// never from URLs in the assertion's header: an authorization server that
+/// fetches them is a server-side request forgery anyone can trigger at the
+/// token endpoint (RFC 8725 §3.10, RFC 7523 §3).
+pub(super) async fn key_urls_not_fetched(s: &Session<'_>, sev: Severity) -> Outcome {
+    let expected = "no jku or x5u of a client assertion is fetched (RFC 8725 §3.10)";
+    let client = client(s)?;
+    let Some(callback) = s.shared.forge.callback() else {
+        return Err(Verdict::skip(
+            "the target is not on loopback and the profile has no [callback]: authbench cannot observe what the target fetches",
+        ));
+    };
+    control(s, client).await?;
+    let jku = callback.url("ssrf/oauth-assertion-jku").to_string();
+    let x5u = callback.url("ssrf/oauth-assertion-x5u").to_string();
+    let r = request(s, client, &signed_pointing(&claims(s, client), &jku, &x5u)?).await?;
+    if r.status >= 500 {
+        return Err(Verdict::server_error(expected, observe(&r), r.status));
+    }
+    let hits = callback.wait("ssrf/oauth-assertion-", std::time::Duration::from_secs(1)).await;
+    if let Some(first) = hits.first() {
+        return unmet(
+            sev,
+            expected,
+            format!("{}; the listener saw {first}", observe(&r)),
+            "the token endpoint fetches a URL a client assertion names: a server-side request forgery before the client is authenticated",
+        );
+    }
+    if Tokens::from_response(&r).is_some() {
+        return unmet(
+            sev,
+            expected,
+            observe(&r),
+            "an assertion signed with a key the client never registered authenticated it",
+        );
+    }
+    pass(expected, format!("{}; nothing reached the listener within 1 s", observe(&r)))
 }

@@ -14,6 +14,9 @@ use std::time::Duration;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
+/// This case's listener names (other cases plant their own).
+const PREFIX: &str = "ssrf/oauth-request-uri-";
+
 /// How long a fetch may lag behind the answer and still be seen.
 const LATE_FETCH: Duration = Duration::from_secs(1);
 
@@ -26,7 +29,7 @@ pub(super) async fn request_uri_not_fetched(s: &Session<'_>, sev: Severity) -> O
     };
     let mut sent = Vec::new();
     let mut req = s.auth_request();
-    let uri = callback.url("ssrf/oauth-authorize").to_string();
+    let uri = callback.url(&format!("{PREFIX}authorize")).to_string();
     req.params.push(("request_uri".to_owned(), uri));
     let outcome = s.authorize(&req.params).await?;
     if let Authorized::Page { status, .. } = &outcome
@@ -37,13 +40,15 @@ pub(super) async fn request_uri_not_fetched(s: &Session<'_>, sev: Severity) -> O
     sent.push(format!("authorization request: {}", outcome.describe()));
     if par::endpoint(s).is_ok() {
         let mut pushed = s.auth_request();
-        pushed.params.push(("request_uri".to_owned(), callback.url("ssrf/oauth-par").to_string()));
+        pushed
+            .params
+            .push(("request_uri".to_owned(), callback.url(&format!("{PREFIX}par")).to_string()));
         let r = par::push_with(s, &pushed, &s.client_auth()).await?;
         sent.push(format!("pushed request: {}", observe(&r)));
     }
-    let hits = callback.wait("ssrf/oauth-", LATE_FETCH).await;
+    let hits = callback.wait(PREFIX, LATE_FETCH).await;
     if let Some(first) = hits.first() {
-        let at = if first.name.starts_with("ssrf/oauth-par") {
+        let at = if first.name.ends_with("par") {
             "the PAR endpoint"
         } else {
             "the authorization endpoint"

@@ -222,6 +222,9 @@ pub const STEPS: &[Step<OAuthStep>] = &[
     step("private-key-jwt-claims-missing", |s, sev| Box::pin(assertion::claims_missing(s, sev))),
     step("private-key-jwt-old-iat", |s, sev| Box::pin(assertion::old_iat(s, sev))),
     step("private-key-jwt-replayed", |s, sev| Box::pin(assertion::replayed(s, sev))),
+    step("private-key-jwt-key-urls-not-fetched", |s, sev| {
+        Box::pin(assertion::key_urls_not_fetched(s, sev))
+    }),
     step("pkce-plain-refused", |s, sev| Box::pin(pkce_plain(s, sev))),
     step("pkce-unknown-method", |s, sev| Box::pin(pkce_unknown_method(s, sev))),
     step("pkce-verifier-too-short", |s, sev| {
