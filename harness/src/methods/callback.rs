@@ -107,13 +107,20 @@ pub fn plan(target: &Target) -> Option<(SocketAddr, Option<Url>)> {
 /// target could reach.
 pub async fn start(target: &Target) -> anyhow::Result<Option<Arc<Callback>>> {
     let Some((listen, url)) = plan(target) else { return Ok(None) };
-    let callback = Callback::start(listen, url.as_ref()).await.map_err(|e| {
-        anyhow::anyhow!(
+    match Callback::start(listen, url.as_ref()).await {
+        Ok(callback) => Ok(Some(Arc::new(callback))),
+        // The user asked for this address: say what is wrong with it.
+        Err(e) if target.callback.is_some() => Err(anyhow::anyhow!(
             "{}: callback.listen: cannot listen on {listen}: {e}; pick a free port or an address of this machine",
             target.file.display()
-        )
-    })?;
-    Ok(Some(Arc::new(callback)))
+        )),
+        // Chosen for them (loopback without IPv6, say): run without it,
+        // and the cases that need it skip and say why.
+        Err(e) => {
+            tracing::warn!(error = %e, %listen, "no out-of-band listener: the fetch cases will skip");
+            Ok(None)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -53,20 +53,14 @@ fn signed(client: &PrivateKeyJwtTarget, claims: &Value) -> Result<String, Verdic
 
 /// `claims` signed with a fresh P-256 key the server never saw.
 fn signed_by_stranger(claims: &Value) -> Result<String, Verdict> {
-    let pem = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?
-        .serialize_pem();
-    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes())
-        .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?;
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.typ = Some("JWT".to_owned());
-    jsonwebtoken::encode(&header, claims, &key)
-        .map_err(|e| Verdict::error("a stranger's assertion", e.to_string()))
+    signed_by_stranger_pointing(claims, None)
 }
 
-/// `claims` signed with a fresh P-256 key whose header names `jku` and
-/// `x5u` on the out-of-band listener.
-fn signed_pointing(claims: &Value, jku: &str, x5u: &str) -> Result<String, Verdict> {
+/// [`signed_by_stranger`], the header naming `(jku, x5u)` when given.
+fn signed_by_stranger_pointing(
+    claims: &Value,
+    urls: Option<(&str, &str)>,
+) -> Result<String, Verdict> {
     let pem = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
         .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?
         .serialize_pem();
@@ -74,8 +68,10 @@ fn signed_pointing(claims: &Value, jku: &str, x5u: &str) -> Result<String, Verdi
         .map_err(|e| Verdict::error("a stranger's key", e.to_string()))?;
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.typ = Some("JWT".to_owned());
-    header.jku = Some(jku.to_owned());
-    header.x5u = Some(x5u.to_owned());
+    if let Some((jku, x5u)) = urls {
+        header.jku = Some(jku.to_owned());
+        header.x5u = Some(x5u.to_owned());
+    }
     jsonwebtoken::encode(&header, claims, &key)
         .map_err(|e| Verdict::error("a stranger's assertion", e.to_string()))
 }
@@ -271,7 +267,9 @@ pub(super) async fn key_urls_not_fetched(s: &Session<'_>, sev: Severity) -> Outc
     control(s, client).await?;
     let jku = callback.url("ssrf/oauth-assertion-jku").to_string();
     let x5u = callback.url("ssrf/oauth-assertion-x5u").to_string();
-    let r = request(s, client, &signed_pointing(&claims(s, client), &jku, &x5u)?).await?;
+    let r =
+        request(s, client, &signed_by_stranger_pointing(&claims(s, client), Some((&jku, &x5u)))?)
+            .await?;
     if r.status >= 500 {
         return Err(Verdict::server_error(expected, observe(&r), r.status));
     }
