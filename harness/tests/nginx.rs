@@ -35,6 +35,26 @@ const NGINX_DEVIATIONS: &[(&str, &str)] = &[(
     "OpenSSL's client purpose check accepts a CA certificate (CA:TRUE, clientAuth) as the end entity",
 )];
 
+/// The start of every test configuration: in the foreground, one worker,
+/// every file nginx writes under `work`, and the `http` block opened.
+fn preamble(work: &Path) -> String {
+    let w = work.display();
+    format!(
+        r#"daemon off;
+worker_processes 1;
+pid {w}/nginx.pid;
+error_log {w}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {w}/body;
+    proxy_temp_path {w}/proxy;
+    fastcgi_temp_path {w}/fastcgi;
+    uwsgi_temp_path {w}/uwsgi;
+    scgi_temp_path {w}/scgi;"#
+    )
+}
+
 fn nginx_binary() -> PathBuf {
     for candidate in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"] {
         if Path::new(candidate).exists() {
@@ -85,23 +105,12 @@ async fn nginx_with_client_certificates_and_a_crl() {
     let work = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = work.path().join("nginx.conf");
-    let w = work.path().display();
     let p = pki.display();
+    let preamble = preamble(work.path());
     std::fs::write(
         &conf,
         format!(
-            r#"daemon off;
-worker_processes 1;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
+            r#"{preamble}
     # Identity from the verified certificate's subject: who may read.
     map $ssl_client_s_dn $mtls_verdict {{
         default                  unknown;
@@ -177,21 +186,11 @@ async fn nginx_with_a_key_and_an_address_allowlist() {
     std::fs::write(work.path().join("www/partner/resource"), "{\"ok\":true}\n").unwrap();
     let key = "sk_live_nginxPartnerKey0123456789abcdefghijklmnopq";
     let conf = work.path().join("nginx.conf");
+    let preamble = preamble(work.path());
     std::fs::write(
         &conf,
         format!(
-            r#"daemon off;
-worker_processes 1;
-pid {w}/nginx.pid;
-error_log {w}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {w}/body;
-    proxy_temp_path {w}/proxy;
-    fastcgi_temp_path {w}/fastcgi;
-    uwsgi_temp_path {w}/uwsgi;
-    scgi_temp_path {w}/scgi;
+            r#"{preamble}
     # A 51-character key is longer than the default bucket holds.
     map_hash_bucket_size 128;
     map $http_x_api_key $api_key_valid {{

@@ -32,10 +32,18 @@ pub(super) async fn request_uri_not_fetched(s: &Session<'_>, sev: Severity) -> O
     let uri = callback.url(&format!("{PREFIX}authorize")).to_string();
     req.params.push(("request_uri".to_owned(), uri));
     let outcome = s.authorize(&req.params).await?;
-    if let Authorized::Page { status, .. } = &outcome
-        && *status >= 500
-    {
-        return Err(Verdict::server_error(expected, outcome.describe(), *status));
+    if let Authorized::Page { status, .. } = &outcome {
+        if *status >= 500 {
+            return Err(Verdict::server_error(expected, outcome.describe(), *status));
+        }
+        // No authorization endpoint there: nothing read the request_uri,
+        // so its not being fetched proves nothing.
+        if matches!(status, 404 | 405) {
+            return Err(Verdict::error(
+                expected,
+                format!("the authorization endpoint answered {}", outcome.describe()),
+            ));
+        }
     }
     sent.push(format!("authorization request: {}", outcome.describe()));
     if par::endpoint(s).is_ok() {
